@@ -1,0 +1,60 @@
+//! Lanyard's domain: tenants, users, roles, sessions, API keys and the audit trail, the policies
+//! that govern them, and the store they live in. No HTTP types here: the server adapts requests
+//! into calls on [`Lanyard`] and maps [`Error`] onto responses in one place.
+
+pub mod admin;
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod error;
+pub mod model;
+pub mod password;
+pub mod secret;
+pub mod store;
+pub mod throttle;
+pub mod validate;
+
+pub use audit::{Actor, Ctx, RequestMeta};
+pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
+pub use error::{Error, ErrorKind, Result};
+pub use secret::MasterKey;
+pub use store::Store;
+
+use std::sync::Arc;
+
+/// The domain service: the store, the clock and the keys, shared by every request handler.
+#[derive(Clone)]
+pub struct Lanyard {
+    pub store: Store,
+    clock: Arc<dyn Clock>,
+    master_key: MasterKey,
+    csrf_key: Arc<aws_lc_rs::hmac::Key>,
+}
+
+const MASTER_KEY_CHECK: &str = "master_key_check";
+
+impl Lanyard {
+    /// Binds the domain to a migrated store. Refuses a master key other than the one the
+    /// database was first used with, since every sealed secret would be unreadable.
+    pub async fn new(store: Store, clock: Arc<dyn Clock>, master_key: MasterKey) -> Result<Self> {
+        let sealed = master_key.seal("instance:master_key_check", b"lanyard");
+        let stored = store.meta_put_if_absent(MASTER_KEY_CHECK, &sealed).await?;
+        if master_key.open("instance:master_key_check", &stored).is_err() {
+            return Err(Error::MasterKeyMismatch);
+        }
+        let csrf_key = Arc::new(master_key.derive_mac_key("lanyard csrf v1"));
+        Ok(Self { store, clock, master_key, csrf_key })
+    }
+
+    pub fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
+
+    pub fn master_key(&self) -> &MasterKey {
+        &self.master_key
+    }
+
+    pub(crate) fn csrf_key(&self) -> &aws_lc_rs::hmac::Key {
+        &self.csrf_key
+    }
+}
