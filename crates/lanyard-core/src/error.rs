@@ -115,7 +115,7 @@ impl Error {
 
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::Invalid { .. } | Self::CsrfInvalid => ErrorKind::Invalid,
+            Self::Invalid { .. } => ErrorKind::Invalid,
             Self::TenantNotFound(_)
             | Self::UserNotFound
             | Self::RoleNotFound(_)
@@ -134,7 +134,7 @@ impl Error {
             | Self::SessionWrongTenant
             | Self::ApiKeyMissing
             | Self::ApiKeyInvalid => ErrorKind::Unauthenticated,
-            Self::ApiKeyWrongTenant(_) | Self::OperatorOnly => ErrorKind::Forbidden,
+            Self::ApiKeyWrongTenant(_) | Self::OperatorOnly | Self::CsrfInvalid => ErrorKind::Forbidden,
             Self::Throttled { .. } => ErrorKind::Throttled,
             Self::StoreUnavailable(_) => ErrorKind::Unavailable,
             Self::MasterKeyMismatch | Self::Migration(_) | Self::Internal(_) => ErrorKind::Internal,

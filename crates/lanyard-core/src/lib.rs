@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod client_ip;
 pub mod clock;
 pub mod error;
 pub mod model;

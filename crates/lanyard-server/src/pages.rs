@@ -1,0 +1,80 @@
+//! Server-rendered pages (askama: compile-time checked, auto-escaped).
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+/// No scripts, no framing, forms only to ourselves.
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage<'a> {
+    pub tenant_slug: &'a str,
+    pub tenant_name: &'a str,
+    pub csrf_token: &'a str,
+    pub return_to: &'a str,
+    pub username: &'a str,
+    pub error: Option<String>,
+    pub error_code: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "signed_in.html")]
+pub struct SignedInPage<'a> {
+    pub tenant_slug: &'a str,
+    pub tenant_name: &'a str,
+    pub username: &'a str,
+    pub role: &'a str,
+    pub auth_method: &'a str,
+    pub expires_at: &'a str,
+    pub csrf_token: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+    code: &'a str,
+    request_id: Option<String>,
+}
+
+/// Renders a page with the headers every HTML response gets.
+pub fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => {
+            let mut res = (status, Html(html)).into_response();
+            let h = res.headers_mut();
+            h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            res
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "template failed to render");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+pub fn error_page(status: StatusCode, code: &str, message: &str) -> Response {
+    let title = match status {
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::UNAUTHORIZED => "Please sign in",
+        StatusCode::FORBIDDEN => "Not allowed",
+        StatusCode::TOO_MANY_REQUESTS => "Too many attempts",
+        s if s.is_server_error() => "Something went wrong",
+        _ => "Request refused",
+    };
+    let request_id = crate::metrics::CURRENT_REQUEST_ID.try_with(Clone::clone).ok().filter(|s| !s.is_empty());
+    render(status, &ErrorPage { title, message, code, request_id })
+}
+
+/// Fallback for unknown paths: JSON under the API, a page elsewhere.
+pub async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        crate::error::ApiError::new(StatusCode::NOT_FOUND, "request.unknown_route", "no API endpoint at this path; see /api/v1/openapi.json").into_response()
+    } else {
+        error_page(StatusCode::NOT_FOUND, "request.unknown_route", "There is no page at this address.")
+    }
+}

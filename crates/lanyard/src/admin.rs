@@ -1,0 +1,133 @@
+//! `lanyard admin …`: direct administration of the store, for bootstrap and automation.
+
+use crate::config::Config;
+use crate::serve;
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+use lanyard_core::Ctx;
+use lanyard_proto as proto;
+use std::io::Read;
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Apply the embedded database migrations (also done by `serve` on start)
+    Migrate,
+    /// Create a tenant (with the roles admin, standard, support, viewer)
+    CreateTenant {
+        /// URL identifier, e.g. acme-corp
+        slug: String,
+        /// Display name [default: the slug]
+        #[arg(long)]
+        name: Option<String>,
+        /// Session lifetime in seconds [default: 28800 = 8 hours]
+        #[arg(long, value_name = "SECS")]
+        session_lifetime: Option<i64>,
+        /// Print the result as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a user; prints a generated password unless --password-stdin or --no-password
+    CreateUser {
+        /// Tenant slug
+        #[arg(long)]
+        tenant: String,
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Role name (admin, standard, support, viewer or a custom one)
+        #[arg(long)]
+        role: Option<String>,
+        #[arg(long)]
+        super_admin: bool,
+        /// Read the password from standard input
+        #[arg(long, conflicts_with = "no_password")]
+        password_stdin: bool,
+        /// Create an SSO-only account without a local password
+        #[arg(long)]
+        no_password: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create an admin API key; without --tenant it is an operator key for every tenant
+    CreateApiKey {
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn print_json(v: &impl serde::Serialize) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+pub async fn run(config: Config, cmd: AdminCommand) -> Result<()> {
+    serve::init_logging(config.log_format);
+    let lanyard = serve::open(&config).await?;
+    let ctx = Ctx::cli();
+    let result = match cmd {
+        AdminCommand::Migrate => {
+            let versions = lanyard.store.applied_migrations().await?;
+            println!("database is up to date; applied migrations: {versions:?}");
+            Ok(())
+        }
+        AdminCommand::CreateTenant { slug, name, session_lifetime, json } => {
+            let req = proto::CreateTenant { name: name.unwrap_or_else(|| slug.clone()), slug, session_lifetime_secs: session_lifetime };
+            let t = lanyard.create_tenant(&ctx, req).await?;
+            if json {
+                print_json(&t.to_wire())
+            } else {
+                println!("created tenant `{}` ({}); sign-in page: {}t/{}/login", t.slug, t.name, config.public_url, t.slug);
+                Ok(())
+            }
+        }
+        AdminCommand::CreateUser { tenant, username, email, display_name, role, super_admin, password_stdin, no_password, json } => {
+            let (password, generated) = if no_password {
+                (None, false)
+            } else if password_stdin {
+                let mut s = String::new();
+                std::io::stdin().read_to_string(&mut s).context("reading the password from standard input")?;
+                let s = s.trim_end_matches(['\r', '\n']).to_owned();
+                if s.is_empty() {
+                    bail!("no password on standard input");
+                }
+                (Some(s), false)
+            } else {
+                (Some(lanyard_core::secret::random_token().chars().take(20).collect::<String>()), true)
+            };
+            let req = proto::CreateUser { username, email, display_name, role, password: password.clone(), super_admin };
+            let u = lanyard.create_user(&ctx, &tenant, req).await?;
+            if json {
+                let mut v = serde_json::to_value(u.to_wire(&tenant))?;
+                if let (true, Some(p), Some(obj)) = (generated, &password, v.as_object_mut()) {
+                    obj.insert("password".into(), p.clone().into());
+                }
+                print_json(&v)
+            } else {
+                println!("created user `{}` in tenant `{tenant}` (id {})", u.username, u.id);
+                if let (true, Some(p)) = (generated, password) {
+                    println!("password: {p}   (shown once)");
+                }
+                Ok(())
+            }
+        }
+        AdminCommand::CreateApiKey { tenant, name, json } => {
+            let (key, token) = lanyard.create_api_key(&ctx, tenant.as_deref(), &name).await?;
+            if json {
+                print_json(&proto::CreatedApiKey { api_key: key.to_wire(), token })
+            } else {
+                let scope = key.tenant_slug.map_or_else(|| "every tenant (operator key)".to_owned(), |t| format!("tenant `{t}`"));
+                println!("created API key `{}` for {scope}", key.name);
+                println!("token: {token}   (shown once; send as `Authorization: Bearer <token>`)");
+                Ok(())
+            }
+        }
+    };
+    lanyard.store.close().await;
+    result
+}

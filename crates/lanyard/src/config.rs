@@ -1,0 +1,226 @@
+//! Configuration: a TOML file (`--config`), overridden by `LANYARD_*` environment variables,
+//! overridden by flags. Clap reads flags and environment together (a flag beats its variable);
+//! the file fills whatever neither set; defaults fill the rest.
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use ipnet::IpNet;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Options shared by `serve` and `admin`: where the data is and how to reach it.
+#[derive(Debug, Clone, Args, Default)]
+pub struct ConfigArgs {
+    /// TOML configuration file
+    #[arg(long, env = "LANYARD_CONFIG", global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "LANYARD_LISTEN", global = true, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Directory for the embedded database and the generated master key [default: ./lanyard-data]
+    #[arg(long, env = "LANYARD_DATA_DIR", global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// `sqlite://FILE` or `postgres://…` [default: SQLite in the data directory]
+    #[arg(long, env = "LANYARD_DATABASE_URL", global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// The URL people reach Lanyard at; https turns on Secure/__Host- cookies [default: http://LISTEN]
+    #[arg(long, env = "LANYARD_PUBLIC_URL", global = true, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// File holding the base64 master key [default: DATA_DIR/master.key, created on first start]
+    #[arg(long, env = "LANYARD_MASTER_KEY_FILE", global = true, value_name = "FILE")]
+    pub master_key_file: Option<PathBuf>,
+    /// Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is trusted
+    #[arg(long, env = "LANYARD_TRUSTED_PROXIES", global = true, value_name = "CIDRS", value_delimiter = ',')]
+    pub trusted_proxies: Option<Vec<String>>,
+    /// Log format
+    #[arg(long, env = "LANYARD_LOG_FORMAT", global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Do not create the demo tenant on an empty store
+    #[arg(long, env = "LANYARD_NO_DEMO", global = true)]
+    pub no_demo: bool,
+}
+
+/// The file form: every key optional, unknown keys refused (a typo must not be ignored).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    public_url: Option<String>,
+    master_key_file: Option<PathBuf>,
+    trusted_proxies: Option<Vec<String>>,
+    log_format: Option<LogFormat>,
+    demo: Option<bool>,
+    /// Allow a plain-http public URL on a non-loopback host (development only).
+    dev_allow_http: Option<bool>,
+    request_timeout_secs: Option<u64>,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub public_url: url::Url,
+    pub master_key_file: PathBuf,
+    /// Whether the master key file was named explicitly (then it must exist).
+    pub master_key_file_explicit: bool,
+    pub trusted_proxies: Vec<IpNet>,
+    pub log_format: LogFormat,
+    pub demo: bool,
+    pub request_timeout: Duration,
+}
+
+impl Config {
+    pub fn uses_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+    toml::from_str(&text).map_err(|e| {
+        let msg = e.message().to_owned();
+        anyhow::anyhow!("configuration file {}: {msg}", path.display())
+    })
+}
+
+fn is_loopback_host(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+pub fn resolve(args: &ConfigArgs) -> Result<Config> {
+    let file = match &args.config {
+        Some(p) => read_file(p)?,
+        None => FileConfig::default(),
+    };
+    let listen_text = args.listen.clone().or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
+    let listen: SocketAddr = listen_text.parse().with_context(|| format!("listen address `{listen_text}` is not IP:PORT (e.g. 127.0.0.1:8080)"))?;
+    let data_dir = args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("./lanyard-data"));
+    let database_url = args.database_url.clone().or(file.database_url).unwrap_or_else(|| format!("sqlite://{}", data_dir.join("lanyard.db").display()));
+    if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+        bail!("database URL must start with sqlite:// or postgres:// (got `{}`)", redact(&database_url));
+    }
+    let default_public = {
+        let host = if listen.ip().is_unspecified() { "127.0.0.1".to_owned() } else if listen.is_ipv6() { format!("[{}]", listen.ip()) } else { listen.ip().to_string() };
+        format!("http://{host}:{}", listen.port())
+    };
+    let public_text = args.public_url.clone().or(file.public_url).unwrap_or(default_public);
+    let public_url = url::Url::parse(&public_text).with_context(|| format!("public URL `{public_text}` is not a URL"))?;
+    match public_url.scheme() {
+        "https" => {}
+        "http" if is_loopback_host(&public_url) || file.dev_allow_http.unwrap_or(false) => {}
+        "http" => bail!("public URL `{public_text}` must be https (plain http is only for localhost; set dev_allow_http = true in the config file for development)"),
+        other => bail!("public URL `{public_text}` has scheme `{other}`; use https"),
+    }
+    if public_url.path() != "/" || public_url.query().is_some() {
+        bail!("public URL `{public_text}` must be an origin without a path (e.g. https://sso.example.com)");
+    }
+    let (master_key_file, explicit) = match args.master_key_file.clone().or(file.master_key_file) {
+        Some(p) => (p, true),
+        None => (data_dir.join("master.key"), false),
+    };
+    let mut trusted_proxies = Vec::new();
+    for p in args.trusted_proxies.clone().or(file.trusted_proxies).unwrap_or_default() {
+        let p = p.trim();
+        if p.is_empty() {
+            continue;
+        }
+        let net = p.parse::<IpNet>().or_else(|_| p.parse::<std::net::IpAddr>().map(IpNet::from)).with_context(|| format!("trusted proxy `{p}` is not an IP address or CIDR"))?;
+        trusted_proxies.push(net);
+    }
+    let timeout = file.request_timeout_secs.unwrap_or(30);
+    if timeout == 0 || timeout > 600 {
+        bail!("request_timeout_secs must be between 1 and 600");
+    }
+    Ok(Config {
+        listen,
+        data_dir,
+        database_url,
+        public_url,
+        master_key_file,
+        master_key_file_explicit: explicit,
+        trusted_proxies,
+        log_format: args.log_format.or(file.log_format).unwrap_or_default(),
+        demo: !args.no_demo && file.demo.unwrap_or(true),
+        request_timeout: Duration::from_secs(timeout),
+    })
+}
+
+/// A database URL safe to print: any password replaced.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let c = resolve(&ConfigArgs::default()).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url, "sqlite://./lanyard-data/lanyard.db");
+        assert_eq!(c.public_url.as_str(), "http://127.0.0.1:8080/");
+        assert!(c.demo && c.uses_sqlite());
+    }
+
+    #[test]
+    fn flags_beat_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("l.toml");
+        std::fs::write(&f, "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/l\"\ndemo = false\n").unwrap();
+        let args = ConfigArgs { config: Some(f.clone()), listen: Some("127.0.0.1:9100".into()), ..Default::default() };
+        let c = resolve(&args).unwrap();
+        assert_eq!(c.listen.port(), 9100);
+        assert_eq!(c.data_dir, PathBuf::from("/srv/l"));
+        assert_eq!(c.database_url, "sqlite:///srv/l/lanyard.db");
+        assert!(!c.demo);
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("l.toml");
+        std::fs::write(&f, "lisen = \"x\"\n").unwrap();
+        let err = resolve(&ConfigArgs { config: Some(f), ..Default::default() }).unwrap_err();
+        assert!(format!("{err:#}").contains("unknown field `lisen`"), "{err:#}");
+        let err = resolve(&ConfigArgs { listen: Some("nope".into()), ..Default::default() }).unwrap_err();
+        assert!(format!("{err:#}").contains("listen address `nope`"));
+        let err = resolve(&ConfigArgs { public_url: Some("http://sso.example.com".into()), ..Default::default() }).unwrap_err();
+        assert!(format!("{err:#}").contains("must be https"));
+        let err = resolve(&ConfigArgs { database_url: Some("mysql://x".into()), ..Default::default() }).unwrap_err();
+        assert!(format!("{err:#}").contains("sqlite:// or postgres://"));
+        let err = resolve(&ConfigArgs { trusted_proxies: Some(vec!["10.0.0.0/33".into()]), ..Default::default() }).unwrap_err();
+        assert!(format!("{err:#}").contains("trusted proxy"));
+        assert!(resolve(&ConfigArgs { public_url: Some("https://sso.example.com".into()), ..Default::default() }).is_ok());
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgres://u:secret@db/x"), "postgres://u:***@db/x");
+    }
+}

@@ -1,0 +1,59 @@
+//! `lanyard`: the SSO server (`serve`) and its administration commands (`admin …`).
+
+mod admin;
+mod config;
+mod serve;
+
+use clap::{Parser, Subcommand};
+use config::ConfigArgs;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "lanyard", version, about = "Self-hostable enterprise single sign-on", long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (with no configuration: SQLite in ./lanyard-data, 127.0.0.1:8080, a demo tenant)
+    Serve,
+    /// Administer the store directly (run on the server, with its configuration)
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match config::resolve(&cli.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("lanyard: configuration error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("lanyard: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve => serve::run(config).await,
+            Command::Admin(cmd) => admin::run(config, cmd).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line, the whole cause chain, no backtrace.
+            eprintln!("lanyard: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
