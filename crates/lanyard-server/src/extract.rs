@@ -3,6 +3,7 @@
 use crate::error::ApiError;
 use crate::{AppState, REQUEST_ID};
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::connect_info::MockConnectInfo;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
@@ -12,7 +13,11 @@ use std::net::{IpAddr, SocketAddr};
 
 /// The client address, resolved once through the trusted proxies (never from headers alone).
 pub fn client_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
-    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip();
+    let peer = match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+        Some(ci) => ci.0.ip(),
+        // In-process tests stand in for the socket with axum's MockConnectInfo.
+        None => parts.extensions.get::<MockConnectInfo<SocketAddr>>()?.0.ip(),
+    };
     let xff: Vec<&str> = parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
     Some(lanyard_core::client_ip::resolve(peer, &xff, &state.config.trusted_proxies))
 }

@@ -1,0 +1,153 @@
+use axum::Router;
+use axum::body::Body;
+use axum::extract::connect_info::MockConnectInfo;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use lanyard_core::{Ctx, Lanyard, ManualClock, MasterKey, Store};
+use lanyard_proto as proto;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+pub const T0: i64 = 1_796_083_200;
+pub const PW: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub lanyard: Lanyard,
+    pub clock: ManualClock,
+    /// Operator key.
+    pub key: String,
+    https: bool,
+    peer: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+pub struct Res {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Res {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn code(&self) -> String {
+        self.json()["error"]["code"].as_str().unwrap_or("<none>").to_owned()
+    }
+    /// `name=value` of each Set-Cookie header.
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers.get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).collect()
+    }
+    pub fn cookie_value(&self, name: &str) -> Option<String> {
+        self.set_cookies().iter().find_map(|c| c.split(';').next()?.strip_prefix(&format!("{name}=")).map(str::to_owned))
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with_url("http://127.0.0.1:8080").await
+    }
+
+    pub async fn with_url(public_url: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
+        let clock = ManualClock::new(T0);
+        let lanyard = Lanyard::new(store, Arc::new(clock.clone()), MasterKey::generate()).await.unwrap();
+        let c = Ctx::cli();
+        for slug in ["acme", "other"] {
+            lanyard.create_tenant(&c, proto::CreateTenant { slug: slug.into(), name: format!("{slug} Inc"), session_lifetime_secs: None }).await.unwrap();
+            lanyard
+                .create_user(&c, slug, proto::CreateUser { username: "jo".into(), email: Some(format!("jo@{slug}.test")), display_name: Some("Jo".into()), role: Some("standard".into()), password: Some(PW.into()), super_admin: false })
+                .await
+                .unwrap();
+        }
+        let (_, key) = lanyard.create_api_key(&c, None, "test").await.unwrap();
+        Self { lanyard, clock, key, https: public_url.starts_with("https"), peer: "192.0.2.10:50000".parse().unwrap(), _dir: dir }
+    }
+
+    pub fn from_peer(mut self, peer: &str) -> Self {
+        self.peer = peer.parse().unwrap();
+        self
+    }
+
+    pub fn router(&self) -> Router {
+        let url = if self.https { "https://sso.example.com" } else { "http://127.0.0.1:8080" };
+        lanyard_server::app(self.lanyard.clone(), lanyard_server::ServerConfig::new(url.parse().unwrap())).layer(MockConnectInfo(self.peer))
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Res {
+        let res = self.router().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+        Res { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Res {
+        let mut b = Request::get(path);
+        if let Some(c) = cookie {
+            b = b.header(header::COOKIE, c);
+        }
+        self.send(b.body(Body::empty()).unwrap()).await
+    }
+
+    pub async fn form(&self, path: &str, cookie: &str, fields: &[(&str, &str)]) -> Res {
+        let body = fields.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect::<Vec<_>>().join("&");
+        let req = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded").header(header::COOKIE, cookie).body(Body::from(body)).unwrap();
+        self.send(req).await
+    }
+
+    /// An admin API call with the operator key (or `key`).
+    pub async fn api(&self, method: Method, path: &str, body: Option<serde_json::Value>, key: Option<&str>) -> Res {
+        let mut b = Request::builder().method(method).uri(path).header(header::AUTHORIZATION, format!("Bearer {}", key.unwrap_or(&self.key)));
+        let body = match body {
+            Some(v) => {
+                b = b.header(header::CONTENT_TYPE, "application/json");
+                Body::from(v.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(b.body(body).unwrap()).await
+    }
+
+    /// Signs in through the real form and returns the `Cookie` header value for the session.
+    pub async fn sign_in(&self, tenant: &str, username: &str, password: &str) -> String {
+        let page = self.get(&format!("/t/{tenant}/login"), None).await;
+        let csrf_cookie = self.csrf_cookie_name();
+        let csrf = page.cookie_value(csrf_cookie).expect("login page sets the CSRF cookie");
+        let res = self.form(&format!("/t/{tenant}/login"), &format!("{csrf_cookie}={csrf}"), &[("username", username), ("password", password), ("csrf_token", &csrf)]).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "login failed: {}", res.text());
+        let name = self.session_cookie_name(tenant);
+        format!("{name}={}", res.cookie_value(&name).expect("session cookie set"))
+    }
+
+    pub fn csrf_cookie_name(&self) -> &'static str {
+        if self.https { "__Host-lanyard_login_csrf" } else { "lanyard_login_csrf" }
+    }
+
+    pub fn session_cookie_name(&self, tenant: &str) -> String {
+        if self.https { format!("__Host-lanyard_session_{tenant}") } else { format!("lanyard_session_{tenant}") }
+    }
+
+    pub async fn audit_kinds(&self) -> Vec<String> {
+        let rows = self.lanyard.store.list_audit(&lanyard_core::model::AuditFilter { limit: 500, ..Default::default() }).await.unwrap();
+        rows.into_iter().map(|r| r.kind).collect()
+    }
+}
+
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub fn method(m: &str) -> Method {
+    Method::from_bytes(m.as_bytes()).unwrap()
+}
