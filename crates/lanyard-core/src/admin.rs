@@ -28,12 +28,19 @@ fn page_limit(limit: Option<i64>) -> Result<i64> {
     match limit {
         None => Ok(DEFAULT_PAGE),
         Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
-        Some(_) => Err(Error::invalid("limit", format!("must be between 1 and {MAX_PAGE}"))),
+        Some(_) => Err(Error::invalid(
+            "limit",
+            format!("must be between 1 and {MAX_PAGE}"),
+        )),
     }
 }
 
 /// Splits one extra row off a `limit + 1` fetch into the next cursor.
-fn paginate<T>(mut rows: Vec<T>, limit: i64, cursor_of: impl Fn(&T) -> String) -> (Vec<T>, Option<String>) {
+fn paginate<T>(
+    mut rows: Vec<T>,
+    limit: i64,
+    cursor_of: impl Fn(&T) -> String,
+) -> (Vec<T>, Option<String>) {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     if rows.len() > limit {
         rows.truncate(limit);
@@ -61,7 +68,9 @@ impl Lanyard {
 
     fn authorize_tenant(&self, ctx: &Ctx, tenant: &Tenant) -> Result<()> {
         match &ctx.actor {
-            Actor::ApiKey { tenant_id: Some(t), .. } if *t != tenant.id => Err(Error::ApiKeyWrongTenant(tenant.slug.clone())),
+            Actor::ApiKey {
+                tenant_id: Some(t), ..
+            } if *t != tenant.id => Err(Error::ApiKeyWrongTenant(tenant.slug.clone())),
             Actor::ApiKey { .. } | Actor::Cli | Actor::System => Ok(()),
             Actor::User { .. } | Actor::Anonymous => Err(Error::ApiKeyMissing),
         }
@@ -69,7 +78,11 @@ impl Lanyard {
 
     fn authorize_operator(&self, ctx: &Ctx) -> Result<()> {
         match &ctx.actor {
-            Actor::ApiKey { tenant_id: None, .. } | Actor::Cli | Actor::System => Ok(()),
+            Actor::ApiKey {
+                tenant_id: None, ..
+            }
+            | Actor::Cli
+            | Actor::System => Ok(()),
             Actor::ApiKey { .. } => Err(Error::OperatorOnly),
             Actor::User { .. } | Actor::Anonymous => Err(Error::ApiKeyMissing),
         }
@@ -79,12 +92,24 @@ impl Lanyard {
     pub async fn admin_tenant(&self, ctx: &Ctx, slug: &str) -> Result<Tenant> {
         let tenant = self.tenant(slug).await;
         // A tenant-bound key learns nothing about other tenants, not even whether they exist.
-        if let (Actor::ApiKey { tenant_id: Some(own), .. }, Ok(t)) = (&ctx.actor, &tenant) {
-            if *own != t.id {
-                return Err(Error::ApiKeyWrongTenant(slug.to_owned()));
-            }
+        if let (
+            Actor::ApiKey {
+                tenant_id: Some(own),
+                ..
+            },
+            Ok(t),
+        ) = (&ctx.actor, &tenant)
+            && *own != t.id
+        {
+            return Err(Error::ApiKeyWrongTenant(slug.to_owned()));
         }
-        if let (Actor::ApiKey { tenant_id: Some(_), .. }, Err(Error::TenantNotFound(_))) = (&ctx.actor, &tenant) {
+        if let (
+            Actor::ApiKey {
+                tenant_id: Some(_), ..
+            },
+            Err(Error::TenantNotFound(_)),
+        ) = (&ctx.actor, &tenant)
+        {
             return Err(Error::ApiKeyWrongTenant(slug.to_owned()));
         }
         let tenant = tenant?;
@@ -98,23 +123,48 @@ impl Lanyard {
         self.authorize_operator(ctx)?;
         validate::slug(&req.slug)?;
         validate::tenant_name(&req.name)?;
-        let lifetime = req.session_lifetime_secs.unwrap_or(DEFAULT_SESSION_LIFETIME_SECS);
+        let lifetime = req
+            .session_lifetime_secs
+            .unwrap_or(DEFAULT_SESSION_LIFETIME_SECS);
         validate::session_lifetime(lifetime)?;
         let now = self.now();
-        let tenant = Tenant { id: new_id(), slug: req.slug, name: req.name, session_lifetime_secs: lifetime, created_at: now, updated_at: now };
+        let tenant = Tenant {
+            id: new_id(),
+            slug: req.slug,
+            name: req.name,
+            session_lifetime_secs: lifetime,
+            created_at: now,
+            updated_at: now,
+        };
         let roles: Vec<Role> = BUILTIN_ROLES
             .iter()
-            .map(|(name, description)| Role { tenant_id: tenant.id.clone(), name: (*name).into(), description: (*description).into(), builtin: true })
+            .map(|(name, description)| Role {
+                tenant_id: tenant.id.clone(),
+                name: (*name).into(),
+                description: (*description).into(),
+                builtin: true,
+            })
             .collect();
-        let ev = ctx.event(now, Some(&tenant.slug), "tenant.created").details(json!({"name": tenant.name, "session_lifetime_secs": lifetime}));
+        let ev = ctx
+            .event(now, Some(&tenant.slug), "tenant.created")
+            .details(json!({"name": tenant.name, "session_lifetime_secs": lifetime}));
         self.store.insert_tenant(&tenant, &roles, &ev).await?;
         Ok(tenant)
     }
 
     /// Every tenant for an operator; a tenant-bound key sees only its own.
-    pub async fn list_tenants(&self, ctx: &Ctx, cursor: Option<&str>, limit: Option<i64>) -> Result<(Vec<Tenant>, Option<String>)> {
+    pub async fn list_tenants(
+        &self,
+        ctx: &Ctx,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<(Vec<Tenant>, Option<String>)> {
         let limit = page_limit(limit)?;
-        if let Actor::ApiKey { tenant_id: Some(own), .. } = &ctx.actor {
+        if let Actor::ApiKey {
+            tenant_id: Some(own),
+            ..
+        } = &ctx.actor
+        {
             let t = self.store.tenant_by_id(own).await?;
             return Ok((t.into_iter().collect(), None));
         }
@@ -123,7 +173,12 @@ impl Lanyard {
         Ok(paginate(rows, limit, |t| t.id.clone()))
     }
 
-    pub async fn update_tenant(&self, ctx: &Ctx, slug: &str, req: proto::UpdateTenant) -> Result<Tenant> {
+    pub async fn update_tenant(
+        &self,
+        ctx: &Ctx,
+        slug: &str,
+        req: proto::UpdateTenant,
+    ) -> Result<Tenant> {
         let mut t = self.admin_tenant(ctx, slug).await?;
         let mut changed = Vec::new();
         if let Some(name) = req.name {
@@ -155,21 +210,37 @@ impl Lanyard {
         validate::role_name(&req.name)?;
         let description = req.description.unwrap_or_default();
         if description.chars().count() > 512 {
-            return Err(Error::invalid("description", "must be at most 512 characters"));
+            return Err(Error::invalid(
+                "description",
+                "must be at most 512 characters",
+            ));
         }
-        let role = Role { tenant_id: t.id.clone(), name: req.name, description, builtin: false };
-        let ev = ctx.event(self.now(), Some(&t.slug), "role.created").details(json!({"role": role.name}));
+        let role = Role {
+            tenant_id: t.id.clone(),
+            name: req.name,
+            description,
+            builtin: false,
+        };
+        let ev = ctx
+            .event(self.now(), Some(&t.slug), "role.created")
+            .details(json!({"role": role.name}));
         self.store.insert_role(&role, &ev).await?;
         Ok(role)
     }
 
     pub async fn delete_role(&self, ctx: &Ctx, slug: &str, name: &str) -> Result<()> {
         let t = self.admin_tenant(ctx, slug).await?;
-        let role = self.store.role(&t.id, name).await?.ok_or_else(|| Error::RoleNotFound(name.to_owned()))?;
+        let role = self
+            .store
+            .role(&t.id, name)
+            .await?
+            .ok_or_else(|| Error::RoleNotFound(name.to_owned()))?;
         if role.builtin {
             return Err(Error::RoleBuiltin(role.name));
         }
-        let ev = ctx.event(self.now(), Some(&t.slug), "role.deleted").details(json!({"role": name}));
+        let ev = ctx
+            .event(self.now(), Some(&t.slug), "role.deleted")
+            .details(json!({"role": name}));
         if !self.store.delete_role(&t.id, name, &ev).await? {
             return Err(Error::RoleNotFound(name.to_owned()));
         }
@@ -177,10 +248,10 @@ impl Lanyard {
     }
 
     async fn check_role(&self, tenant: &Tenant, role: Option<&str>) -> Result<()> {
-        if let Some(r) = role {
-            if self.store.role(&tenant.id, r).await?.is_none() {
-                return Err(Error::RoleNotFound(r.to_owned()));
-            }
+        if let Some(r) = role
+            && self.store.role(&tenant.id, r).await?.is_none()
+        {
+            return Err(Error::RoleNotFound(r.to_owned()));
         }
         Ok(())
     }
@@ -229,11 +300,21 @@ impl Lanyard {
 
     pub async fn get_user(&self, ctx: &Ctx, slug: &str, id: &str) -> Result<(Tenant, User)> {
         let t = self.admin_tenant(ctx, slug).await?;
-        let u = self.store.user_by_id(&t.id, id).await?.ok_or(Error::UserNotFound)?;
+        let u = self
+            .store
+            .user_by_id(&t.id, id)
+            .await?
+            .ok_or(Error::UserNotFound)?;
         Ok((t, u))
     }
 
-    pub async fn list_users(&self, ctx: &Ctx, slug: &str, cursor: Option<&str>, limit: Option<i64>) -> Result<(Tenant, Vec<User>, Option<String>)> {
+    pub async fn list_users(
+        &self,
+        ctx: &Ctx,
+        slug: &str,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<(Tenant, Vec<User>, Option<String>)> {
         let t = self.admin_tenant(ctx, slug).await?;
         let limit = page_limit(limit)?;
         let rows = self.store.list_users(&t.id, cursor, limit + 1).await?;
@@ -243,7 +324,13 @@ impl Lanyard {
 
     /// Applies a partial update. Changing or clearing the password, or disabling the user, ends
     /// every session of the user in the same transaction.
-    pub async fn update_user(&self, ctx: &Ctx, slug: &str, id: &str, req: proto::UpdateUser) -> Result<(Tenant, User)> {
+    pub async fn update_user(
+        &self,
+        ctx: &Ctx,
+        slug: &str,
+        id: &str,
+        req: proto::UpdateUser,
+    ) -> Result<(Tenant, User)> {
         let (t, mut u) = self.get_user(ctx, slug, id).await?;
         let now = self.now();
         let mut changed: Vec<&str> = Vec::new();
@@ -298,13 +385,18 @@ impl Lanyard {
             .event(now, Some(&t.slug), "user.updated")
             .user(&u.id)
             .details(json!({"changed": changed, "sessions_ended": end_sessions, "username": u.username, "email": u.email, "role": u.role, "disabled": u.disabled, "super_admin": u.super_admin}));
-        self.store.update_user(&u, end_sessions.then_some(now), &ev).await?;
+        self.store
+            .update_user(&u, end_sessions.then_some(now), &ev)
+            .await?;
         Ok((t, u))
     }
 
     pub async fn delete_user(&self, ctx: &Ctx, slug: &str, id: &str) -> Result<()> {
         let (t, u) = self.get_user(ctx, slug, id).await?;
-        let ev = ctx.event(self.now(), Some(&t.slug), "user.deleted").user(&u.id).details(json!({"username": u.username}));
+        let ev = ctx
+            .event(self.now(), Some(&t.slug), "user.deleted")
+            .user(&u.id)
+            .details(json!({"username": u.username}));
         if !self.store.delete_user(&t.id, &u.id, &ev).await? {
             return Err(Error::UserNotFound);
         }
@@ -313,34 +405,62 @@ impl Lanyard {
 
     // --- sessions ---
 
-    pub async fn list_sessions(&self, ctx: &Ctx, slug: &str, user_id: Option<&str>, include_ended: bool, cursor: Option<&str>, limit: Option<i64>) -> Result<(Vec<SessionView>, Option<String>)> {
+    pub async fn list_sessions(
+        &self,
+        ctx: &Ctx,
+        slug: &str,
+        user_id: Option<&str>,
+        include_ended: bool,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<(Vec<SessionView>, Option<String>)> {
         let t = self.admin_tenant(ctx, slug).await?;
         let limit = page_limit(limit)?;
         let active_at = (!include_ended).then(|| self.now());
-        let rows = self.store.list_sessions(&t.id, user_id, active_at, cursor, limit + 1).await?;
+        let rows = self
+            .store
+            .list_sessions(&t.id, user_id, active_at, cursor, limit + 1)
+            .await?;
         Ok(paginate(rows, limit, |s| s.id.clone()))
     }
 
     pub async fn revoke_session(&self, ctx: &Ctx, slug: &str, id: &str) -> Result<SessionView> {
         let t = self.admin_tenant(ctx, slug).await?;
-        let s = self.store.session_by_id(&t.id, id).await?.ok_or(Error::SessionNotFound)?;
+        let s = self
+            .store
+            .session_by_id(&t.id, id)
+            .await?
+            .ok_or(Error::SessionNotFound)?;
         let now = self.now();
-        let ev = ctx.event(now, Some(&t.slug), "session.revoked").user(&s.user_id).details(json!({"session_id": s.id}));
+        let ev = ctx
+            .event(now, Some(&t.slug), "session.revoked")
+            .user(&s.user_id)
+            .details(json!({"session_id": s.id}));
         self.store.revoke_session(&t.id, id, now, &ev).await?;
-        self.store.session_by_id(&t.id, id).await?.ok_or(Error::SessionNotFound)
+        self.store
+            .session_by_id(&t.id, id)
+            .await?
+            .ok_or(Error::SessionNotFound)
     }
 
     pub async fn revoke_user_sessions(&self, ctx: &Ctx, slug: &str, user_id: &str) -> Result<u64> {
         let (t, u) = self.get_user(ctx, slug, user_id).await?;
         let now = self.now();
-        let ev = ctx.event(now, Some(&t.slug), "session.revoked_all").user(&u.id);
+        let ev = ctx
+            .event(now, Some(&t.slug), "session.revoked_all")
+            .user(&u.id);
         self.store.revoke_user_sessions(&u.id, now, &ev).await
     }
 
     // --- API keys ---
 
     /// Creates an admin API key bound to `tenant_slug`, or an operator key when it is `None`.
-    pub async fn create_api_key(&self, ctx: &Ctx, tenant_slug: Option<&str>, name: &str) -> Result<(ApiKey, String)> {
+    pub async fn create_api_key(
+        &self,
+        ctx: &Ctx,
+        tenant_slug: Option<&str>,
+        name: &str,
+    ) -> Result<(ApiKey, String)> {
         let tenant = match tenant_slug {
             Some(s) => Some(self.admin_tenant(ctx, s).await?),
             None => {
@@ -348,8 +468,14 @@ impl Lanyard {
                 None
             }
         };
-        if name.trim().is_empty() || name.chars().count() > 128 || name.chars().any(char::is_control) {
-            return Err(Error::invalid("name", "give the key a name of 1-128 printable characters, e.g. `terraform`"));
+        if name.trim().is_empty()
+            || name.chars().count() > 128
+            || name.chars().any(char::is_control)
+        {
+            return Err(Error::invalid(
+                "name",
+                "give the key a name of 1-128 printable characters, e.g. `terraform`",
+            ));
         }
         let token = format!("{API_KEY_PREFIX}{}", random_token());
         let now = self.now();
@@ -363,8 +489,12 @@ impl Lanyard {
             last_used_at: None,
             revoked_at: None,
         };
-        let ev = ctx.event(now, key.tenant_slug.as_deref(), "api_key.created").details(json!({"api_key_id": key.id, "name": key.name, "prefix": key.prefix}));
-        self.store.insert_api_key(&key, &token_hash(&token), &ev).await?;
+        let ev = ctx
+            .event(now, key.tenant_slug.as_deref(), "api_key.created")
+            .details(json!({"api_key_id": key.id, "name": key.name, "prefix": key.prefix}));
+        self.store
+            .insert_api_key(&key, &token_hash(&token), &ev)
+            .await?;
         Ok((key, token))
     }
 
@@ -381,8 +511,17 @@ impl Lanyard {
         }
     }
 
-    pub async fn revoke_api_key(&self, ctx: &Ctx, tenant_slug: Option<&str>, id: &str) -> Result<ApiKey> {
-        let key = self.store.api_key_by_id(id).await?.ok_or(Error::ApiKeyNotFound)?;
+    pub async fn revoke_api_key(
+        &self,
+        ctx: &Ctx,
+        tenant_slug: Option<&str>,
+        id: &str,
+    ) -> Result<ApiKey> {
+        let key = self
+            .store
+            .api_key_by_id(id)
+            .await?
+            .ok_or(Error::ApiKeyNotFound)?;
         match tenant_slug {
             Some(s) => {
                 let t = self.admin_tenant(ctx, s).await?;
@@ -398,20 +537,40 @@ impl Lanyard {
             }
         }
         let now = self.now();
-        let ev = ctx.event(now, key.tenant_slug.as_deref(), "api_key.revoked").details(json!({"api_key_id": key.id, "name": key.name}));
+        let ev = ctx
+            .event(now, key.tenant_slug.as_deref(), "api_key.revoked")
+            .details(json!({"api_key_id": key.id, "name": key.name}));
         self.store.revoke_api_key(&key.id, now, &ev).await?;
-        self.store.api_key_by_id(id).await?.ok_or(Error::ApiKeyNotFound)
+        self.store
+            .api_key_by_id(id)
+            .await?
+            .ok_or(Error::ApiKeyNotFound)
     }
 
     // --- audit ---
 
     /// Audit events, newest first. A tenant-bound key is held to its tenant whatever it asks.
-    pub async fn list_audit(&self, ctx: &Ctx, mut filter: AuditFilter, cursor: Option<&str>, limit: Option<i64>) -> Result<(Vec<AuditRow>, Option<String>)> {
+    pub async fn list_audit(
+        &self,
+        ctx: &Ctx,
+        mut filter: AuditFilter,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<(Vec<AuditRow>, Option<String>)> {
         match &ctx.actor {
-            Actor::ApiKey { tenant_id: Some(own), .. } => {
-                let own = self.store.tenant_by_id(own).await?.ok_or(Error::ApiKeyInvalid)?;
+            Actor::ApiKey {
+                tenant_id: Some(own),
+                ..
+            } => {
+                let own = self
+                    .store
+                    .tenant_by_id(own)
+                    .await?
+                    .ok_or(Error::ApiKeyInvalid)?;
                 match &filter.tenant {
-                    Some(asked) if *asked != own.slug => return Err(Error::ApiKeyWrongTenant(asked.clone())),
+                    Some(asked) if *asked != own.slug => {
+                        return Err(Error::ApiKeyWrongTenant(asked.clone()));
+                    }
                     _ => filter.tenant = Some(own.slug),
                 }
             }
@@ -419,7 +578,9 @@ impl Lanyard {
         }
         let limit = page_limit(limit)?;
         filter.before_seq = match cursor {
-            Some(c) => Some(c.parse::<i64>().map_err(|_| Error::invalid("cursor", "pass back the next_cursor of the previous page"))?),
+            Some(c) => Some(c.parse::<i64>().map_err(|_| {
+                Error::invalid("cursor", "pass back the next_cursor of the previous page")
+            })?),
             None => None,
         };
         filter.limit = limit + 1;
@@ -437,7 +598,14 @@ impl Lanyard {
         }
         let ctx = Ctx::system();
         let tenant = self
-            .create_tenant(&ctx, proto::CreateTenant { slug: "demo".into(), name: "Demo".into(), session_lifetime_secs: None })
+            .create_tenant(
+                &ctx,
+                proto::CreateTenant {
+                    slug: "demo".into(),
+                    name: "Demo".into(),
+                    session_lifetime_secs: None,
+                },
+            )
             .await?;
         let password = random_password();
         self.create_user(
@@ -454,6 +622,11 @@ impl Lanyard {
         )
         .await?;
         let (_, api_key) = self.create_api_key(&ctx, None, "bootstrap").await?;
-        Ok(Some(DemoSecrets { tenant: tenant.slug, username: "admin".into(), password, api_key }))
+        Ok(Some(DemoSecrets {
+            tenant: tenant.slug,
+            username: "admin".into(),
+            password,
+            api_key,
+        }))
     }
 }

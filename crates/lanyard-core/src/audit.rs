@@ -7,9 +7,15 @@ use crate::model::{AuditRecord, new_id};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
     /// An admin API key; `tenant_id` is `None` for an operator key.
-    ApiKey { id: String, tenant_id: Option<String> },
+    ApiKey {
+        id: String,
+        tenant_id: Option<String>,
+    },
     /// A signed-in user acting on their own session.
-    User { id: String, tenant_id: String },
+    User {
+        id: String,
+        tenant_id: String,
+    },
     /// `lanyard admin …` on the server itself: full authority, like the database owner.
     Cli,
     /// Lanyard itself (bootstrap, background jobs).

@@ -21,7 +21,10 @@ pub struct NewSession {
 
 impl Lanyard {
     pub async fn tenant(&self, slug: &str) -> Result<Tenant> {
-        self.store.tenant_by_slug(slug).await?.ok_or_else(|| Error::TenantNotFound(slug.to_owned()))
+        self.store
+            .tenant_by_slug(slug)
+            .await?
+            .ok_or_else(|| Error::TenantNotFound(slug.to_owned()))
     }
 
     /// Checks a username and password and opens a session.
@@ -30,37 +33,52 @@ impl Lanyard {
     /// give the same [`Error::InvalidCredentials`] after the same work; the audit log keeps the
     /// real reason. Throttling is checked before the password, so a locked-out guesser learns
     /// nothing even when the guess is right.
-    pub async fn password_login(&self, tenant_slug: &str, username: &str, password_text: &str, meta: &RequestMeta) -> Result<NewSession> {
+    pub async fn password_login(
+        &self,
+        tenant_slug: &str,
+        username: &str,
+        password_text: &str,
+        meta: &RequestMeta,
+    ) -> Result<NewSession> {
         let tenant = self.tenant(tenant_slug).await?;
         let now = self.now();
         let ctx = Ctx::new(Actor::Anonymous, meta.clone());
         let account_key = format!("{}:{}", tenant.id, fold_key(username));
 
         let mut retry_after = None;
-        if let Some(ip) = &meta.ip {
-            if let Some(c) = self.store.failures(IP_SCOPE, ip).await? {
-                retry_after = throttle::ip_retry_after(&c, now);
-            }
+        if let Some(ip) = &meta.ip
+            && let Some(c) = self.store.failures(IP_SCOPE, ip).await?
+        {
+            retry_after = throttle::ip_retry_after(&c, now);
         }
-        if retry_after.is_none() {
-            if let Some(c) = self.store.failures(ACCOUNT_SCOPE, &account_key).await? {
-                retry_after = throttle::account_retry_after(&c, now);
-            }
+        if retry_after.is_none()
+            && let Some(c) = self.store.failures(ACCOUNT_SCOPE, &account_key).await?
+        {
+            retry_after = throttle::account_retry_after(&c, now);
         }
         if let Some(retry_after_secs) = retry_after {
             let err = Error::Throttled { retry_after_secs };
-            let ev = ctx.event(now, Some(&tenant.slug), "login.failed").code(err.code()).details(json!({"method": "password", "username": username}));
+            let ev = ctx
+                .event(now, Some(&tenant.slug), "login.failed")
+                .code(err.code())
+                .details(json!({"method": "password", "username": username}));
             self.store.insert_audit(&ev).await?;
             return Err(err);
         }
 
-        let user = if username.len() <= 512 { self.store.user_by_username(&tenant.id, username).await? } else { None };
+        let user = if username.len() <= 512 {
+            self.store.user_by_username(&tenant.id, username).await?
+        } else {
+            None
+        };
         let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let candidate = password_text.to_owned();
         let verified = if password_text.len() > password::MAX_PASSWORD_BYTES {
             false
         } else {
-            let hash = stored_hash.clone().unwrap_or_else(|| password::dummy_hash().to_owned());
+            let hash = stored_hash
+                .clone()
+                .unwrap_or_else(|| password::dummy_hash().to_owned());
             let ok = tokio::task::spawn_blocking(move || password::verify(&candidate, &hash))
                 .await
                 .map_err(|e| Error::Internal(format!("password check failed: {e}")))?;
@@ -69,30 +87,51 @@ impl Lanyard {
 
         let reason = match &user {
             None => Some("unknown_user"),
-            Some(_) if !verified => Some(if stored_hash.is_none() { "no_password" } else { "wrong_password" }),
+            Some(_) if !verified => Some(if stored_hash.is_none() {
+                "no_password"
+            } else {
+                "wrong_password"
+            }),
             Some(u) if u.disabled => Some("disabled"),
             Some(_) => None,
         };
         if let Some(reason) = reason {
             if let Some(ip) = &meta.ip {
-                self.store.record_failure(IP_SCOPE, ip, now, IP_WINDOW_SECS).await?;
+                self.store
+                    .record_failure(IP_SCOPE, ip, now, IP_WINDOW_SECS)
+                    .await?;
             }
-            self.store.record_failure(ACCOUNT_SCOPE, &account_key, now, ACCOUNT_WINDOW_SECS).await?;
+            self.store
+                .record_failure(ACCOUNT_SCOPE, &account_key, now, ACCOUNT_WINDOW_SECS)
+                .await?;
             let err = Error::InvalidCredentials;
-            let mut ev = ctx.event(now, Some(&tenant.slug), "login.failed").code(err.code()).details(json!({"method": "password", "username": username, "reason": reason}));
+            let mut ev = ctx
+                .event(now, Some(&tenant.slug), "login.failed")
+                .code(err.code())
+                .details(json!({"method": "password", "username": username, "reason": reason}));
             if let Some(u) = &user {
                 ev = ev.user(&u.id);
             }
             self.store.insert_audit(&ev).await?;
             return Err(err);
         }
-        let Some(user) = user else { return Err(Error::InvalidCredentials) };
-        self.store.clear_failures(ACCOUNT_SCOPE, &account_key).await?;
+        let Some(user) = user else {
+            return Err(Error::InvalidCredentials);
+        };
+        self.store
+            .clear_failures(ACCOUNT_SCOPE, &account_key)
+            .await?;
         self.open_session(&tenant, &user.id, "password", meta).await
     }
 
     /// Issues a fresh session token for `user_id` (a new ID at every login: no fixation).
-    pub async fn open_session(&self, tenant: &Tenant, user_id: &str, method: &str, meta: &RequestMeta) -> Result<NewSession> {
+    pub async fn open_session(
+        &self,
+        tenant: &Tenant,
+        user_id: &str,
+        method: &str,
+        meta: &RequestMeta,
+    ) -> Result<NewSession> {
         let now = self.now();
         let token = random_token();
         let session = Session {
@@ -104,14 +143,31 @@ impl Lanyard {
             expires_at: now + tenant.session_lifetime_secs,
             revoked_at: None,
             ip: meta.ip.clone(),
-            user_agent: meta.user_agent.as_deref().map(|s| s.chars().take(256).collect()),
+            user_agent: meta
+                .user_agent
+                .as_deref()
+                .map(|s| s.chars().take(256).collect()),
         };
-        let ev = Ctx::new(Actor::User { id: user_id.to_owned(), tenant_id: tenant.id.clone() }, meta.clone())
-            .event(now, Some(&tenant.slug), "login.succeeded")
-            .user(user_id)
-            .details(json!({"method": method, "session_id": session.id, "expires_at": session.expires_at}));
-        self.store.insert_session(&session, &token_hash(&token), &ev).await?;
-        Ok(NewSession { token, session, tenant: tenant.clone() })
+        let ev = Ctx::new(
+            Actor::User {
+                id: user_id.to_owned(),
+                tenant_id: tenant.id.clone(),
+            },
+            meta.clone(),
+        )
+        .event(now, Some(&tenant.slug), "login.succeeded")
+        .user(user_id)
+        .details(
+            json!({"method": method, "session_id": session.id, "expires_at": session.expires_at}),
+        );
+        self.store
+            .insert_session(&session, &token_hash(&token), &ev)
+            .await?;
+        Ok(NewSession {
+            token,
+            session,
+            tenant: tenant.clone(),
+        })
     }
 
     /// The live session behind `token` on `tenant_slug`'s routes, or why there is none.
@@ -119,7 +175,11 @@ impl Lanyard {
         if token.is_empty() || token.len() > 128 {
             return Err(Error::NoSession);
         }
-        let view = self.store.session_by_token_hash(&token_hash(token)).await?.ok_or(Error::NoSession)?;
+        let view = self
+            .store
+            .session_by_token_hash(&token_hash(token))
+            .await?
+            .ok_or(Error::NoSession)?;
         if view.tenant_slug != tenant_slug {
             return Err(Error::SessionWrongTenant);
         }
@@ -139,21 +199,38 @@ impl Lanyard {
     }
 
     pub fn csrf_matches(&self, session_token: &str, presented: &str) -> bool {
-        constant_time_eq(self.csrf_token(session_token).as_bytes(), presented.as_bytes())
+        constant_time_eq(
+            self.csrf_token(session_token).as_bytes(),
+            presented.as_bytes(),
+        )
     }
 
     /// Ends the session behind `token` after checking the form's CSRF token.
-    pub async fn logout(&self, tenant_slug: &str, token: &str, csrf: &str, meta: &RequestMeta) -> Result<()> {
+    pub async fn logout(
+        &self,
+        tenant_slug: &str,
+        token: &str,
+        csrf: &str,
+        meta: &RequestMeta,
+    ) -> Result<()> {
         let view = self.session(tenant_slug, token).await?;
         if !self.csrf_matches(token, csrf) {
             return Err(Error::CsrfInvalid);
         }
         let now = self.now();
-        let ev = Ctx::new(Actor::User { id: view.user_id.clone(), tenant_id: view.tenant_id.clone() }, meta.clone())
-            .event(now, Some(&view.tenant_slug), "logout")
-            .user(&view.user_id)
-            .details(json!({"session_id": view.id}));
-        self.store.revoke_session(&view.tenant_id, &view.id, now, &ev).await?;
+        let ev = Ctx::new(
+            Actor::User {
+                id: view.user_id.clone(),
+                tenant_id: view.tenant_id.clone(),
+            },
+            meta.clone(),
+        )
+        .event(now, Some(&view.tenant_slug), "logout")
+        .user(&view.user_id)
+        .details(json!({"session_id": view.id}));
+        self.store
+            .revoke_session(&view.tenant_id, &view.id, now, &ev)
+            .await?;
         Ok(())
     }
 
@@ -162,11 +239,21 @@ impl Lanyard {
         if !token.starts_with(API_KEY_PREFIX) || token.len() > 128 {
             return Err(Error::ApiKeyInvalid);
         }
-        let key = self.store.api_key_by_hash(&token_hash(token)).await?.ok_or(Error::ApiKeyInvalid)?;
+        let key = self
+            .store
+            .api_key_by_hash(&token_hash(token))
+            .await?
+            .ok_or(Error::ApiKeyInvalid)?;
         if key.revoked_at.is_some() {
             return Err(Error::ApiKeyInvalid);
         }
         self.store.touch_api_key(&key.id, self.now()).await?;
-        Ok((Actor::ApiKey { id: key.id.clone(), tenant_id: key.tenant_id.clone() }, key))
+        Ok((
+            Actor::ApiKey {
+                id: key.id.clone(),
+                tenant_id: key.tenant_id.clone(),
+            },
+            key,
+        ))
     }
 }

@@ -70,17 +70,32 @@ mod tests {
     /// SECURITY.md N-XFF: a direct client cannot choose its address with X-Forwarded-For.
     #[test]
     fn untrusted_peer_is_the_client_whatever_it_sends() {
-        assert_eq!(resolve(ip("203.0.113.5"), &["10.0.0.5"], &nets(&["127.0.0.1/32"])), ip("203.0.113.5"));
-        assert_eq!(resolve(ip("203.0.113.5"), &["10.0.0.5"], &[]), ip("203.0.113.5"));
+        assert_eq!(
+            resolve(ip("203.0.113.5"), &["10.0.0.5"], &nets(&["127.0.0.1/32"])),
+            ip("203.0.113.5")
+        );
+        assert_eq!(
+            resolve(ip("203.0.113.5"), &["10.0.0.5"], &[]),
+            ip("203.0.113.5")
+        );
     }
 
     #[test]
     fn trusted_proxy_chain_is_walked_right_to_left() {
         let proxies = nets(&["127.0.0.1/32", "10.1.0.0/16"]);
         // client-supplied spoof on the left, real client appended by our proxy on the right
-        assert_eq!(resolve(ip("127.0.0.1"), &["10.0.0.5, 198.51.100.7"], &proxies), ip("198.51.100.7"));
-        assert_eq!(resolve(ip("127.0.0.1"), &["198.51.100.7, 10.1.2.3"], &proxies), ip("198.51.100.7"));
-        assert_eq!(resolve(ip("127.0.0.1"), &["198.51.100.7", "10.1.2.3"], &proxies), ip("198.51.100.7"));
+        assert_eq!(
+            resolve(ip("127.0.0.1"), &["10.0.0.5, 198.51.100.7"], &proxies),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            resolve(ip("127.0.0.1"), &["198.51.100.7, 10.1.2.3"], &proxies),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            resolve(ip("127.0.0.1"), &["198.51.100.7", "10.1.2.3"], &proxies),
+            ip("198.51.100.7")
+        );
         assert_eq!(resolve(ip("127.0.0.1"), &[], &proxies), ip("127.0.0.1"));
     }
 
@@ -88,15 +103,30 @@ mod tests {
     #[test]
     fn strict_parsing_and_normalisation() {
         assert_eq!(parse_strict("::ffff:10.0.0.5"), Some(ip("10.0.0.5")));
-        for bad in ["010.0.0.5", "10.1", "fe80::1%eth0", "[::1]", "10.0.0.5:80", "unknown", "", "0x0a.0.0.1"] {
+        for bad in [
+            "010.0.0.5",
+            "10.1",
+            "fe80::1%eth0",
+            "[::1]",
+            "10.0.0.5:80",
+            "unknown",
+            "",
+            "0x0a.0.0.1",
+        ] {
             assert_eq!(parse_strict(bad), None, "{bad}");
         }
         let proxies = nets(&["127.0.0.1/32"]);
         // garbage stops the walk at the proxy itself: never at an attacker-chosen value
-        assert_eq!(resolve(ip("127.0.0.1"), &["10.0.0.5, garbage"], &proxies), ip("127.0.0.1"));
+        assert_eq!(
+            resolve(ip("127.0.0.1"), &["10.0.0.5, garbage"], &proxies),
+            ip("127.0.0.1")
+        );
         assert!(in_any(ip("::ffff:10.0.0.5"), &nets(&["10.0.0.0/8"])));
         assert!(in_any(ip("2001:db8::1"), &nets(&["2001:db8::/32"])));
         assert!(!in_any(ip("2001:db9::1"), &nets(&["2001:db8::/32"])));
-        assert_eq!(resolve(ip("::ffff:127.0.0.1"), &["198.51.100.7"], &proxies), ip("198.51.100.7"));
+        assert_eq!(
+            resolve(ip("::ffff:127.0.0.1"), &["198.51.100.7"], &proxies),
+            ip("198.51.100.7")
+        );
     }
 }

@@ -29,7 +29,9 @@ pub enum Error {
     UsernameTaken(String),
     #[error("the email address `{0}` is already used by another user in this tenant")]
     EmailTaken(String),
-    #[error("no role named `{0}` exists in this tenant; list roles with GET /api/v1/tenants/{{tenant}}/roles")]
+    #[error(
+        "no role named `{0}` exists in this tenant; list roles with GET /api/v1/tenants/{{tenant}}/roles"
+    )]
     RoleNotFound(String),
     #[error("a role named `{0}` already exists in this tenant")]
     RoleExists(String),
@@ -66,7 +68,9 @@ pub enum Error {
     #[error("only an operator API key (one not bound to a tenant) may do this")]
     OperatorOnly,
 
-    #[error("the master key does not match the one this database was created with; restore the right key file or LANYARD_MASTER_KEY")]
+    #[error(
+        "the master key does not match the one this database was created with; restore the right key file or LANYARD_MASTER_KEY"
+    )]
     MasterKeyMismatch,
     #[error("the database is unavailable; try again shortly")]
     StoreUnavailable(#[source] sqlx::Error),
@@ -78,7 +82,10 @@ pub enum Error {
 
 impl Error {
     pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
-        Self::Invalid { field, reason: reason.into() }
+        Self::Invalid {
+            field,
+            reason: reason.into(),
+        }
     }
 
     pub fn code(&self) -> &'static str {
@@ -134,7 +141,9 @@ impl Error {
             | Self::SessionWrongTenant
             | Self::ApiKeyMissing
             | Self::ApiKeyInvalid => ErrorKind::Unauthenticated,
-            Self::ApiKeyWrongTenant(_) | Self::OperatorOnly | Self::CsrfInvalid => ErrorKind::Forbidden,
+            Self::ApiKeyWrongTenant(_) | Self::OperatorOnly | Self::CsrfInvalid => {
+                ErrorKind::Forbidden
+            }
             Self::Throttled { .. } => ErrorKind::Throttled,
             Self::StoreUnavailable(_) => ErrorKind::Unavailable,
             Self::MasterKeyMismatch | Self::Migration(_) | Self::Internal(_) => ErrorKind::Internal,
@@ -159,11 +168,27 @@ mod tests {
         let samples = [
             Error::invalid("slug", "bad"),
             Error::InvalidCredentials,
-            Error::Throttled { retry_after_secs: 3 },
+            Error::Throttled {
+                retry_after_secs: 3,
+            },
             Error::ApiKeyWrongTenant("b".into()),
         ];
         let codes: Vec<_> = samples.iter().map(Error::code).collect();
-        assert_eq!(codes, ["request.invalid_field", "login.invalid_credentials", "login.throttled", "auth.api_key_wrong_tenant"]);
-        assert_eq!(Error::Throttled { retry_after_secs: 3 }.to_string(), "too many failed sign-in attempts; try again in 3 seconds");
+        assert_eq!(
+            codes,
+            [
+                "request.invalid_field",
+                "login.invalid_credentials",
+                "login.throttled",
+                "auth.api_key_wrong_tenant"
+            ]
+        );
+        assert_eq!(
+            Error::Throttled {
+                retry_after_secs: 3
+            }
+            .to_string(),
+            "too many failed sign-in attempts; try again in 3 seconds"
+        );
     }
 }

@@ -40,11 +40,19 @@ impl Lanyard {
     pub async fn new(store: Store, clock: Arc<dyn Clock>, master_key: MasterKey) -> Result<Self> {
         let sealed = master_key.seal("instance:master_key_check", b"lanyard");
         let stored = store.meta_put_if_absent(MASTER_KEY_CHECK, &sealed).await?;
-        if master_key.open("instance:master_key_check", &stored).is_err() {
+        if master_key
+            .open("instance:master_key_check", &stored)
+            .is_err()
+        {
             return Err(Error::MasterKeyMismatch);
         }
         let csrf_key = Arc::new(master_key.derive_mac_key("lanyard csrf v1"));
-        Ok(Self { store, clock, master_key, csrf_key })
+        Ok(Self {
+            store,
+            clock,
+            master_key,
+            csrf_key,
+        })
     }
 
     pub fn now(&self) -> UnixTime {

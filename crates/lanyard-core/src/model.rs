@@ -47,7 +47,11 @@ pub struct Role {
 
 impl Role {
     pub fn to_wire(&self) -> proto::Role {
-        proto::Role { name: self.name.clone(), description: self.description.clone(), builtin: self.builtin }
+        proto::Role {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            builtin: self.builtin,
+        }
     }
 }
 

@@ -19,13 +19,17 @@ fn hasher() -> Argon2<'static> {
 pub fn hash(password: &str) -> Result<String, argon2::password_hash::Error> {
     let salt_bytes = crate::secret::random_bytes::<16>();
     let salt = SaltString::encode_b64(&salt_bytes)?;
-    Ok(hasher().hash_password(password.as_bytes(), &salt)?.to_string())
+    Ok(hasher()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
 }
 
 /// Checks a password against a PHC string; a malformed stored hash never verifies.
 pub fn verify(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
-        Ok(parsed) => hasher().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => hasher()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }

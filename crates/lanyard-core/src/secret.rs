@@ -28,7 +28,9 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 
 /// SHA-256 of a token: what the store keeps and looks up by.
 pub fn token_hash(token: &str) -> Vec<u8> {
-    digest::digest(&digest::SHA256, token.as_bytes()).as_ref().to_vec()
+    digest::digest(&digest::SHA256, token.as_bytes())
+        .as_ref()
+        .to_vec()
 }
 
 /// Constant-time equality for secrets of possibly different lengths.
@@ -38,9 +40,13 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum MasterKeyError {
-    #[error("the master key must be 32 bytes encoded as base64 (generate one with `openssl rand -base64 32`)")]
+    #[error(
+        "the master key must be 32 bytes encoded as base64 (generate one with `openssl rand -base64 32`)"
+    )]
     BadEncoding,
-    #[error("a sealed secret could not be opened: it was sealed with another master key, or altered")]
+    #[error(
+        "a sealed secret could not be opened: it was sealed with another master key, or altered"
+    )]
     CannotOpen,
     #[error("a sealed secret is not in Lanyard's `v1:` format")]
     BadFormat,
@@ -70,12 +76,17 @@ impl MasterKey {
             Ok(k) => k,
             Err(_) => std::process::abort(),
         };
-        Self { aead: std::sync::Arc::new(LessSafeKey::new(unbound)), raw }
+        Self {
+            aead: std::sync::Arc::new(LessSafeKey::new(unbound)),
+            raw,
+        }
     }
 
     /// Parses the base64 form kept in `master.key` or `LANYARD_MASTER_KEY`.
     pub fn from_base64(text: &str) -> Result<Self, MasterKeyError> {
-        let bytes = STANDARD.decode(text.trim()).map_err(|_| MasterKeyError::BadEncoding)?;
+        let bytes = STANDARD
+            .decode(text.trim())
+            .map_err(|_| MasterKeyError::BadEncoding)?;
         let raw: [u8; 32] = bytes.try_into().map_err(|_| MasterKeyError::BadEncoding)?;
         Ok(Self::from_bytes(raw))
     }
@@ -90,7 +101,11 @@ impl MasterKey {
         let nonce_bytes = random_bytes::<12>();
         let mut buf = plaintext.to_vec();
         let nonce = Nonce::assume_unique_for_key(nonce_bytes);
-        if self.aead.seal_in_place_append_tag(nonce, Aad::from(context.as_bytes()), &mut buf).is_err() {
+        if self
+            .aead
+            .seal_in_place_append_tag(nonce, Aad::from(context.as_bytes()), &mut buf)
+            .is_err()
+        {
             std::process::abort();
         }
         let mut out = nonce_bytes.to_vec();
@@ -99,13 +114,18 @@ impl MasterKey {
     }
 
     pub fn open(&self, context: &str, sealed: &str) -> Result<Vec<u8>, MasterKeyError> {
-        let body = sealed.strip_prefix("v1:").ok_or(MasterKeyError::BadFormat)?;
-        let bytes = STANDARD.decode(body).map_err(|_| MasterKeyError::BadFormat)?;
+        let body = sealed
+            .strip_prefix("v1:")
+            .ok_or(MasterKeyError::BadFormat)?;
+        let bytes = STANDARD
+            .decode(body)
+            .map_err(|_| MasterKeyError::BadFormat)?;
         if bytes.len() < 12 + 16 {
             return Err(MasterKeyError::BadFormat);
         }
         let (nonce_bytes, ciphertext) = bytes.split_at(12);
-        let nonce = Nonce::try_assume_unique_for_key(nonce_bytes).map_err(|_| MasterKeyError::BadFormat)?;
+        let nonce =
+            Nonce::try_assume_unique_for_key(nonce_bytes).map_err(|_| MasterKeyError::BadFormat)?;
         let mut buf = ciphertext.to_vec();
         let plain = self
             .aead
@@ -146,13 +166,28 @@ mod tests {
         let key = MasterKey::generate();
         let sealed = key.seal("connection:1:client_secret", b"hunter2");
         assert!(!sealed.contains("hunter2"));
-        assert_eq!(key.open("connection:1:client_secret", &sealed).unwrap(), b"hunter2");
-        assert_eq!(key.open("connection:2:client_secret", &sealed), Err(MasterKeyError::CannotOpen));
-        assert_eq!(MasterKey::generate().open("connection:1:client_secret", &sealed), Err(MasterKeyError::CannotOpen));
+        assert_eq!(
+            key.open("connection:1:client_secret", &sealed).unwrap(),
+            b"hunter2"
+        );
+        assert_eq!(
+            key.open("connection:2:client_secret", &sealed),
+            Err(MasterKeyError::CannotOpen)
+        );
+        assert_eq!(
+            MasterKey::generate().open("connection:1:client_secret", &sealed),
+            Err(MasterKeyError::CannotOpen)
+        );
         let mut tampered = sealed.clone().into_bytes();
         let last = tampered.len() - 2;
         tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
-        assert!(key.open("connection:1:client_secret", std::str::from_utf8(&tampered).unwrap()).is_err());
+        assert!(
+            key.open(
+                "connection:1:client_secret",
+                std::str::from_utf8(&tampered).unwrap()
+            )
+            .is_err()
+        );
         assert_eq!(key.open("x", "plain"), Err(MasterKeyError::BadFormat));
         assert_eq!(key.open("x", "v1:AAAA"), Err(MasterKeyError::BadFormat));
     }
@@ -162,8 +197,14 @@ mod tests {
         let key = MasterKey::generate();
         let again = MasterKey::from_base64(&key.to_base64()).unwrap();
         assert_eq!(again.open("c", &key.seal("c", b"x")).unwrap(), b"x");
-        assert_eq!(MasterKey::from_base64("c2hvcnQ=").unwrap_err(), MasterKeyError::BadEncoding);
-        assert_eq!(MasterKey::from_base64("not base64!").unwrap_err(), MasterKeyError::BadEncoding);
+        assert_eq!(
+            MasterKey::from_base64("c2hvcnQ=").unwrap_err(),
+            MasterKeyError::BadEncoding
+        );
+        assert_eq!(
+            MasterKey::from_base64("not base64!").unwrap_err(),
+            MasterKeyError::BadEncoding
+        );
     }
 
     #[test]

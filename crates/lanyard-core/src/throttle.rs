@@ -42,7 +42,11 @@ mod tests {
     use super::*;
 
     fn count(failures: i64, window_start: i64, last: i64) -> FailureCount {
-        FailureCount { failures, window_start, last_failure_at: last }
+        FailureCount {
+            failures,
+            window_start,
+            last_failure_at: last,
+        }
     }
 
     #[test]
@@ -51,8 +55,15 @@ mod tests {
         assert_eq!(account_retry_after(&count(5, 0, 10), 10), Some(1));
         assert_eq!(account_retry_after(&count(5, 0, 10), 11), None);
         assert_eq!(account_retry_after(&count(8, 0, 10), 10), Some(8));
-        assert_eq!(account_retry_after(&count(60, 0, 10), 10), Some(ACCOUNT_MAX_DELAY_SECS));
-        assert_eq!(account_retry_after(&count(60, 0, 10), ACCOUNT_WINDOW_SECS), None, "forgotten after a day");
+        assert_eq!(
+            account_retry_after(&count(60, 0, 10), 10),
+            Some(ACCOUNT_MAX_DELAY_SECS)
+        );
+        assert_eq!(
+            account_retry_after(&count(60, 0, 10), ACCOUNT_WINDOW_SECS),
+            None,
+            "forgotten after a day"
+        );
     }
 
     /// SECURITY.md W-BRUTE: eleven wrong passwords cannot fit in one minute.
@@ -73,6 +84,9 @@ mod tests {
     fn ip_is_stopped_after_a_hundred_failures_until_the_window_ends() {
         assert_eq!(ip_retry_after(&count(99, 100, 200), 200), None);
         assert_eq!(ip_retry_after(&count(100, 100, 200), 200), Some(800));
-        assert_eq!(ip_retry_after(&count(100, 100, 200), 100 + IP_WINDOW_SECS), None);
+        assert_eq!(
+            ip_retry_after(&count(100, 100, 200), 100 + IP_WINDOW_SECS),
+            None
+        );
     }
 }

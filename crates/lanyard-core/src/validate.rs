@@ -5,16 +5,33 @@ use crate::error::{Error, Result};
 /// Tenant slugs appear in URLs and cookie names: lowercase letters, digits, inner hyphens.
 pub fn slug(s: &str) -> Result<()> {
     let ok = (1..=63).contains(&s.len())
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
         && !s.contains("--");
-    if ok { Ok(()) } else { Err(Error::invalid("slug", "use 1-63 lowercase letters, digits and single inner hyphens, e.g. `acme-corp`")) }
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "slug",
+            "use 1-63 lowercase letters, digits and single inner hyphens, e.g. `acme-corp`",
+        ))
+    }
 }
 
 pub fn role_name(s: &str) -> Result<()> {
-    let ok = (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    if ok { Ok(()) } else { Err(Error::invalid("role", "use 1-64 lowercase letters, digits, `_` or `-`")) }
+    let ok = (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "role",
+            "use 1-64 lowercase letters, digits, `_` or `-`",
+        ))
+    }
 }
 
 fn printable(field: &'static str, s: &str, max: usize) -> Result<()> {
@@ -22,7 +39,10 @@ fn printable(field: &'static str, s: &str, max: usize) -> Result<()> {
         return Err(Error::invalid(field, "must not be empty"));
     }
     if s.chars().count() > max {
-        return Err(Error::invalid(field, format!("must be at most {max} characters")));
+        return Err(Error::invalid(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     if s.chars().any(char::is_control) {
         return Err(Error::invalid(field, "must not contain control characters"));
@@ -33,7 +53,10 @@ fn printable(field: &'static str, s: &str, max: usize) -> Result<()> {
 pub fn username(s: &str) -> Result<()> {
     printable("username", s, 128)?;
     if s.trim() != s {
-        return Err(Error::invalid("username", "must not start or end with spaces"));
+        return Err(Error::invalid(
+            "username",
+            "must not start or end with spaces",
+        ));
     }
     Ok(())
 }
@@ -53,24 +76,51 @@ pub fn email(s: &str) -> Result<()> {
         return Err(bad());
     }
     match s.split_once('@') {
-        Some((local, domain)) if !local.is_empty() && domain.contains('.') && !domain.contains('@') && !domain.starts_with('.') && !domain.ends_with('.') => Ok(()),
+        Some((local, domain))
+            if !local.is_empty()
+                && domain.contains('.')
+                && !domain.contains('@')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.') =>
+        {
+            Ok(())
+        }
         _ => Err(bad()),
     }
 }
 
 pub fn password(s: &str) -> Result<()> {
     if s.chars().count() < crate::password::MIN_PASSWORD_CHARS {
-        return Err(Error::invalid("password", format!("must be at least {} characters", crate::password::MIN_PASSWORD_CHARS)));
+        return Err(Error::invalid(
+            "password",
+            format!(
+                "must be at least {} characters",
+                crate::password::MIN_PASSWORD_CHARS
+            ),
+        ));
     }
     if s.len() > crate::password::MAX_PASSWORD_BYTES {
-        return Err(Error::invalid("password", format!("must be at most {} bytes", crate::password::MAX_PASSWORD_BYTES)));
+        return Err(Error::invalid(
+            "password",
+            format!(
+                "must be at most {} bytes",
+                crate::password::MAX_PASSWORD_BYTES
+            ),
+        ));
     }
     Ok(())
 }
 
 /// Session lifetimes from 5 minutes to 30 days.
 pub fn session_lifetime(secs: i64) -> Result<()> {
-    if (300..=30 * 86_400).contains(&secs) { Ok(()) } else { Err(Error::invalid("session_lifetime_secs", "must be between 300 (5 minutes) and 2592000 (30 days)")) }
+    if (300..=30 * 86_400).contains(&secs) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "session_lifetime_secs",
+            "must be between 300 (5 minutes) and 2592000 (30 days)",
+        ))
+    }
 }
 
 /// Accepts a `return_to` only when it is a same-origin relative path, and returns it normalised.
@@ -112,7 +162,17 @@ mod tests {
         for ok in ["demo", "acme-corp", "a1", "x"] {
             assert!(slug(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "Demo", "-a", "a-", "a--b", "a_b", "a b", "ä", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "Demo",
+            "-a",
+            "a-",
+            "a--b",
+            "a_b",
+            "a b",
+            "ä",
+            &"a".repeat(64),
+        ] {
             assert!(slug(bad).is_err(), "{bad}");
         }
     }
@@ -120,16 +180,29 @@ mod tests {
     #[test]
     fn emails() {
         assert!(email("jo@example.com").is_ok());
-        for bad in ["jo", "@example.com", "jo@example", "jo@@example.com", "jo @example.com", "jo@.example.com"] {
+        for bad in [
+            "jo",
+            "@example.com",
+            "jo@example",
+            "jo@@example.com",
+            "jo @example.com",
+            "jo@.example.com",
+        ] {
             assert!(email(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn return_to_keeps_same_origin_paths() {
-        assert_eq!(return_to("/t/demo/app?x=1#top").as_deref(), Some("/t/demo/app?x=1#top"));
+        assert_eq!(
+            return_to("/t/demo/app?x=1#top").as_deref(),
+            Some("/t/demo/app?x=1#top")
+        );
         assert_eq!(return_to("/a/../b").as_deref(), Some("/b"));
-        assert_eq!(return_to("/%2F%2Fevil.test").as_deref(), Some("/%2F%2Fevil.test"));
+        assert_eq!(
+            return_to("/%2F%2Fevil.test").as_deref(),
+            Some("/%2F%2Fevil.test")
+        );
     }
 
     /// SECURITY.md 4.1: every payload that could leave the origin is refused.

@@ -254,7 +254,8 @@ mod tests {
 
     #[test]
     fn update_user_tells_absent_from_null() {
-        let patch: UpdateUser = serde_json::from_str(r#"{"role": null, "email": "a@b.test"}"#).unwrap();
+        let patch: UpdateUser =
+            serde_json::from_str(r#"{"role": null, "email": "a@b.test"}"#).unwrap();
         assert_eq!(patch.role, Some(None));
         assert_eq!(patch.email, Some(Some("a@b.test".into())));
         assert_eq!(patch.display_name, None);
@@ -262,7 +263,8 @@ mod tests {
 
     #[test]
     fn request_bodies_refuse_unknown_fields() {
-        let err = serde_json::from_str::<CreateTenant>(r#"{"slug":"a","name":"A","colour":"red"}"#).unwrap_err();
+        let err = serde_json::from_str::<CreateTenant>(r#"{"slug":"a","name":"A","colour":"red"}"#)
+            .unwrap_err();
         assert!(err.to_string().contains("unknown field"), "{err}");
     }
 }

@@ -31,13 +31,20 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), retry_after: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
     }
 }
 
 fn log_if_server_side(e: &Error) {
     match e.kind() {
-        ErrorKind::Internal | ErrorKind::Unavailable => tracing::error!(code = e.code(), error = ?e, "request failed"),
+        ErrorKind::Internal | ErrorKind::Unavailable => {
+            tracing::error!(code = e.code(), error = ?e, "request failed")
+        }
         _ => tracing::debug!(code = e.code(), "request refused: {e}"),
     }
 }
@@ -49,22 +56,37 @@ impl From<Error> for ApiError {
             Error::Throttled { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         };
-        Self { status: status_of(e.kind()), code: e.code(), message: e.to_string(), retry_after }
+        Self {
+            status: status_of(e.kind()),
+            code: e.code(),
+            message: e.to_string(),
+            retry_after,
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let request_id = crate::metrics::CURRENT_REQUEST_ID.try_with(Clone::clone).ok().filter(|s| !s.is_empty());
-        let body = ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: self.message, request_id } };
+        let request_id = crate::metrics::CURRENT_REQUEST_ID
+            .try_with(Clone::clone)
+            .ok()
+            .filter(|s| !s.is_empty());
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
+                request_id,
+            },
+        };
         let mut res = (self.status, Json(body)).into_response();
         res.extensions_mut().insert(ErrorCode(self.code));
-        if let Some(secs) = self.retry_after {
-            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                res.headers_mut().insert(header::RETRY_AFTER, v);
-            }
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
         }
-        res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         res
     }
 }

@@ -2,8 +2,8 @@
 
 use crate::error::ApiError;
 use crate::{AppState, REQUEST_ID};
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::connect_info::MockConnectInfo;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
@@ -16,10 +16,23 @@ pub fn client_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
     let peer = match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
         Some(ci) => ci.0.ip(),
         // In-process tests stand in for the socket with axum's MockConnectInfo.
-        None => parts.extensions.get::<MockConnectInfo<SocketAddr>>()?.0.ip(),
+        None => parts
+            .extensions
+            .get::<MockConnectInfo<SocketAddr>>()?
+            .0
+            .ip(),
     };
-    let xff: Vec<&str> = parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
-    Some(lanyard_core::client_ip::resolve(peer, &xff, &state.config.trusted_proxies))
+    let xff: Vec<&str> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    Some(lanyard_core::client_ip::resolve(
+        peer,
+        &xff,
+        &state.config.trusted_proxies,
+    ))
 }
 
 /// Facts about the request for the audit log: client IP, request ID, user agent.
@@ -28,8 +41,17 @@ pub struct Meta(pub RequestMeta);
 impl FromRequestParts<AppState> for Meta {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = |name| parts.headers.get(name).and_then(|v: &axum::http::HeaderValue| v.to_str().ok()).map(str::to_owned);
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = |name| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v: &axum::http::HeaderValue| v.to_str().ok())
+                .map(str::to_owned)
+        };
         Ok(Self(RequestMeta {
             ip: client_ip(parts, state).map(|ip| ip.to_string()),
             request_id: header(REQUEST_ID),
@@ -44,10 +66,21 @@ pub struct ApiCtx(pub Ctx);
 impl FromRequestParts<AppState> for ApiCtx {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let Meta(meta) = Meta::from_request_parts(parts, state).await.unwrap_or_else(|e| match e {});
-        let auth = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let token = match auth.and_then(|a| a.strip_prefix("Bearer ").or_else(|| a.strip_prefix("bearer "))) {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Meta(meta) = Meta::from_request_parts(parts, state)
+            .await
+            .unwrap_or_else(|e| match e {});
+        let auth = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let token = match auth.and_then(|a| {
+            a.strip_prefix("Bearer ")
+                .or_else(|| a.strip_prefix("bearer "))
+        }) {
             Some(t) => t.trim(),
             None => return Err(lanyard_core::Error::ApiKeyMissing.into()),
         };
@@ -73,11 +106,31 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 fn json_rejection(r: JsonRejection) -> ApiError {
     let detail = r.body_text();
     match r {
-        JsonRejection::JsonDataError(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "request.invalid_body", format!("the JSON body does not match the expected shape: {detail}")),
-        JsonRejection::JsonSyntaxError(_) => ApiError::new(StatusCode::BAD_REQUEST, "request.malformed_json", format!("the body is not valid JSON: {detail}")),
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "request.unsupported_media_type", "send the body as JSON with `Content-Type: application/json`"),
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request.body_too_large", "the request body is larger than this endpoint accepts (64 KiB)"),
-        other => ApiError::new(other.status(), "request.unreadable_body", format!("the request body could not be read: {detail}")),
+        JsonRejection::JsonDataError(_) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "request.invalid_body",
+            format!("the JSON body does not match the expected shape: {detail}"),
+        ),
+        JsonRejection::JsonSyntaxError(_) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "request.malformed_json",
+            format!("the body is not valid JSON: {detail}"),
+        ),
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "request.unsupported_media_type",
+            "send the body as JSON with `Content-Type: application/json`",
+        ),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request.body_too_large",
+            "the request body is larger than this endpoint accepts (64 KiB)",
+        ),
+        other => ApiError::new(
+            other.status(),
+            "request.unreadable_body",
+            format!("the request body could not be read: {detail}"),
+        ),
     }
 }
 
@@ -96,7 +149,11 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
 }
 
 fn path_rejection(r: PathRejection) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "request.invalid_path", format!("the URL path is not valid: {}", r.body_text()))
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "request.invalid_path",
+        format!("the URL path is not valid: {}", r.body_text()),
+    )
 }
 
 /// Query parameters with JSON errors; unknown parameters are refused by the target type.
@@ -114,5 +171,9 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuer
 }
 
 fn query_rejection(r: QueryRejection) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "request.invalid_query", format!("the query string is not valid: {}", r.body_text()))
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "request.invalid_query",
+        format!("the query string is not valid: {}", r.body_text()),
+    )
 }

@@ -33,7 +33,11 @@ pub struct ServerConfig {
 
 impl ServerConfig {
     pub fn new(public_url: url::Url) -> Self {
-        Self { public_url, trusted_proxies: Vec::new(), request_timeout: Duration::from_secs(30) }
+        Self {
+            public_url,
+            trusted_proxies: Vec::new(),
+            request_timeout: Duration::from_secs(30),
+        }
     }
 
     pub fn secure_cookies(&self) -> bool {
@@ -53,7 +57,10 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// timeouts and security headers around them.
 pub fn app(lanyard: Lanyard, config: ServerConfig) -> Router {
     let timeout = config.request_timeout;
-    let state = AppState { lanyard, config: Arc::new(config) };
+    let state = AppState {
+        lanyard,
+        config: Arc::new(config),
+    };
     Router::new()
         .merge(login::router())
         .merge(api::router())

@@ -1,10 +1,10 @@
 //! Local password sign-in, the session endpoint and logout: `/t/{tenant}/…`.
 
+use crate::AppState;
 use crate::error::{ApiError, PageError};
 use crate::extract::Meta;
 use crate::metrics::login_outcome;
 use crate::pages::{self, LoginPage, SignedInPage};
-use crate::AppState;
 use axum::extract::{DefaultBodyLimit, Form, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -29,14 +29,28 @@ pub fn router() -> Router<AppState> {
 /// The session cookie of one tenant. Over https it carries the `__Host-` prefix, which the
 /// browser only accepts with `Secure`, `Path=/` and no `Domain`: no subdomain can plant or read it.
 pub fn session_cookie_name(state: &AppState, tenant: &str) -> String {
-    if state.config.secure_cookies() { format!("__Host-lanyard_session_{tenant}") } else { format!("lanyard_session_{tenant}") }
+    if state.config.secure_cookies() {
+        format!("__Host-lanyard_session_{tenant}")
+    } else {
+        format!("lanyard_session_{tenant}")
+    }
 }
 
 fn login_csrf_cookie_name(state: &AppState) -> &'static str {
-    if state.config.secure_cookies() { "__Host-lanyard_login_csrf" } else { "lanyard_login_csrf" }
+    if state.config.secure_cookies() {
+        "__Host-lanyard_login_csrf"
+    } else {
+        "lanyard_login_csrf"
+    }
 }
 
-fn cookie(state: &AppState, name: String, value: String, max_age_secs: i64, same_site: SameSite) -> Cookie<'static> {
+fn cookie(
+    state: &AppState,
+    name: String,
+    value: String,
+    max_age_secs: i64,
+    same_site: SameSite,
+) -> Cookie<'static> {
     Cookie::build((name, value))
         .path("/")
         .http_only(true)
@@ -80,11 +94,20 @@ fn default_landing(slug: &str) -> String {
     format!("/t/{slug}/login")
 }
 
-async fn login_page(State(s): State<AppState>, Path(slug): Path<String>, Query(q): Query<LoginQuery>, jar: CookieJar) -> Result<Response, PageError> {
+async fn login_page(
+    State(s): State<AppState>,
+    Path(slug): Path<String>,
+    Query(q): Query<LoginQuery>,
+    jar: CookieJar,
+) -> Result<Response, PageError> {
     let tenant = s.lanyard.tenant(&slug).await?;
     let return_to = q.return_to.as_deref().and_then(validate::return_to);
-    if let Some(token) = jar.get(&session_cookie_name(&s, &slug)).map(|c| c.value().to_owned()) {
-        if let Ok(view) = s.lanyard.session(&slug, &token).await {
+    if let Some(token) = jar
+        .get(&session_cookie_name(&s, &slug))
+        .map(|c| c.value().to_owned())
+        && let Ok(view) = s.lanyard.session(&slug, &token).await
+    {
+        {
             if let Some(target) = return_to {
                 return Ok(Redirect::to(&target).into_response());
             }
@@ -102,22 +125,56 @@ async fn login_page(State(s): State<AppState>, Path(slug): Path<String>, Query(q
             return Ok(pages::render(StatusCode::OK, &page));
         }
     }
-    Ok(form_response(&s, jar, &tenant.slug, &tenant.name, return_to.as_deref().unwrap_or(""), "", None))
+    Ok(form_response(
+        &s,
+        jar,
+        &tenant.slug,
+        &tenant.name,
+        return_to.as_deref().unwrap_or(""),
+        "",
+        None,
+    ))
 }
 
 /// The sign-in form, with a login-CSRF token in a cookie and a hidden field (double submit).
-fn form_response(s: &AppState, jar: CookieJar, slug: &str, name: &str, return_to: &str, username: &str, error: Option<(StatusCode, &Error)>) -> Response {
-    let existing = jar.get(login_csrf_cookie_name(s)).map(|c| c.value().to_owned()).filter(|v| v.len() == 43);
+fn form_response(
+    s: &AppState,
+    jar: CookieJar,
+    slug: &str,
+    name: &str,
+    return_to: &str,
+    username: &str,
+    error: Option<(StatusCode, &Error)>,
+) -> Response {
+    let existing = jar
+        .get(login_csrf_cookie_name(s))
+        .map(|c| c.value().to_owned())
+        .filter(|v| v.len() == 43);
     let csrf = existing.unwrap_or_else(random_token);
-    let jar = jar.add(cookie(s, login_csrf_cookie_name(s).to_owned(), csrf.clone(), 3600, SameSite::Strict));
+    let jar = jar.add(cookie(
+        s,
+        login_csrf_cookie_name(s).to_owned(),
+        csrf.clone(),
+        3600,
+        SameSite::Strict,
+    ));
     let (status, message, code) = match error {
         Some((status, e)) => (status, Some(e.to_string()), e.code()),
         None => (StatusCode::OK, None, ""),
     };
-    let page = LoginPage { tenant_slug: slug, tenant_name: name, csrf_token: &csrf, return_to, username, error: message.map(|m| capitalise(&m)), error_code: code };
+    let page = LoginPage {
+        tenant_slug: slug,
+        tenant_name: name,
+        csrf_token: &csrf,
+        return_to,
+        username,
+        error: message.map(|m| capitalise(&m)),
+        error_code: code,
+    };
     let mut res = (jar, pages::render(status, &page)).into_response();
     if let Some((_, e)) = error {
-        res.extensions_mut().insert(crate::error::ErrorCode(e.code()));
+        res.extensions_mut()
+            .insert(crate::error::ErrorCode(e.code()));
     }
     res
 }
@@ -130,34 +187,79 @@ fn capitalise(s: &str) -> String {
     }
 }
 
-async fn login_submit(State(s): State<AppState>, Path(slug): Path<String>, Meta(meta): Meta, jar: CookieJar, form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>) -> Result<Response, PageError> {
+async fn login_submit(
+    State(s): State<AppState>,
+    Path(slug): Path<String>,
+    Meta(meta): Meta,
+    jar: CookieJar,
+    form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, PageError> {
     let tenant = s.lanyard.tenant(&slug).await?;
     let Ok(Form(form)) = form else {
-        return Ok(form_response(&s, jar, &tenant.slug, &tenant.name, "", "", Some((StatusCode::BAD_REQUEST, &Error::CsrfInvalid))));
+        return Ok(form_response(
+            &s,
+            jar,
+            &tenant.slug,
+            &tenant.name,
+            "",
+            "",
+            Some((StatusCode::BAD_REQUEST, &Error::CsrfInvalid)),
+        ));
     };
     let return_to = validate::return_to(&form.return_to);
     let rt = return_to.as_deref().unwrap_or("");
-    let cookie_csrf = jar.get(login_csrf_cookie_name(&s)).map(|c| c.value().to_owned()).unwrap_or_default();
-    if cookie_csrf.is_empty() || !constant_time_eq(cookie_csrf.as_bytes(), form.csrf_token.as_bytes()) {
+    let cookie_csrf = jar
+        .get(login_csrf_cookie_name(&s))
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    if cookie_csrf.is_empty()
+        || !constant_time_eq(cookie_csrf.as_bytes(), form.csrf_token.as_bytes())
+    {
         login_outcome("password", Error::CsrfInvalid.code());
-        return Ok(form_response(&s, jar, &tenant.slug, &tenant.name, rt, &form.username, Some((StatusCode::FORBIDDEN, &Error::CsrfInvalid))));
+        return Ok(form_response(
+            &s,
+            jar,
+            &tenant.slug,
+            &tenant.name,
+            rt,
+            &form.username,
+            Some((StatusCode::FORBIDDEN, &Error::CsrfInvalid)),
+        ));
     }
-    match s.lanyard.password_login(&slug, &form.username, &form.password, &meta).await {
+    match s
+        .lanyard
+        .password_login(&slug, &form.username, &form.password, &meta)
+        .await
+    {
         Ok(new) => {
             login_outcome("password", "ok");
             let max_age = new.session.expires_at - new.session.created_at;
-            let jar = jar.add(cookie(&s, session_cookie_name(&s, &slug), new.token, max_age, SameSite::Lax));
+            let jar = jar.add(cookie(
+                &s,
+                session_cookie_name(&s, &slug),
+                new.token,
+                max_age,
+                SameSite::Lax,
+            ));
             let target = return_to.unwrap_or_else(|| default_landing(&slug));
             Ok((jar, Redirect::to(&target)).into_response())
         }
         Err(e @ (Error::InvalidCredentials | Error::Throttled { .. })) => {
             login_outcome("password", e.code());
             let status = crate::error::status_of(e.kind());
-            let mut res = form_response(&s, jar, &tenant.slug, &tenant.name, rt, &form.username, Some((status, &e)));
-            if let Error::Throttled { retry_after_secs } = e {
-                if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                    res.headers_mut().insert(header::RETRY_AFTER, v);
-                }
+            let mut res = form_response(
+                &s,
+                jar,
+                &tenant.slug,
+                &tenant.name,
+                rt,
+                &form.username,
+                Some((status, &e)),
+            );
+            if let Error::Throttled { retry_after_secs } = e
+                && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
+            {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
             }
             Ok(res)
         }
@@ -168,36 +270,69 @@ async fn login_submit(State(s): State<AppState>, Path(slug): Path<String>, Meta(
     }
 }
 
-async fn logout(State(s): State<AppState>, Path(slug): Path<String>, Meta(meta): Meta, jar: CookieJar, form: Result<Form<LogoutForm>, axum::extract::rejection::FormRejection>) -> Result<Response, PageError> {
+async fn logout(
+    State(s): State<AppState>,
+    Path(slug): Path<String>,
+    Meta(meta): Meta,
+    jar: CookieJar,
+    form: Result<Form<LogoutForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, PageError> {
     let name = session_cookie_name(&s, &slug);
     let Some(token) = jar.get(&name).map(|c| c.value().to_owned()) else {
         return Ok(Redirect::to(&default_landing(&slug)).into_response());
     };
     let csrf = form.map(|Form(f)| f.csrf_token).unwrap_or_default();
     match s.lanyard.logout(&slug, &token, &csrf, &meta).await {
-        Ok(()) => Ok((jar.add(removal(&s, name)), Redirect::to(&default_landing(&slug))).into_response()),
+        Ok(()) => Ok((
+            jar.add(removal(&s, name)),
+            Redirect::to(&default_landing(&slug)),
+        )
+            .into_response()),
         Err(Error::CsrfInvalid) => Err(Error::CsrfInvalid.into()),
         // Already expired, revoked or unknown: nothing to end; drop the stale cookie.
-        Err(Error::NoSession | Error::SessionExpired | Error::SessionRevoked | Error::SessionWrongTenant) => {
-            Ok((jar.add(removal(&s, name)), Redirect::to(&default_landing(&slug))).into_response())
-        }
+        Err(
+            Error::NoSession
+            | Error::SessionExpired
+            | Error::SessionRevoked
+            | Error::SessionWrongTenant,
+        ) => Ok((
+            jar.add(removal(&s, name)),
+            Redirect::to(&default_landing(&slug)),
+        )
+            .into_response()),
         Err(e) => Err(e.into()),
     }
 }
 
 /// `GET /t/{tenant}/session`: the current session as JSON, or 401 with the reason's code.
-async fn session_json(State(s): State<AppState>, Path(slug): Path<String>, jar: CookieJar) -> Result<Response, ApiError> {
-    let token = jar.get(&session_cookie_name(&s, &slug)).map(|c| c.value().to_owned()).ok_or(Error::NoSession)?;
+async fn session_json(
+    State(s): State<AppState>,
+    Path(slug): Path<String>,
+    jar: CookieJar,
+) -> Result<Response, ApiError> {
+    let token = jar
+        .get(&session_cookie_name(&s, &slug))
+        .map(|c| c.value().to_owned())
+        .ok_or(Error::NoSession)?;
     let view = s.lanyard.session(&slug, &token).await?;
     let info = SessionInfo {
         tenant: view.tenant_slug.clone(),
-        user: SessionUser { id: view.user_id.clone(), username: view.username.clone(), email: view.email.clone(), display_name: view.display_name.clone(), role: view.role.clone() },
+        user: SessionUser {
+            id: view.user_id.clone(),
+            username: view.username.clone(),
+            email: view.email.clone(),
+            display_name: view.display_name.clone(),
+            role: view.role.clone(),
+        },
         auth_method: view.auth_method.clone(),
         created_at: rfc3339(view.created_at),
         expires_at: rfc3339(view.expires_at),
         csrf_token: s.lanyard.csrf_token(&token),
     };
     let mut res = Json(info).into_response();
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
     Ok(res)
 }

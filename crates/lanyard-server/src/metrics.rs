@@ -20,8 +20,12 @@ tokio::task_local! {
 pub fn handle() -> Option<&'static PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
-            let buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
-            let builder = PrometheusBuilder::new().set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &buckets).ok()?;
+            let buckets = [
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ];
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &buckets)
+                .ok()?;
             let recorder = builder.build_recorder();
             let handle = recorder.handle();
             metrics::set_global_recorder(recorder).ok()?;
@@ -32,9 +36,18 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
 }
 
 fn describe() {
-    metrics::describe_counter!("lanyard_http_requests_total", "HTTP requests by route, method and status");
-    metrics::describe_histogram!("lanyard_http_request_duration_seconds", "HTTP request latency by route");
-    metrics::describe_counter!("lanyard_logins_total", "Sign-in attempts by method, outcome and error code");
+    metrics::describe_counter!(
+        "lanyard_http_requests_total",
+        "HTTP requests by route, method and status"
+    );
+    metrics::describe_histogram!(
+        "lanyard_http_request_duration_seconds",
+        "HTTP request latency by route"
+    );
+    metrics::describe_counter!(
+        "lanyard_logins_total",
+        "Sign-in attempts by method, outcome and error code"
+    );
 }
 
 /// Counts a sign-in attempt; `code` is `ok` on success.
@@ -48,15 +61,24 @@ pub fn login_outcome(method: &'static str, code: &'static str) {
 pub async fn track(req: Request, next: Next) -> Response {
     handle();
     let start = Instant::now();
-    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = req.method().as_str().to_owned();
-    let request_id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
     let res = CURRENT_REQUEST_ID.scope(request_id, next.run(req)).await;
     let status = res.status().as_u16().to_string();
     if let Some(ErrorCode(code)) = res.extensions().get::<ErrorCode>() {
         tracing::info!(status = %status, code, "refused");
     }
     metrics::counter!("lanyard_http_requests_total", "route" => route.clone(), "method" => method, "status" => status).increment(1);
-    metrics::histogram!("lanyard_http_request_duration_seconds", "route" => route).record(start.elapsed().as_secs_f64());
+    metrics::histogram!("lanyard_http_request_duration_seconds", "route" => route)
+        .record(start.elapsed().as_secs_f64());
     res
 }

@@ -46,7 +46,10 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
         Ok(html) => {
             let mut res = (status, Html(html)).into_response();
             let h = res.headers_mut();
-            h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(CSP),
+            );
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             res
         }
@@ -66,15 +69,35 @@ pub fn error_page(status: StatusCode, code: &str, message: &str) -> Response {
         s if s.is_server_error() => "Something went wrong",
         _ => "Request refused",
     };
-    let request_id = crate::metrics::CURRENT_REQUEST_ID.try_with(Clone::clone).ok().filter(|s| !s.is_empty());
-    render(status, &ErrorPage { title, message, code, request_id })
+    let request_id = crate::metrics::CURRENT_REQUEST_ID
+        .try_with(Clone::clone)
+        .ok()
+        .filter(|s| !s.is_empty());
+    render(
+        status,
+        &ErrorPage {
+            title,
+            message,
+            code,
+            request_id,
+        },
+    )
 }
 
 /// Fallback for unknown paths: JSON under the API, a page elsewhere.
 pub async fn not_found(uri: axum::http::Uri) -> Response {
     if uri.path().starts_with("/api/") {
-        crate::error::ApiError::new(StatusCode::NOT_FOUND, "request.unknown_route", "no API endpoint at this path; see /api/v1/openapi.json").into_response()
+        crate::error::ApiError::new(
+            StatusCode::NOT_FOUND,
+            "request.unknown_route",
+            "no API endpoint at this path; see /api/v1/openapi.json",
+        )
+        .into_response()
     } else {
-        error_page(StatusCode::NOT_FOUND, "request.unknown_route", "There is no page at this address.")
+        error_page(
+            StatusCode::NOT_FOUND,
+            "request.unknown_route",
+            "There is no page at this address.",
+        )
     }
 }

@@ -76,31 +76,70 @@ pub async fn run(config: Config, cmd: AdminCommand) -> Result<()> {
             println!("database is up to date; applied migrations: {versions:?}");
             Ok(())
         }
-        AdminCommand::CreateTenant { slug, name, session_lifetime, json } => {
-            let req = proto::CreateTenant { name: name.unwrap_or_else(|| slug.clone()), slug, session_lifetime_secs: session_lifetime };
+        AdminCommand::CreateTenant {
+            slug,
+            name,
+            session_lifetime,
+            json,
+        } => {
+            let req = proto::CreateTenant {
+                name: name.unwrap_or_else(|| slug.clone()),
+                slug,
+                session_lifetime_secs: session_lifetime,
+            };
             let t = lanyard.create_tenant(&ctx, req).await?;
             if json {
                 print_json(&t.to_wire())
             } else {
-                println!("created tenant `{}` ({}); sign-in page: {}t/{}/login", t.slug, t.name, config.public_url, t.slug);
+                println!(
+                    "created tenant `{}` ({}); sign-in page: {}t/{}/login",
+                    t.slug, t.name, config.public_url, t.slug
+                );
                 Ok(())
             }
         }
-        AdminCommand::CreateUser { tenant, username, email, display_name, role, super_admin, password_stdin, no_password, json } => {
+        AdminCommand::CreateUser {
+            tenant,
+            username,
+            email,
+            display_name,
+            role,
+            super_admin,
+            password_stdin,
+            no_password,
+            json,
+        } => {
             let (password, generated) = if no_password {
                 (None, false)
             } else if password_stdin {
                 let mut s = String::new();
-                std::io::stdin().read_to_string(&mut s).context("reading the password from standard input")?;
+                std::io::stdin()
+                    .read_to_string(&mut s)
+                    .context("reading the password from standard input")?;
                 let s = s.trim_end_matches(['\r', '\n']).to_owned();
                 if s.is_empty() {
                     bail!("no password on standard input");
                 }
                 (Some(s), false)
             } else {
-                (Some(lanyard_core::secret::random_token().chars().take(20).collect::<String>()), true)
+                (
+                    Some(
+                        lanyard_core::secret::random_token()
+                            .chars()
+                            .take(20)
+                            .collect::<String>(),
+                    ),
+                    true,
+                )
             };
-            let req = proto::CreateUser { username, email, display_name, role, password: password.clone(), super_admin };
+            let req = proto::CreateUser {
+                username,
+                email,
+                display_name,
+                role,
+                password: password.clone(),
+                super_admin,
+            };
             let u = lanyard.create_user(&ctx, &tenant, req).await?;
             if json {
                 let mut v = serde_json::to_value(u.to_wire(&tenant))?;
@@ -109,7 +148,10 @@ pub async fn run(config: Config, cmd: AdminCommand) -> Result<()> {
                 }
                 print_json(&v)
             } else {
-                println!("created user `{}` in tenant `{tenant}` (id {})", u.username, u.id);
+                println!(
+                    "created user `{}` in tenant `{tenant}` (id {})",
+                    u.username, u.id
+                );
                 if let (true, Some(p)) = (generated, password) {
                     println!("password: {p}   (shown once)");
                 }
@@ -117,11 +159,19 @@ pub async fn run(config: Config, cmd: AdminCommand) -> Result<()> {
             }
         }
         AdminCommand::CreateApiKey { tenant, name, json } => {
-            let (key, token) = lanyard.create_api_key(&ctx, tenant.as_deref(), &name).await?;
+            let (key, token) = lanyard
+                .create_api_key(&ctx, tenant.as_deref(), &name)
+                .await?;
             if json {
-                print_json(&proto::CreatedApiKey { api_key: key.to_wire(), token })
+                print_json(&proto::CreatedApiKey {
+                    api_key: key.to_wire(),
+                    token,
+                })
             } else {
-                let scope = key.tenant_slug.map_or_else(|| "every tenant (operator key)".to_owned(), |t| format!("tenant `{t}`"));
+                let scope = key.tenant_slug.map_or_else(
+                    || "every tenant (operator key)".to_owned(),
+                    |t| format!("tenant `{t}`"),
+                );
                 println!("created API key `{}` for {scope}", key.name);
                 println!("token: {token}   (shown once; send as `Authorization: Bearer <token>`)");
                 Ok(())

@@ -37,10 +37,21 @@ pub struct ConfigArgs {
     #[arg(long, env = "LANYARD_PUBLIC_URL", global = true, value_name = "URL")]
     pub public_url: Option<String>,
     /// File holding the base64 master key [default: DATA_DIR/master.key, created on first start]
-    #[arg(long, env = "LANYARD_MASTER_KEY_FILE", global = true, value_name = "FILE")]
+    #[arg(
+        long,
+        env = "LANYARD_MASTER_KEY_FILE",
+        global = true,
+        value_name = "FILE"
+    )]
     pub master_key_file: Option<PathBuf>,
     /// Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is trusted
-    #[arg(long, env = "LANYARD_TRUSTED_PROXIES", global = true, value_name = "CIDRS", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "LANYARD_TRUSTED_PROXIES",
+        global = true,
+        value_name = "CIDRS",
+        value_delimiter = ','
+    )]
     pub trusted_proxies: Option<Vec<String>>,
     /// Log format
     #[arg(long, env = "LANYARD_LOG_FORMAT", global = true, value_enum)]
@@ -90,7 +101,8 @@ impl Config {
 }
 
 fn read_file(path: &Path) -> Result<FileConfig> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
     toml::from_str(&text).map_err(|e| {
         let msg = e.message().to_owned();
         anyhow::anyhow!("configuration file {}: {msg}", path.display())
@@ -111,39 +123,82 @@ pub fn resolve(args: &ConfigArgs) -> Result<Config> {
         Some(p) => read_file(p)?,
         None => FileConfig::default(),
     };
-    let listen_text = args.listen.clone().or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
-    let listen: SocketAddr = listen_text.parse().with_context(|| format!("listen address `{listen_text}` is not IP:PORT (e.g. 127.0.0.1:8080)"))?;
-    let data_dir = args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("./lanyard-data"));
-    let database_url = args.database_url.clone().or(file.database_url).unwrap_or_else(|| format!("sqlite://{}", data_dir.join("lanyard.db").display()));
-    if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
-        bail!("database URL must start with sqlite:// or postgres:// (got `{}`)", redact(&database_url));
+    let listen_text = args
+        .listen
+        .clone()
+        .or(file.listen)
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    let listen: SocketAddr = listen_text.parse().with_context(|| {
+        format!("listen address `{listen_text}` is not IP:PORT (e.g. 127.0.0.1:8080)")
+    })?;
+    let data_dir = args
+        .data_dir
+        .clone()
+        .or(file.data_dir)
+        .unwrap_or_else(|| PathBuf::from("./lanyard-data"));
+    let database_url = args
+        .database_url
+        .clone()
+        .or(file.database_url)
+        .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("lanyard.db").display()));
+    if !(database_url.starts_with("sqlite:")
+        || database_url.starts_with("postgres://")
+        || database_url.starts_with("postgresql://"))
+    {
+        bail!(
+            "database URL must start with sqlite:// or postgres:// (got `{}`)",
+            redact(&database_url)
+        );
     }
     let default_public = {
-        let host = if listen.ip().is_unspecified() { "127.0.0.1".to_owned() } else if listen.is_ipv6() { format!("[{}]", listen.ip()) } else { listen.ip().to_string() };
+        let host = if listen.ip().is_unspecified() {
+            "127.0.0.1".to_owned()
+        } else if listen.is_ipv6() {
+            format!("[{}]", listen.ip())
+        } else {
+            listen.ip().to_string()
+        };
         format!("http://{host}:{}", listen.port())
     };
-    let public_text = args.public_url.clone().or(file.public_url).unwrap_or(default_public);
-    let public_url = url::Url::parse(&public_text).with_context(|| format!("public URL `{public_text}` is not a URL"))?;
+    let public_text = args
+        .public_url
+        .clone()
+        .or(file.public_url)
+        .unwrap_or(default_public);
+    let public_url = url::Url::parse(&public_text)
+        .with_context(|| format!("public URL `{public_text}` is not a URL"))?;
     match public_url.scheme() {
         "https" => {}
         "http" if is_loopback_host(&public_url) || file.dev_allow_http.unwrap_or(false) => {}
-        "http" => bail!("public URL `{public_text}` must be https (plain http is only for localhost; set dev_allow_http = true in the config file for development)"),
+        "http" => bail!(
+            "public URL `{public_text}` must be https (plain http is only for localhost; set dev_allow_http = true in the config file for development)"
+        ),
         other => bail!("public URL `{public_text}` has scheme `{other}`; use https"),
     }
     if public_url.path() != "/" || public_url.query().is_some() {
-        bail!("public URL `{public_text}` must be an origin without a path (e.g. https://sso.example.com)");
+        bail!(
+            "public URL `{public_text}` must be an origin without a path (e.g. https://sso.example.com)"
+        );
     }
     let (master_key_file, explicit) = match args.master_key_file.clone().or(file.master_key_file) {
         Some(p) => (p, true),
         None => (data_dir.join("master.key"), false),
     };
     let mut trusted_proxies = Vec::new();
-    for p in args.trusted_proxies.clone().or(file.trusted_proxies).unwrap_or_default() {
+    for p in args
+        .trusted_proxies
+        .clone()
+        .or(file.trusted_proxies)
+        .unwrap_or_default()
+    {
         let p = p.trim();
         if p.is_empty() {
             continue;
         }
-        let net = p.parse::<IpNet>().or_else(|_| p.parse::<std::net::IpAddr>().map(IpNet::from)).with_context(|| format!("trusted proxy `{p}` is not an IP address or CIDR"))?;
+        let net = p
+            .parse::<IpNet>()
+            .or_else(|_| p.parse::<std::net::IpAddr>().map(IpNet::from))
+            .with_context(|| format!("trusted proxy `{p}` is not an IP address or CIDR"))?;
         trusted_proxies.push(net);
     }
     let timeout = file.request_timeout_secs.unwrap_or(30);
@@ -192,8 +247,16 @@ mod tests {
     fn flags_beat_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("l.toml");
-        std::fs::write(&f, "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/l\"\ndemo = false\n").unwrap();
-        let args = ConfigArgs { config: Some(f.clone()), listen: Some("127.0.0.1:9100".into()), ..Default::default() };
+        std::fs::write(
+            &f,
+            "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/l\"\ndemo = false\n",
+        )
+        .unwrap();
+        let args = ConfigArgs {
+            config: Some(f.clone()),
+            listen: Some("127.0.0.1:9100".into()),
+            ..Default::default()
+        };
         let c = resolve(&args).unwrap();
         assert_eq!(c.listen.port(), 9100);
         assert_eq!(c.data_dir, PathBuf::from("/srv/l"));
@@ -206,17 +269,46 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("l.toml");
         std::fs::write(&f, "lisen = \"x\"\n").unwrap();
-        let err = resolve(&ConfigArgs { config: Some(f), ..Default::default() }).unwrap_err();
-        assert!(format!("{err:#}").contains("unknown field `lisen`"), "{err:#}");
-        let err = resolve(&ConfigArgs { listen: Some("nope".into()), ..Default::default() }).unwrap_err();
+        let err = resolve(&ConfigArgs {
+            config: Some(f),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("unknown field `lisen`"),
+            "{err:#}"
+        );
+        let err = resolve(&ConfigArgs {
+            listen: Some("nope".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
         assert!(format!("{err:#}").contains("listen address `nope`"));
-        let err = resolve(&ConfigArgs { public_url: Some("http://sso.example.com".into()), ..Default::default() }).unwrap_err();
+        let err = resolve(&ConfigArgs {
+            public_url: Some("http://sso.example.com".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
         assert!(format!("{err:#}").contains("must be https"));
-        let err = resolve(&ConfigArgs { database_url: Some("mysql://x".into()), ..Default::default() }).unwrap_err();
+        let err = resolve(&ConfigArgs {
+            database_url: Some("mysql://x".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
         assert!(format!("{err:#}").contains("sqlite:// or postgres://"));
-        let err = resolve(&ConfigArgs { trusted_proxies: Some(vec!["10.0.0.0/33".into()]), ..Default::default() }).unwrap_err();
+        let err = resolve(&ConfigArgs {
+            trusted_proxies: Some(vec!["10.0.0.0/33".into()]),
+            ..Default::default()
+        })
+        .unwrap_err();
         assert!(format!("{err:#}").contains("trusted proxy"));
-        assert!(resolve(&ConfigArgs { public_url: Some("https://sso.example.com".into()), ..Default::default() }).is_ok());
+        assert!(
+            resolve(&ConfigArgs {
+                public_url: Some("https://sso.example.com".into()),
+                ..Default::default()
+            })
+            .is_ok()
+        );
     }
 
     #[test]

@@ -9,8 +9,11 @@ use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 
 pub fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_env("LANYARD_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = EnvFilter::try_from_env("LANYARD_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
@@ -25,9 +28,14 @@ pub fn load_master_key(config: &Config) -> Result<MasterKey> {
     }
     let path = &config.master_key_file;
     match std::fs::read_to_string(path) {
-        Ok(text) => MasterKey::from_base64(&text).with_context(|| format!("master key file {}", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !config.master_key_file_explicit => create_key_file(path),
-        Err(e) => Err(e).with_context(|| format!("cannot read the master key file {}", path.display())),
+        Ok(text) => MasterKey::from_base64(&text)
+            .with_context(|| format!("master key file {}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !config.master_key_file_explicit => {
+            create_key_file(path)
+        }
+        Err(e) => {
+            Err(e).with_context(|| format!("cannot read the master key file {}", path.display()))
+        }
     }
 }
 
@@ -40,8 +48,12 @@ fn create_key_file(path: &Path) -> Result<MasterKey> {
     opts.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts.open(path).with_context(|| format!("cannot create the master key file {}", path.display()))?;
-    writeln!(f, "{}", key.to_base64()).and_then(|()| f.sync_all()).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("cannot create the master key file {}", path.display()))?;
+    writeln!(f, "{}", key.to_base64())
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
     tracing::info!(path = %path.display(), "generated a new master key; back it up with the database");
     Ok(key)
 }
@@ -49,19 +61,37 @@ fn create_key_file(path: &Path) -> Result<MasterKey> {
 /// Opens the configured store (creating the data directory for SQLite) and the domain on it.
 pub async fn open(config: &Config) -> Result<Lanyard> {
     if config.uses_sqlite() {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                config.data_dir.display()
+            )
+        })?;
     }
     let master_key = load_master_key(config)?;
-    let store = Store::connect(&config.database_url).await.with_context(|| format!("cannot open the database {}", redact(&config.database_url)))?;
-    Lanyard::new(store, Arc::new(SystemClock), master_key).await.context("cannot start")
+    let store = Store::connect(&config.database_url)
+        .await
+        .with_context(|| format!("cannot open the database {}", redact(&config.database_url)))?;
+    Lanyard::new(store, Arc::new(SystemClock), master_key)
+        .await
+        .context("cannot start")
 }
 
 pub async fn run(config: Config) -> Result<()> {
     init_logging(config.log_format);
     let lanyard = open(&config).await?;
-    let demo = if config.demo { lanyard.bootstrap_demo().await.context("cannot create the demo tenant")? } else { None };
+    let demo = if config.demo {
+        lanyard
+            .bootstrap_demo()
+            .await
+            .context("cannot create the demo tenant")?
+    } else {
+        None
+    };
 
-    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
     let local = listener.local_addr().context("listener address")?;
     let mut server_config = lanyard_server::ServerConfig::new(config.public_url.clone());
     server_config.trusted_proxies = config.trusted_proxies.clone();
@@ -71,35 +101,69 @@ pub async fn run(config: Config) -> Result<()> {
     print_banner(&config, local, demo.as_ref(), &lanyard).await;
     tracing::info!(listen = %local, store = ?lanyard.store.backend(), "lanyard is serving");
 
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server failed")?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("server failed")?;
     tracing::info!("in-flight requests drained; closing the store");
     lanyard.store.close().await;
     Ok(())
 }
 
-async fn print_banner(config: &Config, local: std::net::SocketAddr, demo: Option<&lanyard_core::admin::DemoSecrets>, lanyard: &Lanyard) {
+async fn print_banner(
+    config: &Config,
+    local: std::net::SocketAddr,
+    demo: Option<&lanyard_core::admin::DemoSecrets>,
+    lanyard: &Lanyard,
+) {
     let base = config.public_url.as_str().trim_end_matches('/');
-    let store = if config.uses_sqlite() { format!("SQLite {}", config.database_url.trim_start_matches("sqlite://")) } else { format!("PostgreSQL {}", redact(&config.database_url)) };
+    let store = if config.uses_sqlite() {
+        format!(
+            "SQLite {}",
+            config.database_url.trim_start_matches("sqlite://")
+        )
+    } else {
+        format!("PostgreSQL {}", redact(&config.database_url))
+    };
     let mut out = String::new();
-    out.push_str(&format!("\nLanyard {} is listening on http://{local} ({store})\n\n", env!("CARGO_PKG_VERSION")));
+    out.push_str(&format!(
+        "\nLanyard {} is listening on http://{local} ({store})\n\n",
+        env!("CARGO_PKG_VERSION")
+    ));
     match demo {
         Some(d) => {
             out.push_str(&format!("  Sign in:    {base}/t/{}/login\n", d.tenant));
             out.push_str(&format!("  Username:   {}\n", d.username));
             out.push_str(&format!("  Password:   {}\n", d.password));
             out.push_str(&format!("  API key:    {}\n", d.api_key));
-            out.push_str(&format!("              curl -H 'Authorization: Bearer {}' {base}/api/v1/tenants\n\n", d.api_key));
-            out.push_str("  These credentials are shown once and stored only as hashes. Keep them now.\n");
+            out.push_str(&format!(
+                "              curl -H 'Authorization: Bearer {}' {base}/api/v1/tenants\n\n",
+                d.api_key
+            ));
+            out.push_str(
+                "  These credentials are shown once and stored only as hashes. Keep them now.\n",
+            );
         }
         None => {
-            if lanyard.store.tenant_by_slug("demo").await.ok().flatten().is_some() {
-                out.push_str(&format!("  Sign in:    {base}/t/demo/login  (credentials were printed on first start)\n"));
+            if lanyard
+                .store
+                .tenant_by_slug("demo")
+                .await
+                .ok()
+                .flatten()
+                .is_some()
+            {
+                out.push_str(&format!(
+                    "  Sign in:    {base}/t/demo/login  (credentials were printed on first start)\n"
+                ));
             }
             out.push_str("  Admin API:  ");
-            out.push_str(&format!("{base}/api/v1/openapi.json  (create keys with `lanyard admin create-api-key`)\n"));
+            out.push_str(&format!(
+                "{base}/api/v1/openapi.json  (create keys with `lanyard admin create-api-key`)\n"
+            ));
         }
     }
     out.push_str("  Stop with Ctrl-C; in-flight requests finish first.\n");

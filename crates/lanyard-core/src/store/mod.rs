@@ -9,7 +9,9 @@ use crate::clock::UnixTime;
 use crate::error::{Error, Result};
 use crate::model::*;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -35,9 +37,11 @@ macro_rules! on_pool {
 /// Turns a unique-constraint violation into the domain error the caller names.
 fn unique_violation(e: &sqlx::Error) -> Option<String> {
     match e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            Some(db.constraint().map(str::to_owned).unwrap_or_else(|| db.message().to_owned()))
-        }
+        sqlx::Error::Database(db) if db.is_unique_violation() => Some(
+            db.constraint()
+                .map(str::to_owned)
+                .unwrap_or_else(|| db.message().to_owned()),
+        ),
         _ => None,
     }
 }
@@ -98,13 +102,18 @@ impl Store {
     /// Opens the store named by `url` (`sqlite://path` or `postgres://…`) and runs migrations.
     pub async fn connect(url: &str) -> Result<Self> {
         let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let opts = PgConnectOptions::from_str(url).map_err(|e| Error::Internal(format!("bad database URL: {e}")))?;
+            let opts = PgConnectOptions::from_str(url)
+                .map_err(|e| Error::Internal(format!("bad database URL: {e}")))?;
             Self::connect_postgres(opts).await?
         } else if url.starts_with("sqlite:") {
-            let opts = SqliteConnectOptions::from_str(url).map_err(|e| Error::Internal(format!("bad database URL: {e}")))?;
+            let opts = SqliteConnectOptions::from_str(url)
+                .map_err(|e| Error::Internal(format!("bad database URL: {e}")))?;
             Self::connect_sqlite(opts).await?
         } else {
-            return Err(Error::invalid("database_url", "must start with sqlite: or postgres://"));
+            return Err(Error::invalid(
+                "database_url",
+                "must start with sqlite: or postgres://",
+            ));
         };
         store.migrate().await?;
         Ok(store)
@@ -117,7 +126,11 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(5)).connect_with(opts).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(opts)
+            .await?;
         Ok(Self::Sqlite(pool))
     }
 
@@ -165,24 +178,36 @@ impl Store {
 
     pub async fn meta_get(&self, key: &str) -> Result<Option<String>> {
         let q = "SELECT value FROM instance_meta WHERE key = $1";
-        Ok(on_pool!(self, p => sqlx::query_scalar::<_, String>(q).bind(key).fetch_optional(p).await?))
+        Ok(
+            on_pool!(self, p => sqlx::query_scalar::<_, String>(q).bind(key).fetch_optional(p).await?),
+        )
     }
 
     /// Stores `value` unless the key exists; returns the value now stored.
     pub async fn meta_put_if_absent(&self, key: &str, value: &str) -> Result<String> {
-        let q = "INSERT INTO instance_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING";
+        let q =
+            "INSERT INTO instance_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING";
         on_pool!(self, p => sqlx::query(q).bind(key).bind(value).execute(p).await?.rows_affected());
-        self.meta_get(key).await?.ok_or_else(|| Error::Internal("instance_meta row vanished".into()))
+        self.meta_get(key)
+            .await?
+            .ok_or_else(|| Error::Internal("instance_meta row vanished".into()))
     }
 
     // --- tenants and roles ---
 
     pub async fn count_tenants(&self) -> Result<i64> {
-        Ok(on_pool!(self, p => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM tenants").fetch_one(p).await?))
+        Ok(
+            on_pool!(self, p => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM tenants").fetch_one(p).await?),
+        )
     }
 
     /// Creates a tenant with its seeded roles.
-    pub async fn insert_tenant(&self, t: &Tenant, roles: &[Role], audit: &AuditRecord) -> Result<()> {
+    pub async fn insert_tenant(
+        &self,
+        t: &Tenant,
+        roles: &[Role],
+        audit: &AuditRecord,
+    ) -> Result<()> {
         let res: std::result::Result<(), sqlx::Error> = on_pool!(self, p => async {
             let mut tx = p.begin().await?;
             sqlx::query("INSERT INTO tenants (id, slug, name, session_lifetime_secs, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
@@ -196,7 +221,13 @@ impl Store {
             bind_audit!(sqlx::query(AUDIT_INSERT), audit).execute(&mut *tx).await?;
             tx.commit().await
         }.await);
-        res.map_err(|e| if unique_violation(&e).is_some() { Error::TenantSlugTaken(t.slug.clone()) } else { e.into() })
+        res.map_err(|e| {
+            if unique_violation(&e).is_some() {
+                Error::TenantSlugTaken(t.slug.clone())
+            } else {
+                e.into()
+            }
+        })
     }
 
     pub async fn tenant_by_slug(&self, slug: &str) -> Result<Option<Tenant>> {
@@ -211,7 +242,9 @@ impl Store {
 
     pub async fn list_tenants(&self, after_id: Option<&str>, limit: i64) -> Result<Vec<Tenant>> {
         let q = "SELECT id, slug, name, session_lifetime_secs, created_at, updated_at FROM tenants WHERE id > $1 ORDER BY id LIMIT $2";
-        Ok(on_pool!(self, p => sqlx::query_as::<_, Tenant>(q).bind(after_id.unwrap_or("")).bind(limit).fetch_all(p).await?))
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, Tenant>(q).bind(after_id.unwrap_or("")).bind(limit).fetch_all(p).await?),
+        )
     }
 
     pub async fn update_tenant(&self, t: &Tenant, audit: &AuditRecord) -> Result<()> {
@@ -233,7 +266,9 @@ impl Store {
 
     pub async fn role(&self, tenant_id: &str, name: &str) -> Result<Option<Role>> {
         let q = "SELECT tenant_id, name, description, builtin FROM roles WHERE tenant_id = $1 AND name = $2";
-        Ok(on_pool!(self, p => sqlx::query_as::<_, Role>(q).bind(tenant_id).bind(name).fetch_optional(p).await?))
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, Role>(q).bind(tenant_id).bind(name).fetch_optional(p).await?),
+        )
     }
 
     pub async fn insert_role(&self, r: &Role, audit: &AuditRecord) -> Result<()> {
@@ -245,11 +280,22 @@ impl Store {
             bind_audit!(sqlx::query(AUDIT_INSERT), audit).execute(&mut *tx).await?;
             tx.commit().await
         }.await);
-        res.map_err(|e| if unique_violation(&e).is_some() { Error::RoleExists(r.name.clone()) } else { e.into() })
+        res.map_err(|e| {
+            if unique_violation(&e).is_some() {
+                Error::RoleExists(r.name.clone())
+            } else {
+                e.into()
+            }
+        })
     }
 
     /// Deletes a role that no user holds; `Ok(false)` when there was no such role.
-    pub async fn delete_role(&self, tenant_id: &str, name: &str, audit: &AuditRecord) -> Result<bool> {
+    pub async fn delete_role(
+        &self,
+        tenant_id: &str,
+        name: &str,
+        audit: &AuditRecord,
+    ) -> Result<bool> {
         let res: std::result::Result<bool, sqlx::Error> = on_pool!(self, p => async {
             let mut tx = p.begin().await?;
             let n = sqlx::query("DELETE FROM roles WHERE tenant_id = $1 AND name = $2")
@@ -261,14 +307,22 @@ impl Store {
             tx.commit().await?;
             Ok(true)
         }.await);
-        res.map_err(|e| if is_fk_violation(&e) { Error::RoleInUse(name.to_owned()) } else { e.into() })
+        res.map_err(|e| {
+            if is_fk_violation(&e) {
+                Error::RoleInUse(name.to_owned())
+            } else {
+                e.into()
+            }
+        })
     }
 
     // --- users ---
 
     fn map_user_conflict(e: sqlx::Error, u: &User) -> Error {
         match unique_violation(&e) {
-            Some(c) if c.contains("email") => Error::EmailTaken(u.email.clone().unwrap_or_default()),
+            Some(c) if c.contains("email") => {
+                Error::EmailTaken(u.email.clone().unwrap_or_default())
+            }
             Some(_) => Error::UsernameTaken(u.username.clone()),
             None if is_fk_violation(&e) => Error::RoleNotFound(u.role.clone().unwrap_or_default()),
             None => e.into(),
@@ -295,7 +349,12 @@ impl Store {
 
     /// Writes every mutable field of `u`; with `revoke_sessions_at` also ends all of the user's
     /// sessions in the same transaction (password change, disabling).
-    pub async fn update_user(&self, u: &User, revoke_sessions_at: Option<UnixTime>, audit: &AuditRecord) -> Result<()> {
+    pub async fn update_user(
+        &self,
+        u: &User,
+        revoke_sessions_at: Option<UnixTime>,
+        audit: &AuditRecord,
+    ) -> Result<()> {
         let q = "UPDATE users SET username = $3, username_key = $4, email = $5, email_key = $6, display_name = $7, role = $8, \
                  password_hash = $9, super_admin = $10, disabled = $11, password_changed_at = $12, updated_at = $13 \
                  WHERE tenant_id = $1 AND id = $2";
@@ -316,7 +375,12 @@ impl Store {
         res.map_err(|e| Self::map_user_conflict(e, u))
     }
 
-    pub async fn delete_user(&self, tenant_id: &str, id: &str, audit: &AuditRecord) -> Result<bool> {
+    pub async fn delete_user(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        audit: &AuditRecord,
+    ) -> Result<bool> {
         let res: std::result::Result<bool, sqlx::Error> = on_pool!(self, p => async {
             let mut tx = p.begin().await?;
             let n = sqlx::query("DELETE FROM users WHERE tenant_id = $1 AND id = $2")
@@ -333,23 +397,42 @@ impl Store {
 
     pub async fn user_by_id(&self, tenant_id: &str, id: &str) -> Result<Option<User>> {
         let q = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id = $2");
-        Ok(on_pool!(self, p => sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(q)).bind(tenant_id).bind(id).fetch_optional(p).await?))
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(q)).bind(tenant_id).bind(id).fetch_optional(p).await?),
+        )
     }
 
     /// Case-insensitive lookup by username.
     pub async fn user_by_username(&self, tenant_id: &str, username: &str) -> Result<Option<User>> {
-        let q = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND username_key = $2");
-        Ok(on_pool!(self, p => sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(q)).bind(tenant_id).bind(fold_key(username)).fetch_optional(p).await?))
+        let q =
+            format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND username_key = $2");
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(q)).bind(tenant_id).bind(fold_key(username)).fetch_optional(p).await?),
+        )
     }
 
-    pub async fn list_users(&self, tenant_id: &str, after_id: Option<&str>, limit: i64) -> Result<Vec<User>> {
-        let q = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3");
-        Ok(on_pool!(self, p => sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(q)).bind(tenant_id).bind(after_id.unwrap_or("")).bind(limit).fetch_all(p).await?))
+    pub async fn list_users(
+        &self,
+        tenant_id: &str,
+        after_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<User>> {
+        let q = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+        );
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(q)).bind(tenant_id).bind(after_id.unwrap_or("")).bind(limit).fetch_all(p).await?),
+        )
     }
 
     // --- sessions ---
 
-    pub async fn insert_session(&self, s: &Session, token_hash: &[u8], audit: &AuditRecord) -> Result<()> {
+    pub async fn insert_session(
+        &self,
+        s: &Session,
+        token_hash: &[u8],
+        audit: &AuditRecord,
+    ) -> Result<()> {
         let q = "INSERT INTO sessions (id, tenant_id, user_id, token_hash, auth_method, created_at, expires_at, revoked_at, ip, user_agent) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
         let res: std::result::Result<(), sqlx::Error> = on_pool!(self, p => async {
@@ -367,16 +450,27 @@ impl Store {
     /// The hot path of every authenticated request: one indexed lookup, joined with user and tenant.
     pub async fn session_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<SessionView>> {
         let q = format!("{SESSION_VIEW} WHERE s.token_hash = $1");
-        Ok(on_pool!(self, p => sqlx::query_as::<_, SessionView>(sqlx::AssertSqlSafe(q)).bind(token_hash).fetch_optional(p).await?))
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, SessionView>(sqlx::AssertSqlSafe(q)).bind(token_hash).fetch_optional(p).await?),
+        )
     }
 
     pub async fn session_by_id(&self, tenant_id: &str, id: &str) -> Result<Option<SessionView>> {
         let q = format!("{SESSION_VIEW} WHERE s.tenant_id = $1 AND s.id = $2");
-        Ok(on_pool!(self, p => sqlx::query_as::<_, SessionView>(sqlx::AssertSqlSafe(q)).bind(tenant_id).bind(id).fetch_optional(p).await?))
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, SessionView>(sqlx::AssertSqlSafe(q)).bind(tenant_id).bind(id).fetch_optional(p).await?),
+        )
     }
 
     /// Sessions of a tenant, newest first; `active_at` keeps only unrevoked, unexpired ones.
-    pub async fn list_sessions(&self, tenant_id: &str, user_id: Option<&str>, active_at: Option<UnixTime>, before_id: Option<&str>, limit: i64) -> Result<Vec<SessionView>> {
+    pub async fn list_sessions(
+        &self,
+        tenant_id: &str,
+        user_id: Option<&str>,
+        active_at: Option<UnixTime>,
+        before_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<SessionView>> {
         let mut sql = format!("{SESSION_VIEW} WHERE s.tenant_id = $1");
         let mut args = vec![Arg::Text(tenant_id.to_owned())];
         if let Some(u) = user_id {
@@ -385,7 +479,10 @@ impl Store {
         }
         if let Some(now) = active_at {
             args.push(Arg::Int(now));
-            sql.push_str(&format!(" AND s.revoked_at IS NULL AND s.expires_at > ${}", args.len()));
+            sql.push_str(&format!(
+                " AND s.revoked_at IS NULL AND s.expires_at > ${}",
+                args.len()
+            ));
         }
         if let Some(b) = before_id {
             args.push(Arg::Text(b.to_owned()));
@@ -403,7 +500,13 @@ impl Store {
     }
 
     /// Ends one session; `Ok(false)` if it did not exist in this tenant or had already ended.
-    pub async fn revoke_session(&self, tenant_id: &str, id: &str, at: UnixTime, audit: &AuditRecord) -> Result<bool> {
+    pub async fn revoke_session(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        at: UnixTime,
+        audit: &AuditRecord,
+    ) -> Result<bool> {
         let res: std::result::Result<bool, sqlx::Error> = on_pool!(self, p => async {
             let mut tx = p.begin().await?;
             let n = sqlx::query("UPDATE sessions SET revoked_at = $3 WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL")
@@ -419,7 +522,12 @@ impl Store {
     }
 
     /// Ends every live session of a user; returns how many ended.
-    pub async fn revoke_user_sessions(&self, user_id: &str, at: UnixTime, audit: &AuditRecord) -> Result<u64> {
+    pub async fn revoke_user_sessions(
+        &self,
+        user_id: &str,
+        at: UnixTime,
+        audit: &AuditRecord,
+    ) -> Result<u64> {
         let res: std::result::Result<u64, sqlx::Error> = on_pool!(self, p => async {
             let mut tx = p.begin().await?;
             let n = sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
@@ -433,7 +541,12 @@ impl Store {
 
     // --- API keys ---
 
-    pub async fn insert_api_key(&self, k: &ApiKey, token_hash: &[u8], audit: &AuditRecord) -> Result<()> {
+    pub async fn insert_api_key(
+        &self,
+        k: &ApiKey,
+        token_hash: &[u8],
+        audit: &AuditRecord,
+    ) -> Result<()> {
         let q = "INSERT INTO api_keys (id, tenant_id, name, prefix, token_hash, created_at, last_used_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
         let res: std::result::Result<(), sqlx::Error> = on_pool!(self, p => async {
             let mut tx = p.begin().await?;
@@ -449,12 +562,16 @@ impl Store {
 
     pub async fn api_key_by_hash(&self, token_hash: &[u8]) -> Result<Option<ApiKey>> {
         let q = format!("{API_KEY_VIEW} WHERE k.token_hash = $1");
-        Ok(on_pool!(self, p => sqlx::query_as::<_, ApiKey>(sqlx::AssertSqlSafe(q)).bind(token_hash).fetch_optional(p).await?))
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, ApiKey>(sqlx::AssertSqlSafe(q)).bind(token_hash).fetch_optional(p).await?),
+        )
     }
 
     pub async fn api_key_by_id(&self, id: &str) -> Result<Option<ApiKey>> {
         let q = format!("{API_KEY_VIEW} WHERE k.id = $1");
-        Ok(on_pool!(self, p => sqlx::query_as::<_, ApiKey>(sqlx::AssertSqlSafe(q)).bind(id).fetch_optional(p).await?))
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, ApiKey>(sqlx::AssertSqlSafe(q)).bind(id).fetch_optional(p).await?),
+        )
     }
 
     /// Keys of one tenant, or the operator keys when `tenant_id` is `None`.
@@ -471,7 +588,12 @@ impl Store {
         })
     }
 
-    pub async fn revoke_api_key(&self, id: &str, at: UnixTime, audit: &AuditRecord) -> Result<bool> {
+    pub async fn revoke_api_key(
+        &self,
+        id: &str,
+        at: UnixTime,
+        audit: &AuditRecord,
+    ) -> Result<bool> {
         let res: std::result::Result<bool, sqlx::Error> = on_pool!(self, p => async {
             let mut tx = p.begin().await?;
             let n = sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
@@ -502,7 +624,9 @@ impl Store {
 
     /// Audit events, newest first, narrowed by every filter that is set.
     pub async fn list_audit(&self, f: &AuditFilter) -> Result<Vec<AuditRow>> {
-        let mut sql = String::from("SELECT seq, id, at, tenant, actor, kind, code, user_id, ip, request_id, details FROM audit_events WHERE 1 = 1");
+        let mut sql = String::from(
+            "SELECT seq, id, at, tenant, actor, kind, code, user_id, ip, request_id, details FROM audit_events WHERE 1 = 1",
+        );
         let mut args = Vec::new();
         let mut add = |sql: &mut String, cond: &str, a: Arg| {
             args.push(a);
@@ -541,18 +665,28 @@ impl Store {
 
     pub async fn failures(&self, scope: &str, key: &str) -> Result<Option<FailureCount>> {
         let q = "SELECT failures, window_start, last_failure_at FROM login_failures WHERE scope = $1 AND key = $2";
-        Ok(on_pool!(self, p => sqlx::query_as::<_, FailureCount>(q).bind(scope).bind(key).fetch_optional(p).await?))
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, FailureCount>(q).bind(scope).bind(key).fetch_optional(p).await?),
+        )
     }
 
     /// Counts one failure atomically (safe across nodes); a window older than `window_secs` restarts.
-    pub async fn record_failure(&self, scope: &str, key: &str, now: UnixTime, window_secs: i64) -> Result<FailureCount> {
+    pub async fn record_failure(
+        &self,
+        scope: &str,
+        key: &str,
+        now: UnixTime,
+        window_secs: i64,
+    ) -> Result<FailureCount> {
         let q = "INSERT INTO login_failures (scope, key, failures, window_start, last_failure_at) VALUES ($1, $2, 1, $3, $3) \
                  ON CONFLICT (scope, key) DO UPDATE SET \
                    failures = CASE WHEN login_failures.window_start < $4 THEN 1 ELSE login_failures.failures + 1 END, \
                    window_start = CASE WHEN login_failures.window_start < $4 THEN $3 ELSE login_failures.window_start END, \
                    last_failure_at = $3 \
                  RETURNING failures, window_start, last_failure_at";
-        Ok(on_pool!(self, p => sqlx::query_as::<_, FailureCount>(q).bind(scope).bind(key).bind(now).bind(now - window_secs).fetch_one(p).await?))
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, FailureCount>(q).bind(scope).bind(key).bind(now).bind(now - window_secs).fetch_one(p).await?),
+        )
     }
 
     pub async fn clear_failures(&self, scope: &str, key: &str) -> Result<()> {

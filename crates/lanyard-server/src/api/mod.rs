@@ -41,8 +41,16 @@ struct BearerAuth;
 
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let scheme = SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("lny_ API key").build());
-        openapi.components.get_or_insert_with(Default::default).add_security_scheme("api_key", scheme);
+        let scheme = SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("lny_ API key")
+                .build(),
+        );
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme("api_key", scheme);
     }
 }
 
@@ -60,20 +68,45 @@ pub struct PageQuery {
 }
 
 fn api_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(tenants::router()).merge(roles::router()).merge(users::router()).merge(sessions::router()).merge(api_keys::router()).merge(audit::router())
+    OpenApiRouter::new()
+        .merge(tenants::router())
+        .merge(roles::router())
+        .merge(users::router())
+        .merge(sessions::router())
+        .merge(api_keys::router())
+        .merge(audit::router())
 }
 
 /// The generated OpenAPI document.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, doc) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi()).nest("/api/v1", api_routes()).split_for_parts();
+    let (_, doc) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", api_routes())
+        .split_for_parts();
     doc
 }
 
 pub fn router() -> axum::Router<AppState> {
-    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", api_routes()).split_for_parts();
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", api_routes())
+        .split_for_parts();
     let json: Arc<str> = doc.to_pretty_json().unwrap_or_else(|_| "{}".into()).into();
     router
-        .route("/api/v1/openapi.json", get(move || async move { ([(header::CONTENT_TYPE, "application/json")], json.to_string()) }))
-        .method_not_allowed_fallback(|| async { ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "request.method_not_allowed", "this endpoint does not accept that HTTP method; see /api/v1/openapi.json").into_response() })
+        .route(
+            "/api/v1/openapi.json",
+            get(move || async move {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    json.to_string(),
+                )
+            }),
+        )
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "request.method_not_allowed",
+                "this endpoint does not accept that HTTP method; see /api/v1/openapi.json",
+            )
+            .into_response()
+        })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }

@@ -30,20 +30,33 @@ pub struct Res {
 
 impl Res {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
     pub fn code(&self) -> String {
-        self.json()["error"]["code"].as_str().unwrap_or("<none>").to_owned()
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or("<none>")
+            .to_owned()
     }
     /// `name=value` of each Set-Cookie header.
     pub fn set_cookies(&self) -> Vec<String> {
-        self.headers.get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).collect()
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
     }
     pub fn cookie_value(&self, name: &str) -> Option<String> {
-        self.set_cookies().iter().find_map(|c| c.split(';').next()?.strip_prefix(&format!("{name}=")).map(str::to_owned))
+        self.set_cookies().iter().find_map(|c| {
+            c.split(';')
+                .next()?
+                .strip_prefix(&format!("{name}="))
+                .map(str::to_owned)
+        })
     }
 }
 
@@ -54,29 +67,69 @@ impl TestApp {
 
     pub async fn with_url(public_url: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::connect(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
+        let store = Store::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
+            .await
+            .unwrap();
         let clock = ManualClock::new(T0);
-        let lanyard = Lanyard::new(store, Arc::new(clock.clone()), MasterKey::generate()).await.unwrap();
+        let lanyard = Lanyard::new(store, Arc::new(clock.clone()), MasterKey::generate())
+            .await
+            .unwrap();
         let c = Ctx::cli();
         for slug in ["acme", "other"] {
-            lanyard.create_tenant(&c, proto::CreateTenant { slug: slug.into(), name: format!("{slug} Inc"), session_lifetime_secs: None }).await.unwrap();
             lanyard
-                .create_user(&c, slug, proto::CreateUser { username: "jo".into(), email: Some(format!("jo@{slug}.test")), display_name: Some("Jo".into()), role: Some("standard".into()), password: Some(PW.into()), super_admin: false })
+                .create_tenant(
+                    &c,
+                    proto::CreateTenant {
+                        slug: slug.into(),
+                        name: format!("{slug} Inc"),
+                        session_lifetime_secs: None,
+                    },
+                )
+                .await
+                .unwrap();
+            lanyard
+                .create_user(
+                    &c,
+                    slug,
+                    proto::CreateUser {
+                        username: "jo".into(),
+                        email: Some(format!("jo@{slug}.test")),
+                        display_name: Some("Jo".into()),
+                        role: Some("standard".into()),
+                        password: Some(PW.into()),
+                        super_admin: false,
+                    },
+                )
                 .await
                 .unwrap();
         }
         let (_, key) = lanyard.create_api_key(&c, None, "test").await.unwrap();
-        Self { lanyard, clock, key, https: public_url.starts_with("https"), peer: "192.0.2.10:50000".parse().unwrap(), _dir: dir }
+        Self {
+            lanyard,
+            clock,
+            key,
+            https: public_url.starts_with("https"),
+            peer: "192.0.2.10:50000".parse().unwrap(),
+            _dir: dir,
+        }
     }
 
-    pub fn from_peer(mut self, peer: &str) -> Self {
+    pub fn with_peer(mut self, peer: &str) -> Self {
         self.peer = peer.parse().unwrap();
         self
     }
 
     pub fn router(&self) -> Router {
-        let url = if self.https { "https://sso.example.com" } else { "http://127.0.0.1:8080" };
-        lanyard_server::app(self.lanyard.clone(), lanyard_server::ServerConfig::new(url.parse().unwrap())).layer(MockConnectInfo(self.peer))
+        let url = if self.https {
+            "https://sso.example.com"
+        } else {
+            "http://127.0.0.1:8080"
+        };
+        lanyard_server::app(
+            self.lanyard.clone(),
+            lanyard_server::ServerConfig::new(url.parse().unwrap()),
+        )
+        .layer(MockConnectInfo(self.peer))
     }
 
     pub async fn send(&self, req: Request<Body>) -> Res {
@@ -84,7 +137,11 @@ impl TestApp {
         let status = res.status();
         let headers = res.headers().clone();
         let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
-        Res { status, headers, body }
+        Res {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str, cookie: Option<&str>) -> Res {
@@ -96,14 +153,31 @@ impl TestApp {
     }
 
     pub async fn form(&self, path: &str, cookie: &str, fields: &[(&str, &str)]) -> Res {
-        let body = fields.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect::<Vec<_>>().join("&");
-        let req = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded").header(header::COOKIE, cookie).body(Body::from(body)).unwrap();
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{k}={}", urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let req = Request::post(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, cookie)
+            .body(Body::from(body))
+            .unwrap();
         self.send(req).await
     }
 
     /// An admin API call with the operator key (or `key`).
-    pub async fn api(&self, method: Method, path: &str, body: Option<serde_json::Value>, key: Option<&str>) -> Res {
-        let mut b = Request::builder().method(method).uri(path).header(header::AUTHORIZATION, format!("Bearer {}", key.unwrap_or(&self.key)));
+    pub async fn api(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        key: Option<&str>,
+    ) -> Res {
+        let mut b = Request::builder().method(method).uri(path).header(
+            header::AUTHORIZATION,
+            format!("Bearer {}", key.unwrap_or(&self.key)),
+        );
         let body = match body {
             Some(v) => {
                 b = b.header(header::CONTENT_TYPE, "application/json");
@@ -118,23 +192,59 @@ impl TestApp {
     pub async fn sign_in(&self, tenant: &str, username: &str, password: &str) -> String {
         let page = self.get(&format!("/t/{tenant}/login"), None).await;
         let csrf_cookie = self.csrf_cookie_name();
-        let csrf = page.cookie_value(csrf_cookie).expect("login page sets the CSRF cookie");
-        let res = self.form(&format!("/t/{tenant}/login"), &format!("{csrf_cookie}={csrf}"), &[("username", username), ("password", password), ("csrf_token", &csrf)]).await;
-        assert_eq!(res.status, StatusCode::SEE_OTHER, "login failed: {}", res.text());
+        let csrf = page
+            .cookie_value(csrf_cookie)
+            .expect("login page sets the CSRF cookie");
+        let res = self
+            .form(
+                &format!("/t/{tenant}/login"),
+                &format!("{csrf_cookie}={csrf}"),
+                &[
+                    ("username", username),
+                    ("password", password),
+                    ("csrf_token", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(
+            res.status,
+            StatusCode::SEE_OTHER,
+            "login failed: {}",
+            res.text()
+        );
         let name = self.session_cookie_name(tenant);
-        format!("{name}={}", res.cookie_value(&name).expect("session cookie set"))
+        format!(
+            "{name}={}",
+            res.cookie_value(&name).expect("session cookie set")
+        )
     }
 
     pub fn csrf_cookie_name(&self) -> &'static str {
-        if self.https { "__Host-lanyard_login_csrf" } else { "lanyard_login_csrf" }
+        if self.https {
+            "__Host-lanyard_login_csrf"
+        } else {
+            "lanyard_login_csrf"
+        }
     }
 
     pub fn session_cookie_name(&self, tenant: &str) -> String {
-        if self.https { format!("__Host-lanyard_session_{tenant}") } else { format!("lanyard_session_{tenant}") }
+        if self.https {
+            format!("__Host-lanyard_session_{tenant}")
+        } else {
+            format!("lanyard_session_{tenant}")
+        }
     }
 
     pub async fn audit_kinds(&self) -> Vec<String> {
-        let rows = self.lanyard.store.list_audit(&lanyard_core::model::AuditFilter { limit: 500, ..Default::default() }).await.unwrap();
+        let rows = self
+            .lanyard
+            .store
+            .list_audit(&lanyard_core::model::AuditFilter {
+                limit: 500,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
         rows.into_iter().map(|r| r.kind).collect()
     }
 }
@@ -142,7 +252,9 @@ impl TestApp {
 pub fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

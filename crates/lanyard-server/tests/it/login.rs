@@ -7,7 +7,12 @@ async fn the_form_signs_in_and_the_session_endpoint_shows_it() {
     let page = app.get("/t/acme/login", None).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text().contains("Sign in to acme Inc"));
-    assert!(page.headers["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    assert!(
+        page.headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
     let cookie = app.sign_in("acme", "jo", PW).await;
     let s = app.get("/t/acme/session", Some(&cookie)).await;
     assert_eq!(s.status, StatusCode::OK, "{}", s.text());
@@ -19,7 +24,12 @@ async fn the_form_signs_in_and_the_session_endpoint_shows_it() {
     assert_eq!(j["expires_at"], lanyard_core::clock::rfc3339(T0 + 8 * 3600));
     assert_eq!(s.headers["cache-control"], "private, no-store");
     // The login page now shows who is signed in.
-    assert!(app.get("/t/acme/login", Some(&cookie)).await.text().contains("You are signed in"));
+    assert!(
+        app.get("/t/acme/login", Some(&cookie))
+            .await
+            .text()
+            .contains("You are signed in")
+    );
 }
 
 #[tokio::test]
@@ -27,9 +37,25 @@ async fn session_cookie_attributes_over_http_and_https() {
     let app = TestApp::new().await;
     let page = app.get("/t/acme/login", None).await;
     let csrf = page.cookie_value("lanyard_login_csrf").unwrap();
-    let res = app.form("/t/acme/login", &format!("lanyard_login_csrf={csrf}"), &[("username", "jo"), ("password", PW), ("csrf_token", &csrf)]).await;
-    let c = res.set_cookies().into_iter().find(|c| c.starts_with("lanyard_session_acme=")).unwrap();
-    assert!(c.contains("HttpOnly") && c.contains("SameSite=Lax") && c.contains("Path=/") && !c.contains("Secure"), "{c}");
+    let res = app
+        .form(
+            "/t/acme/login",
+            &format!("lanyard_login_csrf={csrf}"),
+            &[("username", "jo"), ("password", PW), ("csrf_token", &csrf)],
+        )
+        .await;
+    let c = res
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("lanyard_session_acme="))
+        .unwrap();
+    assert!(
+        c.contains("HttpOnly")
+            && c.contains("SameSite=Lax")
+            && c.contains("Path=/")
+            && !c.contains("Secure"),
+        "{c}"
+    );
 
     // SECURITY.md W-COOKIE: over https the cookie is __Host-, Secure, HttpOnly, SameSite=Lax.
     let app = TestApp::with_url("https://sso.example.com").await;
@@ -37,13 +63,26 @@ async fn session_cookie_attributes_over_http_and_https() {
     assert!(cookie.starts_with("__Host-lanyard_session_acme="));
     let page = app.get("/t/acme/login", None).await;
     let csrf = page.cookie_value("__Host-lanyard_login_csrf").unwrap();
-    let res = app.form("/t/acme/login", &format!("__Host-lanyard_login_csrf={csrf}"), &[("username", "jo"), ("password", PW), ("csrf_token", &csrf)]).await;
-    let c = res.set_cookies().into_iter().find(|c| c.starts_with("__Host-lanyard_session_acme=")).unwrap();
+    let res = app
+        .form(
+            "/t/acme/login",
+            &format!("__Host-lanyard_login_csrf={csrf}"),
+            &[("username", "jo"), ("password", PW), ("csrf_token", &csrf)],
+        )
+        .await;
+    let c = res
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("__Host-lanyard_session_acme="))
+        .unwrap();
     for attr in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(c.contains(attr), "{attr} missing in {c}");
     }
     assert!(!c.contains("Domain"), "{c}");
-    assert_eq!(app.get("/t/acme/session", Some(&cookie)).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/t/acme/session", Some(&cookie)).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -52,12 +91,36 @@ async fn wrong_password_and_unknown_user_get_the_same_page() {
     let page = app.get("/t/acme/login", None).await;
     let csrf = page.cookie_value("lanyard_login_csrf").unwrap();
     let cookie = format!("lanyard_login_csrf={csrf}");
-    let a = app.form("/t/acme/login", &cookie, &[("username", "jo"), ("password", "not the password"), ("csrf_token", &csrf)]).await;
-    let b = app.form("/t/acme/login", &cookie, &[("username", "jo-nobody"), ("password", "not the password"), ("csrf_token", &csrf)]).await;
+    let a = app
+        .form(
+            "/t/acme/login",
+            &cookie,
+            &[
+                ("username", "jo"),
+                ("password", "not the password"),
+                ("csrf_token", &csrf),
+            ],
+        )
+        .await;
+    let b = app
+        .form(
+            "/t/acme/login",
+            &cookie,
+            &[
+                ("username", "jo-nobody"),
+                ("password", "not the password"),
+                ("csrf_token", &csrf),
+            ],
+        )
+        .await;
     assert_eq!(a.status, StatusCode::UNAUTHORIZED);
     assert_eq!(a.status, b.status);
     let strip = |s: String, u: &str| s.replace(&format!("value=\"{u}\""), "");
-    assert_eq!(strip(a.text(), "jo"), strip(b.text(), "jo-nobody"), "identical apart from the echoed username");
+    assert_eq!(
+        strip(a.text(), "jo"),
+        strip(b.text(), "jo-nobody"),
+        "identical apart from the echoed username"
+    );
     assert!(a.text().contains("The username or password is incorrect."));
     assert!(a.cookie_value("lanyard_session_acme").is_none());
 }
@@ -66,14 +129,38 @@ async fn wrong_password_and_unknown_user_get_the_same_page() {
 #[tokio::test]
 async fn login_without_the_csrf_token_is_refused() {
     let app = TestApp::new().await;
-    let res = app.form("/t/acme/login", "", &[("username", "jo"), ("password", PW), ("csrf_token", "guess")]).await;
+    let res = app
+        .form(
+            "/t/acme/login",
+            "",
+            &[
+                ("username", "jo"),
+                ("password", PW),
+                ("csrf_token", "guess"),
+            ],
+        )
+        .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     assert!(res.cookie_value("lanyard_session_acme").is_none());
     let page = app.get("/t/acme/login", None).await;
     let csrf = page.cookie_value("lanyard_login_csrf").unwrap();
-    let res = app.form("/t/acme/login", &format!("lanyard_login_csrf={csrf}"), &[("username", "jo"), ("password", PW), ("csrf_token", "different")]).await;
+    let res = app
+        .form(
+            "/t/acme/login",
+            &format!("lanyard_login_csrf={csrf}"),
+            &[
+                ("username", "jo"),
+                ("password", PW),
+                ("csrf_token", "different"),
+            ],
+        )
+        .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
-    assert!(!app.audit_kinds().await.contains(&"login.succeeded".to_owned()));
+    assert!(
+        !app.audit_kinds()
+            .await
+            .contains(&"login.succeeded".to_owned())
+    );
 }
 
 #[tokio::test]
@@ -83,9 +170,28 @@ async fn throttled_sign_in_answers_429_with_retry_after() {
     let csrf = page.cookie_value("lanyard_login_csrf").unwrap();
     let cookie = format!("lanyard_login_csrf={csrf}");
     for _ in 0..5 {
-        assert_eq!(app.form("/t/acme/login", &cookie, &[("username", "jo"), ("password", "nope nope nope"), ("csrf_token", &csrf)]).await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            app.form(
+                "/t/acme/login",
+                &cookie,
+                &[
+                    ("username", "jo"),
+                    ("password", "nope nope nope"),
+                    ("csrf_token", &csrf)
+                ]
+            )
+            .await
+            .status,
+            StatusCode::UNAUTHORIZED
+        );
     }
-    let res = app.form("/t/acme/login", &cookie, &[("username", "jo"), ("password", PW), ("csrf_token", &csrf)]).await;
+    let res = app
+        .form(
+            "/t/acme/login",
+            &cookie,
+            &[("username", "jo"), ("password", PW), ("csrf_token", &csrf)],
+        )
+        .await;
     assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(res.headers["retry-after"], "1");
     assert!(res.text().contains("Too many failed sign-in attempts"));
@@ -109,12 +215,25 @@ async fn return_to_is_kept_only_when_same_origin() {
         ("javascript:alert(1)", "/t/acme/login"),
         ("/x\r\nSet-Cookie: a=b", "/t/acme/login"),
     ] {
-        let res = app.form("/t/acme/login", &cookie, &[("username", "jo"), ("password", PW), ("csrf_token", &csrf), ("return_to", given)]).await;
+        let res = app
+            .form(
+                "/t/acme/login",
+                &cookie,
+                &[
+                    ("username", "jo"),
+                    ("password", PW),
+                    ("csrf_token", &csrf),
+                    ("return_to", given),
+                ],
+            )
+            .await;
         assert_eq!(res.status, StatusCode::SEE_OTHER, "{given}");
         assert_eq!(res.headers["location"], expected, "{given}");
     }
     // The page itself never echoes an unsafe return_to into the form.
-    let page = app.get("/t/acme/login?return_to=%2F%2Fevil.test", None).await;
+    let page = app
+        .get("/t/acme/login?return_to=%2F%2Fevil.test", None)
+        .await;
     assert!(!page.text().contains("evil.test"));
 }
 
@@ -123,28 +242,57 @@ async fn return_to_is_kept_only_when_same_origin() {
 async fn logout_is_a_post_with_the_sessions_csrf_token() {
     let app = TestApp::new().await;
     let cookie = app.sign_in("acme", "jo", PW).await;
-    assert_eq!(app.get("/t/acme/logout", Some(&cookie)).await.status, StatusCode::METHOD_NOT_ALLOWED);
-    let forged = app.form("/t/acme/logout", &cookie, &[("csrf_token", "forged")]).await;
+    assert_eq!(
+        app.get("/t/acme/logout", Some(&cookie)).await.status,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    let forged = app
+        .form("/t/acme/logout", &cookie, &[("csrf_token", "forged")])
+        .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert!(forged.text().contains("request.csrf_invalid"));
-    assert_eq!(app.get("/t/acme/session", Some(&cookie)).await.status, StatusCode::OK, "still signed in");
-    let csrf = app.get("/t/acme/session", Some(&cookie)).await.json()["csrf_token"].as_str().unwrap().to_owned();
-    let out = app.form("/t/acme/logout", &cookie, &[("csrf_token", &csrf)]).await;
+    assert_eq!(
+        app.get("/t/acme/session", Some(&cookie)).await.status,
+        StatusCode::OK,
+        "still signed in"
+    );
+    let csrf = app.get("/t/acme/session", Some(&cookie)).await.json()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = app
+        .form("/t/acme/logout", &cookie, &[("csrf_token", &csrf)])
+        .await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
-    assert!(out.set_cookies().iter().any(|c| c.starts_with("lanyard_session_acme=;") || c.contains("Max-Age=0")), "{:?}", out.set_cookies());
+    assert!(
+        out.set_cookies()
+            .iter()
+            .any(|c| c.starts_with("lanyard_session_acme=;") || c.contains("Max-Age=0")),
+        "{:?}",
+        out.set_cookies()
+    );
     let after = app.get("/t/acme/session", Some(&cookie)).await;
-    assert_eq!((after.status, after.code().as_str()), (StatusCode::UNAUTHORIZED, "session.revoked"));
+    assert_eq!(
+        (after.status, after.code().as_str()),
+        (StatusCode::UNAUTHORIZED, "session.revoked")
+    );
 }
 
 #[tokio::test]
 async fn session_endpoint_reports_why_there_is_no_session() {
     let app = TestApp::new().await;
     let none = app.get("/t/acme/session", None).await;
-    assert_eq!((none.status, none.code().as_str()), (StatusCode::UNAUTHORIZED, "session.missing"));
+    assert_eq!(
+        (none.status, none.code().as_str()),
+        (StatusCode::UNAUTHORIZED, "session.missing")
+    );
     let cookie = app.sign_in("acme", "jo", PW).await;
     app.clock.advance(8 * 3600);
     let expired = app.get("/t/acme/session", Some(&cookie)).await;
-    assert_eq!((expired.status, expired.code().as_str()), (StatusCode::UNAUTHORIZED, "session.expired"));
+    assert_eq!(
+        (expired.status, expired.code().as_str()),
+        (StatusCode::UNAUTHORIZED, "session.expired")
+    );
 }
 
 /// SECURITY.md W-TENANT: a session of tenant A is refused on tenant B's routes.
@@ -153,9 +301,20 @@ async fn a_session_cookie_of_one_tenant_is_refused_by_another() {
     let app = TestApp::new().await;
     let cookie = app.sign_in("acme", "jo", PW).await;
     let token = cookie.split_once('=').unwrap().1;
-    let res = app.get("/t/other/session", Some(&format!("lanyard_session_other={token}"))).await;
-    assert_eq!((res.status, res.code().as_str()), (StatusCode::UNAUTHORIZED, "session.wrong_tenant"));
-    assert_eq!(app.get("/t/other/session", Some(&cookie)).await.code(), "session.missing");
+    let res = app
+        .get(
+            "/t/other/session",
+            Some(&format!("lanyard_session_other={token}")),
+        )
+        .await;
+    assert_eq!(
+        (res.status, res.code().as_str()),
+        (StatusCode::UNAUTHORIZED, "session.wrong_tenant")
+    );
+    assert_eq!(
+        app.get("/t/other/session", Some(&cookie)).await.code(),
+        "session.missing"
+    );
 }
 
 #[tokio::test]
@@ -164,20 +323,34 @@ async fn unknown_tenant_gets_a_404_page() {
     let res = app.get("/t/nope/login", None).await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
     assert!(res.text().contains("tenant.not_found"));
-    assert_eq!(app.get("/nowhere", None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/nowhere", None).await.status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 /// SECURITY.md N-XFF: a direct client's X-Forwarded-For is not its address in the audit log.
 #[tokio::test]
 async fn audit_records_the_socket_peer_not_a_spoofed_header() {
-    let app = TestApp::new().await.from_peer("203.0.113.7:4000");
+    let app = TestApp::new().await.with_peer("203.0.113.7:4000");
     let req = axum::http::Request::post("/t/acme/login")
         .header("content-type", "application/x-www-form-urlencoded")
         .header("x-forwarded-for", "10.0.0.5")
         .header("cookie", "lanyard_login_csrf=abc")
-        .body(axum::body::Body::from("username=jo&password=x&csrf_token=abc"))
+        .body(axum::body::Body::from(
+            "username=jo&password=x&csrf_token=abc",
+        ))
         .unwrap();
     app.send(req).await;
-    let rows = app.lanyard.store.list_audit(&lanyard_core::model::AuditFilter { kind: Some("login.failed".into()), limit: 5, ..Default::default() }).await.unwrap();
+    let rows = app
+        .lanyard
+        .store
+        .list_audit(&lanyard_core::model::AuditFilter {
+            kind: Some("login.failed".into()),
+            limit: 5,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(rows[0].ip.as_deref(), Some("203.0.113.7"));
 }

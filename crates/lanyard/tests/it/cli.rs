@@ -5,23 +5,62 @@ fn one_line_failure(args: &[&str], expect: &str, code: i32) {
     let out = bin().current_dir(dir.path()).args(args).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: one line, got: {stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "{args:?}: one line, got: {stderr}"
+    );
     assert!(stderr.contains(expect), "{args:?}: {stderr}");
-    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn configuration_errors_are_one_line_and_non_zero() {
-    one_line_failure(&["serve", "--listen", "nowhere"], "listen address `nowhere`", 2);
-    one_line_failure(&["serve", "--public-url", "http://sso.example.com"], "must be https", 2);
-    one_line_failure(&["serve", "--config", "/no/such/file.toml"], "cannot read the configuration file", 2);
-    one_line_failure(&["serve", "--database-url", "mysql://x"], "sqlite:// or postgres://", 2);
-    one_line_failure(&["serve", "--database-url", "postgres://nobody@127.0.0.1:1/none"], "cannot open the database", 1);
-    one_line_failure(&["serve", "--master-key-file", "/no/such/key"], "cannot read the master key file", 1);
+    one_line_failure(
+        &["serve", "--listen", "nowhere"],
+        "listen address `nowhere`",
+        2,
+    );
+    one_line_failure(
+        &["serve", "--public-url", "http://sso.example.com"],
+        "must be https",
+        2,
+    );
+    one_line_failure(
+        &["serve", "--config", "/no/such/file.toml"],
+        "cannot read the configuration file",
+        2,
+    );
+    one_line_failure(
+        &["serve", "--database-url", "mysql://x"],
+        "sqlite:// or postgres://",
+        2,
+    );
+    one_line_failure(
+        &[
+            "serve",
+            "--database-url",
+            "postgres://nobody@127.0.0.1:1/none",
+        ],
+        "cannot open the database",
+        1,
+    );
+    one_line_failure(
+        &["serve", "--master-key-file", "/no/such/key"],
+        "cannot read the master key file",
+        1,
+    );
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("bad.toml");
     std::fs::write(&f, "listen = 8080\n").unwrap();
-    one_line_failure(&["serve", "--config", f.to_str().unwrap()], "configuration file", 2);
+    one_line_failure(
+        &["serve", "--config", f.to_str().unwrap()],
+        "configuration file",
+        2,
+    );
 }
 
 #[test]
@@ -39,7 +78,13 @@ fn environment_overrides_the_file_and_flags_override_both() {
     // The flag wins over the environment.
     let out = bin()
         .env("LANYARD_LISTEN", "still-bad")
-        .args(["serve", "--config", f.to_str().unwrap(), "--listen", "bad-flag"])
+        .args([
+            "serve",
+            "--config",
+            f.to_str().unwrap(),
+            "--listen",
+            "bad-flag",
+        ])
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("`bad-flag`"));
@@ -50,7 +95,10 @@ fn a_wrong_master_key_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     drop(Server::start(dir.path(), &[]));
     let out = bin()
-        .env("LANYARD_MASTER_KEY", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+        .env(
+            "LANYARD_MASTER_KEY",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        )
         .args(["admin", "migrate", "--data-dir"])
         .arg(dir.path())
         .output()
@@ -64,37 +112,102 @@ fn admin_commands_create_what_serve_then_uses() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
     let run = |args: &[&str]| {
-        let out = bin().args(args).args(["--data-dir", d, "--no-demo"]).output().unwrap();
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = bin()
+            .args(args)
+            .args(["--data-dir", d, "--no-demo"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
     assert!(run(&["admin", "migrate"]).contains("applied migrations: [1]"));
-    let t: serde_json::Value = serde_json::from_str(&run(&["admin", "create-tenant", "acme", "--name", "Acme", "--json"])).unwrap();
+    let t: serde_json::Value = serde_json::from_str(&run(&[
+        "admin",
+        "create-tenant",
+        "acme",
+        "--name",
+        "Acme",
+        "--json",
+    ]))
+    .unwrap();
     assert_eq!(t["slug"], "acme");
-    let u: serde_json::Value = serde_json::from_str(&run(&["admin", "create-user", "--tenant", "acme", "kim", "--role", "admin", "--json"])).unwrap();
+    let u: serde_json::Value = serde_json::from_str(&run(&[
+        "admin",
+        "create-user",
+        "--tenant",
+        "acme",
+        "kim",
+        "--role",
+        "admin",
+        "--json",
+    ]))
+    .unwrap();
     let password = u["password"].as_str().unwrap().to_owned();
-    let k: serde_json::Value = serde_json::from_str(&run(&["admin", "create-api-key", "--tenant", "acme", "--name", "ci", "--json"])).unwrap();
+    let k: serde_json::Value = serde_json::from_str(&run(&[
+        "admin",
+        "create-api-key",
+        "--tenant",
+        "acme",
+        "--name",
+        "ci",
+        "--json",
+    ]))
+    .unwrap();
     let key = k["token"].as_str().unwrap().to_owned();
     assert!(run(&["admin", "create-api-key", "--name", "ops"]).contains("operator key"));
 
     let mut stdin_user = bin()
-        .args(["admin", "create-user", "--tenant", "acme", "lee", "--password-stdin", "--data-dir", d])
+        .args([
+            "admin",
+            "create-user",
+            "--tenant",
+            "acme",
+            "lee",
+            "--password-stdin",
+            "--data-dir",
+            d,
+        ])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     use std::io::Write;
-    stdin_user.stdin.take().unwrap().write_all(b"lee's long password\n").unwrap();
+    stdin_user
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"lee's long password\n")
+        .unwrap();
     assert!(stdin_user.wait().unwrap().success());
 
     let server = Server::start(dir.path(), &["--no-demo"]);
     assert!(server.field("Password:").is_none());
     sign_in(&server, "acme", "kim", &password).unwrap_or_else(|r| panic!("{}", r.status));
-    sign_in(&server, "acme", "lee", "lee's long password").unwrap_or_else(|r| panic!("{}", r.status));
-    assert_eq!(server.get("/api/v1/tenants/acme/users", &format!("Authorization: Bearer {key}\r\n")).status, 200);
-    assert_eq!(server.get("/t/demo/login", "").status, 404, "--no-demo created no demo tenant");
+    sign_in(&server, "acme", "lee", "lee's long password")
+        .unwrap_or_else(|r| panic!("{}", r.status));
+    assert_eq!(
+        server
+            .get(
+                "/api/v1/tenants/acme/users",
+                &format!("Authorization: Bearer {key}\r\n")
+            )
+            .status,
+        200
+    );
+    assert_eq!(
+        server.get("/t/demo/login", "").status,
+        404,
+        "--no-demo created no demo tenant"
+    );
 
-    let dup = bin().args(["admin", "create-tenant", "acme", "--data-dir", d]).output().unwrap();
+    let dup = bin()
+        .args(["admin", "create-tenant", "acme", "--data-dir", d])
+        .output()
+        .unwrap();
     assert_eq!(dup.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&dup.stderr).contains("already taken"));
 }
@@ -103,7 +216,13 @@ fn admin_commands_create_what_serve_then_uses() {
 fn help_lists_the_commands_and_environment() {
     let out = bin().arg("--help").output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    for word in ["serve", "admin", "LANYARD_LISTEN", "LANYARD_DATA_DIR", "LANYARD_DATABASE_URL"] {
+    for word in [
+        "serve",
+        "admin",
+        "LANYARD_LISTEN",
+        "LANYARD_DATA_DIR",
+        "LANYARD_DATABASE_URL",
+    ] {
         assert!(text.contains(word), "{word} missing from --help:\n{text}");
     }
 }

@@ -7,12 +7,20 @@ use std::time::{Duration, Instant};
 
 pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_lanyard"));
-    c.env_remove("LANYARD_MASTER_KEY").env_remove("LANYARD_DATABASE_URL").env_remove("LANYARD_LISTEN").env_remove("LANYARD_DATA_DIR").env("LANYARD_LOG", "warn");
+    c.env_remove("LANYARD_MASTER_KEY")
+        .env_remove("LANYARD_DATABASE_URL")
+        .env_remove("LANYARD_LISTEN")
+        .env_remove("LANYARD_DATA_DIR")
+        .env("LANYARD_LOG", "warn");
     c
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A running `lanyard serve`, with its stdout banner.
@@ -26,8 +34,19 @@ impl Server {
     pub fn start(data_dir: &Path, extra: &[&str]) -> Self {
         let port = free_port();
         let mut cmd = bin();
-        cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"]).arg(data_dir).args(extra);
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        cmd.args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .args(extra);
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -46,15 +65,26 @@ impl Server {
             Err(_) => {
                 let _ = child.kill();
                 let mut err = String::new();
-                child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+                child
+                    .stderr
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut err)
+                    .unwrap();
                 panic!("server did not start: {err}");
             }
         };
-        Self { child, port, banner }
+        Self {
+            child,
+            port,
+            banner,
+        }
     }
 
     pub fn field(&self, label: &str) -> Option<String> {
-        self.banner.lines().find_map(|l| l.trim().strip_prefix(label).map(|v| v.trim().to_owned()))
+        self.banner
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(label).map(|v| v.trim().to_owned()))
     }
 
     pub fn request(&self, raw: &str) -> HttpResponse {
@@ -62,7 +92,9 @@ impl Server {
     }
 
     pub fn get(&self, path: &str, headers: &str) -> HttpResponse {
-        self.request(&format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{headers}\r\n"))
+        self.request(&format!(
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{headers}\r\n"
+        ))
     }
 
     pub fn post_form(&self, path: &str, headers: &str, body: &str) -> HttpResponse {
@@ -74,14 +106,21 @@ impl Server {
 
     /// SIGTERM, then the exit status within 10 s.
     pub fn terminate(mut self) -> std::process::ExitStatus {
-        let sent = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().unwrap();
+        let sent = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
         assert!(sent.success());
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "server did not exit after SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "server did not exit after SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -103,13 +142,23 @@ pub struct HttpResponse {
 impl HttpResponse {
     pub fn header(&self, name: &str) -> Option<String> {
         let prefix = format!("{}:", name.to_ascii_lowercase());
-        self.head.lines().find_map(|l| l.to_ascii_lowercase().starts_with(&prefix).then(|| l[prefix.len()..].trim().to_owned()))
+        self.head.lines().find_map(|l| {
+            l.to_ascii_lowercase()
+                .starts_with(&prefix)
+                .then(|| l[prefix.len()..].trim().to_owned())
+        })
     }
     pub fn cookie(&self, name: &str) -> Option<String> {
-        self.head.lines().filter(|l| l.to_ascii_lowercase().starts_with("set-cookie:")).find_map(|l| {
-            let v = l.split_once(':')?.1.trim();
-            v.split(';').next()?.strip_prefix(&format!("{name}=")).map(str::to_owned)
-        })
+        self.head
+            .lines()
+            .filter(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+            .find_map(|l| {
+                let v = l.split_once(':')?.1.trim();
+                v.split(';')
+                    .next()?
+                    .strip_prefix(&format!("{name}="))
+                    .map(str::to_owned)
+            })
     }
 }
 
@@ -122,9 +171,24 @@ pub fn http(port: u16, raw: &str) -> HttpResponse {
     s.read_to_end(&mut buf).unwrap();
     let text = String::from_utf8_lossy(&buf).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_owned() };
-    HttpResponse { status, head: head.to_owned(), body }
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    HttpResponse {
+        status,
+        head: head.to_owned(),
+        body,
+    }
 }
 
 fn dechunk(mut body: &str) -> String {
@@ -143,19 +207,34 @@ fn dechunk(mut body: &str) -> String {
 pub fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
 }
 
 /// Signs in through the login form; returns the `Cookie:` header line for the session.
-pub fn sign_in(server: &Server, tenant: &str, user: &str, password: &str) -> Result<String, HttpResponse> {
+pub fn sign_in(
+    server: &Server,
+    tenant: &str,
+    user: &str,
+    password: &str,
+) -> Result<String, HttpResponse> {
     let page = server.get(&format!("/t/{tenant}/login"), "");
     assert_eq!(page.status, 200, "{}", page.body);
     let csrf = page.cookie("lanyard_login_csrf").unwrap();
-    let body = format!("username={}&password={}&csrf_token={csrf}", urlencode(user), urlencode(password));
-    let res = server.post_form(&format!("/t/{tenant}/login"), &format!("Cookie: lanyard_login_csrf={csrf}\r\n"), &body);
+    let body = format!(
+        "username={}&password={}&csrf_token={csrf}",
+        urlencode(user),
+        urlencode(password)
+    );
+    let res = server.post_form(
+        &format!("/t/{tenant}/login"),
+        &format!("Cookie: lanyard_login_csrf={csrf}\r\n"),
+        &body,
+    );
     match res.cookie(&format!("lanyard_session_{tenant}")) {
         Some(v) if res.status == 303 => Ok(format!("Cookie: lanyard_session_{tenant}={v}\r\n")),
         _ => Err(res),

@@ -5,20 +5,35 @@ use crate::harness::{Server, bin, sign_in};
 fn fresh_start_serves_a_working_demo_and_restart_keeps_it() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &[]);
-    let password = server.field("Password:").expect("password printed on first start");
-    let key = server.field("API key:").expect("API key printed on first start");
+    let password = server
+        .field("Password:")
+        .expect("password printed on first start");
+    let key = server
+        .field("API key:")
+        .expect("API key printed on first start");
     assert!(server.field("Sign in:").unwrap().ends_with("/t/demo/login"));
     assert!(dir.path().join("lanyard.db").exists());
-    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(dir.path().join("master.key")).unwrap().permissions());
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(dir.path().join("master.key"))
+            .unwrap()
+            .permissions(),
+    );
     assert_eq!(mode & 0o077, 0, "master key readable by others: {mode:o}");
 
-    let cookie = sign_in(&server, "demo", "admin", &password).unwrap_or_else(|r| panic!("{} {}", r.status, r.body));
+    let cookie = sign_in(&server, "demo", "admin", &password)
+        .unwrap_or_else(|r| panic!("{} {}", r.status, r.body));
     let session = server.get("/t/demo/session", &cookie);
     assert_eq!(session.status, 200, "{}", session.body);
-    assert_eq!(session.header("cache-control").as_deref(), Some("private, no-store"));
+    assert_eq!(
+        session.header("cache-control").as_deref(),
+        Some("private, no-store")
+    );
     let j: serde_json::Value = serde_json::from_str(&session.body).unwrap();
     assert_eq!(j["user"]["username"], "admin");
-    let api = server.get("/api/v1/tenants", &format!("Authorization: Bearer {key}\r\n"));
+    let api = server.get(
+        "/api/v1/tenants",
+        &format!("Authorization: Bearer {key}\r\n"),
+    );
     assert_eq!(api.status, 200);
     assert!(server.get("/readyz", "").status == 200);
     assert_eq!(server.terminate().code(), Some(0), "SIGTERM exits 0");
@@ -38,10 +53,15 @@ fn sigterm_lets_an_in_flight_request_finish() {
     let server = Server::start(dir.path(), &[]);
     // Open a request and leave it half-sent; the server must not exit until it is answered.
     let mut s = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(200));
     let pid = server.child.id();
-    std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status().unwrap();
+    std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
     s.write_all(b"Connection: close\r\n\r\n").unwrap();
     let mut out = String::new();
@@ -56,7 +76,14 @@ fn json_logs_on_request() {
     let port = crate::harness::free_port();
     let out = bin()
         .env("LANYARD_LOG", "info")
-        .args(["serve", "--log-format", "json", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .args([
+            "serve",
+            "--log-format",
+            "json",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
         .arg(dir.path())
         .arg("--database-url")
         .arg("postgres://nobody@127.0.0.1:1/none")
@@ -66,7 +93,10 @@ fn json_logs_on_request() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     // Log lines are JSON objects; the final error is one plain line.
     let last = stderr.lines().last().unwrap();
-    assert!(last.starts_with("lanyard: cannot open the database postgres://nobody@127.0.0.1:1/none"), "{stderr}");
+    assert!(
+        last.starts_with("lanyard: cannot open the database postgres://nobody@127.0.0.1:1/none"),
+        "{stderr}"
+    );
     for line in stderr.lines().filter(|l| l.starts_with('{')) {
         serde_json::from_str::<serde_json::Value>(line).unwrap();
     }
@@ -75,15 +105,24 @@ fn json_logs_on_request() {
 /// The demo on PostgreSQL (a fresh schema), when the test database is configured.
 #[test]
 fn serves_on_postgres() {
-    let Some(url) = std::env::var("LANYARD_TEST_DATABASE_URL").ok().filter(|s| !s.is_empty()) else {
+    let Some(url) = std::env::var("LANYARD_TEST_DATABASE_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+    else {
         eprintln!("PostgreSQL tests skipped: set LANYARD_TEST_DATABASE_URL");
         return;
     };
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let schema = format!("lanyard_e2e_{}", uuid::Uuid::new_v4().simple());
     rt.block_on(async {
         let pool = sqlx::PgPool::connect(&url).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&pool).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(&pool)
+            .await
+            .unwrap();
     });
     let sep = if url.contains('?') { '&' } else { '?' };
     let db = format!("{url}{sep}options=-c%20search_path%3D{schema}");
@@ -91,12 +130,19 @@ fn serves_on_postgres() {
     let server = Server::start(dir.path(), &["--database-url", &db]);
     assert!(server.banner.contains("PostgreSQL"), "{}", server.banner);
     let password = server.field("Password:").unwrap();
-    let cookie = sign_in(&server, "demo", "admin", &password).unwrap_or_else(|r| panic!("{}", r.status));
+    let cookie =
+        sign_in(&server, "demo", "admin", &password).unwrap_or_else(|r| panic!("{}", r.status));
     assert_eq!(server.get("/t/demo/session", &cookie).status, 200);
-    assert!(!dir.path().join("lanyard.db").exists(), "no SQLite file when PostgreSQL is configured");
+    assert!(
+        !dir.path().join("lanyard.db").exists(),
+        "no SQLite file when PostgreSQL is configured"
+    );
     assert_eq!(server.terminate().code(), Some(0));
     rt.block_on(async {
         let pool = sqlx::PgPool::connect(&url).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&pool).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+            .execute(&pool)
+            .await
+            .unwrap();
     });
 }
