@@ -37,9 +37,13 @@ enum Step<'a, 'i> {
 
 /// Canonicalizes the subtree rooted at the element `apex`.
 pub fn canonicalize(apex: Node<'_, '_>, options: &Options<'_>) -> Vec<u8> {
-    let mut out = String::with_capacity(apex.range().len());
-    // Bindings output so far, one frame per open output element: (prefix, uri), "" = default.
-    let mut rendered: Vec<Vec<(String, String)>> = Vec::new();
+    let mut out = String::with_capacity(apex.range().len().saturating_add(256));
+    // Bindings output so far by the open output elements, innermost last: (prefix, uri),
+    // "" = default. `frames[i]` is where the i-th open element's own bindings start.
+    let mut rendered: Vec<(&str, &str)> = Vec::new();
+    let mut frames: Vec<usize> = Vec::new();
+    // Per-element scratch space, reused so that an element costs no allocation.
+    let mut scratch = Scratch::default();
     let mut steps = vec![Step::Open(apex)];
     while let Some(step) = steps.pop() {
         match step {
@@ -47,7 +51,9 @@ pub fn canonicalize(apex: Node<'_, '_>, options: &Options<'_>) -> Vec<u8> {
                 out.push_str("</");
                 out.push_str(qname);
                 out.push('>');
-                rendered.pop();
+                if let Some(start) = frames.pop() {
+                    rendered.truncate(start);
+                }
             }
             Step::Open(node) => {
                 if Some(node.id()) == options.exclude {
@@ -67,11 +73,10 @@ pub fn canonicalize(apex: Node<'_, '_>, options: &Options<'_>) -> Vec<u8> {
                     }
                 } else if node.is_element() {
                     let qname = xml::element_qname(node);
-                    let frame = open_tag(&mut out, node, qname, &rendered, options);
-                    rendered.push(frame);
+                    frames.push(rendered.len());
+                    open_tag(&mut out, node, qname, &mut rendered, &mut scratch, options);
                     steps.push(Step::Close(qname));
-                    let children: Vec<_> = node.children().collect();
-                    steps.extend(children.into_iter().rev().map(Step::Open));
+                    steps.extend(node.children().rev().map(Step::Open));
                 }
                 // Comments are dropped (the "without comments" variant).
             }
@@ -80,14 +85,22 @@ pub fn canonicalize(apex: Node<'_, '_>, options: &Options<'_>) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// Reusable per-element buffers of [`open_tag`].
+#[derive(Default)]
+struct Scratch<'s> {
+    /// Candidate prefixes: visibly utilized ones, then the inclusive list.
+    candidates: Vec<&'s str>,
+    /// Attributes: (namespace URI, local name, qualified name, value).
+    attrs: Vec<(&'s str, &'s str, &'s str, &'s str)>,
+}
+
 /// The binding currently output for `prefix` by the nearest output ancestor.
-fn rendered_uri<'r>(rendered: &'r [Vec<(String, String)>], prefix: &str) -> Option<&'r str> {
-    rendered.iter().rev().find_map(|frame| {
-        frame
-            .iter()
-            .find(|(p, _)| p == prefix)
-            .map(|(_, u)| u.as_str())
-    })
+fn rendered_uri<'r>(rendered: &[(&str, &'r str)], prefix: &str) -> Option<&'r str> {
+    rendered
+        .iter()
+        .rev()
+        .find(|(p, _)| *p == prefix)
+        .map(|(_, u)| *u)
 }
 
 fn in_scope_uri<'a>(node: Node<'a, '_>, prefix: &str) -> Option<&'a str> {
@@ -96,17 +109,20 @@ fn in_scope_uri<'a>(node: Node<'a, '_>, prefix: &str) -> Option<&'a str> {
         .map(|ns| ns.uri())
 }
 
-/// Writes `<qname ns… attrs…>` and returns the namespace frame output on this element.
-fn open_tag(
+/// Writes `<qname ns… attrs…>` and appends the namespace bindings output on this element to
+/// `rendered` (whose current end is where this element's frame starts).
+fn open_tag<'s>(
     out: &mut String,
-    node: Node<'_, '_>,
-    qname: &str,
-    rendered: &[Vec<(String, String)>],
-    options: &Options<'_>,
-) -> Vec<(String, String)> {
-    // Candidate prefixes: visibly utilized ones, then the inclusive list.
-    let mut candidates: Vec<&str> = vec![xml::element_prefix(node).unwrap_or("")];
-    let mut attrs: Vec<(&str, &str, &str, &str)> = Vec::new(); // (uri, local, qname, value)
+    node: Node<'s, '_>,
+    qname: &'s str,
+    rendered: &mut Vec<(&'s str, &'s str)>,
+    scratch: &mut Scratch<'s>,
+    options: &Options<'s>,
+) {
+    let Scratch { candidates, attrs } = scratch;
+    candidates.clear();
+    attrs.clear();
+    candidates.push(qname.split_once(':').map_or("", |(p, _)| p));
     for attr in node.attributes() {
         let aq = xml::attribute_qname(node, &attr);
         if let Some((p, _)) = aq.split_once(':') {
@@ -123,9 +139,10 @@ fn open_tag(
         candidates.push(if p == "#default" { "" } else { p.as_str() });
     }
 
-    let mut frame: Vec<(String, String)> = Vec::new();
-    for prefix in &candidates {
-        if *prefix == "xml" || frame.iter().any(|(p, _)| p == prefix) {
+    let frame_start = rendered.len();
+    for prefix in candidates.iter().copied() {
+        let (ancestors, frame) = rendered.split_at(frame_start);
+        if prefix == "xml" || frame.iter().any(|(p, _)| *p == prefix) {
             continue;
         }
         let uri = match in_scope_uri(node, prefix) {
@@ -136,22 +153,33 @@ fn open_tag(
             // always bound, or the parser would have refused the document).
             None => continue,
         };
-        let already = rendered_uri(rendered, prefix);
+        let already = rendered_uri(ancestors, prefix);
         let needed = if prefix.is_empty() {
             already.unwrap_or("") != uri
         } else {
             already != Some(uri)
         };
         if needed {
-            frame.push(((*prefix).to_string(), uri.to_string()));
+            rendered.push((prefix, uri));
         }
     }
-    frame.sort_by(|a, b| a.0.cmp(&b.0));
-    attrs.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    let frame = rendered.get_mut(frame_start..).unwrap_or_default();
+    // Prefixes are unique within a frame, and (URI, local name) within an element (the parser
+    // refuses duplicate attributes), so unstable sorts give the one canonical order.
+    frame.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    if attrs.len() > 1 {
+        // Byte-wise comparison, inlined: names are short and differ early, so this beats a
+        // `memcmp` call per comparison (the same order as `str::cmp`).
+        attrs.sort_unstable_by(|a, b| {
+            a.0.bytes()
+                .cmp(b.0.bytes())
+                .then_with(|| a.1.bytes().cmp(b.1.bytes()))
+        });
+    }
 
     out.push('<');
     out.push_str(qname);
-    for (prefix, uri) in &frame {
+    for (prefix, uri) in frame.iter() {
         if prefix.is_empty() {
             out.push_str(" xmlns=\"");
         } else {
@@ -162,7 +190,7 @@ fn open_tag(
         escape_attr(out, uri);
         out.push('"');
     }
-    for (_, _, aq, value) in attrs {
+    for (_, _, aq, value) in attrs.iter() {
         out.push(' ');
         out.push_str(aq);
         out.push_str("=\"");
@@ -170,33 +198,74 @@ fn open_tag(
         out.push('"');
     }
     out.push('>');
-    frame
+}
+
+/// The position of the first byte at or after `from` for which `special` holds. Scans 16 bytes
+/// at a time with a branch-free test first (the compiler vectorizes it): most text (base64
+/// certificates and signatures, names) has nothing to escape.
+fn next_special(bytes: &[u8], from: usize, special: impl Fn(u8) -> bool + Copy) -> Option<usize> {
+    let rest = bytes.get(from..)?;
+    let mut base = from;
+    let mut chunks = rest.chunks_exact(16);
+    for chunk in &mut chunks {
+        if chunk.iter().fold(false, |acc, &b| acc | special(b)) {
+            return chunk.iter().position(|&b| special(b)).map(|i| base + i);
+        }
+        base += 16;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| special(b))
+        .map(|i| base + i)
+}
+
+/// Appends `s` with each byte for which `entity` gives a replacement replaced by it; runs of
+/// other bytes are copied whole. Every replaced byte is ASCII, so each cut is a char boundary.
+fn escape_with(
+    out: &mut String,
+    s: &str,
+    special: impl Fn(u8) -> bool + Copy,
+    entity: impl Fn(u8) -> &'static str,
+) {
+    let bytes = s.as_bytes();
+    let mut last = 0;
+    while let Some(i) = next_special(bytes, last, special) {
+        out.push_str(s.get(last..i).unwrap_or_default());
+        out.push_str(entity(bytes.get(i).copied().unwrap_or_default()));
+        last = i + 1;
+    }
+    out.push_str(s.get(last..).unwrap_or_default());
 }
 
 fn escape_text(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\r' => out.push_str("&#xD;"),
-            _ => out.push(c),
-        }
-    }
+    escape_with(
+        out,
+        s,
+        |b| (b == b'&') | (b == b'<') | (b == b'>') | (b == b'\r'),
+        |b| match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            _ => "&#xD;",
+        },
+    );
 }
 
 fn escape_attr(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '"' => out.push_str("&quot;"),
-            '\t' => out.push_str("&#x9;"),
-            '\n' => out.push_str("&#xA;"),
-            '\r' => out.push_str("&#xD;"),
-            _ => out.push(c),
-        }
-    }
+    escape_with(
+        out,
+        s,
+        |b| (b == b'&') | (b == b'<') | (b == b'"') | (b == b'\t') | (b == b'\n') | (b == b'\r'),
+        |b| match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'"' => "&quot;",
+            b'\t' => "&#x9;",
+            b'\n' => "&#xA;",
+            _ => "&#xD;",
+        },
+    );
 }
 
 #[cfg(test)]
@@ -222,6 +291,39 @@ mod tests {
             ),
             "<a b=\"x&amp;&lt;&quot;&#x9;&#xA;&#xD;>\">&amp;&lt;&gt;&#xD;\"'</a>"
         );
+    }
+
+    #[test]
+    fn escapes_across_the_16_byte_scan_chunks() {
+        for pad in 0..40 {
+            let p = "é".repeat(pad / 2) + &"x".repeat(pad % 2);
+            let input = format!("<a b='{p}&amp;{p}&#9;{p}'>{p}&lt;{p}&amp;{p}&#13;{p}></a>");
+            let want = format!("<a b=\"{p}&amp;{p}&#x9;{p}\">{p}&lt;{p}&amp;{p}&#xD;{p}&gt;</a>");
+            assert_eq!(c14n(&input, &[]), want, "pad {pad}");
+        }
+    }
+
+    #[test]
+    fn namespace_frames_end_with_their_element() {
+        // A binding output inside one subtree must not leak to its following siblings.
+        assert_eq!(
+            c14n(
+                "<r xmlns:a='u1'><a:x/><y xmlns:a='u2'><a:z/><a:z/></y><a:w/></r>",
+                &[]
+            ),
+            "<r><a:x xmlns:a=\"u1\"></a:x><y><a:z xmlns:a=\"u2\"></a:z><a:z xmlns:a=\"u2\"></a:z></y><a:w xmlns:a=\"u1\"></a:w></r>"
+        );
+        // Nested use: output once, on the outermost utilizing element.
+        assert_eq!(
+            c14n("<a:r xmlns:a='u'><a:s><a:t a:k='1'/></a:s></a:r>", &[]),
+            "<a:r xmlns:a=\"u\"><a:s><a:t a:k=\"1\"></a:t></a:s></a:r>"
+        );
+        // The default namespace: undone with xmlns="" only below an output non-empty one.
+        assert_eq!(
+            c14n("<r xmlns='u'><s xmlns=''><t/></s></r>", &[]),
+            "<r xmlns=\"u\"><s xmlns=\"\"><t></t></s></r>"
+        );
+        assert_eq!(c14n("<r><s xmlns=''/></r>", &[]), "<r><s></s></r>");
     }
 
     #[test]

@@ -116,7 +116,8 @@ pub struct ParsedSignature<'a, 'i> {
     reference_prefixes: Vec<String>,
     digest_value: Vec<u8>,
     signature_value: Vec<u8>,
-    key_info_certs: Vec<Vec<u8>>,
+    /// Decoded only to explain a failure: never used as a key.
+    key_info: Option<Node<'a, 'i>>,
 }
 
 /// Refuses documents in which two elements carry the same ID (`ID`, `Id`, `id` or `xml:id`).
@@ -341,19 +342,6 @@ pub fn parse_signature<'a, 'i>(
     if signature_value.is_empty() {
         return Err(Error::BadSignature("empty SignatureValue"));
     }
-    let mut key_info_certs = Vec::new();
-    if let Some(ki) = key_info {
-        for cert in ki
-            .descendants()
-            .filter(|n| xml::is(*n, NS_DSIG, "X509Certificate"))
-        {
-            if let Ok(der) =
-                xml::simple_text(cert).and_then(|t| xml::decode_base64_ws(&t, "X509Certificate"))
-            {
-                key_info_certs.push(der);
-            }
-        }
-    }
     Ok(ParsedSignature {
         element,
         signature,
@@ -364,11 +352,26 @@ pub fn parse_signature<'a, 'i>(
         reference_prefixes,
         digest_value: digest_bytes,
         signature_value,
-        key_info_certs,
+        key_info,
     })
 }
 
 impl<'a, 'i> ParsedSignature<'a, 'i> {
+    /// The decodable `X509Certificate`s of the KeyInfo (to explain a failure only).
+    fn key_info_certs(&self) -> Vec<Vec<u8>> {
+        let Some(ki) = self.key_info else {
+            return Vec::new();
+        };
+        ki.descendants()
+            .filter(|n| xml::is(*n, NS_DSIG, "X509Certificate"))
+            .filter_map(|cert| {
+                xml::simple_text(cert)
+                    .and_then(|t| xml::decode_base64_ws(&t, "X509Certificate"))
+                    .ok()
+            })
+            .collect()
+    }
+
     /// Verifies the SignatureValue over the canonical SignedInfo with the trusted keys, then the
     /// digest of the canonical element (Signature excluded). Returns the key that verified.
     pub fn verify<'k>(&self, keys: &'k TrustedKeys) -> Result<&'k TrustedKey> {
@@ -378,11 +381,9 @@ impl<'a, 'i> ParsedSignature<'a, 'i> {
         };
         let signed_info = c14n::canonicalize(self.signed_info, &si_opts);
         let Some(key) = keys.verify(self.algorithm, &signed_info, &self.signature_value) else {
-            if !self.key_info_certs.is_empty()
-                && !self
-                    .key_info_certs
-                    .iter()
-                    .any(|c| keys.contains_certificate(c))
+            let key_info_certs = self.key_info_certs();
+            if !key_info_certs.is_empty()
+                && !key_info_certs.iter().any(|c| keys.contains_certificate(c))
             {
                 return Err(Error::BadCertificate(
                     "the message was signed with a certificate that is not configured for this identity provider".into(),

@@ -52,6 +52,7 @@ enum KeyMaterial {
 pub struct TrustedKey {
     der: Vec<u8>,
     fingerprint: [u8; 32],
+    fingerprint_hex: String,
     description: String,
     key: KeyMaterial,
 }
@@ -148,6 +149,11 @@ impl TrustedKey {
         Ok(TrustedKey {
             der: der.to_vec(),
             fingerprint,
+            fingerprint_hex: fingerprint
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(":"),
             description: format!("{description}, subject {}", cert.subject()),
             key,
         })
@@ -160,11 +166,12 @@ impl TrustedKey {
 
     /// SHA-256 fingerprint of the certificate, lowercase hex with colons.
     pub fn fingerprint_hex(&self) -> String {
-        self.fingerprint
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<Vec<_>>()
-            .join(":")
+        self.fingerprint_hex.clone()
+    }
+
+    /// SHA-256 fingerprint of the certificate (raw bytes).
+    pub fn fingerprint(&self) -> &[u8; 32] {
+        &self.fingerprint
     }
 
     /// Key type and certificate subject, for display.

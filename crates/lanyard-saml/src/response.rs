@@ -350,13 +350,16 @@ pub fn verify_response(
         return Err(Error::UnsignedAssertion { response_signed });
     }
     // Every present signature must verify.
-    let mut fingerprint = String::new();
+    let mut signing_key = None;
     if let Some(sig) = &response_sig {
-        fingerprint = sig.verify(&idp.keys)?.fingerprint_hex();
+        signing_key = Some(sig.verify(&idp.keys)?);
     }
     if let Some(sig) = &assertion_sig {
-        fingerprint = sig.verify(&idp.keys)?.fingerprint_hex();
+        signing_key = Some(sig.verify(&idp.keys)?);
     }
+    let fingerprint = signing_key
+        .map(crate::keys::TrustedKey::fingerprint_hex)
+        .unwrap_or_default();
 
     // From here on, only `root` (covered by its signature, if signed) and `assertion` (covered by
     // its own signature or by the Response's) are read, by node identity.

@@ -179,7 +179,8 @@ pub fn element_qname<'i>(node: Node<'_, 'i>) -> &'i str {
     let start = node.range().start.saturating_add(1);
     let rest = input.get(start..).unwrap_or_default();
     let end = rest
-        .find(|c: char| is_xml_space(c) || c == '/' || c == '>')
+        .bytes()
+        .position(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'/' | b'>'))
         .unwrap_or(rest.len());
     rest.get(..end).unwrap_or_default()
 }
@@ -200,10 +201,15 @@ pub fn attribute_qname<'i>(node: Node<'_, 'i>, attr: &roxmltree::Attribute<'_, '
 /// Decodes base64 that may contain XML whitespace (as in DigestValue, SignatureValue, certificates).
 pub fn decode_base64_ws(text: &str, what: &'static str) -> Result<Vec<u8>> {
     use base64::Engine as _;
-    let compact: String = text.chars().filter(|c| !is_xml_space(*c)).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(compact.as_bytes())
-        .map_err(|_| Error::BadBase64(what))
+    let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let engine = &base64::engine::general_purpose::STANDARD;
+    let decoded = if text.bytes().any(|b| is_space(&b)) {
+        let compact: Vec<u8> = text.bytes().filter(|b| !is_space(b)).collect();
+        engine.decode(compact)
+    } else {
+        engine.decode(text)
+    };
+    decoded.map_err(|_| Error::BadBase64(what))
 }
 
 #[cfg(test)]

@@ -10,11 +10,11 @@ use lanyard_saml::{
 
 use crate::common::{at, read, read_str};
 
-struct Case {
-    xml: Vec<u8>,
-    sp: ServiceProvider,
-    idp: IdentityProvider,
-    now: std::time::SystemTime,
+pub(crate) struct Case {
+    pub(crate) xml: Vec<u8>,
+    pub(crate) sp: ServiceProvider,
+    pub(crate) idp: IdentityProvider,
+    pub(crate) now: std::time::SystemTime,
 }
 
 /// The Okta response (and every bad case derived from it) was re-indented after capture: the
@@ -32,7 +32,7 @@ fn restore_okta_bytes(xml: &[u8]) -> Vec<u8> {
 
 /// Loads a fixture folder. The ACS URL is not in params.json: it is the URL the IdP was
 /// configured with, i.e. the response's Destination (identical to the Recipient in all cases).
-fn load(dir: &str) -> Result<Case, Error> {
+pub(crate) fn load(dir: &str) -> Result<Case, Error> {
     let params: serde_json::Value =
         serde_json::from_str(&read_str(&format!("{dir}/params.json"))).unwrap();
     let mut xml = read(&format!("{dir}/assertion.xml"));
@@ -70,7 +70,7 @@ fn verify(dir: &str, irt: Option<&str>) -> Result<VerifiedAssertion, Error> {
     verify_response(&c.xml, &c.sp, &c.idp, &opts)
 }
 
-const GOOD: &str = "ssoready/testdata/assertions";
+pub(crate) const GOOD: &str = "ssoready/testdata/assertions";
 const BAD: &str = "ssoready/testdata/bad-assertions";
 
 #[test]

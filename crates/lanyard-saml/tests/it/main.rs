@@ -15,3 +15,4 @@ mod generated;
 mod idp_fixtures;
 mod metadata;
 mod robustness;
+mod xmlsec_differential;

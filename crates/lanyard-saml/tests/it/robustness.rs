@@ -91,3 +91,24 @@ fn mutated_responses_never_panic_nor_change_identity() {
     // Only mutations outside both digests (e.g. inside a KeyInfo certificate) can still pass.
     assert!(accepted < 300, "{accepted} mutated responses accepted");
 }
+
+#[test]
+fn committed_fuzz_seeds_still_verify() {
+    // fuzz/seeds/ holds responses minted by `examples/fuzz_seeds.rs`; the fuzzer starts from
+    // them, so they must keep verifying (the fuzz target uses the same SP, IdP and instant).
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds");
+    for (name, require_signed) in [
+        ("signed_both.xml", true),
+        ("signed_assertion.xml", true),
+        ("signed_comment.xml", true),
+        ("signed_advice.xml", true),
+        ("signed_response.xml", false),
+    ] {
+        let xml = std::fs::read_to_string(dir.join(name)).unwrap();
+        let mut o = opts();
+        o.require_signed_assertions = require_signed;
+        check_with(&xml, &o).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    let unsigned = std::fs::read_to_string(dir.join("unsigned.xml")).unwrap();
+    assert_eq!(code(check(&unsigned)), "saml.unsigned_assertion");
+}
