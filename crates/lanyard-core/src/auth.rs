@@ -1,6 +1,7 @@
 //! Signing in with a local password, session checks, logout, and admin API key authentication.
 
 use crate::audit::{Actor, Ctx, RequestMeta};
+use crate::clock::UnixTime;
 use crate::error::{Error, Result};
 use crate::model::{ApiKey, Session, SessionView, Tenant, fold_key, new_id};
 use crate::secret::{constant_time_eq, mac_token, random_token, token_hash};
@@ -132,7 +133,28 @@ impl Lanyard {
         method: &str,
         meta: &RequestMeta,
     ) -> Result<NewSession> {
+        self.open_session_capped(tenant, user_id, method, meta, None)
+            .await
+    }
+
+    /// [`Self::open_session`], ending no later than `cap` (the IdP's SessionNotOnOrAfter) when
+    /// that comes before the tenant's session lifetime.
+    pub async fn open_session_capped(
+        &self,
+        tenant: &Tenant,
+        user_id: &str,
+        method: &str,
+        meta: &RequestMeta,
+        cap: Option<UnixTime>,
+    ) -> Result<NewSession> {
         let now = self.now();
+        let lifetime_end = now + tenant.session_lifetime_secs;
+        let expires_at = cap.map_or(lifetime_end, |c| c.min(lifetime_end));
+        if expires_at <= now {
+            return Err(Error::Saml(lanyard_saml::Error::Expired(
+                "SessionNotOnOrAfter",
+            )));
+        }
         let token = random_token();
         let session = Session {
             id: new_id(),
@@ -140,7 +162,7 @@ impl Lanyard {
             user_id: user_id.to_owned(),
             auth_method: method.to_owned(),
             created_at: now,
-            expires_at: now + tenant.session_lifetime_secs,
+            expires_at,
             revoked_at: None,
             ip: meta.ip.clone(),
             user_agent: meta

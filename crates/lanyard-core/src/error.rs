@@ -68,6 +68,46 @@ pub enum Error {
     #[error("only an operator API key (one not bound to a tenant) may do this")]
     OperatorOnly,
 
+    #[error("no connection named `{0}` exists in this tenant")]
+    ConnectionNotFound(String),
+    #[error("a connection named `{0}` already exists in this tenant")]
+    ConnectionSlugTaken(String),
+    #[error("this sign-in connection is disabled; ask your administrator")]
+    ConnectionDisabled,
+    /// An admin-supplied SAML setting (certificate, metadata) that the protocol crate refused.
+    #[error("{field}: {source}")]
+    SamlConfig {
+        field: &'static str,
+        source: lanyard_saml::Error,
+    },
+    #[error("the IdP metadata could not be fetched: {0}")]
+    MetadataFetch(String),
+    #[error(
+        "the metadata URL points at a loopback, private or otherwise internal address, which this server does not fetch"
+    )]
+    MetadataUrlForbidden,
+    /// The verifier refused the SAML response.
+    #[error("{0}")]
+    Saml(lanyard_saml::Error),
+    #[error("this sign-in response does not answer a sign-in request pending here")]
+    SamlUnknownRequest,
+    #[error("the sign-in request this response answers has expired")]
+    SamlRequestExpired,
+    #[error("the RelayState does not belong to the sign-in request this response answers")]
+    SamlRelayStateMismatch,
+    #[error("this sign-in was started in another browser")]
+    SamlBrowserMismatch,
+    #[error("this assertion was already used to sign in")]
+    SamlReplayed,
+    #[error("no user of this tenant is linked to this identity")]
+    SamlUnknownUser,
+    #[error("the user linked to this identity is disabled")]
+    SamlUserDisabled,
+    #[error("the assertion lacks a usable `{0}` attribute for creating the user")]
+    SamlMissingAttribute(String),
+    #[error("this identity was linked to a user at the same moment; sign in again")]
+    IdentityAlreadyLinked,
+
     #[error(
         "the master key does not match the one this database was created with; restore the right key file or LANYARD_MASTER_KEY"
     )]
@@ -113,6 +153,22 @@ impl Error {
             Self::ApiKeyInvalid => "auth.api_key_invalid",
             Self::ApiKeyWrongTenant(_) => "auth.api_key_wrong_tenant",
             Self::OperatorOnly => "auth.operator_only",
+            Self::ConnectionNotFound(_) => "connection.not_found",
+            Self::ConnectionSlugTaken(_) => "connection.slug_taken",
+            Self::ConnectionDisabled => "connection.disabled",
+            Self::SamlConfig { source, .. } => source.code(),
+            Self::MetadataFetch(_) => "connection.metadata_fetch_failed",
+            Self::MetadataUrlForbidden => "connection.metadata_url_forbidden",
+            Self::Saml(e) => e.code(),
+            Self::SamlUnknownRequest => "saml.unknown_request",
+            Self::SamlRequestExpired => "saml.request_expired",
+            Self::SamlRelayStateMismatch => "saml.relay_state_mismatch",
+            Self::SamlBrowserMismatch => "saml.browser_mismatch",
+            Self::SamlReplayed => "saml.replayed_assertion",
+            Self::SamlUnknownUser => "saml.unknown_user",
+            Self::SamlUserDisabled => "saml.user_disabled",
+            Self::SamlMissingAttribute(_) => "saml.missing_attribute",
+            Self::IdentityAlreadyLinked => "saml.identity_already_linked",
             Self::MasterKeyMismatch => "config.master_key_mismatch",
             Self::StoreUnavailable(_) => "store.unavailable",
             Self::Migration(_) => "store.migration_failed",
@@ -122,7 +178,22 @@ impl Error {
 
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::Invalid { .. } => ErrorKind::Invalid,
+            Self::Invalid { .. }
+            | Self::SamlConfig { .. }
+            | Self::MetadataFetch(_)
+            | Self::MetadataUrlForbidden => ErrorKind::Invalid,
+            Self::Saml(_)
+            | Self::SamlUnknownRequest
+            | Self::SamlRequestExpired
+            | Self::SamlRelayStateMismatch
+            | Self::SamlBrowserMismatch
+            | Self::SamlReplayed
+            | Self::SamlMissingAttribute(_) => ErrorKind::Unauthenticated,
+            Self::SamlUnknownUser | Self::SamlUserDisabled | Self::ConnectionDisabled => {
+                ErrorKind::Forbidden
+            }
+            Self::IdentityAlreadyLinked | Self::ConnectionSlugTaken(_) => ErrorKind::Conflict,
+            Self::ConnectionNotFound(_) => ErrorKind::NotFound,
             Self::TenantNotFound(_)
             | Self::UserNotFound
             | Self::RoleNotFound(_)
@@ -148,6 +219,42 @@ impl Error {
             Self::StoreUnavailable(_) => ErrorKind::Unavailable,
             Self::MasterKeyMismatch | Self::Migration(_) | Self::Internal(_) => ErrorKind::Internal,
         }
+    }
+}
+
+impl Error {
+    /// For sign-in refusals: one sentence telling the user or the IdP administrator what to do.
+    pub fn help(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::Saml(e) | Self::SamlConfig { source: e, .. } => e.help(),
+            Self::SamlUnknownRequest => {
+                "The response was already used, or the sign-in was started in another browser or with another connection; start the sign-in again from this application."
+            }
+            Self::SamlRequestExpired => {
+                "The sign-in took too long to complete; start it again from this application."
+            }
+            Self::SamlRelayStateMismatch => {
+                "The IdP returned a RelayState that does not belong to this sign-in; check that the IdP returns RelayState unchanged, then start the sign-in again."
+            }
+            Self::SamlBrowserMismatch => {
+                "Finish the sign-in in the browser you started it in (and allow its cookies); start the sign-in again."
+            }
+            Self::SamlReplayed => {
+                "Each SAML assertion can be used once; start the sign-in again so that the IdP issues a new one."
+            }
+            Self::SamlUnknownUser => {
+                "Your account has not been set up for this sign-in method; ask your administrator to invite you or to turn on automatic account creation for this connection."
+            }
+            Self::SamlUserDisabled => "Your account is disabled; ask your administrator.",
+            Self::SamlMissingAttribute(_) => {
+                "Configure the IdP to send the attribute named in this connection's settings, or change the setting."
+            }
+            Self::IdentityAlreadyLinked => "Start the sign-in again.",
+            Self::ConnectionDisabled | Self::ConnectionNotFound(_) => {
+                "Check the sign-in link, or ask your administrator which sign-in method to use."
+            }
+            _ => return None,
+        })
     }
 }
 

@@ -1,4 +1,4 @@
-//! Lanyard's domain: tenants, users, roles, sessions, API keys and the audit trail, the policies
+//! Lanyard's domain: tenants, users, roles, sessions, API keys, SSO connections and the audit trail, the policies
 //! that govern them, and the store they live in. No HTTP types here: the server adapts requests
 //! into calls on [`Lanyard`] and maps [`Error`] onto responses in one place.
 
@@ -7,9 +7,11 @@ pub mod audit;
 pub mod auth;
 pub mod client_ip;
 pub mod clock;
+pub mod connection;
 pub mod error;
 pub mod model;
 pub mod password;
+pub mod saml;
 pub mod secret;
 pub mod store;
 pub mod throttle;
@@ -30,6 +32,7 @@ pub struct Lanyard {
     clock: Arc<dyn Clock>,
     master_key: MasterKey,
     csrf_key: Arc<aws_lc_rs::hmac::Key>,
+    idp_cache: Arc<saml::IdpCache>,
 }
 
 const MASTER_KEY_CHECK: &str = "master_key_check";
@@ -52,6 +55,7 @@ impl Lanyard {
             clock,
             master_key,
             csrf_key,
+            idp_cache: Arc::default(),
         })
     }
 

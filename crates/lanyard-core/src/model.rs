@@ -234,3 +234,45 @@ pub struct AuditFilter {
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
+
+/// A tenant's connection to an identity provider; `settings` is the protocol's JSON.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Connection {
+    pub id: String,
+    pub tenant_id: String,
+    pub slug: String,
+    pub name: String,
+    pub kind: String,
+    pub enabled: bool,
+    pub settings: String,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+/// A login started with one connection, waiting (single-use) for the IdP's answer.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PendingLogin {
+    /// The AuthnRequest ID, matched against the response's InResponseTo.
+    pub id: String,
+    pub tenant_id: String,
+    pub connection_id: String,
+    /// The opaque RelayState sent with the request.
+    pub relay_state: String,
+    /// Hash of the browser-binding cookie the login was started with, if any.
+    pub browser_binding: Option<String>,
+    /// Where to send the browser afterwards (already validated as a same-origin path).
+    pub return_to: Option<String>,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// The link from an IdP subject (per connection) to a user.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct FederatedIdentity {
+    pub tenant_id: String,
+    pub connection_id: String,
+    pub federation_id: String,
+    pub user_id: String,
+    pub created_at: UnixTime,
+    pub last_login_at: Option<UnixTime>,
+}

@@ -248,6 +248,127 @@ pub struct SessionUser {
     pub role: Option<String>,
 }
 
+/// How the AuthnRequest reaches the IdP: a 302 redirect (DEFLATE in the URL) or an HTML form POST
+/// (required by some IdPs, ADFS and Entra ID among them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum RequestBinding {
+    #[default]
+    Redirect,
+    Post,
+}
+
+/// A SAML 2.0 connection as the admin API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Connection {
+    pub id: String,
+    pub tenant: String,
+    /// URL identifier, used in `/t/{tenant}/sso/{connection}/start`.
+    pub slug: String,
+    pub name: String,
+    /// Always `saml` for now.
+    pub kind: String,
+    pub enabled: bool,
+    /// Copy this into the IdP as the SP entity ID / Audience (it is also the metadata URL).
+    pub sp_entity_id: String,
+    /// Copy this into the IdP as the ACS (reply) URL.
+    pub acs_url: String,
+    /// This connection's SP metadata, for IdPs that import it.
+    pub metadata_url: String,
+    /// Where users start signing in with this connection.
+    pub login_url: String,
+    pub saml: SamlSettings,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// The SAML settings of a connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SamlSettings {
+    /// The IdP entity ID (the Issuer of its responses).
+    pub idp_entity_id: String,
+    /// The IdP's single sign-on URL, where AuthnRequests are sent.
+    pub sso_url: String,
+    /// The IdP's signing certificates (PEM); several are allowed during a rollover.
+    pub certificates: Vec<String>,
+    /// SHA-256 fingerprints of `certificates`, in the same order, to compare with the IdP.
+    pub certificate_fingerprints: Vec<String>,
+    /// Where the settings were last imported from, if from a metadata URL.
+    pub idp_metadata_url: Option<String>,
+    pub request_binding: RequestBinding,
+    /// Accept responses the IdP sends without a request from Lanyard (default false).
+    pub allow_idp_initiated: bool,
+    /// Accept rsa-sha1 / sha1 signatures (default false; only for IdPs that cannot do better).
+    pub allow_sha1: bool,
+    /// Require the Assertion itself to be signed (default true).
+    pub require_signed_assertions: bool,
+    /// Allowed clock difference with the IdP in seconds (default 90).
+    pub clock_skew_secs: u32,
+    /// Create a user on first sign-in when no user is linked to the IdP's subject (default false).
+    pub jit: bool,
+    /// Attribute (Name or FriendlyName) holding the username for new users; the NameID if unset.
+    pub username_attribute: Option<String>,
+    /// Attribute holding the email address for new users.
+    pub email_attribute: Option<String>,
+    /// Attribute holding the display name for new users.
+    pub display_name_attribute: Option<String>,
+}
+
+/// Creates (POST) or partially updates (PATCH) a SAML connection. On create `slug` and `name` are
+/// required; the slug cannot change later (it is part of the SP entity ID and ACS URL). IdP
+/// settings come from the fields, or are imported from `metadata_xml` or `metadata_url`; fields
+/// given explicitly win over the metadata. A field left out of a PATCH is unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionInput {
+    /// 1-63 lowercase letters, digits and inner hyphens (create only).
+    #[serde(default)]
+    pub slug: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    #[serde(default)]
+    pub idp_entity_id: Option<String>,
+    #[serde(default)]
+    pub sso_url: Option<String>,
+    /// PEM certificates (or bare base64 DER), replacing the configured ones.
+    #[serde(default)]
+    pub certificates: Option<Vec<String>>,
+    /// IdP metadata XML to import entity ID, SSO URL and certificates from.
+    #[serde(default)]
+    pub metadata_xml: Option<String>,
+    /// An http(s) URL the server fetches the IdP metadata from (timeout 10 s, at most 1 MiB).
+    #[serde(default)]
+    pub metadata_url: Option<String>,
+    #[serde(default)]
+    pub request_binding: Option<RequestBinding>,
+    #[serde(default)]
+    pub allow_idp_initiated: Option<bool>,
+    #[serde(default)]
+    pub allow_sha1: Option<bool>,
+    #[serde(default)]
+    pub require_signed_assertions: Option<bool>,
+    #[serde(default)]
+    pub clock_skew_secs: Option<u32>,
+    #[serde(default)]
+    pub jit: Option<bool>,
+    /// `null` clears (the NameID is then the username).
+    #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub username_attribute: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub email_attribute: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub display_name_attribute: Option<Option<String>>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -109,7 +109,8 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         log_if_server_side(&self.0);
         let status = status_of(self.0.kind());
-        let mut res = pages::error_page(status, self.0.code(), &self.0.to_string());
+        let mut res =
+            pages::error_page_with_help(status, self.0.code(), &self.0.to_string(), self.0.help());
         res.extensions_mut().insert(ErrorCode(self.0.code()));
         res
     }

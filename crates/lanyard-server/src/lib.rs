@@ -4,10 +4,12 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod fetch;
 pub mod health;
 pub mod login;
 pub mod metrics;
 pub mod pages;
+pub mod saml;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
@@ -29,6 +31,8 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<IpNet>,
     /// Maximum time a request may take before it is answered with 408.
     pub request_timeout: Duration,
+    /// Let the admin API fetch IdP metadata from loopback and private addresses (tests, labs).
+    pub allow_private_metadata_urls: bool,
 }
 
 impl ServerConfig {
@@ -37,6 +41,7 @@ impl ServerConfig {
             public_url,
             trusted_proxies: Vec::new(),
             request_timeout: Duration::from_secs(30),
+            allow_private_metadata_urls: false,
         }
     }
 
@@ -63,6 +68,7 @@ pub fn app(lanyard: Lanyard, config: ServerConfig) -> Router {
     };
     Router::new()
         .merge(login::router())
+        .merge(saml::router())
         .merge(api::router())
         .merge(health::router())
         .fallback(pages::not_found)

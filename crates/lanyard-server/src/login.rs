@@ -44,7 +44,7 @@ fn login_csrf_cookie_name(state: &AppState) -> &'static str {
     }
 }
 
-fn cookie(
+pub(crate) fn cookie(
     state: &AppState,
     name: String,
     value: String,
@@ -90,7 +90,7 @@ struct LogoutForm {
     csrf_token: String,
 }
 
-fn default_landing(slug: &str) -> String {
+pub(crate) fn default_landing(slug: &str) -> String {
     format!("/t/{slug}/login")
 }
 

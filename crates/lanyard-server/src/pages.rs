@@ -36,19 +36,59 @@ pub struct SignedInPage<'a> {
 struct ErrorPage<'a> {
     title: &'a str,
     message: &'a str,
+    help: Option<&'a str>,
     code: &'a str,
     request_id: Option<String>,
 }
 
+/// The HTTP-POST binding page: a form to the IdP with a button, submitted at once by the one
+/// inline script its CSP allows (by nonce); without JavaScript the person presses the button.
+#[derive(Template)]
+#[template(path = "saml_post.html")]
+pub struct SamlPostPage<'a> {
+    pub sso_url: &'a str,
+    pub saml_request: &'a str,
+    pub relay_state: &'a str,
+    pub nonce: &'a str,
+    pub script: &'a str,
+}
+
+pub const SAML_POST_SCRIPT: &str = "document.getElementById(\"saml-form\").submit();";
+
+/// Renders the POST-binding page; `form_origin` is the IdP origin the form may post to.
+pub fn render_saml_post(
+    sso_url: &str,
+    saml_request: &str,
+    relay_state: &str,
+    form_origin: &str,
+) -> Response {
+    let nonce = lanyard_core::secret::random_token();
+    let page = SamlPostPage {
+        sso_url,
+        saml_request,
+        relay_state,
+        nonce: &nonce,
+        script: SAML_POST_SCRIPT,
+    };
+    let csp = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; form-action {form_origin}; frame-ancestors 'none'; base-uri 'none'"
+    );
+    render_with_csp(StatusCode::OK, &page, &csp)
+}
+
 /// Renders a page with the headers every HTML response gets.
 pub fn render(status: StatusCode, page: &impl Template) -> Response {
+    render_with_csp(status, page, CSP)
+}
+
+fn render_with_csp(status: StatusCode, page: &impl Template, csp: &str) -> Response {
     match page.render() {
         Ok(html) => {
             let mut res = (status, Html(html)).into_response();
             let h = res.headers_mut();
             h.insert(
                 header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(CSP),
+                HeaderValue::from_str(csp).unwrap_or_else(|_| HeaderValue::from_static(CSP)),
             );
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             res
@@ -61,6 +101,16 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
 }
 
 pub fn error_page(status: StatusCode, code: &str, message: &str) -> Response {
+    error_page_with_help(status, code, message, None)
+}
+
+/// The error page with a sentence on what to do (the SAML verifier's `help()`, for example).
+pub fn error_page_with_help(
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    help: Option<&str>,
+) -> Response {
     let title = match status {
         StatusCode::NOT_FOUND => "Not found",
         StatusCode::UNAUTHORIZED => "Please sign in",
@@ -78,6 +128,7 @@ pub fn error_page(status: StatusCode, code: &str, message: &str) -> Response {
         &ErrorPage {
             title,
             message,
+            help,
             code,
             request_id,
         },

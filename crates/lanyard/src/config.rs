@@ -76,6 +76,8 @@ struct FileConfig {
     /// Allow a plain-http public URL on a non-loopback host (development only).
     dev_allow_http: Option<bool>,
     request_timeout_secs: Option<u64>,
+    /// Let the admin API import IdP metadata from loopback/private addresses (labs, tests).
+    allow_private_metadata_urls: Option<bool>,
 }
 
 /// The resolved configuration.
@@ -92,6 +94,7 @@ pub struct Config {
     pub log_format: LogFormat,
     pub demo: bool,
     pub request_timeout: Duration,
+    pub allow_private_metadata_urls: bool,
 }
 
 impl Config {
@@ -216,6 +219,7 @@ pub fn resolve(args: &ConfigArgs) -> Result<Config> {
         log_format: args.log_format.or(file.log_format).unwrap_or_default(),
         demo: !args.no_demo && file.demo.unwrap_or(true),
         request_timeout: Duration::from_secs(timeout),
+        allow_private_metadata_urls: file.allow_private_metadata_urls.unwrap_or(false),
     })
 }
 
@@ -241,6 +245,23 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://./lanyard-data/lanyard.db");
         assert_eq!(c.public_url.as_str(), "http://127.0.0.1:8080/");
         assert!(c.demo && c.uses_sqlite());
+        assert!(
+            !c.allow_private_metadata_urls,
+            "metadata from private addresses is opt-in"
+        );
+    }
+
+    #[test]
+    fn private_metadata_urls_are_a_file_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("l.toml");
+        std::fs::write(&f, "allow_private_metadata_urls = true\n").unwrap();
+        let c = resolve(&ConfigArgs {
+            config: Some(f),
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(c.allow_private_metadata_urls);
     }
 
     #[test]

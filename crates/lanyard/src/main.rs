@@ -2,6 +2,7 @@
 
 mod admin;
 mod config;
+mod saml;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -24,10 +25,20 @@ enum Command {
     /// Administer the store directly (run on the server, with its configuration)
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// SAML tools for support engineers and IT admins (offline; no server or database needed)
+    #[command(subcommand)]
+    Saml(saml::SamlCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let cli = match cli {
+        Cli {
+            command: Command::Saml(cmd),
+            ..
+        } => return saml::run(cmd),
+        cli => cli,
+    };
     let config = match config::resolve(&cli.config) {
         Ok(c) => c,
         Err(e) => {
@@ -49,6 +60,8 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve => serve::run(config).await,
             Command::Admin(cmd) => admin::run(config, cmd).await,
+            // Handled above, before configuration: the debugger needs no server or store.
+            Command::Saml(_) => Ok(()),
         }
     });
     match result {

@@ -1,9 +1,15 @@
 //! Integration tests of the domain and its store, run against SQLite and (when
 //! `LANYARD_TEST_DATABASE_URL` is set) PostgreSQL, each test in its own database or schema.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests fail by panicking
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // tests fail by panicking
 
 mod admin;
 mod auth;
 mod harness;
+mod saml;
 mod store;

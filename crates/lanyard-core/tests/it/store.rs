@@ -7,9 +7,19 @@ use lanyard_proto as proto;
 async fn migrations_apply_and_are_idempotent() {
     each_backend(|e| async move {
         let s = &e.lanyard.store;
-        assert_eq!(s.applied_migrations().await.unwrap(), vec![1], "{}", e.name);
+        assert_eq!(
+            s.applied_migrations().await.unwrap(),
+            vec![1, 2],
+            "{}",
+            e.name
+        );
         s.migrate().await.unwrap();
-        assert_eq!(s.applied_migrations().await.unwrap(), vec![1], "{}", e.name);
+        assert_eq!(
+            s.applied_migrations().await.unwrap(),
+            vec![1, 2],
+            "{}",
+            e.name
+        );
         s.ping().await.unwrap();
         assert_eq!(s.count_tenants().await.unwrap(), 0);
     })

@@ -6,6 +6,7 @@
 
 mod api_keys;
 mod audit;
+mod connections;
 mod roles;
 mod sessions;
 mod tenants;
@@ -28,11 +29,11 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Lanyard admin API", description = "Administer tenants, users, roles, sessions, API keys and the audit log. Authenticate with `Authorization: Bearer lny_…`."),
+    info(title = "Lanyard admin API", description = "Administer tenants, users, roles, SSO connections, sessions, API keys and the audit log. Authenticate with `Authorization: Bearer lny_…`."),
     modifiers(&BearerAuth),
     components(schemas(proto::ErrorBody, proto::ErrorDetail)),
     tags(
-        (name = "tenants"), (name = "users"), (name = "roles"), (name = "sessions"), (name = "api-keys"), (name = "audit")
+        (name = "tenants"), (name = "users"), (name = "roles"), (name = "sessions"), (name = "api-keys"), (name = "audit"), (name = "connections")
     )
 )]
 struct ApiDoc;
@@ -75,6 +76,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(sessions::router())
         .merge(api_keys::router())
         .merge(audit::router())
+        .merge(connections::router())
 }
 
 /// The generated OpenAPI document.

@@ -106,6 +106,26 @@ fn routes(uid: &str) -> Vec<(&'static str, String, Option<Value>)> {
         ),
         ("GET", "/api/v1/audit-events".into(), None),
         ("GET", "/api/v1/tenants/acme/audit-events".into(), None),
+        ("GET", "/api/v1/tenants/acme/connections".into(), None),
+        (
+            "POST",
+            "/api/v1/tenants/acme/connections".into(),
+            Some(json!({
+                "slug": "okta", "name": "Okta", "idp_entity_id": crate::saml_idp::IDP,
+                "sso_url": crate::saml_idp::SSO_URL, "certificates": [crate::saml_idp::cert_pem("idp")],
+            })),
+        ),
+        ("GET", "/api/v1/tenants/acme/connections/okta".into(), None),
+        (
+            "PATCH",
+            "/api/v1/tenants/acme/connections/okta".into(),
+            Some(json!({"name": "Okta 2"})),
+        ),
+        (
+            "DELETE",
+            "/api/v1/tenants/acme/connections/okta".into(),
+            None,
+        ),
     ]
 }
 
@@ -125,6 +145,7 @@ async fn the_route_table_covers_the_openapi_document() {
             .replace("/some-session", "/{session_id}")
             .replace("/some-key", "/{key_id}")
             .replace("/UID", "/{user_id}")
+            .replace("/okta", "/{connection}")
     };
     let mut tested: Vec<(String, String)> = routes("UID")
         .into_iter()

@@ -18,6 +18,7 @@ pub struct TestApp {
     /// Operator key.
     pub key: String,
     https: bool,
+    allow_private_metadata: bool,
     peer: SocketAddr,
     _dir: tempfile::TempDir,
 }
@@ -109,9 +110,16 @@ impl TestApp {
             clock,
             key,
             https: public_url.starts_with("https"),
+            allow_private_metadata: false,
             peer: "192.0.2.10:50000".parse().unwrap(),
             _dir: dir,
         }
+    }
+
+    /// Lets the admin API fetch IdP metadata from loopback (a test server).
+    pub fn with_private_metadata_urls(mut self) -> Self {
+        self.allow_private_metadata = true;
+        self
     }
 
     pub fn with_peer(mut self, peer: &str) -> Self {
@@ -125,11 +133,9 @@ impl TestApp {
         } else {
             "http://127.0.0.1:8080"
         };
-        lanyard_server::app(
-            self.lanyard.clone(),
-            lanyard_server::ServerConfig::new(url.parse().unwrap()),
-        )
-        .layer(MockConnectInfo(self.peer))
+        let mut config = lanyard_server::ServerConfig::new(url.parse().unwrap());
+        config.allow_private_metadata_urls = self.allow_private_metadata;
+        lanyard_server::app(self.lanyard.clone(), config).layer(MockConnectInfo(self.peer))
     }
 
     pub async fn send(&self, req: Request<Body>) -> Res {

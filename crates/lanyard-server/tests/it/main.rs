@@ -1,8 +1,15 @@
 //! In-process tests of every HTTP surface, driving the router with `oneshot`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests fail by panicking
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // tests fail by panicking
 
 mod api;
 mod harness;
 mod health;
 mod login;
+mod saml;
+mod saml_idp;

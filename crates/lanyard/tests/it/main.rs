@@ -1,7 +1,14 @@
 //! End-to-end tests: the real `lanyard` binary on a free loopback port.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests fail by panicking
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // tests fail by panicking
 
 mod cli;
 mod harness;
+mod saml_cli;
+mod saml_interop;
 mod serve;

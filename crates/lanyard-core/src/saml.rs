@@ -1,0 +1,567 @@
+//! SAML 2.0 sign-in: the AuthnRequest at `/sso/{connection}/start`, and the assertion consumer.
+//!
+//! State lives in the store, never in cookies: the pending login is keyed by the AuthnRequest ID
+//! (matched against InResponseTo) and consumed atomically, so the cross-site POST to the ACS
+//! needs no SameSite=None cookie and a login may finish on another node. The verifier is
+//! `lanyard_saml::verify_response`, exactly as `lanyard saml verify` runs it.
+
+use crate::audit::{Actor, Ctx, RequestMeta};
+use crate::auth::NewSession;
+use crate::clock::UnixTime;
+use crate::connection::SamlSettings;
+use crate::error::{Error, Result};
+use crate::model::{Connection, FederatedIdentity, PendingLogin, Tenant, User, new_id};
+use crate::secret::{constant_time_eq, random_bytes, random_token};
+use crate::{Lanyard, validate};
+use lanyard_proto as proto;
+use lanyard_saml::authn_request::AuthnRequest;
+use lanyard_saml::metadata::{NAMEID_UNSPECIFIED, SpMetadata};
+use lanyard_saml::{IdentityProvider, Options, ServiceProvider, VerifiedAssertion};
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+/// How long a started login waits for the IdP's answer.
+pub const PENDING_LOGIN_TTL_SECS: i64 = 10 * 60;
+
+/// Where `/sso/{connection}/start` sends the browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SamlStart {
+    /// HTTP-Redirect binding: a 302 to this URL.
+    Redirect(String),
+    /// HTTP-POST binding: a form posting `SAMLRequest` and `RelayState` to `sso_url`.
+    Post {
+        sso_url: String,
+        saml_request: String,
+        relay_state: String,
+    },
+}
+
+/// What the IdP's browser POST to the ACS carried, and where this server is reached.
+#[derive(Debug, Clone, Copy)]
+pub struct AcsPost<'a> {
+    /// The `SAMLResponse` form field (base64).
+    pub saml_response: &'a str,
+    /// The `RelayState` form field.
+    pub relay_state: Option<&'a str>,
+    /// The browser-binding cookie, if the browser sent one.
+    pub browser_binding: Option<&'a str>,
+    pub public_url: &'a str,
+}
+
+fn binding_hash(value: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crate::secret::token_hash(value))
+}
+
+/// A successful SAML sign-in.
+#[derive(Debug, Clone)]
+pub struct SamlLogin {
+    pub session: NewSession,
+    /// The pending login's validated `return_to`, if one was given.
+    pub return_to: Option<String>,
+    pub user_created: bool,
+}
+
+/// Parsed IdP keys per connection, so certificates are parsed once, not per response. An entry
+/// is used only while the connection's entity ID and certificates are exactly those it was
+/// built from, so an edit takes effect at the next login on every node.
+#[derive(Default)]
+pub struct IdpCache {
+    entries: Mutex<HashMap<String, CachedIdp>>,
+}
+
+/// The entity ID and certificates an [`IdentityProvider`] was built from, and the result.
+struct CachedIdp {
+    entity_id: String,
+    certificates: Vec<String>,
+    idp: Arc<IdentityProvider>,
+}
+
+impl std::fmt::Debug for IdpCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdpCache")
+    }
+}
+
+impl IdpCache {
+    fn get(&self, connection_id: &str, s: &SamlSettings) -> Result<Arc<IdentityProvider>> {
+        if let Ok(map) = self.entries.lock()
+            && let Some(hit) = map.get(connection_id)
+            && hit.entity_id == s.idp_entity_id
+            && hit.certificates == s.certificates
+        {
+            return Ok(hit.idp.clone());
+        }
+        let idp = Arc::new(IdentityProvider {
+            entity_id: s.idp_entity_id.clone(),
+            keys: s.trusted_keys()?,
+        });
+        if let Ok(mut map) = self.entries.lock() {
+            if map.len() > 10_000 {
+                map.clear();
+            }
+            map.insert(
+                connection_id.to_owned(),
+                CachedIdp {
+                    entity_id: s.idp_entity_id.clone(),
+                    certificates: s.certificates.clone(),
+                    idp: idp.clone(),
+                },
+            );
+        }
+        Ok(idp)
+    }
+}
+
+fn system_time(t: UnixTime) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(t).unwrap_or(0))
+}
+
+fn unix_floor(t: SystemTime) -> UnixTime {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn unix_ceil(t: SystemTime) -> UnixTime {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| {
+            let s = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+            if d.subsec_nanos() > 0 {
+                s.saturating_add(1)
+            } else {
+                s
+            }
+        })
+        .unwrap_or(0)
+}
+
+/// An AuthnRequest ID: an XML NCName with 128 random bits.
+fn request_id() -> String {
+    let bytes: [u8; 16] = random_bytes();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("_lny{hex}")
+}
+
+/// The verifier's options for a connection's settings at `now`.
+pub fn verify_options<'a>(
+    s: &SamlSettings,
+    now: SystemTime,
+    in_response_to: Option<&'a str>,
+) -> Options<'a> {
+    let mut o = Options::new(now);
+    o.clock_skew = Duration::from_secs(u64::from(s.clock_skew_secs));
+    o.require_signed_assertions = s.require_signed_assertions;
+    o.allow_sha1 = s.allow_sha1;
+    o.expected_in_response_to = in_response_to;
+    o.allow_idp_initiated = s.allow_idp_initiated && in_response_to.is_none();
+    o
+}
+
+/// Facts about a response read *before* verification, only to find the pending login and to
+/// tell an admin what arrived. Never trusted for anything else.
+#[derive(Debug, Default)]
+struct Unverified {
+    in_response_to: Option<String>,
+    issuer: Option<String>,
+}
+
+fn peek(xml: &[u8]) -> Unverified {
+    let Ok(doc) = lanyard_saml::xml::parse(xml, &lanyard_saml::xml::Limits::default()) else {
+        return Unverified::default();
+    };
+    let root = doc.root_element();
+    let issuer = root
+        .children()
+        .find(|c| c.is_element() && c.tag_name().name() == "Issuer")
+        .and_then(|c| c.text())
+        .map(|t| t.trim().chars().take(256).collect());
+    let in_response_to = root.attribute("InResponseTo").or_else(|| {
+        root.descendants()
+            .find(|n| n.is_element() && n.tag_name().name() == "SubjectConfirmationData")
+            .and_then(|n| n.attribute("InResponseTo"))
+    });
+    Unverified {
+        in_response_to: in_response_to.filter(|v| v.len() <= 256).map(str::to_owned),
+        issuer,
+    }
+}
+
+/// The InResponseTo a response claims (unverified: for finding the pending login, and for the
+/// offline debugger when no request ID is given).
+pub fn claimed_in_response_to(xml: &[u8]) -> Option<String> {
+    peek(xml).in_response_to
+}
+
+/// What the audit record of a refused login carries for the admin.
+#[derive(Debug, Default)]
+struct Trace {
+    connection_id: Option<String>,
+    issuer: Option<String>,
+    name_id: Option<String>,
+    assertion_id: Option<String>,
+    in_response_to: Option<String>,
+}
+
+impl Lanyard {
+    pub(crate) fn idp_cache(&self) -> &IdpCache {
+        &self.idp_cache
+    }
+
+    async fn login_connection(&self, tenant: &Tenant, conn_slug: &str) -> Result<Connection> {
+        let c = self
+            .store
+            .connection_by_slug(&tenant.id, conn_slug)
+            .await?
+            .ok_or_else(|| Error::ConnectionNotFound(conn_slug.to_owned()))?;
+        if !c.enabled {
+            return Err(Error::ConnectionDisabled);
+        }
+        Ok(c)
+    }
+
+    /// The SP metadata XML of a connection (public: IdPs fetch it).
+    pub async fn saml_sp_metadata(
+        &self,
+        tenant_slug: &str,
+        conn_slug: &str,
+        public_url: &str,
+    ) -> Result<String> {
+        let tenant = self.tenant(tenant_slug).await?;
+        let c = self
+            .store
+            .connection_by_slug(&tenant.id, conn_slug)
+            .await?
+            .ok_or_else(|| Error::ConnectionNotFound(conn_slug.to_owned()))?;
+        let s = c.saml_settings()?;
+        let urls = crate::connection::sp_urls(public_url, &tenant.slug, &c.slug);
+        Ok(SpMetadata {
+            entity_id: &urls.entity_id,
+            acs_url: &urls.acs_url,
+            name_id_formats: &[NAMEID_UNSPECIFIED],
+            want_assertions_signed: s.require_signed_assertions,
+            authn_requests_signed: false,
+            signing_certificate: None,
+        }
+        .to_xml())
+    }
+
+    /// Starts SP-initiated login: stores the pending login (single-use, 10 minutes) and returns
+    /// where to send the browser. An invalid `return_to` is dropped (the default page is used).
+    /// `browser_binding` is the value of the browser's binding cookie (SameSite=None, so the
+    /// IdP's cross-site POST carries it): the ACS then accepts the answer only from that browser,
+    /// which stops login CSRF with a response the attacker obtained for themselves.
+    pub async fn saml_start(
+        &self,
+        tenant_slug: &str,
+        conn_slug: &str,
+        return_to: Option<&str>,
+        browser_binding: Option<&str>,
+        public_url: &str,
+        meta: &RequestMeta,
+    ) -> Result<SamlStart> {
+        let tenant = self.tenant(tenant_slug).await?;
+        let c = match self.login_connection(&tenant, conn_slug).await {
+            Ok(c) => c,
+            Err(e) => {
+                self.audit_saml_failure(&tenant, conn_slug, meta, &e, &Trace::default())
+                    .await;
+                return Err(e);
+            }
+        };
+        let s = c.saml_settings()?;
+        let now = self.now();
+        self.store.purge_expired_login_state(now).await?;
+        let pending = PendingLogin {
+            id: request_id(),
+            tenant_id: tenant.id.clone(),
+            connection_id: c.id.clone(),
+            relay_state: random_token(),
+            browser_binding: browser_binding.map(binding_hash),
+            return_to: return_to.and_then(validate::return_to),
+            created_at: now,
+            expires_at: now + PENDING_LOGIN_TTL_SECS,
+        };
+        let urls = crate::connection::sp_urls(public_url, &tenant.slug, &c.slug);
+        let req = AuthnRequest {
+            id: &pending.id,
+            issue_instant: system_time(now),
+            destination: &s.sso_url,
+            sp_entity_id: &urls.entity_id,
+            acs_url: &urls.acs_url,
+            name_id_format: None,
+            force_authn: false,
+        };
+        let start = match s.request_binding {
+            proto::RequestBinding::Redirect => SamlStart::Redirect(
+                req.redirect_url(Some(&pending.relay_state))
+                    .map_err(Error::Saml)?,
+            ),
+            proto::RequestBinding::Post => SamlStart::Post {
+                sso_url: s.sso_url.clone(),
+                saml_request: req.post_form_value().map_err(Error::Saml)?,
+                relay_state: pending.relay_state.clone(),
+            },
+        };
+        self.store.insert_pending_login(&pending).await?;
+        Ok(start)
+    }
+
+    /// The assertion consumer: verifies the posted `SAMLResponse`, resolves the user and opens a
+    /// session. Every refusal is audited (`login.failed` with its code) and changes nothing else.
+    pub async fn saml_acs(
+        &self,
+        tenant_slug: &str,
+        conn_slug: &str,
+        post: &AcsPost<'_>,
+        meta: &RequestMeta,
+    ) -> Result<SamlLogin> {
+        let tenant = self.tenant(tenant_slug).await?;
+        let mut trace = Trace::default();
+        match self
+            .saml_acs_inner(&tenant, conn_slug, post, meta, &mut trace)
+            .await
+        {
+            Ok(login) => Ok(login),
+            Err(e) => {
+                self.audit_saml_failure(&tenant, conn_slug, meta, &e, &trace)
+                    .await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn audit_saml_failure(
+        &self,
+        tenant: &Tenant,
+        conn_slug: &str,
+        meta: &RequestMeta,
+        e: &Error,
+        trace: &Trace,
+    ) {
+        let ev = Ctx::new(Actor::Anonymous, meta.clone())
+            .event(self.now(), Some(&tenant.slug), "login.failed")
+            .code(e.code())
+            .details(json!({
+                "method": "saml",
+                "connection": conn_slug,
+                "connection_id": trace.connection_id,
+                // Issuer and InResponseTo as the response claimed them; NameID only once verified.
+                "issuer": trace.issuer,
+                "name_id": trace.name_id,
+                "identity_verified": trace.name_id.is_some(),
+                "assertion_id": trace.assertion_id,
+                "in_response_to": trace.in_response_to,
+                "reason": e.to_string(),
+            }));
+        if let Err(err) = self.store.insert_audit(&ev).await {
+            tracing::error!(error = %err, "could not audit a refused SAML login");
+        }
+    }
+
+    async fn saml_acs_inner(
+        &self,
+        tenant: &Tenant,
+        conn_slug: &str,
+        post: &AcsPost<'_>,
+        meta: &RequestMeta,
+        trace: &mut Trace,
+    ) -> Result<SamlLogin> {
+        let AcsPost {
+            saml_response,
+            relay_state,
+            browser_binding,
+            public_url,
+        } = *post;
+        let c = self.login_connection(tenant, conn_slug).await?;
+        trace.connection_id = Some(c.id.clone());
+        let s = c.saml_settings()?;
+        let limits = lanyard_saml::xml::Limits::default();
+        let xml = lanyard_saml::decode_post_binding(saml_response, &limits).map_err(Error::Saml)?;
+        let claimed = peek(&xml);
+        trace.issuer = claimed.issuer.clone();
+        trace.in_response_to = claimed.in_response_to.clone();
+        let now = self.now();
+
+        // The pending login this response answers: consumed now, whatever the verdict.
+        let pending = match &claimed.in_response_to {
+            Some(irt) => {
+                let p = self
+                    .store
+                    .take_pending_login(irt, &tenant.id, &c.id)
+                    .await?
+                    .ok_or(Error::SamlUnknownRequest)?;
+                if now >= p.expires_at {
+                    return Err(Error::SamlRequestExpired);
+                }
+                if let Some(rs) = relay_state.filter(|r| !r.is_empty())
+                    && !constant_time_eq(rs.as_bytes(), p.relay_state.as_bytes())
+                {
+                    return Err(Error::SamlRelayStateMismatch);
+                }
+                if let Some(expected) = &p.browser_binding {
+                    let presented = browser_binding.map(binding_hash).unwrap_or_default();
+                    if !constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
+                        return Err(Error::SamlBrowserMismatch);
+                    }
+                }
+                Some(p)
+            }
+            None => None,
+        };
+
+        let idp = self.idp_cache().get(&c.id, &s)?;
+        let urls = crate::connection::sp_urls(public_url, &tenant.slug, &c.slug);
+        let sp = ServiceProvider {
+            entity_id: urls.entity_id,
+            acs_url: urls.acs_url,
+        };
+        let opts = verify_options(
+            &s,
+            system_time(now),
+            pending.as_ref().map(|p| p.id.as_str()),
+        );
+        let verified =
+            lanyard_saml::verify_response(&xml, &sp, &idp, &opts).map_err(Error::Saml)?;
+        trace.name_id = Some(verified.name_id.value.clone());
+        trace.assertion_id = Some(verified.assertion_id.clone());
+
+        if !self
+            .store
+            .remember_assertion(
+                &c.id,
+                &verified.assertion_id,
+                unix_ceil(verified.replay_expires_at),
+                now,
+            )
+            .await?
+        {
+            return Err(Error::SamlReplayed);
+        }
+
+        // Within the skew the verifier accepts an IdP session that ends about now; a Lanyard
+        // session would end at once, so refuse before any user is created.
+        let cap = verified.session_not_on_or_after.map(unix_floor);
+        if cap.is_some_and(|c| c <= now) {
+            return Err(Error::Saml(lanyard_saml::Error::Expired(
+                "the IdP session (SessionNotOnOrAfter)",
+            )));
+        }
+        let (user, user_created) = self.saml_user(tenant, &c, &s, &verified, meta).await?;
+        let session = self
+            .open_session_capped(tenant, &user.id, "saml", meta, cap)
+            .await?;
+        Ok(SamlLogin {
+            session,
+            return_to: pending.and_then(|p| p.return_to),
+            user_created,
+        })
+    }
+
+    /// Links by (connection, NameID) only; creates the user just in time when the connection
+    /// allows it. An existing account with the same email is never linked.
+    async fn saml_user(
+        &self,
+        tenant: &Tenant,
+        c: &Connection,
+        s: &SamlSettings,
+        v: &VerifiedAssertion,
+        meta: &RequestMeta,
+    ) -> Result<(User, bool)> {
+        let fid = &v.name_id.value;
+        if let Some(u) = self.store.federated_user(&tenant.id, &c.id, fid).await? {
+            if u.disabled {
+                return Err(Error::SamlUserDisabled);
+            }
+            return Ok((u, false));
+        }
+        if !s.jit {
+            return Err(Error::SamlUnknownUser);
+        }
+        let first = |attr: &Option<String>| -> Option<String> {
+            attr.as_deref()
+                .and_then(|a| v.attribute_values(a).first().map(|s| s.trim().to_owned()))
+                .filter(|s| !s.is_empty())
+        };
+        let username = match &s.username_attribute {
+            Some(a) => first(&s.username_attribute)
+                .ok_or_else(|| Error::SamlMissingAttribute(a.clone()))?,
+            None => fid.trim().to_owned(),
+        };
+        validate::username(&username).map_err(|_| {
+            Error::SamlMissingAttribute(
+                s.username_attribute
+                    .clone()
+                    .unwrap_or_else(|| "NameID".into()),
+            )
+        })?;
+        let email = first(&s.email_attribute);
+        if let (Some(e), Some(a)) = (&email, &s.email_attribute)
+            && validate::email(e).is_err()
+        {
+            return Err(Error::SamlMissingAttribute(a.clone()));
+        }
+        let display_name =
+            first(&s.display_name_attribute).filter(|d| validate::display_name(d).is_ok());
+        let now = self.now();
+        let user = User {
+            id: new_id(),
+            tenant_id: tenant.id.clone(),
+            username,
+            email,
+            display_name,
+            role: Some("standard".into()),
+            password_hash: None,
+            super_admin: false,
+            disabled: false,
+            password_changed_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let link = FederatedIdentity {
+            tenant_id: tenant.id.clone(),
+            connection_id: c.id.clone(),
+            federation_id: fid.clone(),
+            user_id: user.id.clone(),
+            created_at: now,
+            last_login_at: Some(now),
+        };
+        let ev = Ctx::new(Actor::System, meta.clone())
+            .event(now, Some(&tenant.slug), "user.created")
+            .user(&user.id)
+            .details(json!({"username": user.username, "email": user.email, "role": user.role, "via": "saml.jit", "connection": c.slug, "federation_id": fid}));
+        self.store.insert_federated_user(&user, &link, &ev).await?;
+        Ok((user, true))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_ncnames_and_unique() {
+        let a = request_id();
+        let b = request_id();
+        assert_ne!(a, b);
+        assert!(a.starts_with("_lny") && a.len() == 36, "{a}");
+    }
+
+    #[test]
+    fn time_conversions_round_the_safe_way() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_millis(10_500);
+        assert_eq!(unix_floor(t), 10);
+        assert_eq!(unix_ceil(t), 11);
+        assert_eq!(unix_ceil(system_time(7)), 7);
+    }
+
+    #[test]
+    fn peek_reads_only_lookup_hints() {
+        let p = peek(br#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" InResponseTo="_r1"><saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"> https://idp </saml:Issuer></samlp:Response>"#);
+        assert_eq!(p.in_response_to.as_deref(), Some("_r1"));
+        assert_eq!(p.issuer.as_deref(), Some("https://idp"));
+        assert!(peek(b"<!DOCTYPE x><x/>").in_response_to.is_none());
+    }
+}

@@ -1,0 +1,115 @@
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{ApiCtx, ApiJson, ApiPath};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use lanyard_proto::{Connection, ConnectionInput, ErrorBody};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_connections, create_connection))
+        .routes(routes!(
+            get_connection,
+            update_connection,
+            delete_connection
+        ))
+}
+
+fn public(s: &AppState) -> String {
+    s.config.public_url.as_str().to_owned()
+}
+
+/// Fetches `metadata_url` (if given) into `metadata_xml`, so the domain sees only the document.
+async fn resolve_metadata(s: &AppState, input: &mut ConnectionInput) -> Result<(), ApiError> {
+    let Some(url) = input.metadata_url.clone() else {
+        return Ok(());
+    };
+    if input.metadata_xml.is_some() {
+        return Err(lanyard_core::Error::invalid(
+            "metadata_url",
+            "give either metadata_xml or metadata_url, not both",
+        )
+        .into());
+    }
+    let xml = crate::fetch::metadata(&url, s.config.allow_private_metadata_urls).await?;
+    input.metadata_xml = Some(xml);
+    Ok(())
+}
+
+#[utoipa::path(get, path = "/tenants/{tenant}/connections", tag = "connections", params(("tenant" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, body = Vec<Connection>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn list_connections(
+    State(s): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    ApiPath(slug): ApiPath<String>,
+) -> Result<Json<Vec<Connection>>, ApiError> {
+    let (t, rows) = s.lanyard.list_connections(&ctx, &slug).await?;
+    let public = public(&s);
+    let items = rows
+        .iter()
+        .map(|c| c.to_wire(&t.slug, &public))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(items))
+}
+
+/// Create a SAML connection. The response shows the SP entity ID, ACS URL and metadata URL to
+/// enter in the IdP. IdP settings may be pasted, or imported from `metadata_xml` or
+/// `metadata_url` (fetched by the server: http(s) only, 10 s timeout, at most 1 MiB).
+#[utoipa::path(post, path = "/tenants/{tenant}/connections", tag = "connections", params(("tenant" = String, Path)), request_body = ConnectionInput, security(("api_key" = [])),
+    responses((status = 201, body = Connection), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_connection(
+    State(s): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    ApiPath(slug): ApiPath<String>,
+    ApiJson(mut input): ApiJson<ConnectionInput>,
+) -> Result<(StatusCode, Json<Connection>), ApiError> {
+    // Authorise before fetching anything on the caller's behalf.
+    s.lanyard.admin_tenant(&ctx, &slug).await?;
+    resolve_metadata(&s, &mut input).await?;
+    let (t, c) = s.lanyard.create_connection(&ctx, &slug, input).await?;
+    Ok((StatusCode::CREATED, Json(c.to_wire(&t.slug, &public(&s))?)))
+}
+
+#[utoipa::path(get, path = "/tenants/{tenant}/connections/{connection}", tag = "connections", params(("tenant" = String, Path), ("connection" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, body = Connection), (status = 404, body = ErrorBody)))]
+async fn get_connection(
+    State(s): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    ApiPath((slug, conn)): ApiPath<(String, String)>,
+) -> Result<Json<Connection>, ApiError> {
+    let (t, c) = s.lanyard.get_connection(&ctx, &slug, &conn).await?;
+    Ok(Json(c.to_wire(&t.slug, &public(&s))?))
+}
+
+/// Partial update; give `certificates` (the whole list) to roll over certificates, or
+/// `metadata_xml` / `metadata_url` to re-import. Invalid input changes nothing.
+#[utoipa::path(patch, path = "/tenants/{tenant}/connections/{connection}", tag = "connections", params(("tenant" = String, Path), ("connection" = String, Path)), request_body = ConnectionInput, security(("api_key" = [])),
+    responses((status = 200, body = Connection), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_connection(
+    State(s): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    ApiPath((slug, conn)): ApiPath<(String, String)>,
+    ApiJson(mut input): ApiJson<ConnectionInput>,
+) -> Result<Json<Connection>, ApiError> {
+    s.lanyard.get_connection(&ctx, &slug, &conn).await?;
+    resolve_metadata(&s, &mut input).await?;
+    let (t, c) = s
+        .lanyard
+        .update_connection(&ctx, &slug, &conn, input)
+        .await?;
+    Ok(Json(c.to_wire(&t.slug, &public(&s))?))
+}
+
+/// Delete a connection; users stay, their links to this IdP go.
+#[utoipa::path(delete, path = "/tenants/{tenant}/connections/{connection}", tag = "connections", params(("tenant" = String, Path), ("connection" = String, Path)), security(("api_key" = [])),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn delete_connection(
+    State(s): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    ApiPath((slug, conn)): ApiPath<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    s.lanyard.delete_connection(&ctx, &slug, &conn).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

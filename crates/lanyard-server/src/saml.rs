@@ -1,0 +1,217 @@
+//! SAML 2.0 sign-in: SP metadata, the start of SP-initiated login and the assertion consumer.
+//! `/t/{tenant}/saml/{connection}/…` and `/t/{tenant}/sso/{connection}/start`.
+//!
+//! The ACS is a cross-site POST from the IdP, so it reads no SameSite=Lax cookie: the pending
+//! login is found server-side by the response's InResponseTo (checked against RelayState), in the
+//! store. Over https the start also sets a SameSite=None binding cookie that the ACS requires,
+//! so a response cannot complete a login in a browser that did not start it (login CSRF).
+
+use crate::AppState;
+use crate::error::PageError;
+use crate::extract::Meta;
+use crate::login::{cookie, default_landing, session_cookie_name};
+use crate::metrics::login_outcome;
+use crate::pages;
+use axum::Router;
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Form, Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::SameSite;
+use lanyard_core::Error;
+use lanyard_core::saml::{AcsPost, SamlStart};
+use serde::Deserialize;
+
+/// The browser-binding cookie: SameSite=None (the IdP's POST to the ACS is cross-site), so it
+/// needs Secure and exists only when the public URL is https; `__Host-` keeps subdomains out.
+pub const BINDING_COOKIE: &str = "__Host-lanyard_sso_binding";
+const BINDING_MAX_AGE_SECS: i64 = lanyard_core::saml::PENDING_LOGIN_TTL_SECS;
+
+fn binding_cookie(jar: &CookieJar) -> Option<String> {
+    jar.get(BINDING_COOKIE)
+        .map(|c| c.value().to_owned())
+        .filter(|v| v.len() == 43)
+}
+
+/// Large enough for the biggest response the verifier accepts (256 KiB of XML, base64-encoded).
+pub const ACS_BODY_LIMIT: usize = 512 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/t/{tenant}/saml/{connection}/metadata", get(sp_metadata))
+        .route("/t/{tenant}/sso/{connection}/start", get(start))
+        .route(
+            "/t/{tenant}/saml/{connection}/acs",
+            post(acs).layer(DefaultBodyLimit::max(ACS_BODY_LIMIT)),
+        )
+}
+
+fn public(s: &AppState) -> String {
+    s.config.public_url.as_str().to_owned()
+}
+
+async fn sp_metadata(
+    State(s): State<AppState>,
+    Path((tenant, conn)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let xml = s
+        .lanyard
+        .saml_sp_metadata(&tenant, &conn, &public(&s))
+        .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/samlmetadata+xml"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        xml,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct StartQuery {
+    #[serde(default)]
+    return_to: Option<String>,
+}
+
+async fn start(
+    State(s): State<AppState>,
+    Path((tenant, conn)): Path<(String, String)>,
+    Meta(meta): Meta,
+    jar: CookieJar,
+    q: Result<Query<StartQuery>, QueryRejection>,
+) -> Result<Response, PageError> {
+    let return_to = q.ok().and_then(|Query(q)| q.return_to);
+    // One binding per browser, reused by concurrent logins (two tabs), renewed at each start.
+    let binding = s
+        .config
+        .secure_cookies()
+        .then(|| binding_cookie(&jar).unwrap_or_else(lanyard_core::secret::random_token));
+    let start = match s
+        .lanyard
+        .saml_start(
+            &tenant,
+            &conn,
+            return_to.as_deref(),
+            binding.as_deref(),
+            &public(&s),
+            &meta,
+        )
+        .await
+    {
+        Ok(start) => start,
+        Err(e) => {
+            login_outcome("saml", e.code());
+            return Err(e.into());
+        }
+    };
+    let mut res = match start {
+        SamlStart::Redirect(url) => {
+            // 302 (not 303): the IdP expects a plain GET of the SSO URL.
+            let mut res = StatusCode::FOUND.into_response();
+            let v = HeaderValue::from_str(&url)
+                .map_err(|_| Error::Internal("IdP SSO URL is not a valid header".into()))?;
+            res.headers_mut().insert(header::LOCATION, v);
+            res
+        }
+        SamlStart::Post {
+            sso_url,
+            saml_request,
+            relay_state,
+        } => {
+            let origin = url::Url::parse(&sso_url)
+                .map(|u| u.origin().ascii_serialization())
+                .map_err(|_| Error::Internal("stored IdP SSO URL does not parse".into()))?;
+            pages::render_saml_post(&sso_url, &saml_request, &relay_state, &origin)
+        }
+    };
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(b) = binding {
+        let c = cookie(
+            &s,
+            BINDING_COOKIE.to_owned(),
+            b,
+            BINDING_MAX_AGE_SECS,
+            SameSite::None,
+        );
+        if let Ok(v) = HeaderValue::from_str(&c.to_string()) {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+struct AcsForm {
+    #[serde(default, rename = "SAMLResponse")]
+    saml_response: String,
+    #[serde(default, rename = "RelayState")]
+    relay_state: Option<String>,
+}
+
+async fn acs(
+    State(s): State<AppState>,
+    Path((tenant, conn)): Path<(String, String)>,
+    Meta(meta): Meta,
+    jar: CookieJar,
+    form: Result<Form<AcsForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let form = match form {
+        Ok(Form(f)) => f,
+        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            login_outcome("saml", "request.body_too_large");
+            let mut res = pages::error_page(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request.body_too_large",
+                "The sign-in response is larger than this server accepts.",
+            );
+            res.extensions_mut()
+                .insert(crate::error::ErrorCode("request.body_too_large"));
+            return Ok(res);
+        }
+        // Not a form: the verifier refuses the empty response, with its code and an audit event.
+        Err(_) => AcsForm {
+            saml_response: String::new(),
+            relay_state: None,
+        },
+    };
+    match s
+        .lanyard
+        .saml_acs(
+            &tenant,
+            &conn,
+            &AcsPost {
+                saml_response: &form.saml_response,
+                relay_state: form.relay_state.as_deref(),
+                browser_binding: binding_cookie(&jar).as_deref(),
+                public_url: &public(&s),
+            },
+            &meta,
+        )
+        .await
+    {
+        Ok(login) => {
+            login_outcome("saml", "ok");
+            let new = login.session;
+            let max_age = new.session.expires_at - new.session.created_at;
+            let jar = jar.add(cookie(
+                &s,
+                session_cookie_name(&s, &new.tenant.slug),
+                new.token,
+                max_age,
+                SameSite::Lax,
+            ));
+            let target = login
+                .return_to
+                .unwrap_or_else(|| default_landing(&new.tenant.slug));
+            Ok((jar, Redirect::to(&target)).into_response())
+        }
+        Err(e) => {
+            login_outcome("saml", e.code());
+            Err(e.into())
+        }
+    }
+}
