@@ -2,8 +2,8 @@
 //! size-capped inflate for inbound HTTP-Redirect messages.
 //!
 //! The caller supplies the request ID (from the OS CSPRNG, stored single-use with the pending
-//! login) and the instant; nothing here reads a clock or a random source. Request signing is not
-//! implemented yet (unsigned requests are what most IdPs accept by default).
+//! login) and the instant; nothing here reads a clock or a random source. Signed variants are in
+//! [`crate::signing`].
 
 use std::io::{Read as _, Write as _};
 use std::time::SystemTime;

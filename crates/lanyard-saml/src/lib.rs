@@ -46,6 +46,7 @@ pub mod error;
 pub mod keys;
 pub mod metadata;
 pub mod response;
+pub mod signing;
 pub mod time;
 pub mod xml;
 
@@ -55,3 +56,4 @@ pub use response::{
     Attribute, IdentityProvider, NameId, Options, ServiceProvider, VerifiedAssertion,
     decode_post_binding, verify_response,
 };
+pub use signing::SigningKey;

@@ -625,3 +625,60 @@ fn verdicts_agree_with_xmlsec1_where_they_must() {
         "expected xmlsec1 to pass some signature-wrapping cases"
     );
 }
+
+/// Our signed AuthnRequests (HTTP-POST binding) verify with an independent implementation.
+#[test]
+fn signed_authn_requests_verify_with_xmlsec1() {
+    if !xmlsec_available() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "xmlsec1 is required in CI (scripts/setup-test-peers installs it)"
+        );
+        eprintln!("xmlsec1 not installed: signed AuthnRequest interop skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let idp = TestKey::load("idp");
+    let pk8 = pem_der("keys/idp.pk8.pem");
+    let key = lanyard_saml::SigningKey::from_pkcs8_der(&pk8, Some(idp.cert.clone())).unwrap();
+    let req = lanyard_saml::authn_request::AuthnRequest {
+        id: "_lanyard_xmlsec_1",
+        issue_instant: std::time::SystemTime::UNIX_EPOCH
+            + std::time::Duration::from_secs(1_796_083_200),
+        destination: "https://idp.example/sso",
+        sp_entity_id: "https://sso.example/t/a/saml/c/metadata",
+        acs_url: "https://sso.example/t/a/saml/c/acs",
+        name_id_format: None,
+        force_authn: false,
+    };
+    let cert = pem_file(dir.path(), "sp", &idp.cert);
+    let run = |xml: &str| {
+        let f = dir.path().join("req.xml");
+        std::fs::write(&f, xml).unwrap();
+        Command::new("xmlsec1")
+            .args(["--verify", "--trusted-pem"])
+            .arg(&cert)
+            .args([
+                "--id-attr:ID",
+                "urn:oasis:names:tc:SAML:2.0:protocol:AuthnRequest",
+            ])
+            .arg(&f)
+            .output()
+            .unwrap()
+    };
+    let signed = req.signed_xml(&key).unwrap();
+    let ok = run(&signed);
+    assert!(
+        ok.status.success(),
+        "xmlsec1 refused our signature: {}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let tampered = run(&signed.replace(
+        "https://sso.example/t/a/saml/c/acs",
+        "https://evil.test/acs",
+    ));
+    assert!(
+        !tampered.status.success(),
+        "xmlsec1 accepted a tampered request"
+    );
+}
