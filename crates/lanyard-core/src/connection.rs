@@ -4,6 +4,7 @@
 use crate::audit::Ctx;
 use crate::error::{Error, Result};
 use crate::model::{Connection, Tenant, new_id};
+use crate::sp_credentials::SpCredentials;
 use crate::{Lanyard, validate};
 use base64::Engine as _;
 use lanyard_proto as proto;
@@ -48,6 +49,12 @@ pub struct SamlSettings {
     pub email_attribute: Option<String>,
     #[serde(default)]
     pub display_name_attribute: Option<String>,
+    /// Sign AuthnRequests with the SP key below (for IdPs that require it).
+    #[serde(default)]
+    pub sign_requests: bool,
+    /// Generated when request signing is first turned on; kept when it is turned off again.
+    #[serde(default)]
+    pub sp_credentials: Option<SpCredentials>,
 }
 
 fn yes() -> bool {
@@ -129,6 +136,8 @@ impl SamlSettings {
             username_attribute: self.username_attribute.clone(),
             email_attribute: self.email_attribute.clone(),
             display_name_attribute: self.display_name_attribute.clone(),
+            sign_requests: self.sign_requests,
+            sp_certificate: self.sp_credentials.as_ref().map(|c| c.certificate.clone()),
         }
     }
 
@@ -283,6 +292,8 @@ impl SamlSettings {
                 &input.display_name_attribute,
                 current.map(|c| &c.display_name_attribute),
             )?,
+            sign_requests: flag(input.sign_requests, current.map(|c| c.sign_requests), false),
+            sp_credentials: current.and_then(|c| c.sp_credentials.clone()),
         })
     }
 }
@@ -364,7 +375,7 @@ fn validate_attribute_name(field: &'static str, s: &str) -> Result<()> {
     Ok(())
 }
 
-fn validate_name(s: &str) -> Result<()> {
+pub(crate) fn validate_name(s: &str) -> Result<()> {
     if s.trim().is_empty() || s.chars().count() > 256 || s.chars().any(char::is_control) {
         return Err(Error::invalid(
             "name",
@@ -381,21 +392,50 @@ impl Connection {
 
     pub fn to_wire(&self, tenant_slug: &str, public_url: &str) -> Result<proto::Connection> {
         let urls = sp_urls(public_url, tenant_slug, &self.slug);
-        Ok(proto::Connection {
+        let mut w = proto::Connection {
             id: self.id.clone(),
             tenant: tenant_slug.to_owned(),
             slug: self.slug.clone(),
             name: self.name.clone(),
             kind: self.kind.clone(),
             enabled: self.enabled,
-            sp_entity_id: urls.entity_id,
-            acs_url: urls.acs_url,
-            metadata_url: urls.metadata_url,
+            sp_entity_id: None,
+            acs_url: None,
+            metadata_url: None,
+            verify_url: None,
             login_url: urls.login_url,
-            saml: self.saml_settings()?.to_wire(),
+            saml: None,
+            jwt: None,
+            callback_url: None,
+            oidc: None,
             created_at: crate::clock::rfc3339(self.created_at),
             updated_at: crate::clock::rfc3339(self.updated_at),
-        })
+        };
+        match self.kind.as_str() {
+            crate::jwt_login::KIND_JWT => {
+                w.verify_url = Some(crate::jwt_login::verify_url(
+                    public_url,
+                    tenant_slug,
+                    &self.slug,
+                ));
+                w.jwt = Some(self.jwt_settings()?.to_wire());
+            }
+            crate::oidc_login::KIND_OIDC => {
+                w.callback_url = Some(crate::oidc_login::callback_url(
+                    public_url,
+                    tenant_slug,
+                    &self.slug,
+                ));
+                w.oidc = Some(self.oidc_settings()?.to_wire());
+            }
+            _ => {
+                w.sp_entity_id = Some(urls.entity_id);
+                w.acs_url = Some(urls.acs_url);
+                w.metadata_url = Some(urls.metadata_url);
+                w.saml = Some(self.saml_settings()?.to_wire());
+            }
+        }
+        Ok(w)
     }
 }
 
@@ -408,7 +448,7 @@ fn audit_details(c: &Connection, s: &SamlSettings, changed: &[&str]) -> serde_js
         "certificate_fingerprints": w.certificate_fingerprints, "idp_metadata_url": w.idp_metadata_url,
         "request_binding": w.request_binding, "allow_idp_initiated": w.allow_idp_initiated,
         "allow_sha1": w.allow_sha1, "require_signed_assertions": w.require_signed_assertions,
-        "clock_skew_secs": w.clock_skew_secs, "jit": w.jit,
+        "clock_skew_secs": w.clock_skew_secs, "jit": w.jit, "sign_requests": w.sign_requests,
     })
 }
 
@@ -439,10 +479,36 @@ fn given_fields(i: &proto::ConnectionInput) -> Vec<&'static str> {
     add(i.username_attribute.is_some(), "username_attribute");
     add(i.email_attribute.is_some(), "email_attribute");
     add(i.display_name_attribute.is_some(), "display_name_attribute");
+    add(i.sign_requests.is_some(), "sign_requests");
     v
 }
 
 impl Lanyard {
+    /// Generates the SP signing key the first time request signing is turned on.
+    async fn ensure_sp_credentials(
+        &self,
+        connection_id: &str,
+        tenant: &str,
+        conn: &str,
+        s: &mut SamlSettings,
+    ) -> Result<()> {
+        if !s.sign_requests || s.sp_credentials.is_some() {
+            return Ok(());
+        }
+        let (master, id, cn, now) = (
+            self.master_key().clone(),
+            connection_id.to_owned(),
+            format!("{tenant} / {conn}"),
+            self.now(),
+        );
+        let creds =
+            tokio::task::spawn_blocking(move || SpCredentials::generate(&master, &id, &cn, now))
+                .await
+                .map_err(|e| Error::Internal(format!("key generation task failed: {e}")))??;
+        s.sp_credentials = Some(creds);
+        Ok(())
+    }
+
     pub async fn create_connection(
         &self,
         ctx: &Ctx,
@@ -460,10 +526,13 @@ impl Lanyard {
             .clone()
             .ok_or_else(|| Error::invalid("name", "is required, e.g. `Okta`"))?;
         validate_name(&name)?;
-        let settings = SamlSettings::apply(None, &input)?;
+        let mut settings = SamlSettings::apply(None, &input)?;
         let now = self.now();
+        let id = new_id();
+        self.ensure_sp_credentials(&id, &t.slug, &conn_slug, &mut settings)
+            .await?;
         let c = Connection {
-            id: new_id(),
+            id,
             tenant_id: t.id.clone(),
             slug: conn_slug,
             name,
@@ -521,11 +590,19 @@ impl Lanyard {
                 "cannot change: it is part of the SP entity ID and ACS URL the IdP knows; create a new connection instead",
             ));
         }
+        if c.kind != KIND_SAML {
+            return Err(Error::invalid(
+                "kind",
+                "this connection is not a SAML connection; update it at its own kind's endpoint (e.g. /jwt-connections/{connection})",
+            ));
+        }
         if let Some(n) = &input.name {
             validate_name(n)?;
         }
         let current = c.saml_settings()?;
-        let settings = SamlSettings::apply(Some(&current), &input)?;
+        let mut settings = SamlSettings::apply(Some(&current), &input)?;
+        self.ensure_sp_credentials(&c.id, &t.slug, &c.slug, &mut settings)
+            .await?;
         if let Some(n) = &input.name {
             c.name = n.clone();
         }

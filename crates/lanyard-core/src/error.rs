@@ -107,6 +107,34 @@ pub enum Error {
     SamlMissingAttribute(String),
     #[error("this identity was linked to a user at the same moment; sign in again")]
     IdentityAlreadyLinked,
+    /// JWT remote login refused the token or the settings (codes exactly as customers know them).
+    #[error("{0}")]
+    Jwt(crate::jwt_login::JwtError),
+    /// The OIDC verifier refused the ID token or the discovery document.
+    #[error("{0}")]
+    Oidc(crate::oidc::OidcError),
+    #[error("this sign-in response does not answer a sign-in pending here (unknown or used state)")]
+    OidcStateUnknown,
+    #[error("the sign-in this response answers has expired")]
+    OidcStateExpired,
+    #[error("this sign-in was started in another browser")]
+    OidcBrowserMismatch,
+    #[error("the authorization response comes from another issuer than this connection's (mix-up)")]
+    OidcIssuerMixUp,
+    #[error("the provider refused the sign-in: {0}")]
+    OidcProviderError(String),
+    #[error("the authorization response has no code")]
+    OidcMissingCode,
+    #[error("the token request failed: {0}")]
+    OidcTokenRequest(String),
+    #[error("the userinfo `sub` is not the ID token's `sub`")]
+    OidcUserinfoSubMismatch,
+    #[error("the account's hosted domain (hd) is not the one this connection requires")]
+    OidcHostedDomainMismatch,
+    #[error("no user of this tenant is linked to this identity")]
+    FederatedUnknownUser,
+    #[error("the user linked to this identity is disabled")]
+    FederatedUserDisabled,
 
     #[error(
         "the master key does not match the one this database was created with; restore the right key file or LANYARD_MASTER_KEY"
@@ -169,6 +197,19 @@ impl Error {
             Self::SamlUserDisabled => "saml.user_disabled",
             Self::SamlMissingAttribute(_) => "saml.missing_attribute",
             Self::IdentityAlreadyLinked => "saml.identity_already_linked",
+            Self::Jwt(e) => e.code(),
+            Self::Oidc(e) => e.code(),
+            Self::OidcStateUnknown => "oidc.state_unknown",
+            Self::OidcStateExpired => "oidc.state_expired",
+            Self::OidcBrowserMismatch => "oidc.browser_mismatch",
+            Self::OidcIssuerMixUp => "oidc.issuer_mix_up",
+            Self::OidcProviderError(_) => "oidc.provider_error",
+            Self::OidcMissingCode => "oidc.missing_code",
+            Self::OidcTokenRequest(_) => "oidc.token_request_failed",
+            Self::OidcUserinfoSubMismatch => "oidc.userinfo_sub_mismatch",
+            Self::OidcHostedDomainMismatch => "oidc.hosted_domain_mismatch",
+            Self::FederatedUnknownUser => "login.unknown_user",
+            Self::FederatedUserDisabled => "login.user_disabled",
             Self::MasterKeyMismatch => "config.master_key_mismatch",
             Self::StoreUnavailable(_) => "store.unavailable",
             Self::Migration(_) => "store.migration_failed",
@@ -189,9 +230,28 @@ impl Error {
             | Self::SamlBrowserMismatch
             | Self::SamlReplayed
             | Self::SamlMissingAttribute(_) => ErrorKind::Unauthenticated,
-            Self::SamlUnknownUser | Self::SamlUserDisabled | Self::ConnectionDisabled => {
-                ErrorKind::Forbidden
-            }
+            Self::Jwt(e) if e.is_settings_error() => ErrorKind::Invalid,
+            Self::Jwt(crate::jwt_login::JwtError::NoSettings) => ErrorKind::NotFound,
+            Self::Jwt(_) => ErrorKind::Unauthenticated,
+            Self::Oidc(
+                crate::oidc::OidcError::DiscoveryIssuerMismatch { .. }
+                | crate::oidc::OidcError::DiscoveryInvalid(_),
+            ) => ErrorKind::Invalid,
+            Self::Oidc(_)
+            | Self::OidcStateUnknown
+            | Self::OidcStateExpired
+            | Self::OidcBrowserMismatch
+            | Self::OidcIssuerMixUp
+            | Self::OidcProviderError(_)
+            | Self::OidcMissingCode
+            | Self::OidcTokenRequest(_)
+            | Self::OidcUserinfoSubMismatch => ErrorKind::Unauthenticated,
+            Self::OidcHostedDomainMismatch => ErrorKind::Forbidden,
+            Self::SamlUnknownUser
+            | Self::SamlUserDisabled
+            | Self::FederatedUnknownUser
+            | Self::FederatedUserDisabled
+            | Self::ConnectionDisabled => ErrorKind::Forbidden,
             Self::IdentityAlreadyLinked | Self::ConnectionSlugTaken(_) => ErrorKind::Conflict,
             Self::ConnectionNotFound(_) => ErrorKind::NotFound,
             Self::TenantNotFound(_)
@@ -242,10 +302,31 @@ impl Error {
             Self::SamlReplayed => {
                 "Each SAML assertion can be used once; start the sign-in again so that the IdP issues a new one."
             }
-            Self::SamlUnknownUser => {
+            Self::Jwt(e) => e.help(),
+            Self::Oidc(_)
+            | Self::OidcIssuerMixUp
+            | Self::OidcTokenRequest(_)
+            | Self::OidcUserinfoSubMismatch => {
+                "The identity provider's answer does not match this connection's settings; its administrator should compare issuer, client ID, keys and algorithms."
+            }
+            Self::OidcStateUnknown
+            | Self::OidcStateExpired
+            | Self::OidcBrowserMismatch
+            | Self::OidcMissingCode => {
+                "Start the sign-in again from this application, in one browser."
+            }
+            Self::OidcProviderError(_) => {
+                "The identity provider refused the sign-in; try again or ask your administrator."
+            }
+            Self::OidcHostedDomainMismatch => {
+                "Sign in with an account of your organisation's domain."
+            }
+            Self::SamlUnknownUser | Self::FederatedUnknownUser => {
                 "Your account has not been set up for this sign-in method; ask your administrator to invite you or to turn on automatic account creation for this connection."
             }
-            Self::SamlUserDisabled => "Your account is disabled; ask your administrator.",
+            Self::SamlUserDisabled | Self::FederatedUserDisabled => {
+                "Your account is disabled; ask your administrator."
+            }
             Self::SamlMissingAttribute(_) => {
                 "Configure the IdP to send the attribute named in this connection's settings, or change the setting."
             }

@@ -9,10 +9,14 @@ pub mod client_ip;
 pub mod clock;
 pub mod connection;
 pub mod error;
+pub mod jwt_login;
 pub mod model;
+pub mod oidc;
+pub mod oidc_login;
 pub mod password;
 pub mod saml;
 pub mod secret;
+pub mod sp_credentials;
 pub mod store;
 pub mod throttle;
 pub mod validate;
@@ -33,6 +37,7 @@ pub struct Lanyard {
     master_key: MasterKey,
     csrf_key: Arc<aws_lc_rs::hmac::Key>,
     idp_cache: Arc<saml::IdpCache>,
+    jwks_cache: Arc<oidc::JwksCache>,
 }
 
 const MASTER_KEY_CHECK: &str = "master_key_check";
@@ -56,11 +61,17 @@ impl Lanyard {
             master_key,
             csrf_key,
             idp_cache: Arc::default(),
+            jwks_cache: Arc::default(),
         })
     }
 
     pub fn now(&self) -> UnixTime {
         self.clock.now()
+    }
+
+    /// OIDC providers' signing keys, per connection (this node's cache, shared by clones).
+    pub fn jwks_cache(&self) -> &oidc::JwksCache {
+        &self.jwks_cache
     }
 
     pub fn master_key(&self) -> &MasterKey {

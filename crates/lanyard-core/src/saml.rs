@@ -215,6 +215,7 @@ impl Lanyard {
             .store
             .connection_by_slug(&tenant.id, conn_slug)
             .await?
+            .filter(|c| c.kind == crate::connection::KIND_SAML)
             .ok_or_else(|| Error::ConnectionNotFound(conn_slug.to_owned()))?;
         if !c.enabled {
             return Err(Error::ConnectionDisabled);
@@ -234,16 +235,22 @@ impl Lanyard {
             .store
             .connection_by_slug(&tenant.id, conn_slug)
             .await?
+            .filter(|c| c.kind == crate::connection::KIND_SAML)
             .ok_or_else(|| Error::ConnectionNotFound(conn_slug.to_owned()))?;
         let s = c.saml_settings()?;
         let urls = crate::connection::sp_urls(public_url, &tenant.slug, &c.slug);
+        let cert = s
+            .sp_credentials
+            .as_ref()
+            .map(|k| k.certificate_der())
+            .transpose()?;
         Ok(SpMetadata {
             entity_id: &urls.entity_id,
             acs_url: &urls.acs_url,
             name_id_formats: &[NAMEID_UNSPECIFIED],
             want_assertions_signed: s.require_signed_assertions,
-            authn_requests_signed: false,
-            signing_certificate: None,
+            authn_requests_signed: s.sign_requests,
+            signing_certificate: cert.as_deref(),
         }
         .to_xml())
     }
@@ -294,14 +301,30 @@ impl Lanyard {
             name_id_format: None,
             force_authn: false,
         };
-        let start = match s.request_binding {
-            proto::RequestBinding::Redirect => SamlStart::Redirect(
-                req.redirect_url(Some(&pending.relay_state))
-                    .map_err(Error::Saml)?,
-            ),
-            proto::RequestBinding::Post => SamlStart::Post {
+        let signing_key = match (&s.sp_credentials, s.sign_requests) {
+            (Some(creds), true) => Some(creds.signing_key(self.master_key(), &c.id)?),
+            (None, true) => {
+                return Err(Error::Internal(
+                    "request signing is on but the connection has no SP key".into(),
+                ));
+            }
+            (_, false) => None,
+        };
+        let relay = Some(pending.relay_state.as_str());
+        let start = match (s.request_binding, &signing_key) {
+            (proto::RequestBinding::Redirect, None) => {
+                SamlStart::Redirect(req.redirect_url(relay).map_err(Error::Saml)?)
+            }
+            (proto::RequestBinding::Redirect, Some(k)) => {
+                SamlStart::Redirect(req.signed_redirect_url(relay, k).map_err(Error::Saml)?)
+            }
+            (proto::RequestBinding::Post, key) => SamlStart::Post {
                 sso_url: s.sso_url.clone(),
-                saml_request: req.post_form_value().map_err(Error::Saml)?,
+                saml_request: match key {
+                    Some(k) => req.signed_post_form_value(k),
+                    None => req.post_form_value(),
+                }
+                .map_err(Error::Saml)?,
                 relay_state: pending.relay_state.clone(),
             },
         };

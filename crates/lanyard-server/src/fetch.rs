@@ -1,4 +1,4 @@
-//! Fetching IdP metadata for the admin API: http(s) only, a 10 s timeout, a 1 MiB cap, no
+//! Outbound fetches (IdP metadata, OIDC discovery, JWKS, token and userinfo endpoints): http(s) only, a 10 s timeout, a 1 MiB cap, no
 //! redirects, no proxies, and (unless the server allows it) no loopback, private, link-local or
 //! otherwise non-public targets. The address checked is the address connected to: the host is
 //! resolved once and the client is pinned to those addresses (no DNS rebinding in between).
@@ -48,12 +48,16 @@ fn fetch_error(e: impl std::fmt::Display) -> Error {
     Error::MetadataFetch(e.to_string())
 }
 
-/// GETs the metadata document at `url` and returns it as text.
-pub async fn metadata(url: &str, allow_private: bool) -> Result<String, Error> {
-    let parsed = validate_http_url("metadata_url", url)?;
+/// A client pinned to the checked addresses of `url`'s host (no redirects, no proxies).
+async fn pinned_client(
+    field: &'static str,
+    url: &str,
+    allow_private: bool,
+) -> Result<(reqwest::Client, url::Url), Error> {
+    let parsed = validate_http_url(field, url)?;
     let host = parsed
         .host_str()
-        .ok_or_else(|| Error::invalid("metadata_url", "has no host"))?
+        .ok_or_else(|| Error::invalid(field, "has no host"))?
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_owned();
@@ -79,26 +83,87 @@ pub async fn metadata(url: &str, allow_private: bool) -> Result<String, Error> {
         .user_agent(concat!("lanyard/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(fetch_error)?;
-    let mut res = client.get(parsed).send().await.map_err(fetch_error)?;
+    Ok((client, parsed))
+}
+
+/// Reads a response body of at most `max` bytes.
+async fn read_capped(mut res: reqwest::Response, max: usize) -> Result<Vec<u8>, Error> {
+    let limit = if max.is_multiple_of(1024 * 1024) {
+        format!("{} MiB", max / (1024 * 1024))
+    } else {
+        format!("{} KiB", max / 1024)
+    };
+    let too_big = || fetch_error(format!("the response is larger than {limit}"));
+    if res.content_length().is_some_and(|n| n > max as u64) {
+        return Err(too_big());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = res.chunk().await.map_err(fetch_error)? {
+        if body.len() + chunk.len() > max {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// GETs `url` (the SSRF guard of this module), with an optional bearer token; the body of a
+/// 2xx answer, at most `max` bytes.
+pub async fn get(
+    field: &'static str,
+    url: &str,
+    bearer: Option<&str>,
+    allow_private: bool,
+    max: usize,
+) -> Result<Vec<u8>, Error> {
+    let (client, parsed) = pinned_client(field, url, allow_private).await?;
+    let mut req = client.get(parsed);
+    if let Some(t) = bearer {
+        req = req.header(reqwest::header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let res = req.send().await.map_err(fetch_error)?;
     if !res.status().is_success() {
         return Err(fetch_error(format!(
             "the server answered HTTP {} (redirects are not followed)",
             res.status().as_u16()
         )));
     }
-    if res
-        .content_length()
-        .is_some_and(|n| n > MAX_METADATA_BYTES as u64)
-    {
-        return Err(fetch_error("the document is larger than 1 MiB"));
+    read_capped(res, max).await
+}
+
+/// POSTs an `application/x-www-form-urlencoded` body; returns the status and the body (at most
+/// `max` bytes), whatever the status.
+pub async fn post_form(
+    field: &'static str,
+    url: &str,
+    form: &[(&str, &str)],
+    authorization: Option<&str>,
+    allow_private: bool,
+    max: usize,
+) -> Result<(u16, Vec<u8>), Error> {
+    let (client, parsed) = pinned_client(field, url, allow_private).await?;
+    let body: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let mut req = client
+        .post(parsed)
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .header(reqwest::header::ACCEPT, "application/json")
+        .body(body);
+    if let Some(a) = authorization {
+        req = req.header(reqwest::header::AUTHORIZATION, a);
     }
-    let mut body = Vec::new();
-    while let Some(chunk) = res.chunk().await.map_err(fetch_error)? {
-        if body.len() + chunk.len() > MAX_METADATA_BYTES {
-            return Err(fetch_error("the document is larger than 1 MiB"));
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let res = req.send().await.map_err(fetch_error)?;
+    let status = res.status().as_u16();
+    Ok((status, read_capped(res, max).await?))
+}
+
+/// GETs the metadata document at `url` and returns it as text.
+pub async fn metadata(url: &str, allow_private: bool) -> Result<String, Error> {
+    let body = get("metadata_url", url, None, allow_private, MAX_METADATA_BYTES).await?;
     String::from_utf8(body).map_err(|_| fetch_error("the document is not UTF-8"))
 }
 

@@ -6,8 +6,10 @@ pub mod error;
 pub mod extract;
 pub mod fetch;
 pub mod health;
+pub mod jwt;
 pub mod login;
 pub mod metrics;
+pub mod oidc;
 pub mod pages;
 pub mod saml;
 
@@ -33,11 +35,14 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// Let the admin API fetch IdP metadata from loopback and private addresses (tests, labs).
     pub allow_private_metadata_urls: bool,
+    /// Development mode (the public URL is plain http): JWT remote-login URLs may be http too.
+    pub dev_mode: bool,
 }
 
 impl ServerConfig {
     pub fn new(public_url: url::Url) -> Self {
         Self {
+            dev_mode: public_url.scheme() == "http",
             public_url,
             trusted_proxies: Vec::new(),
             request_timeout: Duration::from_secs(30),
@@ -69,6 +74,8 @@ pub fn app(lanyard: Lanyard, config: ServerConfig) -> Router {
     Router::new()
         .merge(login::router())
         .merge(saml::router())
+        .merge(jwt::router())
+        .merge(oidc::router())
         .merge(api::router())
         .merge(health::router())
         .fallback(pages::not_found)

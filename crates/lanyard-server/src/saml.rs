@@ -84,6 +84,15 @@ async fn start(
     q: Result<Query<StartQuery>, QueryRejection>,
 ) -> Result<Response, PageError> {
     let return_to = q.ok().and_then(|Query(q)| q.return_to);
+    match s.lanyard.connection_kind(&tenant, &conn).await?.as_deref() {
+        Some(lanyard_core::jwt_login::KIND_JWT) => {
+            return crate::jwt::start(&s, &tenant, &conn, return_to.as_deref(), &meta).await;
+        }
+        Some(lanyard_core::oidc_login::KIND_OIDC) => {
+            return crate::oidc::start(&s, &jar, &tenant, &conn, return_to.as_deref(), &meta).await;
+        }
+        _ => {}
+    }
     // One binding per browser, reused by concurrent logins (two tabs), renewed at each start.
     let binding = s
         .config

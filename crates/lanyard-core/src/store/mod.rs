@@ -99,6 +99,20 @@ macro_rules! bind_audit {
     };
 }
 
+#[derive(sqlx::FromRow)]
+struct OidcPendingRow {
+    id: String,
+    tenant_id: String,
+    connection_id: String,
+    relay_state: String,
+    browser_binding: Option<String>,
+    return_to: Option<String>,
+    created_at: UnixTime,
+    expires_at: UnixTime,
+    oidc_nonce: Option<String>,
+    oidc_code_verifier: Option<String>,
+}
+
 /// A value bound in a query assembled at run time (filters).
 enum Arg {
     Text(String),
@@ -803,6 +817,53 @@ impl Store {
         Ok(
             on_pool!(self, p => sqlx::query_as::<_, PendingLogin>(q).bind(id).bind(tenant_id).bind(connection_id).fetch_optional(p).await?),
         )
+    }
+
+    /// Stores an OIDC pending login (the id is the `state`) with its sealed nonce and PKCE
+    /// verifier.
+    pub async fn insert_oidc_pending(
+        &self,
+        l: &PendingLogin,
+        nonce: &str,
+        code_verifier: &str,
+    ) -> Result<()> {
+        let q = "INSERT INTO pending_logins (id, tenant_id, connection_id, relay_state, browser_binding, return_to, created_at, expires_at, oidc_nonce, oidc_code_verifier) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+        on_pool!(self, p => sqlx::query(q)
+            .bind(&l.id).bind(&l.tenant_id).bind(&l.connection_id).bind(&l.relay_state)
+            .bind(&l.browser_binding).bind(&l.return_to).bind(l.created_at).bind(l.expires_at)
+            .bind(nonce).bind(code_verifier)
+            .execute(p).await?.rows_affected());
+        Ok(())
+    }
+
+    /// Consumes the OIDC pending login `state` of this tenant and connection (one atomic
+    /// `DELETE … RETURNING`): the login, its sealed nonce and sealed PKCE verifier.
+    pub async fn take_oidc_pending(
+        &self,
+        state: &str,
+        tenant_id: &str,
+        connection_id: &str,
+    ) -> Result<Option<(PendingLogin, String, String)>> {
+        let q = "DELETE FROM pending_logins WHERE id = $1 AND tenant_id = $2 AND connection_id = $3 AND oidc_nonce IS NOT NULL \
+                 RETURNING id, tenant_id, connection_id, relay_state, browser_binding, return_to, created_at, expires_at, oidc_nonce, oidc_code_verifier";
+        let row: Option<OidcPendingRow> = on_pool!(self, p => sqlx::query_as::<_, OidcPendingRow>(q).bind(state).bind(tenant_id).bind(connection_id).fetch_optional(p).await?);
+        Ok(row.map(|r| {
+            (
+                PendingLogin {
+                    id: r.id,
+                    tenant_id: r.tenant_id,
+                    connection_id: r.connection_id,
+                    relay_state: r.relay_state,
+                    browser_binding: r.browser_binding,
+                    return_to: r.return_to,
+                    created_at: r.created_at,
+                    expires_at: r.expires_at,
+                },
+                r.oidc_nonce.unwrap_or_default(),
+                r.oidc_code_verifier.unwrap_or_default(),
+            )
+        }))
     }
 
     /// Records that `assertion_id` was accepted on `connection_id` until `expires_at`. Returns

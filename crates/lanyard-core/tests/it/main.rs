@@ -11,5 +11,7 @@
 mod admin;
 mod auth;
 mod harness;
+mod jwt_login;
+mod oidc;
 mod saml;
 mod store;

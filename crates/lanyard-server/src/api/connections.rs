@@ -4,7 +4,9 @@ use crate::extract::{ApiCtx, ApiJson, ApiPath};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use lanyard_proto::{Connection, ConnectionInput, ErrorBody};
+use lanyard_proto::{
+    Connection, ConnectionInput, ErrorBody, JwtConnectionInput, OidcConnectionInput,
+};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -15,6 +17,10 @@ pub fn router() -> OpenApiRouter<AppState> {
             update_connection,
             delete_connection
         ))
+        .routes(routes!(create_jwt_connection))
+        .routes(routes!(update_jwt_connection))
+        .routes(routes!(create_oidc_connection))
+        .routes(routes!(update_oidc_connection))
 }
 
 fn public(s: &AppState) -> String {
@@ -112,4 +118,102 @@ async fn delete_connection(
 ) -> Result<StatusCode, ApiError> {
     s.lanyard.delete_connection(&ctx, &slug, &conn).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Create a JWT remote-login connection. The response shows the `verify_url` to give the remote
+/// login (it sends visitors back there with the token) and the `login_url` where sign-in starts.
+/// Refusals use the customer codes: INVALID_LOGIN_URL, INVALID_KEY, INVALID_KEY_LENGTH,
+/// PRIVATE_KEY_PROVIDED (the pasted private key is not stored). A shared secret is stored
+/// sealed with the master key and never returned.
+#[utoipa::path(post, path = "/tenants/{tenant}/jwt-connections", tag = "connections", params(("tenant" = String, Path)), request_body = JwtConnectionInput, security(("api_key" = [])),
+    responses((status = 201, body = Connection), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_jwt_connection(
+    State(s): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    ApiPath(slug): ApiPath<String>,
+    ApiJson(input): ApiJson<JwtConnectionInput>,
+) -> Result<(StatusCode, Json<Connection>), ApiError> {
+    let (t, c) = s
+        .lanyard
+        .create_jwt_connection(&ctx, &slug, input, s.config.dev_mode)
+        .await?;
+    Ok((StatusCode::CREATED, Json(c.to_wire(&t.slug, &public(&s))?)))
+}
+
+/// Partially update a JWT remote-login connection (give `secret_key` to rotate the key).
+/// Invalid input changes nothing. Read and delete it at `/tenants/{tenant}/connections/{connection}`.
+#[utoipa::path(patch, path = "/tenants/{tenant}/jwt-connections/{connection}", tag = "connections", params(("tenant" = String, Path), ("connection" = String, Path)), request_body = JwtConnectionInput, security(("api_key" = [])),
+    responses((status = 200, body = Connection), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_jwt_connection(
+    State(s): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    ApiPath((slug, conn)): ApiPath<(String, String)>,
+    ApiJson(input): ApiJson<JwtConnectionInput>,
+) -> Result<Json<Connection>, ApiError> {
+    let (t, c) = s
+        .lanyard
+        .update_jwt_connection(&ctx, &slug, &conn, input, s.config.dev_mode)
+        .await?;
+    Ok(Json(c.to_wire(&t.slug, &public(&s))?))
+}
+
+/// The Import action: fetches `discovery_url` (SSRF-guarded) into `discovery_json`.
+async fn resolve_discovery(s: &AppState, input: &mut OidcConnectionInput) -> Result<(), ApiError> {
+    let Some(url) = input.discovery_url.clone() else {
+        return Ok(());
+    };
+    if input.discovery_json.is_some() {
+        return Err(lanyard_core::Error::invalid(
+            "discovery_url",
+            "give either discovery_json or discovery_url, not both",
+        )
+        .into());
+    }
+    let body = crate::fetch::get(
+        "discovery_url",
+        &url,
+        None,
+        s.config.allow_private_metadata_urls,
+        crate::oidc::MAX_RESPONSE_BYTES,
+    )
+    .await?;
+    input.discovery_json = Some(String::from_utf8(body).map_err(|_| {
+        lanyard_core::Error::MetadataFetch("the discovery document is not UTF-8".into())
+    })?);
+    Ok(())
+}
+
+/// Create an OpenID Connect connection. `discovery_url` imports the endpoints (the document's
+/// `issuer` must equal `issuer`: oidc.discovery_issuer_mismatch otherwise). The response shows the
+/// `callback_url` to register at the provider. The client secret is sealed and never returned.
+#[utoipa::path(post, path = "/tenants/{tenant}/oidc-connections", tag = "connections", params(("tenant" = String, Path)), request_body = OidcConnectionInput, security(("api_key" = [])),
+    responses((status = 201, body = Connection), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_oidc_connection(
+    State(s): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    ApiPath(slug): ApiPath<String>,
+    ApiJson(mut input): ApiJson<OidcConnectionInput>,
+) -> Result<(StatusCode, Json<Connection>), ApiError> {
+    s.lanyard.admin_tenant(&ctx, &slug).await?;
+    resolve_discovery(&s, &mut input).await?;
+    let (t, c) = s.lanyard.create_oidc_connection(&ctx, &slug, input).await?;
+    Ok((StatusCode::CREATED, Json(c.to_wire(&t.slug, &public(&s))?)))
+}
+
+/// Partially update an OpenID Connect connection (give `discovery_url` to re-import).
+#[utoipa::path(patch, path = "/tenants/{tenant}/oidc-connections/{connection}", tag = "connections", params(("tenant" = String, Path), ("connection" = String, Path)), request_body = OidcConnectionInput, security(("api_key" = [])),
+    responses((status = 200, body = Connection), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_oidc_connection(
+    State(s): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    ApiPath((slug, conn)): ApiPath<(String, String)>,
+    ApiJson(mut input): ApiJson<OidcConnectionInput>,
+) -> Result<Json<Connection>, ApiError> {
+    s.lanyard.get_connection(&ctx, &slug, &conn).await?;
+    resolve_discovery(&s, &mut input).await?;
+    let (t, c) = s
+        .lanyard
+        .update_oidc_connection(&ctx, &slug, &conn, input)
+        .await?;
+    Ok(Json(c.to_wire(&t.slug, &public(&s))?))
 }

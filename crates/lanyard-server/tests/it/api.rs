@@ -122,6 +122,33 @@ fn routes(uid: &str) -> Vec<(&'static str, String, Option<Value>)> {
             Some(json!({"name": "Okta 2"})),
         ),
         (
+            "POST",
+            "/api/v1/tenants/acme/jwt-connections".into(),
+            Some(json!({
+                "slug": "portal", "name": "Portal", "login_url": "https://portal.example/login",
+                "secret_key": "0123456789abcdef0123456789abcdef",
+            })),
+        ),
+        (
+            "PATCH",
+            "/api/v1/tenants/acme/jwt-connections/okta".into(),
+            Some(json!({"name": "Portal 2"})),
+        ),
+        (
+            "POST",
+            "/api/v1/tenants/acme/oidc-connections".into(),
+            Some(json!({
+                "slug": "entra", "name": "Entra", "issuer": "https://login.example.com/t/v2.0",
+                "client_id": "c", "authorization_endpoint": "https://login.example.com/auth",
+                "token_endpoint": "https://login.example.com/token", "jwks_uri": "https://login.example.com/jwks",
+            })),
+        ),
+        (
+            "PATCH",
+            "/api/v1/tenants/acme/oidc-connections/okta".into(),
+            Some(json!({"name": "Entra 2"})),
+        ),
+        (
             "DELETE",
             "/api/v1/tenants/acme/connections/okta".into(),
             None,

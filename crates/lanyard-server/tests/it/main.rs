@@ -10,6 +10,8 @@
 mod api;
 mod harness;
 mod health;
+mod jwt;
 mod login;
+mod oidc;
 mod saml;
 mod saml_idp;

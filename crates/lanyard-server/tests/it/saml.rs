@@ -96,7 +96,7 @@ async fn post_acs(
 }
 
 /// (users, sessions) across both tenants.
-async fn counts(app: &TestApp) -> (usize, usize) {
+pub async fn counts(app: &TestApp) -> (usize, usize) {
     let mut users = 0;
     let mut sessions = 0;
     for slug in ["acme", "other"] {
@@ -121,7 +121,7 @@ async fn counts(app: &TestApp) -> (usize, usize) {
 
 /// Asserts a refusal: the code on the HTML error page, no cookie, nothing created, and the
 /// `login.failed` audit event with that code.
-async fn assert_refused(app: &TestApp, res: &Res, code: &str, before: (usize, usize)) {
+pub async fn assert_refused(app: &TestApp, res: &Res, code: &str, before: (usize, usize)) {
     assert!(
         res.status.is_client_error(),
         "expected a refusal with {code}, got {}: {}",
@@ -166,7 +166,7 @@ async fn assert_refused(app: &TestApp, res: &Res, code: &str, before: (usize, us
     );
 }
 
-async fn session_json(app: &TestApp, res: &Res, tenant: &str) -> Value {
+pub async fn session_json(app: &TestApp, res: &Res, tenant: &str) -> Value {
     let name = app.session_cookie_name(tenant);
     let cookie = res
         .cookie_value(&name)
@@ -1028,4 +1028,127 @@ async fn metadata_urls_are_fetched_with_limits_and_without_redirects() {
         1,
         "only the good import created a connection"
     );
+}
+
+/// IdPs that require signed AuthnRequests: turning signing on generates the SP key, publishes
+/// its certificate in the metadata and the API, and signs both bindings verifiably.
+#[tokio::test]
+async fn signed_authn_requests_on_both_bindings() {
+    use lanyard_saml::keys::{SignatureAlgorithm, TrustedKeys};
+    let app = TestApp::new().await;
+    let c = connection(&app, "acme", "entra", json!({})).await;
+    assert!(
+        c["saml"]["sp_certificate"].is_null(),
+        "no key until signing is turned on"
+    );
+    assert_eq!(c["saml"]["sign_requests"], false);
+    let patched = app
+        .api(
+            Method::PATCH,
+            "/api/v1/tenants/acme/connections/entra",
+            Some(json!({"sign_requests": true})),
+            None,
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.text());
+    let cert = patched.json()["saml"]["sp_certificate"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        !patched.text().contains("sealed_private_key") && !patched.text().contains("PRIVATE KEY")
+    );
+    let keys = TrustedKeys::from_pem(&cert).unwrap();
+
+    let md = app.get("/t/acme/saml/entra/metadata", None).await.text();
+    assert!(md.contains(r#"AuthnRequestsSigned="true""#), "{md}");
+    let b64: String = cert.lines().filter(|l| !l.starts_with("-----")).collect();
+    assert!(
+        md.contains(&b64),
+        "the metadata publishes the SP certificate"
+    );
+
+    // HTTP-Redirect: the query signature covers SAMLRequest, RelayState and SigAlg.
+    let res = app.get("/t/acme/sso/entra/start", None).await;
+    assert_eq!(res.status, StatusCode::FOUND, "{}", res.text());
+    let location = res.headers[header::LOCATION].to_str().unwrap().to_owned();
+    let query = location.split_once('?').unwrap().1;
+    let (signed, sig) = query.split_once("&Signature=").unwrap();
+    assert!(
+        signed.starts_with("SAMLRequest=")
+            && signed.contains("&RelayState=")
+            && signed.contains("&SigAlg=")
+    );
+    let sig = urlencoding_decode(sig);
+    let sig = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, sig).unwrap();
+    assert!(
+        keys.verify(SignatureAlgorithm::RsaSha256, signed.as_bytes(), &sig)
+            .is_some()
+    );
+    assert!(
+        keys.verify(
+            SignatureAlgorithm::RsaSha256,
+            format!("{signed}x").as_bytes(),
+            &sig
+        )
+        .is_none()
+    );
+
+    // HTTP-POST: an enveloped XML signature our verifier accepts with the published certificate.
+    app.api(
+        Method::PATCH,
+        "/api/v1/tenants/acme/connections/entra",
+        Some(json!({"request_binding": "post"})),
+        None,
+    )
+    .await;
+    let page = app.get("/t/acme/sso/entra/start", None).await.text();
+    let value = page
+        .split(r#"name="SAMLRequest" value=""#)
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let xml = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, value).unwrap();
+    let doc = lanyard_saml::xml::parse(&xml, &lanyard_saml::xml::Limits::default()).unwrap();
+    let root = doc.root_element();
+    let sig = lanyard_saml::dsig::find_signature(root)
+        .unwrap()
+        .expect("signed");
+    lanyard_saml::dsig::parse_signature(
+        root,
+        sig,
+        lanyard_saml::dsig::Policy { allow_sha1: false },
+    )
+    .unwrap()
+    .verify(&keys)
+    .unwrap();
+
+    // Turning signing off keeps the key (the IdP still has the certificate) but stops signing.
+    let off = app
+        .api(
+            Method::PATCH,
+            "/api/v1/tenants/acme/connections/entra",
+            Some(json!({"sign_requests": false, "request_binding": "redirect"})),
+            None,
+        )
+        .await;
+    assert_eq!(
+        off.json()["saml"]["sp_certificate"].as_str(),
+        Some(cert.as_str())
+    );
+    let loc = app.get("/t/acme/sso/entra/start", None).await.headers[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(!loc.contains("Signature="));
+}
+
+fn urlencoding_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .unwrap()
+        .1
+        .into_owned()
 }

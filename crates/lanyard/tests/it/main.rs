@@ -9,6 +9,8 @@
 
 mod cli;
 mod harness;
+mod jwt_interop;
+mod oidc_interop;
 mod saml_cli;
 mod saml_interop;
 mod serve;

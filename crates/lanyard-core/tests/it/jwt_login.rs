@@ -1,0 +1,964 @@
+//! JWT remote login: the pure verifier against every JWT case of SECURITY.md §7 (J-*), the
+//! settings checks at save time, and the login through the store on SQLite and PostgreSQL
+//! (jti replay, linking, no user or session on any refusal).
+
+use crate::harness::{T0, each_backend, meta};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey};
+use lanyard_core::jwt_login::{JwtError, JwtVerifier, JwtVerifyRequest, decoding_key, pick_token};
+use lanyard_core::model::AuditFilter;
+use lanyard_core::{Ctx, Error, Lanyard};
+use lanyard_proto::{self as proto, JwtAlgorithm};
+use serde_json::{Value, json};
+
+pub const SECRET: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/jwt")
+            .join(name),
+    )
+    .unwrap()
+}
+
+fn fixture_text(name: &str) -> String {
+    String::from_utf8(fixture(name)).unwrap()
+}
+
+fn b64(v: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(v)
+}
+
+/// A token with exactly this header and claims text, signed with `key` as `alg`.
+pub fn sign_raw(header: &str, claims: &str, key: &EncodingKey, alg: Algorithm) -> String {
+    let msg = format!("{}.{}", b64(header.as_bytes()), b64(claims.as_bytes()));
+    let sig = jsonwebtoken::crypto::sign(msg.as_bytes(), key, alg).unwrap();
+    format!("{msg}.{sig}")
+}
+
+pub fn sign(header: &Value, claims: &Value, key: &EncodingKey, alg: Algorithm) -> String {
+    sign_raw(&header.to_string(), &claims.to_string(), key, alg)
+}
+
+pub fn claims(now: i64) -> Value {
+    json!({"email": "ada@example.com", "sub": "user-1", "iat": now, "exp": now + 300, "name": "Ada"})
+}
+
+fn hs() -> EncodingKey {
+    EncodingKey::from_secret(SECRET.as_bytes())
+}
+
+fn verifier(alg: JwtAlgorithm, key: &[u8]) -> JwtVerifier {
+    JwtVerifier::new(alg, key, None, None, None, 60).unwrap()
+}
+
+fn hs256() -> JwtVerifier {
+    verifier(JwtAlgorithm::HS256, SECRET.as_bytes())
+}
+
+fn rs256() -> JwtVerifier {
+    verifier(JwtAlgorithm::RS256, &fixture("rsa.pub"))
+}
+
+fn code(r: Result<lanyard_core::jwt_login::JwtClaims, JwtError>) -> &'static str {
+    match r {
+        Ok(_) => "accepted",
+        Err(e) => e.code(),
+    }
+}
+
+#[test]
+fn every_algorithm_verifies_with_its_configured_key() {
+    let c = claims(T0);
+    let cases: Vec<(JwtAlgorithm, Algorithm, EncodingKey, Vec<u8>)> = vec![
+        (
+            JwtAlgorithm::HS256,
+            Algorithm::HS256,
+            hs(),
+            SECRET.as_bytes().to_vec(),
+        ),
+        (
+            JwtAlgorithm::HS384,
+            Algorithm::HS384,
+            hs(),
+            SECRET.as_bytes().to_vec(),
+        ),
+        (
+            JwtAlgorithm::HS512,
+            Algorithm::HS512,
+            hs(),
+            SECRET.as_bytes().to_vec(),
+        ),
+        (
+            JwtAlgorithm::RS256,
+            Algorithm::RS256,
+            EncodingKey::from_rsa_pem(&fixture("rsa.key")).unwrap(),
+            fixture("rsa.pub"),
+        ),
+        (
+            JwtAlgorithm::RS384,
+            Algorithm::RS384,
+            EncodingKey::from_rsa_pem(&fixture("rsa.key")).unwrap(),
+            fixture("rsa_pkcs1.pub"),
+        ),
+        (
+            JwtAlgorithm::RS512,
+            Algorithm::RS512,
+            EncodingKey::from_rsa_pem(&fixture("rsa.key")).unwrap(),
+            fixture("rsa.pub"),
+        ),
+        (
+            JwtAlgorithm::ES256,
+            Algorithm::ES256,
+            EncodingKey::from_ec_pem(&fixture("ec256.key")).unwrap(),
+            fixture("ec256.pub"),
+        ),
+        (
+            JwtAlgorithm::ES384,
+            Algorithm::ES384,
+            EncodingKey::from_ec_pem(&fixture("ec384.key")).unwrap(),
+            fixture("ec384.pub"),
+        ),
+    ];
+    for (ours, theirs, enc, key) in cases {
+        let v = verifier(ours, &key);
+        let t = sign(
+            &json!({"alg": ours.as_str(), "typ": "JWT"}),
+            &c,
+            &enc,
+            theirs,
+        );
+        let got = v.verify(&t, T0).unwrap_or_else(|e| panic!("{ours:?}: {e}"));
+        assert_eq!(got.email, "ada@example.com");
+        assert_eq!(got.federation_id(), "user-1");
+        assert_eq!(got.name.as_deref(), Some("Ada"));
+        // A token of another algorithm never verifies here.
+        let other = sign(&json!({"alg": "HS256"}), &c, &hs(), Algorithm::HS256);
+        if ours != JwtAlgorithm::HS256 {
+            assert_eq!(code(v.verify(&other, T0)), "TOKEN_VERIFICATION_FAILED");
+        }
+    }
+}
+
+/// J-NONE: `alg: none` in every spelling, with and without a signature.
+#[test]
+fn j_none_every_spelling() {
+    let c = b64(claims(T0).to_string().as_bytes());
+    for alg in ["none", "None", "NONE", "nOnE", " none "] {
+        let h = b64(json!({"alg": alg, "typ": "JWT"}).to_string().as_bytes());
+        for t in [format!("{h}.{c}."), format!("{h}.{c}.c2ln")] {
+            assert_eq!(
+                code(hs256().verify(&t, T0)),
+                "NONE_ALGORITHM_PROVIDED",
+                "{alg}"
+            );
+            assert_eq!(
+                code(rs256().verify(&t, T0)),
+                "NONE_ALGORITHM_PROVIDED",
+                "{alg}"
+            );
+        }
+    }
+    // A real alg with an empty signature.
+    let h = b64(br#"{"alg":"HS256"}"#);
+    assert_eq!(
+        code(hs256().verify(&format!("{h}.{c}."), T0)),
+        "TOKEN_VERIFICATION_FAILED"
+    );
+}
+
+/// J-NOALG, J-TYP, J-DUPKEY, J-CRIT and header parsing.
+#[test]
+fn j_header_checks() {
+    let k = hs();
+    let c = claims(T0).to_string();
+    let cases = [
+        (r#"{"typ":"JWT"}"#, "ALGORITHM_MISSING_IN_HEADER"),
+        (r#"{"alg":""}"#, "ALGORITHM_MISSING_IN_HEADER"),
+        (r#"{"alg":null}"#, "ALGORITHM_MISSING_IN_HEADER"),
+        (r#"{"alg":"HS256","typ":"at+jwt"}"#, "WRONG_TYPE_IN_HEADER"),
+        (
+            r#"{"alg":"HS256","typ":"logout+jwt"}"#,
+            "WRONG_TYPE_IN_HEADER",
+        ),
+        (r#"{"alg":"HS256","typ":7}"#, "WRONG_TYPE_IN_HEADER"),
+        (r#"{"alg":"HS256","alg":"none"}"#, "COULD_NOT_PARSE_HEADER"),
+        (r#"{"alg":"none","alg":"HS256"}"#, "COULD_NOT_PARSE_HEADER"),
+        (r#"["alg","HS256"]"#, "COULD_NOT_PARSE_HEADER"),
+        (r#"{"alg":"HS256""#, "COULD_NOT_PARSE_HEADER"),
+        (r#"{"alg":["HS256"]}"#, "COULD_NOT_PARSE_HEADER"),
+        (
+            r#"{"alg":"HS256","crit":["x-foo"],"x-foo":1}"#,
+            "TOKEN_VERIFICATION_FAILED",
+        ),
+        (
+            r#"{"alg":"HS256","b64":false,"crit":["b64"]}"#,
+            "TOKEN_VERIFICATION_FAILED",
+        ),
+        (
+            r#"{"alg":"HS256","zip":"DEF"}"#,
+            "TOKEN_VERIFICATION_FAILED",
+        ),
+        (r#"{"alg":"HS256","typ":"jwt"}"#, "accepted"),
+        (r#"{"alg":"HS256"}"#, "accepted"),
+    ];
+    for (h, want) in cases {
+        let t = sign_raw(h, &c, &k, Algorithm::HS256);
+        assert_eq!(code(hs256().verify(&t, T0)), want, "{h}");
+    }
+    // Not base64url, padded base64, JWE (five parts), JSON serialisation, empty, huge.
+    let good = sign(&json!({"alg": "HS256"}), &claims(T0), &k, Algorithm::HS256);
+    let mut parts: Vec<&str> = good.split('.').collect();
+    let padded = format!("{}=", parts[0]);
+    parts[0] = &padded;
+    assert_eq!(
+        code(hs256().verify(&parts.join("."), T0)),
+        "COULD_NOT_PARSE_HEADER"
+    );
+    for t in [
+        "".to_owned(),
+        "a.b".to_owned(),
+        format!("{good}.x.y"),
+        r#"{"payload":"x","signatures":[]}"#.to_owned(),
+        format!("{good}{}", "A".repeat(20_000)),
+    ] {
+        assert_eq!(
+            code(hs256().verify(&t, T0)),
+            "TOKEN_VERIFICATION_FAILED",
+            "{}",
+            &t[..t.len().min(40)]
+        );
+    }
+}
+
+/// J-CONFUSE: HS256 keyed with the configured RSA public key (PEM with both headers, DER, JWK).
+#[test]
+fn j_confuse_hs_with_the_public_key() {
+    let pem = fixture("rsa.pub");
+    let pkcs1 = fixture("rsa_pkcs1.pub");
+    let der = fixture("rsa.pub.der");
+    let jwk = {
+        let k = jsonwebtoken::DecodingKey::from_rsa_pem(&pem).unwrap();
+        serde_json::to_vec(
+            &jsonwebtoken::jwk::Jwk::from_decoding_key(&k, Some(Algorithm::RS256)).unwrap(),
+        )
+        .unwrap()
+    };
+    for (what, secret) in [
+        ("pem", &pem),
+        ("pkcs1", &pkcs1),
+        ("der", &der),
+        ("jwk", &jwk),
+    ] {
+        for alg in [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512] {
+            let t = sign(
+                &json!({"alg": format!("{alg:?}"), "typ": "JWT"}),
+                &claims(T0),
+                &EncodingKey::from_secret(secret),
+                alg,
+            );
+            assert_eq!(
+                code(rs256().verify(&t, T0)),
+                "TOKEN_VERIFICATION_FAILED",
+                "{what} {alg:?}"
+            );
+        }
+    }
+    // And a public key is never accepted as an HS secret at save time.
+    assert_eq!(
+        decoding_key(JwtAlgorithm::HS256, &pem).unwrap_err().code(),
+        "INVALID_KEY"
+    );
+    assert_eq!(
+        decoding_key(JwtAlgorithm::HS256, &pkcs1)
+            .unwrap_err()
+            .code(),
+        "INVALID_KEY"
+    );
+}
+
+/// J-JWK / J-JKU / J-X5U / J-X5C / J-KID: key material and key references in the header are
+/// never used: a token signed by the attacker's key fails whatever it points at, nothing is
+/// fetched (the verifier has no I/O), and a good token with odd kids still verifies only with
+/// the configured key.
+#[test]
+fn j_header_keys_are_ignored() {
+    let attacker = EncodingKey::from_rsa_pem(&fixture("rsa_other.key")).unwrap();
+    let attacker_pub = {
+        let der = jsonwebtoken::DecodingKey::from_rsa_pem(&fixture("rsa_other.pub")).unwrap();
+        serde_json::to_value(
+            jsonwebtoken::jwk::Jwk::from_decoding_key(&der, Some(Algorithm::RS256)).unwrap(),
+        )
+        .unwrap()
+    };
+    let headers = [
+        json!({"alg": "RS256", "jwk": attacker_pub}),
+        json!({"alg": "RS256", "jku": "http://127.0.0.1:9/jwks.json"}),
+        json!({"alg": "RS256", "jku": "file:///etc/passwd"}),
+        json!({"alg": "RS256", "x5u": "http://169.254.169.254/cert.pem"}),
+        json!({"alg": "RS256", "x5c": ["MIIBszCCAVmgAwIBAgIUEh"]}),
+        json!({"alg": "RS256", "kid": "../../../../dev/null"}),
+        json!({"alg": "RS256", "kid": "x' OR '1'='1"}),
+    ];
+    for h in &headers {
+        let t = sign(h, &claims(T0), &attacker, Algorithm::RS256);
+        assert_eq!(
+            code(rs256().verify(&t, T0)),
+            "TOKEN_VERIFICATION_FAILED",
+            "{h}"
+        );
+    }
+    let mine = EncodingKey::from_rsa_pem(&fixture("rsa.key")).unwrap();
+    let t = sign(
+        &json!({"alg": "RS256", "kid": "../../../../dev/null"}),
+        &claims(T0),
+        &mine,
+        Algorithm::RS256,
+    );
+    assert_eq!(code(rs256().verify(&t, T0)), "accepted");
+}
+
+/// J-PSYCHIC: ES256/ES384 with r=s=0 and r=s=n, in P1363 and DER form.
+#[test]
+fn j_psychic_signatures() {
+    const N256: &str = "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551";
+    const N384: &str = "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973";
+    let hex = |s: &str| -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    };
+    for (alg, key, n, len) in [
+        (JwtAlgorithm::ES256, "ec256.pub", N256, 32usize),
+        (JwtAlgorithm::ES384, "ec384.pub", N384, 48usize),
+    ] {
+        let v = verifier(alg, &fixture(key));
+        let msg = format!(
+            "{}.{}",
+            b64(json!({"alg": alg.as_str()}).to_string().as_bytes()),
+            b64(claims(T0).to_string().as_bytes())
+        );
+        let n = hex(n);
+        let der = |x: &[u8]| {
+            let mut i = vec![0x02, (x.len() + 1) as u8, 0x00];
+            i.extend_from_slice(x);
+            let mut s = vec![0x30, (2 * i.len()) as u8];
+            s.extend_from_slice(&i);
+            s.extend_from_slice(&i);
+            s
+        };
+        let sigs = [
+            vec![0u8; 2 * len],
+            [n.clone(), n.clone()].concat(),
+            vec![0x30, 0x06, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00],
+            der(&n),
+        ];
+        for sig in sigs {
+            let t = format!("{msg}.{}", b64(&sig));
+            assert_eq!(
+                code(v.verify(&t, T0)),
+                "TOKEN_VERIFICATION_FAILED",
+                "{alg:?} {}",
+                sig.len()
+            );
+        }
+    }
+}
+
+/// J-EXP / J-NBF / J-IAT: time claims with the skew (60 s here), and bad NumericDates.
+#[test]
+fn j_time_claims() {
+    let k = hs();
+    let h = json!({"alg": "HS256"});
+    let v = hs256();
+    let with = |patch: Value| {
+        let mut c = claims(T0);
+        for (key, val) in patch.as_object().unwrap() {
+            if val.is_null() {
+                c.as_object_mut().unwrap().remove(key);
+            } else {
+                c[key] = val.clone();
+            }
+        }
+        sign(&h, &c, &k, Algorithm::HS256)
+    };
+    let cases = [
+        (json!({"exp": T0 - 61}), "TOKEN_VERIFICATION_FAILED"),
+        (json!({"exp": T0 - 60}), "TOKEN_VERIFICATION_FAILED"),
+        (json!({"exp": T0 - 59}), "accepted"),
+        (json!({"exp": null}), "TOKEN_VERIFICATION_FAILED"),
+        (json!({"exp": "9999999999"}), "TOKEN_VERIFICATION_FAILED"),
+        (json!({"exp": 1.5e10}), "TOKEN_VERIFICATION_FAILED"),
+        (
+            json!({"exp": (T0 + 300) as f64 + 0.5}),
+            "TOKEN_VERIFICATION_FAILED",
+        ),
+        (json!({"exp": u64::MAX}), "TOKEN_VERIFICATION_FAILED"),
+        (json!({"exp": -1}), "TOKEN_VERIFICATION_FAILED"),
+        (json!({"nbf": T0 + 61}), "TOKEN_VERIFICATION_FAILED"),
+        (json!({"nbf": T0 + 60}), "accepted"),
+        (json!({"nbf": "soon"}), "TOKEN_VERIFICATION_FAILED"),
+        (json!({"iat": T0 + 86_400}), "TOKEN_VERIFICATION_FAILED"),
+        (json!({"iat": T0 + 61}), "TOKEN_VERIFICATION_FAILED"),
+        (json!({"iat": null}), "accepted"),
+    ];
+    for (patch, want) in cases {
+        assert_eq!(code(v.verify(&with(patch.clone()), T0)), want, "{patch}");
+    }
+}
+
+/// J-AUD / J-ISS / sub: exact matches when configured; a list must contain only us.
+#[test]
+fn j_aud_iss_sub() {
+    let k = hs();
+    let h = json!({"alg": "HS256"});
+    let v = JwtVerifier::new(
+        JwtAlgorithm::HS256,
+        SECRET.as_bytes(),
+        Some("https://idp.example".into()),
+        Some("user-1".into()),
+        Some("https://sso.example/t/a".into()),
+        60,
+    )
+    .unwrap();
+    let base = || {
+        let mut c = claims(T0);
+        c["iss"] = json!("https://idp.example");
+        c["aud"] = json!("https://sso.example/t/a");
+        c
+    };
+    assert_eq!(
+        code(v.verify(&sign(&h, &base(), &k, Algorithm::HS256), T0)),
+        "accepted"
+    );
+    let mut list_ok = base();
+    list_ok["aud"] = json!(["https://sso.example/t/a"]);
+    assert_eq!(
+        code(v.verify(&sign(&h, &list_ok, &k, Algorithm::HS256), T0)),
+        "accepted"
+    );
+    for (key, val) in [
+        ("aud", json!(["other"])),
+        ("aud", json!([])),
+        ("aud", Value::Null),
+        ("aud", json!(["other", "https://sso.example/t/a"])),
+        ("aud", json!("https://sso.example/t/a ")),
+        ("iss", json!("https://evil.example")),
+        ("iss", json!(["https://idp.example"])),
+        ("iss", Value::Null),
+        ("sub", json!("user-2")),
+        ("sub", Value::Null),
+    ] {
+        let mut c = base();
+        if val.is_null() {
+            c.as_object_mut().unwrap().remove(key);
+        } else {
+            c[key] = val.clone();
+        }
+        assert_eq!(
+            code(v.verify(&sign(&h, &c, &k, Algorithm::HS256), T0)),
+            "TOKEN_VERIFICATION_FAILED",
+            "{key}={val}"
+        );
+    }
+}
+
+/// J-NOEMAIL, jti shape, duplicate claims.
+#[test]
+fn j_claims_shape() {
+    let k = hs();
+    let h = json!({"alg": "HS256"});
+    for email in [
+        Value::Null,
+        json!(""),
+        json!("not-an-email"),
+        json!(["ada@example.com"]),
+        json!(42),
+    ] {
+        let mut c = claims(T0);
+        if email.is_null() {
+            c.as_object_mut().unwrap().remove("email");
+        } else {
+            c["email"] = email.clone();
+        }
+        assert_eq!(
+            code(hs256().verify(&sign(&h, &c, &k, Algorithm::HS256), T0)),
+            "MISSING_EMAIL_IN_TOKEN",
+            "{email}"
+        );
+    }
+    for jti in [json!(""), json!(7), json!("x".repeat(300))] {
+        let mut c = claims(T0);
+        c["jti"] = jti;
+        assert_eq!(
+            code(hs256().verify(&sign(&h, &c, &k, Algorithm::HS256), T0)),
+            "JTI_CLAIM_INVALID"
+        );
+    }
+    let dup = format!(
+        r#"{{"email":"ada@example.com","email":"admin@example.com","exp":{}}}"#,
+        T0 + 300
+    );
+    assert_eq!(
+        code(hs256().verify(
+            &sign_raw(r#"{"alg":"HS256"}"#, &dup, &k, Algorithm::HS256),
+            T0
+        )),
+        "TOKEN_VERIFICATION_FAILED"
+    );
+    // Without `sub` the email is the federation ID.
+    let mut c = claims(T0);
+    c.as_object_mut().unwrap().remove("sub");
+    let got = hs256()
+        .verify(&sign(&h, &c, &k, Algorithm::HS256), T0)
+        .unwrap();
+    assert_eq!(got.federation_id(), "ada@example.com");
+}
+
+/// J-HSKEY / J-PRIVKEY and other key checks done when the settings are saved.
+#[test]
+fn j_key_checks() {
+    let short = |n: usize| "k".repeat(n);
+    for (alg, min) in [
+        (JwtAlgorithm::HS256, 32),
+        (JwtAlgorithm::HS384, 48),
+        (JwtAlgorithm::HS512, 64),
+    ] {
+        assert_eq!(
+            decoding_key(alg, short(min - 1).as_bytes())
+                .unwrap_err()
+                .code(),
+            "INVALID_KEY_LENGTH"
+        );
+        assert!(decoding_key(alg, short(min).as_bytes()).is_ok());
+    }
+    for private in ["rsa.key", "ec256.key"] {
+        for alg in [
+            JwtAlgorithm::RS256,
+            JwtAlgorithm::ES256,
+            JwtAlgorithm::HS256,
+        ] {
+            assert_eq!(
+                decoding_key(alg, &fixture(private)).unwrap_err().code(),
+                "PRIVATE_KEY_PROVIDED"
+            );
+        }
+    }
+    let pkcs1_private = fixture_text("rsa.key").replace("PRIVATE KEY", "RSA PRIVATE KEY");
+    assert_eq!(
+        decoding_key(JwtAlgorithm::RS256, pkcs1_private.as_bytes())
+            .unwrap_err()
+            .code(),
+        "PRIVATE_KEY_PROVIDED"
+    );
+    let private_jwk = br#"{"kty":"EC","crv":"P-256","x":"a","y":"b","d":"c"}"#;
+    assert_eq!(
+        decoding_key(JwtAlgorithm::ES256, private_jwk)
+            .unwrap_err()
+            .code(),
+        "PRIVATE_KEY_PROVIDED"
+    );
+    for (alg, key) in [
+        (JwtAlgorithm::RS256, fixture("rsa1024.pub")),
+        (JwtAlgorithm::RS256, fixture("ec256.pub")),
+        (JwtAlgorithm::ES256, fixture("rsa.pub")),
+        (JwtAlgorithm::ES256, fixture("ec384.pub")),
+        (JwtAlgorithm::ES384, fixture("ec256.pub")),
+        (JwtAlgorithm::RS256, b"not a key".to_vec()),
+        (JwtAlgorithm::RS256, fixture("rsa.pub.der")),
+        (
+            JwtAlgorithm::RS256,
+            [fixture("rsa.pub"), fixture("rsa.pub")].concat(),
+        ),
+    ] {
+        assert_eq!(
+            decoding_key(alg, &key).unwrap_err().code(),
+            "INVALID_KEY",
+            "{alg:?}"
+        );
+    }
+}
+
+#[test]
+fn j_param_one_token_only() {
+    assert_eq!(
+        pick_token([("jwt", "a"), ("redirect_url", "/x")]).unwrap(),
+        "a"
+    );
+    for p in ["jwt", "code", "id_token", "access_token"] {
+        assert_eq!(pick_token([(p, "tok")]).unwrap(), "tok");
+    }
+    assert_eq!(pick_token([("jwt", "a"), ("code", "a")]).unwrap(), "a");
+    assert_eq!(
+        pick_token([("jwt", "a"), ("code", "b")])
+            .unwrap_err()
+            .code(),
+        "TOKEN_VERIFICATION_FAILED"
+    );
+    assert_eq!(
+        pick_token([("jwt", "a"), ("jwt", "b")]).unwrap_err().code(),
+        "TOKEN_VERIFICATION_FAILED"
+    );
+    assert_eq!(
+        pick_token([("token", "a")]).unwrap_err().code(),
+        "TOKEN_VERIFICATION_FAILED"
+    );
+}
+
+#[test]
+fn redirect_urls_stay_on_our_origin() {
+    use lanyard_core::jwt_login::landing_page;
+    let public = "https://sso.example.com/";
+    assert_eq!(
+        landing_page("/t/a/app?x=1", public).as_deref(),
+        Some("/t/a/app?x=1")
+    );
+    assert_eq!(
+        landing_page("https://sso.example.com/t/a/app", public).as_deref(),
+        Some("/t/a/app")
+    );
+    for bad in [
+        "https://evil.test",
+        "//evil.test",
+        "/\\evil.test",
+        "https:evil.test",
+        "https://sso.example.com@evil.test",
+        "https://sso.example.com.evil.test/",
+        "%2F%2Fevil.test",
+        "javascript:alert(1)",
+        "data:text/html,x",
+        "/x\r\nSet-Cookie: a=b",
+        "http://sso.example.com/t/a/app",
+    ] {
+        assert_eq!(landing_page(bad, public), None, "{bad}");
+    }
+}
+
+// --- through the store ---
+
+pub fn jwt_input(slug: &str, alg: JwtAlgorithm, key: &str) -> proto::JwtConnectionInput {
+    proto::JwtConnectionInput {
+        slug: Some(slug.into()),
+        name: Some(format!("{slug} portal")),
+        login_url: Some("https://portal.example/login".into()),
+        algorithm: Some(alg),
+        secret_key: Some(key.into()),
+        jit: Some(true),
+        ..Default::default()
+    }
+}
+
+async fn tenant(l: &Lanyard, slug: &str) -> lanyard_core::model::Tenant {
+    l.create_tenant(
+        &Ctx::cli(),
+        proto::CreateTenant {
+            slug: slug.into(),
+            name: slug.into(),
+            session_lifetime_secs: None,
+        },
+    )
+    .await
+    .unwrap()
+}
+
+async fn counts(l: &Lanyard, tenant: &str) -> (usize, usize) {
+    let (_, users, _) = l
+        .list_users(&Ctx::cli(), tenant, None, Some(200))
+        .await
+        .unwrap();
+    let (sessions, _) = l
+        .list_sessions(&Ctx::cli(), tenant, None, false, None, Some(200))
+        .await
+        .unwrap();
+    (users.len(), sessions.len())
+}
+
+async fn failures(l: &Lanyard, code: &str) -> usize {
+    l.store
+        .list_audit(&AuditFilter {
+            kind: Some("login.failed".into()),
+            limit: 500,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.code.as_deref() == Some(code))
+        .count()
+}
+
+async fn verify(
+    l: &Lanyard,
+    tenant: &str,
+    conn: &str,
+    token: &str,
+) -> Result<lanyard_core::jwt_login::JwtLogin, Error> {
+    l.jwt_verify(
+        tenant,
+        conn,
+        &JwtVerifyRequest {
+            token: Ok(token),
+            redirect_url: Some("/t/a/app"),
+            public_url: "https://sso.example.com",
+        },
+        &meta("203.0.113.7"),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn settings_are_validated_when_saved_and_secrets_sealed() {
+    each_backend(|e| async move {
+        let l = &e.lanyard;
+        tenant(l, "a").await;
+        let ctx = Ctx::cli();
+        let err = l
+            .create_jwt_connection(
+                &ctx,
+                "a",
+                jwt_input("p", JwtAlgorithm::HS256, &"k".repeat(31)),
+                false,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "INVALID_KEY_LENGTH", "{}", e.name);
+        let err = l
+            .create_jwt_connection(
+                &ctx,
+                "a",
+                jwt_input("p", JwtAlgorithm::HS512, &"k".repeat(63)),
+                false,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "INVALID_KEY_LENGTH");
+        let private = fixture_text("rsa.key");
+        let err = l
+            .create_jwt_connection(
+                &ctx,
+                "a",
+                jwt_input("p", JwtAlgorithm::RS256, &private),
+                false,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "PRIVATE_KEY_PROVIDED");
+        for url in [
+            "http://portal.example/login",
+            "/login",
+            "javascript:alert(1)",
+            "https://u:p@portal.example/",
+            "ftp://portal.example/",
+        ] {
+            let mut i = jwt_input("p", JwtAlgorithm::HS256, SECRET);
+            i.login_url = Some(url.into());
+            let err = l
+                .create_jwt_connection(&ctx, "a", i, false)
+                .await
+                .unwrap_err();
+            assert_eq!(err.code(), "INVALID_LOGIN_URL", "{url}");
+        }
+        let mut dev = jwt_input("dev", JwtAlgorithm::HS256, SECRET);
+        dev.login_url = Some("http://127.0.0.1:3000/login".into());
+        l.create_jwt_connection(&ctx, "a", dev, true).await.unwrap();
+        let mut empty_iss = jwt_input("p", JwtAlgorithm::HS256, SECRET);
+        empty_iss.issuer = Some(Some(String::new()));
+        let err = l
+            .create_jwt_connection(&ctx, "a", empty_iss, false)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "request.invalid_field");
+        // Nothing of the refused attempts was stored; the private key appears nowhere.
+        let (_, list) = l.list_connections(&ctx, "a").await.unwrap();
+        assert_eq!(list.len(), 1);
+        let audit = l
+            .store
+            .list_audit(&AuditFilter {
+                limit: 500,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(!format!("{audit:?}").contains("PRIVATE KEY"));
+
+        let (_, c) = l
+            .create_jwt_connection(
+                &ctx,
+                "a",
+                jwt_input("p", JwtAlgorithm::HS256, SECRET),
+                false,
+            )
+            .await
+            .unwrap();
+        assert_eq!(c.kind, "jwt");
+        assert!(
+            !c.settings.contains(SECRET),
+            "the secret is sealed: {}",
+            c.settings
+        );
+        assert!(
+            !format!(
+                "{:?}",
+                l.store
+                    .list_audit(&AuditFilter {
+                        limit: 500,
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap()
+            )
+            .contains(SECRET)
+        );
+        let wire = c.to_wire("a", "https://sso.example.com").unwrap();
+        let jwt = wire.jwt.unwrap();
+        assert!(jwt.secret_configured);
+        assert_eq!(
+            wire.verify_url.as_deref(),
+            Some("https://sso.example.com/t/a/jwt/p/verify")
+        );
+        // HS256 -> HS512 keeps the 64-byte secret; HS -> RS needs a new key.
+        let up = proto::JwtConnectionInput {
+            algorithm: Some(JwtAlgorithm::HS512),
+            ..Default::default()
+        };
+        l.update_jwt_connection(&ctx, "a", "p", up, false)
+            .await
+            .unwrap();
+        let up = proto::JwtConnectionInput {
+            algorithm: Some(JwtAlgorithm::RS256),
+            ..Default::default()
+        };
+        assert_eq!(
+            l.update_jwt_connection(&ctx, "a", "p", up, false)
+                .await
+                .unwrap_err()
+                .code(),
+            "request.invalid_field"
+        );
+        let up = proto::JwtConnectionInput {
+            secret_key: Some(fixture_text("rsa.key")),
+            algorithm: Some(JwtAlgorithm::RS256),
+            ..Default::default()
+        };
+        assert_eq!(
+            l.update_jwt_connection(&ctx, "a", "p", up, false)
+                .await
+                .unwrap_err()
+                .code(),
+            "PRIVATE_KEY_PROVIDED"
+        );
+        let (_, after) = l.get_connection(&ctx, "a", "p").await.unwrap();
+        assert_eq!(after.jwt_settings().unwrap().algorithm, JwtAlgorithm::HS512);
+        // The SAML endpoint does not edit a JWT connection.
+        let err = l
+            .update_connection(&ctx, "a", "p", proto::ConnectionInput::default())
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "request.invalid_field");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn login_links_by_federation_id_and_refuses_replays() {
+    each_backend(|e| async move {
+        let l = &e.lanyard;
+        tenant(l, "a").await;
+        tenant(l, "b").await;
+        let ctx = Ctx::cli();
+        l.create_jwt_connection(&ctx, "a", jwt_input("p", JwtAlgorithm::HS256, SECRET), false)
+            .await
+            .unwrap();
+        let k = hs();
+        let h = json!({"alg": "HS256", "typ": "JWT"});
+        let mut c = claims(T0);
+        c["jti"] = json!("jti-1");
+        let t = sign(&h, &c, &k, Algorithm::HS256);
+
+        // NO_SETTINGS: unknown connection, a connection of tenant a at tenant b.
+        assert_eq!(verify(l, "a", "nope", &t).await.unwrap_err().code(), "NO_SETTINGS");
+        assert_eq!(verify(l, "b", "p", &t).await.unwrap_err().code(), "NO_SETTINGS");
+
+        let first = verify(l, "a", "p", &t).await.unwrap();
+        assert!(first.user_created);
+        assert_eq!(first.return_to.as_deref(), Some("/t/a/app"));
+        assert_eq!(first.session.session.auth_method, "jwt");
+        assert_eq!(counts(l, "a").await, (1, 1));
+
+        // J-JTI: the same token again is a replay, and changes nothing.
+        let err = verify(l, "a", "p", &t).await.unwrap_err();
+        assert_eq!(err.code(), "JTI_CLAIM_INVALID", "{}", e.name);
+        assert_eq!(counts(l, "a").await, (1, 1));
+        assert_eq!(failures(l, "JTI_CLAIM_INVALID").await, 1);
+
+        // Same subject, new jti: the same user, a new session.
+        c["jti"] = json!("jti-2");
+        let again = verify(l, "a", "p", &sign(&h, &c, &k, Algorithm::HS256)).await.unwrap();
+        assert!(!again.user_created);
+        assert_eq!(again.session.session.user_id, first.session.session.user_id);
+        assert_eq!(counts(l, "a").await, (1, 2));
+
+        // O-NOAUTH for JWT: the same email with another sub is another identity; since the
+        // email (the username of JIT users) is taken by the first user, JIT refuses instead of linking.
+        c["jti"] = json!("jti-3");
+        c["sub"] = json!("attacker");
+        let err = verify(l, "a", "p", &sign(&h, &c, &k, Algorithm::HS256)).await.unwrap_err();
+        // (Which unique constraint reports first differs between SQLite and PostgreSQL.)
+        assert!(
+            matches!(err.code(), "user.username_taken" | "user.email_taken"),
+            "{}: {}",
+            e.name,
+            err.code()
+        );
+        assert_eq!(counts(l, "a").await, (1, 2));
+
+        // Every refusal: its code in the audit log, no user, no session.
+        let bad = [
+            (sign(&json!({"alg": "none"}), &c, &k, Algorithm::HS256), "NONE_ALGORITHM_PROVIDED"),
+            (sign(&json!({"alg": "HS256", "typ": "at+jwt"}), &c, &k, Algorithm::HS256), "WRONG_TYPE_IN_HEADER"),
+            (sign(&json!({"typ": "JWT"}), &c, &k, Algorithm::HS256), "ALGORITHM_MISSING_IN_HEADER"),
+            ("%%%.e30.e30".to_owned(), "COULD_NOT_PARSE_HEADER"),
+            (sign(&h, &json!({"sub": "x", "exp": T0 + 60}), &k, Algorithm::HS256), "MISSING_EMAIL_IN_TOKEN"),
+            (sign(&h, &json!({"email": "x@example.com", "exp": T0 - 600}), &k, Algorithm::HS256), "TOKEN_VERIFICATION_FAILED"),
+        ];
+        for (token, want) in &bad {
+            let before = failures(l, want).await;
+            assert_eq!(verify(l, "a", "p", token).await.unwrap_err().code(), *want);
+            assert_eq!(failures(l, want).await, before + 1, "{want} audited");
+            assert_eq!(counts(l, "a").await, (1, 2), "{want}");
+        }
+
+        // JIT off: an unknown subject is refused.
+        let up = proto::JwtConnectionInput { jit: Some(false), ..Default::default() };
+        l.update_jwt_connection(&ctx, "a", "p", up, false).await.unwrap();
+        let mut other = claims(T0);
+        other["sub"] = json!("user-9");
+        other["email"] = json!("grace@example.com");
+        let err = verify(l, "a", "p", &sign(&h, &other, &k, Algorithm::HS256)).await.unwrap_err();
+        assert_eq!(err.code(), "login.unknown_user");
+        assert_eq!(counts(l, "a").await, (1, 2));
+
+        // A replay is refused on the shared store after the clock moves, until exp + skew.
+        e.clock.advance(200);
+        assert_eq!(verify(l, "a", "p", &t).await.unwrap_err().code(), "JTI_CLAIM_INVALID");
+
+        // The start URL: remote login + redirect_url to our verify URL (+ the same-origin page).
+        let url = l
+            .jwt_start("a", "p", Some("/t/a/app"), "https://sso.example.com", &meta("203.0.113.7"))
+            .await
+            .unwrap();
+        assert_eq!(
+            url,
+            "https://portal.example/login?redirect_url=https%3A%2F%2Fsso.example.com%2Ft%2Fa%2Fjwt%2Fp%2Fverify%3Fredirect_url%3D%252Ft%252Fa%252Fapp"
+        );
+        let url = l
+            .jwt_start("a", "p", Some("https://evil.test/"), "https://sso.example.com", &meta("203.0.113.7"))
+            .await
+            .unwrap();
+        assert!(!url.contains("evil"), "{url}");
+    })
+    .await;
+}

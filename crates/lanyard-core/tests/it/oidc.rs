@@ -1,0 +1,538 @@
+//! OpenID Connect RP, the pure part: discovery import, JWKS parsing and the rate-limited
+//! refetch, and ID-token verification against the O-* cases of SECURITY.md §7.
+
+use crate::harness::T0;
+use crate::jwt_login::{fixture, sign};
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{Algorithm, EncodingKey};
+use lanyard_core::oidc::{
+    DEFAULT_ALGORITHMS, IdTokenCheck, Jwks, JwksCache, OidcError, at_hash, parse_algorithm,
+    parse_discovery, pkce_challenge, verify_id_token,
+};
+use serde_json::{Value, json};
+
+const ISS: &str = "https://op.example/tenant-a";
+const CLIENT: &str = "lanyard-client";
+
+fn public_jwk(key: &EncodingKey, alg: Algorithm, kid: &str) -> Value {
+    let mut j = serde_json::to_value(Jwk::from_encoding_key(key, alg).unwrap()).unwrap();
+    j["kid"] = json!(kid);
+    j["use"] = json!("sig");
+    j
+}
+
+fn rsa() -> EncodingKey {
+    EncodingKey::from_rsa_pem(&fixture("rsa.key")).unwrap()
+}
+
+fn jwks() -> Jwks {
+    let ec = EncodingKey::from_ec_pem(&fixture("ec256.key")).unwrap();
+    Jwks::parse(
+        json!({"keys": [
+            public_jwk(&rsa(), Algorithm::RS256, "k1"),
+            public_jwk(&ec, Algorithm::ES256, "e1"),
+            {"kty": "oct", "k": "c2VjcmV0", "kid": "hs"},
+            {"kty": "RSA", "kid": "broken", "n": "!!", "e": "AQAB"},
+            {"kty": "RSA", "kid": "enc", "use": "enc", "n": "AQAB", "e": "AQAB"},
+        ]})
+        .to_string()
+        .as_bytes(),
+    )
+    .unwrap()
+}
+
+fn algs() -> Vec<Algorithm> {
+    DEFAULT_ALGORITHMS
+        .iter()
+        .filter_map(|a| parse_algorithm(a))
+        .collect()
+}
+
+fn claims() -> Value {
+    json!({"iss": ISS, "aud": CLIENT, "sub": "u-1", "nonce": "n-1", "iat": T0, "exp": T0 + 300,
+           "email": "ada@example.com", "email_verified": true})
+}
+
+fn check<'a>(algs: &'a [Algorithm], extra: &'a [String]) -> IdTokenCheck<'a> {
+    IdTokenCheck {
+        issuer: ISS,
+        client_id: CLIENT,
+        extra_audiences: extra,
+        allowed_algorithms: algs,
+        nonce: "n-1",
+        access_token: Some("at-1"),
+        skew_secs: 60,
+        now: T0,
+    }
+}
+
+fn rs(claims: &Value, kid: Option<&str>) -> String {
+    let mut h = json!({"alg": "RS256", "typ": "JWT"});
+    if let Some(k) = kid {
+        h["kid"] = json!(k);
+    }
+    sign(&h, claims, &rsa(), Algorithm::RS256)
+}
+
+fn code(r: Result<serde_json::Map<String, Value>, OidcError>) -> &'static str {
+    match r {
+        Ok(_) => "accepted",
+        Err(e) => e.code(),
+    }
+}
+
+#[test]
+fn a_good_id_token_verifies_with_and_without_kid() {
+    let a = algs();
+    let j = jwks();
+    assert_eq!(
+        j.keys.len(),
+        2,
+        "unusable, symmetric and encryption keys are skipped"
+    );
+    let mut c = claims();
+    c["at_hash"] = json!(at_hash(Algorithm::RS256, "at-1"));
+    let got = verify_id_token(&rs(&c, Some("k1")), &j, &check(&a, &[])).unwrap();
+    assert_eq!(got["sub"], "u-1");
+    // kid absent: every key of the right type is tried.
+    assert_eq!(
+        code(verify_id_token(&rs(&c, None), &j, &check(&a, &[]))),
+        "accepted"
+    );
+    let ec = EncodingKey::from_ec_pem(&fixture("ec256.key")).unwrap();
+    let t = sign(
+        &json!({"alg": "ES256", "kid": "e1"}),
+        &c,
+        &ec,
+        Algorithm::ES256,
+    );
+    assert_eq!(code(verify_id_token(&t, &j, &check(&a, &[]))), "accepted");
+}
+
+#[test]
+fn o_signature_and_algorithm_cases() {
+    let a = algs();
+    let j = jwks();
+    let c = claims();
+    let pem = fixture("rsa.pub");
+    let cases = [
+        // alg none / HS with the public key as secret: never allowed.
+        (
+            format!("{}.{}.", b64(r#"{"alg":"none"}"#), b64(&c.to_string())),
+            "oidc.algorithm_not_allowed",
+        ),
+        (
+            sign(
+                &json!({"alg": "HS256", "kid": "k1"}),
+                &c,
+                &EncodingKey::from_secret(&pem),
+                Algorithm::HS256,
+            ),
+            "oidc.algorithm_not_allowed",
+        ),
+        (
+            sign(
+                &json!({"alg": "HS256", "kid": "hs"}),
+                &c,
+                &EncodingKey::from_secret(b"secret"),
+                Algorithm::HS256,
+            ),
+            "oidc.algorithm_not_allowed",
+        ),
+        // attacker key with our kid, with an unknown kid, with a header jwk.
+        (
+            sign(
+                &json!({"alg": "RS256", "kid": "k1"}),
+                &c,
+                &EncodingKey::from_rsa_pem(&fixture("rsa_other.key")).unwrap(),
+                Algorithm::RS256,
+            ),
+            "oidc.bad_signature",
+        ),
+        (
+            sign(
+                &json!({"alg": "RS256", "kid": "k9"}),
+                &c,
+                &rsa(),
+                Algorithm::RS256,
+            ),
+            "oidc.unknown_kid",
+        ),
+        (
+            sign(
+                &json!({"alg": "RS256", "jwk": public_jwk(&EncodingKey::from_rsa_pem(&fixture("rsa_other.key")).unwrap(), Algorithm::RS256, "x")}),
+                &c,
+                &EncodingKey::from_rsa_pem(&fixture("rsa_other.key")).unwrap(),
+                Algorithm::RS256,
+            ),
+            "oidc.bad_signature",
+        ),
+        // ES256 r=s=0
+        (
+            format!(
+                "{}.{}.{}",
+                b64(r#"{"alg":"ES256","kid":"e1"}"#),
+                b64(&c.to_string()),
+                b64_bytes(&[0u8; 64])
+            ),
+            "oidc.bad_signature",
+        ),
+        (
+            format!("{}.{}", rs(&c, Some("k1")).rsplit_once('.').unwrap().0, ""),
+            "oidc.bad_signature",
+        ),
+        (r#"{"alg":"RS256"}"#.to_owned(), "oidc.id_token_malformed"),
+        (
+            sign(
+                &json!({"alg": "RS256", "kid": "k1", "crit": ["exp"]}),
+                &c,
+                &rsa(),
+                Algorithm::RS256,
+            ),
+            "oidc.id_token_malformed",
+        ),
+        (
+            sign(
+                &json!({"alg": "RS256", "kid": "k1", "typ": "at+jwt"}),
+                &c,
+                &rsa(),
+                Algorithm::RS256,
+            ),
+            "oidc.id_token_malformed",
+        ),
+    ];
+    for (t, want) in cases {
+        assert_eq!(
+            code(verify_id_token(&t, &j, &check(&a, &[]))),
+            want,
+            "{}",
+            &t[..t.len().min(60)]
+        );
+    }
+    // A connection that allows only ES256 refuses RS256.
+    let only_es = [Algorithm::ES256];
+    assert_eq!(
+        code(verify_id_token(
+            &rs(&c, Some("k1")),
+            &j,
+            &check(&only_es, &[])
+        )),
+        "oidc.algorithm_not_allowed"
+    );
+}
+
+fn b64(s: &str) -> String {
+    b64_bytes(s.as_bytes())
+}
+
+fn b64_bytes(b: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+#[test]
+fn o_claim_cases() {
+    let a = algs();
+    let j = jwks();
+    let extra = vec!["https://api.example".to_owned()];
+    let with = |patch: Value| {
+        let mut c = claims();
+        for (k, v) in patch.as_object().unwrap() {
+            if v.is_null() {
+                c.as_object_mut().unwrap().remove(k);
+            } else {
+                c[k] = v.clone();
+            }
+        }
+        rs(&c, Some("k1"))
+    };
+    let cases = [
+        (
+            json!({"iss": "https://op.example/tenant-b"}),
+            "oidc.issuer_mismatch",
+        ),
+        (json!({"iss": null}), "oidc.issuer_mismatch"),
+        (json!({"aud": "other"}), "oidc.audience_mismatch"),
+        (json!({"aud": []}), "oidc.audience_mismatch"),
+        (json!({"aud": null}), "oidc.audience_mismatch"),
+        (
+            json!({"aud": [CLIENT, "untrusted"], "azp": CLIENT}),
+            "oidc.audience_mismatch",
+        ),
+        // O-AZP
+        (
+            json!({"aud": [CLIENT, "https://api.example"], "azp": "https://api.example"}),
+            "oidc.azp_mismatch",
+        ),
+        (
+            json!({"aud": [CLIENT, "https://api.example"]}),
+            "oidc.azp_mismatch",
+        ),
+        (
+            json!({"aud": [CLIENT, "https://api.example"], "azp": CLIENT}),
+            "accepted",
+        ),
+        (json!({"azp": "other"}), "oidc.azp_mismatch"),
+        (json!({"exp": T0 - 61}), "oidc.id_token_time_invalid"),
+        (json!({"exp": null}), "oidc.id_token_time_invalid"),
+        (json!({"exp": 1.5}), "oidc.id_token_time_invalid"),
+        (json!({"iat": null}), "oidc.id_token_time_invalid"),
+        (json!({"iat": T0 + 3600}), "oidc.id_token_time_invalid"),
+        (json!({"nbf": T0 + 3600}), "oidc.id_token_time_invalid"),
+        // O-NONCE
+        (json!({"nonce": "n-2"}), "oidc.nonce_mismatch"),
+        (json!({"nonce": null}), "oidc.nonce_mismatch"),
+        // O-ATHASH
+        (
+            json!({"at_hash": at_hash(Algorithm::RS256, "another")}),
+            "oidc.at_hash_mismatch",
+        ),
+        (json!({"at_hash": 5}), "oidc.at_hash_mismatch"),
+        (json!({"sub": null}), "oidc.missing_claim"),
+    ];
+    for (patch, want) in cases {
+        assert_eq!(
+            code(verify_id_token(
+                &with(patch.clone()),
+                &j,
+                &check(&a, &extra)
+            )),
+            want,
+            "{patch}"
+        );
+    }
+}
+
+#[test]
+fn o_disco_issuer_must_match() {
+    let doc = json!({"issuer": ISS, "authorization_endpoint": "https://op.example/auth",
+        "token_endpoint": "https://op.example/token", "jwks_uri": "https://op.example/jwks",
+        "userinfo_endpoint": "https://op.example/me", "end_session_endpoint": "https://op.example/logout"});
+    let d = parse_discovery(doc.to_string().as_bytes(), ISS).unwrap();
+    assert_eq!(d.jwks_uri, "https://op.example/jwks");
+    let e = parse_discovery(doc.to_string().as_bytes(), "https://op.example/tenant-b").unwrap_err();
+    assert_eq!(e.code(), "oidc.discovery_issuer_mismatch");
+    let e = parse_discovery(format!("{ISS}/").as_bytes(), ISS).unwrap_err();
+    assert_eq!(e.code(), "oidc.discovery_invalid");
+    let mut no_jwks = doc.clone();
+    no_jwks.as_object_mut().unwrap().remove("jwks_uri");
+    assert_eq!(
+        parse_discovery(no_jwks.to_string().as_bytes(), ISS)
+            .unwrap_err()
+            .code(),
+        "oidc.discovery_invalid"
+    );
+}
+
+/// O-KIDMISS: 100 unknown-kid tokens within one second claim at most one refetch.
+#[test]
+fn o_kidmiss_refetch_is_rate_limited() {
+    let cache = JwksCache::default();
+    assert!(cache.get("c1", "https://op/jwks", T0).is_none());
+    cache.put("c1", "https://op/jwks", jwks(), T0);
+    assert!(cache.get("c1", "https://op/jwks", T0 + 10).is_some());
+    assert!(
+        cache.get("c1", "https://other/jwks", T0 + 10).is_none(),
+        "a changed jwks_uri is refetched"
+    );
+    // A rotation right after the first fetch is followed at once (the first refetch is free)...
+    let claimed = (0..100)
+        .filter(|_| cache.claim_refetch("c1", T0 + 1))
+        .count();
+    assert_eq!(claimed, 1);
+    cache.put("c1", "https://op/jwks", jwks(), T0 + 1);
+    // ...and later floods are limited to one refetch a minute.
+    assert!(!cache.claim_refetch("c1", T0 + 40));
+    assert!(cache.claim_refetch("c1", T0 + 61));
+    assert_eq!(
+        (0..100)
+            .filter(|_| cache.claim_refetch("c1", T0 + 62))
+            .count(),
+        0
+    );
+    // Per connection.
+    assert!(cache.claim_refetch("c2", T0));
+}
+
+#[test]
+/// Expected value computed independently: base64url(sha256(verifier)) with Python's hashlib.
+fn pkce_s256_is_base64url_sha256() {
+    assert_eq!(
+        pkce_challenge("dBjftJeZ4CVP-mA92QCM9HPvDGdd_gbzqv13L8h1tb4"),
+        "tuipY8_2pPv1LSOZEp5XpL7uGxBmely8lrMkho_6_g8"
+    );
+}
+
+// --- through the store ---
+
+fn oidc_input(slug: &str) -> lanyard_proto::OidcConnectionInput {
+    lanyard_proto::OidcConnectionInput {
+        slug: Some(slug.into()),
+        name: Some("Provider".into()),
+        issuer: Some(ISS.into()),
+        authorization_endpoint: Some("https://op.example/auth".into()),
+        token_endpoint: Some("https://op.example/token".into()),
+        jwks_uri: Some("https://op.example/jwks".into()),
+        client_id: Some(CLIENT.into()),
+        client_secret: Some("s3cret-value".into()),
+        jit: Some(true),
+        ..Default::default()
+    }
+}
+
+async fn start_state(l: &lanyard_core::Lanyard, conn: &str) -> String {
+    let url = l
+        .oidc_start(
+            "a",
+            conn,
+            Some("/t/a/app"),
+            None,
+            "https://sso.example.com",
+            &crate::harness::meta("203.0.113.7"),
+        )
+        .await
+        .unwrap();
+    let u = url::Url::parse(&url).unwrap();
+    u.query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned()
+}
+
+#[tokio::test]
+async fn oidc_state_is_single_use_per_connection_on_both_backends() {
+    use lanyard_core::Ctx;
+    use lanyard_core::oidc_login::CallbackParams;
+    crate::harness::each_backend(|e| async move {
+        let l = &e.lanyard;
+        l.create_tenant(
+            &Ctx::cli(),
+            lanyard_proto::CreateTenant {
+                slug: "a".into(),
+                name: "A".into(),
+                session_lifetime_secs: None,
+            },
+        )
+        .await
+        .unwrap();
+        let (_, c) = l
+            .create_oidc_connection(&Ctx::cli(), "a", oidc_input("op"))
+            .await
+            .unwrap();
+        assert!(
+            !c.settings.contains("s3cret-value"),
+            "the client secret is sealed"
+        );
+        assert_eq!(
+            c.oidc_settings()
+                .unwrap()
+                .client_secret(&c.id, l.master_key())
+                .unwrap()
+                .as_deref(),
+            Some("s3cret-value")
+        );
+        l.create_oidc_connection(&Ctx::cli(), "a", oidc_input("op2"))
+            .await
+            .unwrap();
+        let m = crate::harness::meta("203.0.113.7");
+        let params = |state: &str, iss: Option<&str>| CallbackParams {
+            code: Some("code-1".into()),
+            state: Some(state.into()),
+            iss: iss.map(str::to_owned),
+            ..Default::default()
+        };
+        let state = start_state(l, "op").await;
+        // At another connection of the same tenant, the state is unknown (and stays pending).
+        let err = l
+            .oidc_callback_begin(
+                "a",
+                "op2",
+                &params(&state, None),
+                None,
+                "https://sso.example.com",
+                &m,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "oidc.state_unknown", "{}", e.name);
+        let b = l
+            .oidc_callback_begin(
+                "a",
+                "op",
+                &params(&state, Some(ISS)),
+                None,
+                "https://sso.example.com",
+                &m,
+            )
+            .await
+            .unwrap();
+        assert_eq!(b.code, "code-1");
+        assert_eq!(
+            b.redirect_uri,
+            "https://sso.example.com/t/a/oidc/op/callback"
+        );
+        assert_eq!(
+            lanyard_core::oidc::pkce_challenge(&b.code_verifier).len(),
+            43
+        );
+        // Consumed: a second use is refused.
+        let err = l
+            .oidc_callback_begin(
+                "a",
+                "op",
+                &params(&state, None),
+                None,
+                "https://sso.example.com",
+                &m,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "oidc.state_unknown");
+        // Mix-up: consumed and refused.
+        let state = start_state(l, "op").await;
+        let err = l
+            .oidc_callback_begin(
+                "a",
+                "op",
+                &params(&state, Some("https://op.example/tenant-b")),
+                None,
+                "https://sso.example.com",
+                &m,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "oidc.issuer_mix_up");
+        let err = l
+            .oidc_callback_begin(
+                "a",
+                "op",
+                &params(&state, None),
+                None,
+                "https://sso.example.com",
+                &m,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "oidc.state_unknown");
+        // A SAML-side consumer never takes an OIDC state.
+        let state = start_state(l, "op").await;
+        let op_id = c.id.clone();
+        let t = l.tenant("a").await.unwrap();
+        assert!(
+            l.store
+                .take_pending_login(&state, &t.id, "other-connection")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            l.store
+                .take_oidc_pending(&state, &t.id, &op_id)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    })
+    .await;
+}

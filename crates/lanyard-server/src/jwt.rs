@@ -1,0 +1,145 @@
+//! JWT remote login: `/t/{tenant}/jwt/{connection}/verify` (where the remote login sends the
+//! visitor back with a token) and the start of a login (`/t/{tenant}/sso/{connection}/start`
+//! dispatches here for JWT connections, see [`crate::saml`]).
+//!
+//! The token arrives in the query string (`jwt`, `code`, `id_token` or `access_token`); the
+//! query is read raw so that a repeated or second, different token is noticed and refused.
+
+use crate::AppState;
+use crate::error::PageError;
+use crate::extract::Meta;
+use crate::login::{cookie, default_landing, session_cookie_name};
+use crate::metrics::login_outcome;
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::SameSite;
+use lanyard_core::Error;
+use lanyard_core::jwt_login::{JwtVerifyRequest, MAX_TOKEN_BYTES, pick_token};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/t/{tenant}/jwt/{connection}/verify", get(verify))
+        .route("/t/{tenant}/jwt/{connection}/start", get(start_route))
+}
+
+fn public(s: &AppState) -> String {
+    s.config.public_url.as_str().to_owned()
+}
+
+fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// Sends the visitor to the remote login URL (302), asking it to come back to the verify URL.
+pub(crate) async fn start(
+    s: &AppState,
+    tenant: &str,
+    conn: &str,
+    page: Option<&str>,
+    meta: &lanyard_core::RequestMeta,
+) -> Result<Response, PageError> {
+    match s
+        .lanyard
+        .jwt_start(tenant, conn, page, &public(s), meta)
+        .await
+    {
+        Ok(url) => {
+            let mut res = StatusCode::FOUND.into_response();
+            let v = HeaderValue::from_str(&url)
+                .map_err(|_| Error::Internal("remote login URL is not a valid header".into()))?;
+            res.headers_mut().insert(header::LOCATION, v);
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            Ok(res)
+        }
+        Err(e) => {
+            login_outcome("jwt", e.code());
+            Err(e.into())
+        }
+    }
+}
+
+async fn start_route(
+    State(s): State<AppState>,
+    Path((tenant, conn)): Path<(String, String)>,
+    Meta(meta): Meta,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    let pairs = query_pairs(raw.as_deref());
+    let page = pairs
+        .iter()
+        .find(|(k, _)| k == "redirect_url" || k == "return_to")
+        .map(|(_, v)| v.as_str());
+    start(&s, &tenant, &conn, page, &meta).await
+}
+
+async fn verify(
+    State(s): State<AppState>,
+    Path((tenant, conn)): Path<(String, String)>,
+    Meta(meta): Meta,
+    jar: CookieJar,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    // A query far larger than any token is refused before it is decoded.
+    let too_long = raw
+        .as_deref()
+        .is_some_and(|q| q.len() > 4 * MAX_TOKEN_BYTES);
+    let pairs = if too_long {
+        Vec::new()
+    } else {
+        query_pairs(raw.as_deref())
+    };
+    let picked = if too_long {
+        Err(lanyard_core::jwt_login::JwtError::TokenVerificationFailed(
+            "the request is larger than any accepted token".into(),
+        ))
+    } else {
+        pick_token(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    };
+    let redirect_url = pairs
+        .iter()
+        .find(|(k, _)| k == "redirect_url")
+        .map(|(_, v)| v.as_str());
+    let public = public(&s);
+    let req = JwtVerifyRequest {
+        token: picked.as_ref().map(|t| *t),
+        redirect_url,
+        public_url: &public,
+    };
+    match s.lanyard.jwt_verify(&tenant, &conn, &req, &meta).await {
+        Ok(login) => {
+            login_outcome("jwt", "ok");
+            let new = login.session;
+            let max_age = new.session.expires_at - new.session.created_at;
+            let jar = jar.add(cookie(
+                &s,
+                session_cookie_name(&s, &new.tenant.slug),
+                new.token,
+                max_age,
+                SameSite::Lax,
+            ));
+            let target = login
+                .return_to
+                .unwrap_or_else(|| default_landing(&new.tenant.slug));
+            let mut res = (jar, Redirect::to(&target)).into_response();
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            // The token is in this URL: do not pass it on to the next page.
+            res.headers_mut().insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            );
+            Ok(res)
+        }
+        Err(e) => {
+            login_outcome("jwt", e.code());
+            Err(e.into())
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! OpenID Connect sign-in: `/t/{tenant}/oidc/{connection}/callback` (the redirect URI) and the
+//! start (`/t/{tenant}/sso/{connection}/start` dispatches here for OIDC connections).
+//!
+//! The domain consumes the state and checks the RFC 9207 `iss` before anything is sent to the
+//! provider; this module then makes the token request (client_secret_basic or _post, always with
+//! the PKCE code_verifier), fetches the JWKS (cached per connection; one rate-limited refetch on
+//! an unknown kid) and userinfo, all through the SSRF-guarded [`crate::fetch`].
+
+use crate::AppState;
+use crate::error::PageError;
+use crate::extract::Meta;
+use crate::login::{cookie, default_landing, session_cookie_name};
+use crate::metrics::login_outcome;
+use crate::saml::BINDING_COOKIE;
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::SameSite;
+use base64::Engine as _;
+use lanyard_core::oidc::{Jwks, OidcError};
+use lanyard_core::oidc_login::{CallbackBegun, CallbackParams, TokenResult};
+use lanyard_core::{Error, RequestMeta};
+use lanyard_proto::TokenAuthMethod;
+use serde_json::{Map, Value};
+
+/// Largest token-endpoint, JWKS or userinfo response read.
+pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/t/{tenant}/oidc/{connection}/callback", get(callback))
+}
+
+fn public(s: &AppState) -> String {
+    s.config.public_url.as_str().to_owned()
+}
+
+fn binding_cookie(jar: &CookieJar) -> Option<String> {
+    jar.get(BINDING_COOKIE)
+        .map(|c| c.value().to_owned())
+        .filter(|v| v.len() == 43)
+}
+
+/// Sends the browser to the provider's authorization endpoint (302).
+pub(crate) async fn start(
+    s: &AppState,
+    jar: &CookieJar,
+    tenant: &str,
+    conn: &str,
+    return_to: Option<&str>,
+    meta: &RequestMeta,
+) -> Result<Response, PageError> {
+    let binding = s
+        .config
+        .secure_cookies()
+        .then(|| binding_cookie(jar).unwrap_or_else(lanyard_core::secret::random_token));
+    let url = match s
+        .lanyard
+        .oidc_start(
+            tenant,
+            conn,
+            return_to,
+            binding.as_deref(),
+            &public(s),
+            meta,
+        )
+        .await
+    {
+        Ok(u) => u,
+        Err(e) => {
+            login_outcome("oidc", e.code());
+            return Err(e.into());
+        }
+    };
+    let mut res = StatusCode::FOUND.into_response();
+    let v = HeaderValue::from_str(&url)
+        .map_err(|_| Error::Internal("authorization URL is not a valid header".into()))?;
+    res.headers_mut().insert(header::LOCATION, v);
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(b) = binding {
+        let c = cookie(
+            s,
+            BINDING_COOKIE.to_owned(),
+            b,
+            lanyard_core::oidc_login::PENDING_OIDC_TTL_SECS,
+            SameSite::None,
+        );
+        if let Ok(v) = HeaderValue::from_str(&c.to_string()) {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(res)
+}
+
+fn token_error(msg: impl Into<String>) -> Error {
+    Error::OidcTokenRequest(msg.into())
+}
+
+fn form_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// The token request: authorization_code grant with the PKCE verifier.
+async fn redeem(s: &AppState, b: &CallbackBegun) -> Result<(String, Option<String>), Error> {
+    let st = &b.settings;
+    let mut form: Vec<(&str, &str)> = vec![
+        ("grant_type", "authorization_code"),
+        ("code", &b.code),
+        ("redirect_uri", &b.redirect_uri),
+        ("code_verifier", &b.code_verifier),
+    ];
+    let mut authorization = None;
+    match (&b.client_secret, st.token_endpoint_auth_method) {
+        (Some(secret), TokenAuthMethod::ClientSecretBasic) => {
+            // RFC 6749 §2.3.1: both parts form-urlencoded before base64.
+            let raw = format!("{}:{}", form_encode(&st.client_id), form_encode(secret));
+            authorization = Some(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(raw)
+            ));
+        }
+        (Some(secret), TokenAuthMethod::ClientSecretPost) => {
+            form.push(("client_id", &st.client_id));
+            form.push(("client_secret", secret));
+        }
+        (None, _) => form.push(("client_id", &st.client_id)),
+    }
+    let (status, body) = crate::fetch::post_form(
+        "token_endpoint",
+        &st.token_endpoint,
+        &form,
+        authorization.as_deref(),
+        s.config.allow_private_metadata_urls,
+        MAX_RESPONSE_BYTES,
+    )
+    .await
+    .map_err(|e| token_error(e.to_string()))?;
+    let json: Value = serde_json::from_slice(&body)
+        .map_err(|_| token_error(format!("HTTP {status}, the answer is not JSON")))?;
+    if !(200..300).contains(&status) {
+        let err = json
+            .get("error")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown");
+        return Err(token_error(format!(
+            "HTTP {status}: {}",
+            err.chars().take(64).collect::<String>()
+        )));
+    }
+    let id_token = json
+        .get("id_token")
+        .and_then(Value::as_str)
+        .ok_or_else(|| token_error("the answer has no id_token"))?
+        .to_owned();
+    let access_token = json
+        .get("access_token")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Ok((id_token, access_token))
+}
+
+async fn fetch_jwks(s: &AppState, b: &CallbackBegun) -> Result<std::sync::Arc<Jwks>, Error> {
+    let body = crate::fetch::get(
+        "jwks_uri",
+        &b.settings.jwks_uri,
+        None,
+        s.config.allow_private_metadata_urls,
+        MAX_RESPONSE_BYTES,
+    )
+    .await
+    .map_err(|e| Error::Oidc(OidcError::JwksInvalid(e.to_string())))?;
+    let jwks = Jwks::parse(&body).map_err(Error::Oidc)?;
+    Ok(s.lanyard.jwks_cache().put(
+        &b.connection.id,
+        &b.settings.jwks_uri,
+        jwks,
+        s.lanyard.now(),
+    ))
+}
+
+async fn userinfo(
+    s: &AppState,
+    b: &CallbackBegun,
+    access_token: Option<&str>,
+) -> Result<Option<Map<String, Value>>, Error> {
+    let (true, Some(url), Some(at)) = (
+        b.settings.use_userinfo,
+        b.settings.userinfo_endpoint.as_deref(),
+        access_token,
+    ) else {
+        return Ok(None);
+    };
+    let body = crate::fetch::get(
+        "userinfo_endpoint",
+        url,
+        Some(at),
+        s.config.allow_private_metadata_urls,
+        MAX_RESPONSE_BYTES,
+    )
+    .await
+    .map_err(|e| token_error(format!("userinfo: {e}")))?;
+    match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(m)) => Ok(Some(m)),
+        _ => Err(token_error("userinfo: the answer is not a JSON object")),
+    }
+}
+
+async fn finish(
+    s: &AppState,
+    b: &CallbackBegun,
+    meta: &RequestMeta,
+) -> Result<lanyard_core::oidc_login::OidcLogin, Error> {
+    let (id_token, access_token) = redeem(s, b).await?;
+    let info = userinfo(s, b, access_token.as_deref()).await?;
+    let tokens = TokenResult {
+        id_token: &id_token,
+        access_token: access_token.as_deref(),
+        userinfo: info.as_ref(),
+    };
+    let now = s.lanyard.now();
+    let jwks = match s
+        .lanyard
+        .jwks_cache()
+        .get(&b.connection.id, &b.settings.jwks_uri, now)
+    {
+        Some(j) => j,
+        None => fetch_jwks(s, b).await?,
+    };
+    match s
+        .lanyard
+        .oidc_callback_finish(b, &tokens, &jwks, meta, false)
+        .await
+    {
+        Err(Error::Oidc(OidcError::UnknownKid)) => {
+            // The provider rotated its keys: one refetch, at most once a minute per connection.
+            let jwks = if s.lanyard.jwks_cache().claim_refetch(&b.connection.id, now) {
+                fetch_jwks(s, b).await?
+            } else {
+                jwks
+            };
+            s.lanyard
+                .oidc_callback_finish(b, &tokens, &jwks, meta, true)
+                .await
+        }
+        other => other,
+    }
+}
+
+async fn callback(
+    State(s): State<AppState>,
+    Path((tenant, conn)): Path<(String, String)>,
+    Meta(meta): Meta,
+    jar: CookieJar,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    let mut p = CallbackParams::default();
+    for (k, v) in url::form_urlencoded::parse(raw.as_deref().unwrap_or_default().as_bytes()) {
+        let slot = match k.as_ref() {
+            "code" => &mut p.code,
+            "state" => &mut p.state,
+            "iss" => &mut p.iss,
+            "error" => &mut p.error,
+            "error_description" => &mut p.error_description,
+            _ => continue,
+        };
+        if slot.is_some() {
+            // A repeated parameter: refuse rather than guess which one counts.
+            p.state = None;
+            break;
+        }
+        *slot = Some(v.into_owned());
+    }
+    let begun = match s
+        .lanyard
+        .oidc_callback_begin(
+            &tenant,
+            &conn,
+            &p,
+            binding_cookie(&jar).as_deref(),
+            &public(&s),
+            &meta,
+        )
+        .await
+    {
+        Ok(b) => b,
+        Err(e) => {
+            login_outcome("oidc", e.code());
+            return Err(e.into());
+        }
+    };
+    let result = finish(&s, &begun, &meta).await;
+    match result {
+        Ok(login) => {
+            login_outcome("oidc", "ok");
+            let new = login.session;
+            let max_age = new.session.expires_at - new.session.created_at;
+            let jar = jar.add(cookie(
+                &s,
+                session_cookie_name(&s, &new.tenant.slug),
+                new.token,
+                max_age,
+                SameSite::Lax,
+            ));
+            let target = login
+                .return_to
+                .unwrap_or_else(|| default_landing(&new.tenant.slug));
+            let mut res = (jar, Redirect::to(&target)).into_response();
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            Ok(res)
+        }
+        Err(e) => {
+            // Failures of the token/JWKS/userinfo calls are audited here (the domain audits
+            // the verdicts it reaches itself).
+            if matches!(
+                e,
+                Error::OidcTokenRequest(_) | Error::Oidc(OidcError::JwksInvalid(_))
+            ) {
+                s.lanyard
+                    .audit_oidc_failure(&tenant, &conn, &meta, &e, Value::Null)
+                    .await;
+            }
+            login_outcome("oidc", e.code());
+            Err(e.into())
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! Interop: OpenID Connect sign-in against a real, certified OpenID Provider, the
+//! `oidc-provider` npm package (tests/peers/oidc-provider, installed by
+//! scripts/setup-test-peers, started by its op.mjs on a loopback port with a test client and the
+//! JWKS passed in), through its real /auth, login form and consent, to a Lanyard session at
+//! /t/{tenant}/session, against the real `lanyard` binary; then again after the provider
+//! restarts with a rotated signing key (new key first), which Lanyard picks up by one refetch.
+//!
+//! Skips (with a message) only when node/npm are missing; under `CI` it fails instead.
+
+use crate::harness::{HttpResponse, Server, free_port, http, urlencode};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn key(name: &str) -> PathBuf {
+    repo_root()
+        .join("crates/lanyard-core/tests/fixtures/jwt")
+        .join(name)
+}
+
+fn have(cmd: &str) -> bool {
+    Command::new(cmd)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn peer_dir() -> Option<PathBuf> {
+    if !have("node") || !have("npm") {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but node/npm are missing: the OIDC interop test cannot run"
+        );
+        eprintln!(
+            "SKIPPED oidc interop: node and npm are not installed (apt-get install nodejs npm)"
+        );
+        return None;
+    }
+    let dir = repo_root().join("tests/peers/oidc-provider");
+    if !dir.join("node_modules/oidc-provider/package.json").exists() {
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&dir)
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "npm ci failed in {}; run scripts/setup-test-peers",
+            dir.display()
+        );
+    }
+    Some(dir)
+}
+
+/// The provider process, killed when dropped.
+struct Op(Child);
+
+impl Drop for Op {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+const CLIENT_ID: &str = "lanyard-interop";
+const CLIENT_SECRET: &str = "interop-client-secret-4f9d2c";
+
+fn start_op(dir: &Path, port: u16, redirect_uri: &str, keys: &[(&str, &str)]) -> Op {
+    let mut cmd = Command::new("node");
+    cmd.arg("op.mjs")
+        .args(["--port", &port.to_string()])
+        .args(["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET])
+        .args(["--redirect-uri", redirect_uri]);
+    for (kid, file) in keys {
+        cmd.arg("--key")
+            .arg(format!("{kid}={}", key(file).display()));
+    }
+    let mut child = cmd
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if line.starts_with("listening ") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    let op = Op(child);
+    rx.recv_timeout(Duration::from_secs(30))
+        .expect("oidc-provider did not start within 30 s");
+    op
+}
+
+/// A browser's cookie jar for the provider (one origin; paths ignored).
+#[derive(Default)]
+struct Jar(BTreeMap<String, String>);
+
+impl Jar {
+    fn take(&mut self, res: &HttpResponse) {
+        for l in res.head.lines() {
+            if !l.to_ascii_lowercase().starts_with("set-cookie:") {
+                continue;
+            }
+            let Some((_, v)) = l.split_once(':') else {
+                continue;
+            };
+            if let Some((name, value)) = v.trim().split(';').next().and_then(|p| p.split_once('='))
+            {
+                self.0.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+    fn header(&self) -> String {
+        if self.0.is_empty() {
+            return String::new();
+        }
+        let v: Vec<String> = self.0.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("Cookie: {}\r\n", v.join("; "))
+    }
+}
+
+fn op_get(port: u16, path: &str, jar: &mut Jar) -> HttpResponse {
+    let res = http(
+        port,
+        &format!(
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n{}\r\n",
+            jar.header()
+        ),
+    );
+    jar.take(&res);
+    res
+}
+
+fn op_post(port: u16, path: &str, body: &str, jar: &mut Jar) -> HttpResponse {
+    let res = http(
+        port,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n{}\r\n{body}",
+            body.len(),
+            jar.header()
+        ),
+    );
+    jar.take(&res);
+    res
+}
+
+fn path_of(location: &str, port: u16) -> String {
+    location
+        .strip_prefix(&format!("http://127.0.0.1:{port}"))
+        .unwrap_or(location)
+        .to_owned()
+}
+
+/// Drives the provider from Lanyard's redirect to the redirect back: /auth → login form →
+/// /auth/{uid} → consent → /auth/{uid} → redirect_uri?code&state&iss. Returns that URL.
+fn through_the_provider(op_port: u16, authorize_url: &str, user: &str) -> String {
+    let mut jar = Jar::default();
+    let mut next = path_of(authorize_url, op_port);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for _ in 0..12 {
+        assert!(
+            Instant::now() < deadline,
+            "the provider flow took over 60 s"
+        );
+        let res = op_get(op_port, &next, &mut jar);
+        let loc = match res.status {
+            302 | 303 => res.header("location").unwrap(),
+            200 => {
+                // An interaction page: login first, then consent.
+                let uid_path = next.clone();
+                let body = if res.body.contains("name=\"login\"") {
+                    format!("prompt=login&login={}&password=anything", urlencode(user))
+                } else {
+                    "prompt=consent".to_owned()
+                };
+                let posted = op_post(op_port, &uid_path, &body, &mut jar);
+                assert!(
+                    matches!(posted.status, 302 | 303),
+                    "interaction POST {uid_path}: {} {}",
+                    posted.status,
+                    posted.body
+                );
+                posted.header("location").unwrap()
+            }
+            s => panic!("provider answered {s} at {next}: {}", res.body),
+        };
+        if !loc.starts_with('/') && !loc.starts_with(&format!("http://127.0.0.1:{op_port}")) {
+            return loc;
+        }
+        next = path_of(&loc, op_port);
+    }
+    panic!("the provider never redirected back");
+}
+
+fn login(server: &Server, op_port: u16, user: &str) -> serde_json::Value {
+    let start = server.get("/t/demo/sso/op/start?return_to=%2Ft%2Fdemo%2Fsession", "");
+    assert_eq!(start.status, 302, "{}", start.body);
+    let authorize = start.header("location").unwrap();
+    assert!(
+        authorize.starts_with(&format!("http://127.0.0.1:{op_port}/auth?"))
+            && authorize.contains("code_challenge_method=S256")
+            && authorize.contains("nonce=")
+            && authorize.contains("state="),
+        "{authorize}"
+    );
+    let back = through_the_provider(op_port, &authorize, user);
+    let cb = url::Url::parse(&back).unwrap();
+    assert_eq!(cb.path(), "/t/demo/oidc/op/callback", "{back}");
+    let q: BTreeMap<String, String> = cb.query_pairs().into_owned().collect();
+    assert_eq!(
+        q.get("iss").map(String::as_str),
+        Some(format!("http://127.0.0.1:{op_port}").as_str()),
+        "RFC 9207 iss"
+    );
+    let path = format!("{}?{}", cb.path(), cb.query().unwrap());
+    let done = server.get(&path, "");
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(done.header("location").as_deref(), Some("/t/demo/session"));
+    let cookie = done.cookie("lanyard_session_demo").expect("session cookie");
+    // The same code again: the state was single-use.
+    let again = server.get(&path, "");
+    assert_eq!(again.status, 401, "{}", again.body);
+    assert!(again.body.contains("oidc.state_unknown"), "{}", again.body);
+    let session = server.get(
+        "/t/demo/session",
+        &format!("Cookie: lanyard_session_demo={cookie}\r\n"),
+    );
+    assert_eq!(session.status, 200, "{}", session.body);
+    serde_json::from_str(&session.body).unwrap()
+}
+
+#[test]
+fn code_flow_with_oidc_provider_then_key_rotation() {
+    let Some(dir) = peer_dir() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let conf = data.path().join("lanyard.toml");
+    std::fs::write(&conf, "allow_private_metadata_urls = true\n").unwrap();
+    let server = Server::start(
+        &data.path().join("data"),
+        &["--config", conf.to_str().unwrap()],
+    );
+    let api_key = server.field("API key:").expect("demo API key");
+    let redirect_uri = format!("http://127.0.0.1:{}/t/demo/oidc/op/callback", server.port);
+    let op_port = free_port();
+    let issuer = format!("http://127.0.0.1:{op_port}");
+    let op = start_op(&dir, op_port, &redirect_uri, &[("k1", "rsa.key")]);
+
+    // Import from the discovery document; a wrong configured issuer is refused.
+    let create = |issuer: &str| {
+        let body = serde_json::json!({
+            "slug": "op", "name": "oidc-provider", "issuer": issuer,
+            "discovery_url": format!("http://127.0.0.1:{op_port}/.well-known/openid-configuration"),
+            "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+            "use_userinfo": true, "jit": true,
+        })
+        .to_string();
+        server.request(&format!(
+            "POST /api/v1/tenants/demo/oidc-connections HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: Bearer {api_key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ))
+    };
+    let wrong = create("http://127.0.0.1:1/other");
+    assert_eq!(wrong.status, 400, "{}", wrong.body);
+    assert!(
+        wrong.body.contains("oidc.discovery_issuer_mismatch"),
+        "{}",
+        wrong.body
+    );
+    let res = create(&issuer);
+    assert_eq!(res.status, 201, "{}", res.body);
+    let conn: serde_json::Value = serde_json::from_str(&res.body).unwrap();
+    assert_eq!(conn["callback_url"], redirect_uri.as_str());
+    assert_eq!(conn["oidc"]["token_endpoint"], format!("{issuer}/token"));
+    assert_eq!(conn["oidc"]["client_secret_configured"], true);
+    assert!(!res.body.contains(CLIENT_SECRET));
+
+    let s = login(&server, op_port, "alice");
+    assert_eq!(s["auth_method"], "oidc", "{s}");
+    assert_eq!(s["user"]["username"], "alice@op.test", "{s}");
+    assert_eq!(s["user"]["email"], "alice@op.test", "{s}");
+
+    // Rotation: the provider restarts with a new signing key first; Lanyard's cached JWKS lacks
+    // its kid, so it refetches once and the sign-in succeeds.
+    drop(op);
+    let _op = start_op(
+        &dir,
+        op_port,
+        &redirect_uri,
+        &[("k2", "rsa_other.key"), ("k1", "rsa.key")],
+    );
+    let s = login(&server, op_port, "alice");
+    assert_eq!(s["user"]["username"], "alice@op.test", "{s}");
+    let s = login(&server, op_port, "bob");
+    assert_eq!(s["user"]["username"], "bob@op.test", "{s}");
+}
