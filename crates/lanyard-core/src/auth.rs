@@ -133,7 +133,7 @@ impl Lanyard {
         method: &str,
         meta: &RequestMeta,
     ) -> Result<NewSession> {
-        self.open_session_capped(tenant, user_id, method, meta, None)
+        self.open_session_capped(tenant, user_id, method, meta, None, None)
             .await
     }
 
@@ -146,6 +146,7 @@ impl Lanyard {
         method: &str,
         meta: &RequestMeta,
         cap: Option<UnixTime>,
+        connection_id: Option<&str>,
     ) -> Result<NewSession> {
         let now = self.now();
         let lifetime_end = now + tenant.session_lifetime_secs;
@@ -169,6 +170,7 @@ impl Lanyard {
                 .user_agent
                 .as_deref()
                 .map(|s| s.chars().take(256).collect()),
+            connection_id: connection_id.map(str::to_owned),
         };
         let ev = Ctx::new(
             Actor::User {
@@ -227,14 +229,14 @@ impl Lanyard {
         )
     }
 
-    /// Ends the session behind `token` after checking the form's CSRF token.
+    /// Ends the session behind `token` after checking the form's CSRF token; returns it.
     pub async fn logout(
         &self,
         tenant_slug: &str,
         token: &str,
         csrf: &str,
         meta: &RequestMeta,
-    ) -> Result<()> {
+    ) -> Result<SessionView> {
         let view = self.session(tenant_slug, token).await?;
         if !self.csrf_matches(token, csrf) {
             return Err(Error::CsrfInvalid);
@@ -253,7 +255,7 @@ impl Lanyard {
         self.store
             .revoke_session(&view.tenant_id, &view.id, now, &ev)
             .await?;
-        Ok(())
+        Ok(view)
     }
 
     /// Resolves `Authorization: Bearer lny_…` to the key's authority.

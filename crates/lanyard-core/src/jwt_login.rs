@@ -1013,7 +1013,7 @@ impl Lanyard {
         }
         let (user, user_created) = self.jwt_user(tenant, &c, &s, &claims, meta).await?;
         let session = self
-            .open_session_capped(tenant, &user.id, "jwt", meta, None)
+            .open_session_capped(tenant, &user.id, "jwt", meta, None, Some(&c.id))
             .await?;
         Ok(JwtLogin {
             session,

@@ -106,6 +106,8 @@ pub struct Session {
     pub revoked_at: Option<UnixTime>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The connection that opened the session; `None` for a local password.
+    pub connection_id: Option<String>,
 }
 
 /// A session joined with its user and tenant: what one lookup on the hot path returns.
@@ -126,6 +128,7 @@ pub struct SessionView {
     pub revoked_at: Option<UnixTime>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    pub connection_id: Option<String>,
 }
 
 impl SessionView {

@@ -8,7 +8,9 @@
 use crate::audit::{Actor, Ctx, RequestMeta};
 use crate::connection::validate_http_url;
 use crate::error::{Error, Result};
-use crate::model::{Connection, FederatedIdentity, PendingLogin, Tenant, User, new_id};
+use crate::model::{
+    Connection, FederatedIdentity, PendingLogin, SessionView, Tenant, User, new_id,
+};
 use crate::oidc::{
     DEFAULT_ALGORITHMS, IdTokenCheck, Jwks, OidcError, parse_algorithm, parse_discovery,
     pkce_challenge, verify_id_token,
@@ -385,6 +387,46 @@ fn pending_context(state: &str, what: &str) -> String {
 }
 
 impl Lanyard {
+    /// RP-initiated logout: after a session opened through an OIDC connection ends here, where to
+    /// send the browser so the provider ends its session too — the connection's logoff URL, else
+    /// the discovered `end_session_endpoint` — with `client_id` and a `post_logout_redirect_uri`
+    /// back to the tenant's sign-in page. `None` for other sessions. The target comes only from
+    /// the admin's configuration, never from the request.
+    pub async fn idp_logout_url(
+        &self,
+        ended: &SessionView,
+        public_url: &str,
+    ) -> Result<Option<String>> {
+        let Some(cid) = &ended.connection_id else {
+            return Ok(None);
+        };
+        let Some(c) = self.store.connection_by_id(&ended.tenant_id, cid).await? else {
+            return Ok(None);
+        };
+        if c.kind != KIND_OIDC {
+            return Ok(None);
+        }
+        let s = c.oidc_settings()?;
+        let Some(base) = s
+            .logoff_url
+            .clone()
+            .or_else(|| s.end_session_endpoint.clone())
+        else {
+            return Ok(None);
+        };
+        let mut url = url::Url::parse(&base)
+            .map_err(|_| Error::invalid("logoff_url", "is not an absolute URL"))?;
+        let back = format!(
+            "{}/t/{}/login",
+            public_url.trim_end_matches('/'),
+            ended.tenant_slug
+        );
+        url.query_pairs_mut()
+            .append_pair("client_id", &s.client_id)
+            .append_pair("post_logout_redirect_uri", &back);
+        Ok(Some(url.into()))
+    }
+
     async fn oidc_connection(
         &self,
         tenant: &Tenant,
@@ -670,7 +712,14 @@ impl Lanyard {
         };
         let (user, user_created) = self.oidc_user(b, &fid, &all, &warnings, meta).await?;
         let session = self
-            .open_session_capped(&b.tenant, &user.id, "oidc", meta, None)
+            .open_session_capped(
+                &b.tenant,
+                &user.id,
+                "oidc",
+                meta,
+                None,
+                Some(&b.connection.id),
+            )
             .await?;
         if !warnings.is_empty() {
             let ev = Ctx::new(Actor::System, meta.clone())

@@ -474,7 +474,7 @@ impl Lanyard {
         }
         let (user, user_created) = self.saml_user(tenant, &c, &s, &verified, meta).await?;
         let session = self
-            .open_session_capped(tenant, &user.id, "saml", meta, cap)
+            .open_session_capped(tenant, &user.id, "saml", meta, cap, Some(&c.id))
             .await?;
         Ok(SamlLogin {
             session,

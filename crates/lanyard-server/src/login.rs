@@ -283,11 +283,23 @@ async fn logout(
     };
     let csrf = form.map(|Form(f)| f.csrf_token).unwrap_or_default();
     match s.lanyard.logout(&slug, &token, &csrf, &meta).await {
-        Ok(()) => Ok((
-            jar.add(removal(&s, name)),
-            Redirect::to(&default_landing(&slug)),
-        )
-            .into_response()),
+        Ok(ended) => {
+            // A session from an OpenID provider also ends there (RP-initiated logout); the local
+            // session is already gone whatever the provider does.
+            let target = match s
+                .lanyard
+                .idp_logout_url(&ended, s.config.public_url.as_str())
+                .await
+            {
+                Ok(Some(url)) => url,
+                Ok(None) => default_landing(&slug),
+                Err(e) => {
+                    tracing::warn!(code = e.code(), "cannot build the provider logout URL: {e}");
+                    default_landing(&slug)
+                }
+            };
+            Ok((jar.add(removal(&s, name)), Redirect::to(&target)).into_response())
+        }
         Err(Error::CsrfInvalid) => Err(Error::CsrfInvalid.into()),
         // Already expired, revoked or unknown: nothing to end; drop the stale cookie.
         Err(

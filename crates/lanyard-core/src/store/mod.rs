@@ -77,7 +77,7 @@ const CONNECTION_COLUMNS: &str =
     "id, tenant_id, slug, name, kind, enabled, settings, created_at, updated_at";
 
 const SESSION_VIEW: &str = "SELECT s.id, s.tenant_id, t.slug AS tenant_slug, s.user_id, u.username, u.email, u.display_name, u.role, \
-     u.disabled AS user_disabled, s.auth_method, s.created_at, s.expires_at, s.revoked_at, s.ip, s.user_agent \
+     u.disabled AS user_disabled, s.auth_method, s.created_at, s.expires_at, s.revoked_at, s.ip, s.user_agent, s.connection_id \
      FROM sessions s JOIN users u ON u.id = s.user_id JOIN tenants t ON t.id = s.tenant_id";
 
 const API_KEY_VIEW: &str = "SELECT k.id, k.tenant_id, t.slug AS tenant_slug, k.name, k.prefix, k.created_at, k.last_used_at, k.revoked_at \
@@ -451,13 +451,13 @@ impl Store {
         token_hash: &[u8],
         audit: &AuditRecord,
     ) -> Result<()> {
-        let q = "INSERT INTO sessions (id, tenant_id, user_id, token_hash, auth_method, created_at, expires_at, revoked_at, ip, user_agent) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+        let q = "INSERT INTO sessions (id, tenant_id, user_id, token_hash, auth_method, created_at, expires_at, revoked_at, ip, user_agent, connection_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
         let res: std::result::Result<(), sqlx::Error> = on_pool!(self, p => async {
             let mut tx = p.begin().await?;
             sqlx::query(q)
                 .bind(&s.id).bind(&s.tenant_id).bind(&s.user_id).bind(token_hash).bind(&s.auth_method)
-                .bind(s.created_at).bind(s.expires_at).bind(s.revoked_at).bind(&s.ip).bind(&s.user_agent)
+                .bind(s.created_at).bind(s.expires_at).bind(s.revoked_at).bind(&s.ip).bind(&s.user_agent).bind(&s.connection_id)
                 .execute(&mut *tx).await?;
             bind_audit!(sqlx::query(AUDIT_INSERT), audit).execute(&mut *tx).await?;
             tx.commit().await
@@ -745,6 +745,15 @@ impl Store {
             tx.commit().await
         }.await);
         Ok(res?)
+    }
+
+    pub async fn connection_by_id(&self, tenant_id: &str, id: &str) -> Result<Option<Connection>> {
+        let q = format!(
+            "SELECT {CONNECTION_COLUMNS} FROM connections WHERE tenant_id = $1 AND id = $2"
+        );
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, Connection>(sqlx::AssertSqlSafe(q)).bind(tenant_id).bind(id).fetch_optional(p).await?),
+        )
     }
 
     pub async fn connection_by_slug(

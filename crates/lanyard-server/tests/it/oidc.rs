@@ -614,3 +614,60 @@ async fn provider_specifics_entra_okta_google() {
         created[0].details
     );
 }
+
+/// RP-initiated logout: signing out of a session that came from an OpenID provider sends the
+/// browser to the provider's logoff URL with client_id and a way back; local sessions do not.
+#[tokio::test]
+async fn logout_of_an_oidc_session_continues_at_the_providers_logoff_url() {
+    let (app, issuer, op) =
+        setup(json!({"logoff_url": "https://op.example.test/logout?x=1"})).await;
+    let (state, code) = authorize(&app, &op).await;
+    let res = callback(
+        &app,
+        &format!("code={code}&state={state}&iss={}", urlencode(&issuer)),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let cookie = res
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("lanyard_session_acme="))
+        .unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let csrf = app.get("/t/acme/session", Some(&cookie)).await.json()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = app
+        .form("/t/acme/logout", &cookie, &[("csrf_token", &csrf)])
+        .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    let loc = url::Url::parse(out.headers[header::LOCATION].to_str().unwrap()).unwrap();
+    assert_eq!(
+        (loc.host_str(), loc.path()),
+        (Some("op.example.test"), "/logout")
+    );
+    let q: HashMap<String, String> = loc.query_pairs().into_owned().collect();
+    assert_eq!(q["x"], "1");
+    assert_eq!(q["client_id"], CLIENT);
+    assert_eq!(
+        q["post_logout_redirect_uri"],
+        "http://127.0.0.1:8080/t/acme/login"
+    );
+    assert_eq!(
+        app.get("/t/acme/session", Some(&cookie)).await.code(),
+        "session.revoked",
+        "ended locally first"
+    );
+
+    // A local password session still lands on the sign-in page.
+    let local = app.sign_in("acme", "jo", crate::harness::PW).await;
+    let csrf = app.get("/t/acme/session", Some(&local)).await.json()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = app
+        .form("/t/acme/logout", &local, &[("csrf_token", &csrf)])
+        .await;
+    assert_eq!(out.headers[header::LOCATION], "/t/acme/login");
+}
