@@ -20,6 +20,7 @@ pub enum LogFormat {
 
 /// Options shared by `serve` and `admin`: where the data is and how to reach it.
 #[derive(Debug, Clone, Args, Default)]
+#[command(next_help_heading = "Server configuration (serve, admin)")]
 pub struct ConfigArgs {
     /// TOML configuration file
     #[arg(long, env = "LANYARD_CONFIG", global = true, value_name = "FILE")]
