@@ -24,7 +24,7 @@ pub struct DemoSecrets {
     pub api_key: String,
 }
 
-fn page_limit(limit: Option<i64>) -> Result<i64> {
+pub(crate) fn page_limit(limit: Option<i64>) -> Result<i64> {
     match limit {
         None => Ok(DEFAULT_PAGE),
         Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
@@ -36,7 +36,7 @@ fn page_limit(limit: Option<i64>) -> Result<i64> {
 }
 
 /// Splits one extra row off a `limit + 1` fetch into the next cursor.
-fn paginate<T>(
+pub(crate) fn paginate<T>(
     mut rows: Vec<T>,
     limit: i64,
     cursor_of: impl Fn(&T) -> String,

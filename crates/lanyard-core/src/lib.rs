@@ -10,6 +10,7 @@ pub mod clock;
 pub mod connection;
 pub mod error;
 pub mod jwt_login;
+pub mod mail;
 pub mod model;
 pub mod oidc;
 pub mod oidc_login;

@@ -279,3 +279,73 @@ pub struct FederatedIdentity {
     pub created_at: UnixTime,
     pub last_login_at: Option<UnixTime>,
 }
+
+/// Where a message of the outbox stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxStatus {
+    /// Waiting for (another) delivery attempt, or kept by the embedded outbox transport.
+    Queued,
+    Sent,
+    /// Given up after the maximum number of attempts; `last_error` says why.
+    Failed,
+}
+
+impl OutboxStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl TryFrom<String> for OutboxStatus {
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        match s.as_str() {
+            "queued" => Ok(Self::Queued),
+            "sent" => Ok(Self::Sent),
+            "failed" => Ok(Self::Failed),
+            _ => Err(format!("unknown outbox status `{s}`")),
+        }
+    }
+}
+
+/// One email of the outbox (plain text; the transport adds the sender and headers).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OutboxMessage {
+    pub id: String,
+    pub tenant_id: String,
+    #[sqlx(rename = "to_address")]
+    pub to: String,
+    pub subject: String,
+    #[sqlx(rename = "body_text")]
+    pub body: String,
+    #[sqlx(try_from = "String")]
+    pub status: OutboxStatus,
+    pub created_at: UnixTime,
+    pub next_attempt_at: UnixTime,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub sent_at: Option<UnixTime>,
+}
+
+impl OutboxMessage {
+    pub fn to_wire(&self, tenant_slug: &str) -> proto::OutboxMessage {
+        proto::OutboxMessage {
+            id: self.id.clone(),
+            tenant: tenant_slug.to_owned(),
+            to: self.to.clone(),
+            subject: self.subject.clone(),
+            body: self.body.clone(),
+            status: self.status.as_str().to_owned(),
+            attempts: self.attempts,
+            created_at: rfc3339(self.created_at),
+            next_attempt_at: (self.status == OutboxStatus::Queued)
+                .then(|| rfc3339(self.next_attempt_at)),
+            last_error: self.last_error.clone(),
+            sent_at: self.sent_at.map(rfc3339),
+        }
+    }
+}

@@ -176,6 +176,29 @@ pub struct Session {
     pub user_agent: Option<String>,
 }
 
+/// One email of a tenant's outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct OutboxMessage {
+    pub id: String,
+    pub tenant: String,
+    pub to: String,
+    pub subject: String,
+    /// The plain-text body.
+    pub body: String,
+    /// `queued` (waiting, or kept because no SMTP server is configured), `sent`, or `failed`
+    /// (given up after the maximum number of attempts).
+    pub status: String,
+    /// Failed delivery attempts so far.
+    pub attempts: i64,
+    pub created_at: String,
+    /// When the next attempt is due; `null` once sent or given up.
+    pub next_attempt_at: Option<String>,
+    /// Why the latest attempt failed.
+    pub last_error: Option<String>,
+    pub sent_at: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ApiKey {

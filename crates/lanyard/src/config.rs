@@ -5,6 +5,7 @@
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use ipnet::IpNet;
+use lanyard_core::mail::MailTransport;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -54,6 +55,10 @@ pub struct ConfigArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Option<Vec<String>>,
+    /// Mail relay: `smtp://[user:pass@]host[:port][?tls=required][&from=addr]`, `smtps://…`, or
+    /// `outbox:` to keep mail in the outbox (readable through the API) [default: outbox:]
+    #[arg(long, env = "LANYARD_SMTP_URL", global = true, value_name = "URL")]
+    pub smtp_url: Option<String>,
     /// Log format
     #[arg(long, env = "LANYARD_LOG_FORMAT", global = true, value_enum)]
     pub log_format: Option<LogFormat>,
@@ -72,6 +77,7 @@ struct FileConfig {
     public_url: Option<String>,
     master_key_file: Option<PathBuf>,
     trusted_proxies: Option<Vec<String>>,
+    smtp_url: Option<String>,
     log_format: Option<LogFormat>,
     demo: Option<bool>,
     /// Allow a plain-http public URL on a non-loopback host (development only).
@@ -92,6 +98,8 @@ pub struct Config {
     /// Whether the master key file was named explicitly (then it must exist).
     pub master_key_file_explicit: bool,
     pub trusted_proxies: Vec<IpNet>,
+    /// Where mail goes; the outbox alone unless an SMTP relay is configured.
+    pub mail: MailTransport,
     pub log_format: LogFormat,
     pub demo: bool,
     pub request_timeout: Duration,
@@ -205,6 +213,9 @@ pub fn resolve(args: &ConfigArgs) -> Result<Config> {
             .with_context(|| format!("trusted proxy `{p}` is not an IP address or CIDR"))?;
         trusted_proxies.push(net);
     }
+    // Checked here, so a bad relay URL stops start-up like any other bad setting.
+    let mail = MailTransport::from_url(args.smtp_url.as_deref().or(file.smtp_url.as_deref()))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let timeout = file.request_timeout_secs.unwrap_or(30);
     if timeout == 0 || timeout > 600 {
         bail!("request_timeout_secs must be between 1 and 600");
@@ -217,6 +228,7 @@ pub fn resolve(args: &ConfigArgs) -> Result<Config> {
         master_key_file,
         master_key_file_explicit: explicit,
         trusted_proxies,
+        mail,
         log_format: args.log_format.or(file.log_format).unwrap_or_default(),
         demo: !args.no_demo && file.demo.unwrap_or(true),
         request_timeout: Duration::from_secs(timeout),
@@ -331,6 +343,31 @@ mod tests {
             })
             .is_ok()
         );
+    }
+
+    #[test]
+    fn mail_stays_in_the_outbox_unless_a_relay_is_configured() {
+        let c = resolve(&ConfigArgs::default()).unwrap();
+        assert!(!c.mail.delivers(), "the embedded default sends nothing");
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("l.toml");
+        std::fs::write(&f, "smtp_url = \"smtp://mail.internal:25\"\n").unwrap();
+        let from_file = ConfigArgs {
+            config: Some(f),
+            ..Default::default()
+        };
+        assert!(resolve(&from_file).unwrap().mail.delivers());
+        let flag_wins = ConfigArgs {
+            smtp_url: Some("outbox:".into()),
+            ..from_file
+        };
+        assert!(!resolve(&flag_wins).unwrap().mail.delivers());
+        let err = resolve(&ConfigArgs {
+            smtp_url: Some("imap://mail.internal".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("smtp_url"), "{err:#}");
     }
 
     #[test]

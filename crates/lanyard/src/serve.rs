@@ -2,10 +2,12 @@
 
 use crate::config::{Config, LogFormat, redact};
 use anyhow::{Context, Result};
+use lanyard_core::mail::MailTransport;
 use lanyard_core::{Lanyard, MasterKey, Store, SystemClock};
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
 pub fn init_logging(format: LogFormat) {
@@ -100,7 +102,15 @@ pub async fn run(config: Config) -> Result<()> {
     let app = lanyard_server::app(lanyard.clone(), server_config);
 
     print_banner(&config, local, demo.as_ref(), &lanyard).await;
-    tracing::info!(listen = %local, store = ?lanyard.store.backend(), "lanyard is serving");
+    tracing::info!(listen = %local, store = ?lanyard.store.backend(), mail = ?config.mail, "lanyard is serving");
+    let (stop_mail, mail_stopped) = tokio::sync::watch::channel(false);
+    let sender = config.mail.delivers().then(|| {
+        tokio::spawn(send_mail(
+            lanyard.clone(),
+            config.mail.clone(),
+            mail_stopped,
+        ))
+    });
 
     axum::serve(
         listener,
@@ -109,6 +119,17 @@ pub async fn run(config: Config) -> Result<()> {
     .with_graceful_shutdown(shutdown_signal())
     .await
     .context("server failed")?;
+    let _ = stop_mail.send(true);
+    if let Some(mut task) = sender {
+        // A step in progress may finish its current batch; one that hangs is abandoned (its
+        // messages stay leased and are retried, by any node, when the lease ends).
+        if tokio::time::timeout(MAIL_STOP_GRACE, &mut task)
+            .await
+            .is_err()
+        {
+            task.abort();
+        }
+    }
     tracing::info!("in-flight requests drained; closing the store");
     lanyard.store.close().await;
     Ok(())
@@ -171,6 +192,37 @@ async fn print_banner(
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "{out}");
     let _ = stdout.flush();
+}
+
+/// How often the mail sender looks for due messages.
+const MAIL_INTERVAL: Duration = Duration::from_secs(5);
+const MAIL_STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// Delivers due outbox messages every few seconds until `stop` turns true. Every node may run
+/// this: claims are atomic in the store, so each message goes out from one node only.
+async fn send_mail(
+    lanyard: Lanyard,
+    transport: MailTransport,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(MAIL_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        if *stop.borrow() {
+            return;
+        }
+        match lanyard.send_due_mail(&transport).await {
+            Ok(r) if r.sent + r.failed > 0 => {
+                tracing::info!(sent = r.sent, failed = r.failed, "mail sending step")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(code = e.code(), error = %e, "mail sending step failed"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -12,6 +12,7 @@ mod admin;
 mod auth;
 mod harness;
 mod jwt_login;
+mod mail;
 mod oidc;
 mod saml;
 mod store;

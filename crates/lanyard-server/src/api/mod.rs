@@ -7,6 +7,7 @@
 mod api_keys;
 mod audit;
 mod connections;
+mod outbox;
 mod roles;
 mod sessions;
 mod tenants;
@@ -29,11 +30,11 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Lanyard admin API", description = "Administer tenants, users, roles, SSO connections, sessions, API keys and the audit log. Authenticate with `Authorization: Bearer lny_…`."),
+    info(title = "Lanyard admin API", description = "Administer tenants, users, roles, SSO connections, sessions, API keys, the audit log and the email outbox. Authenticate with `Authorization: Bearer lny_…`."),
     modifiers(&BearerAuth),
     components(schemas(proto::ErrorBody, proto::ErrorDetail)),
     tags(
-        (name = "tenants"), (name = "users"), (name = "roles"), (name = "sessions"), (name = "api-keys"), (name = "audit"), (name = "connections")
+        (name = "tenants"), (name = "users"), (name = "roles"), (name = "sessions"), (name = "api-keys"), (name = "audit"), (name = "connections"), (name = "outbox")
     )
 )]
 struct ApiDoc;
@@ -77,6 +78,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(api_keys::router())
         .merge(audit::router())
         .merge(connections::router())
+        .merge(outbox::router())
 }
 
 /// The generated OpenAPI document.

@@ -11,6 +11,7 @@ pub fn bin() -> Command {
         .env_remove("LANYARD_DATABASE_URL")
         .env_remove("LANYARD_LISTEN")
         .env_remove("LANYARD_DATA_DIR")
+        .env_remove("LANYARD_SMTP_URL")
         .env("LANYARD_LOG", "warn");
     c
 }

@@ -146,3 +146,93 @@ fn serves_on_postgres() {
             .unwrap();
     });
 }
+
+/// Mail queued in the store before a start (here: written while no server ran) is delivered by
+/// the background sender once `--smtp-url` names a relay, and SIGTERM still exits 0.
+#[test]
+fn serve_sends_queued_mail_through_the_configured_relay() {
+    use lanyard_core::model::{OutboxMessage, OutboxStatus, new_id};
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let python = Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !python {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but python3 with aiosmtpd is missing: run scripts/setup-test-peers"
+        );
+        eprintln!("SMTP serve test skipped: python3 with aiosmtpd is missing");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(Server::start(dir.path(), &[]).terminate().code(), Some(0));
+    let db = format!("sqlite://{}", dir.path().join("lanyard.db").display());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = lanyard_core::Store::connect(&db).await.unwrap();
+        let demo = store.tenant_by_slug("demo").await.unwrap().unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        store
+            .insert_outbox(&OutboxMessage {
+                id: new_id(),
+                tenant_id: demo.id,
+                to: "jo@demo.test".into(),
+                subject: "Queued while stopped".into(),
+                body: "Hello from the outbox".into(),
+                status: OutboxStatus::Queued,
+                created_at: now,
+                next_attempt_at: now,
+                attempts: 0,
+                last_error: None,
+                sent_at: None,
+            })
+            .await
+            .unwrap();
+        store.close().await;
+    });
+
+    let port = crate::harness::free_port();
+    let inbox = tempfile::tempdir().unwrap();
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/smtp/sink.py");
+    let mut sink = Command::new("python3")
+        .arg(&script)
+        .arg(port.to_string())
+        .arg(inbox.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    let _ = std::io::BufReader::new(sink.stdout.take().unwrap()).read_line(&mut ready);
+    assert_eq!(ready.trim(), "ready", "the SMTP sink did not start");
+
+    let url = format!("smtp://127.0.0.1:{port}?from=sso@lanyard.test");
+    let server = Server::start(dir.path(), &["--smtp-url", &url]);
+    let eml = inbox.path().join("1.eml");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !eml.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let got = std::fs::read_to_string(&eml).unwrap_or_default();
+    let status = server.terminate();
+    drop(sink.stdin.take());
+    let _ = sink.kill();
+    let _ = sink.wait();
+    assert!(got.contains("Subject: Queued while stopped"), "{got:?}");
+    assert!(got.contains("Hello from the outbox"), "{got:?}");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "SIGTERM exits 0 with the sender running"
+    );
+}
