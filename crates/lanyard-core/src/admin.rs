@@ -51,7 +51,7 @@ pub(crate) fn paginate<T>(
     }
 }
 
-async fn hash_password(pw: String) -> Result<String> {
+pub(crate) async fn hash_password(pw: String) -> Result<String> {
     tokio::task::spawn_blocking(move || password::hash(&pw))
         .await
         .map_err(|e| Error::Internal(format!("password hashing task failed: {e}")))?
@@ -133,6 +133,9 @@ impl Lanyard {
             slug: req.slug,
             name: req.name,
             session_lifetime_secs: lifetime,
+            sso_required: false,
+            sso_default_role: None,
+            require_email_confirmation: false,
             created_at: now,
             updated_at: now,
         };
@@ -191,9 +194,23 @@ impl Lanyard {
             t.session_lifetime_secs = l;
             changed.push("session_lifetime_secs");
         }
+        if let Some(r) = req.sso_required {
+            t.sso_required = r;
+            changed.push("sso_required");
+        }
+        if let Some(role) = req.sso_default_role {
+            self.check_role(&t, role.as_deref()).await?;
+            t.sso_default_role = role;
+            changed.push("sso_default_role");
+        }
+        if let Some(r) = req.require_email_confirmation {
+            t.require_email_confirmation = r;
+            changed.push("require_email_confirmation");
+        }
         let now = self.now();
         t.updated_at = now;
-        let ev = ctx.event(now, Some(&t.slug), "tenant.updated").details(json!({"changed": changed, "name": t.name, "session_lifetime_secs": t.session_lifetime_secs}));
+        let ev = ctx.event(now, Some(&t.slug), "tenant.updated").details(json!({"changed": changed, "name": t.name, "session_lifetime_secs": t.session_lifetime_secs,
+            "sso_required": t.sso_required, "sso_default_role": t.sso_default_role, "require_email_confirmation": t.require_email_confirmation}));
         self.store.update_tenant(&t, &ev).await?;
         Ok(t)
     }
@@ -276,24 +293,18 @@ impl Lanyard {
             None => None,
         };
         let now = self.now();
-        let user = User {
-            id: new_id(),
-            tenant_id: t.id.clone(),
-            username: req.username,
-            email: req.email,
-            display_name: req.display_name,
-            role: req.role,
-            password_changed_at: password_hash.as_ref().map(|_| now),
-            password_hash,
-            super_admin: req.super_admin,
-            disabled: false,
-            created_at: now,
-            updated_at: now,
-        };
+        let mut user = User::new(&t.id, req.username, now);
+        user.email = req.email;
+        user.display_name = req.display_name;
+        user.role = req.role;
+        user.password_changed_at = password_hash.as_ref().map(|_| now);
+        user.password_hash = password_hash;
+        user.super_admin = req.super_admin;
+        user.collaborator = req.collaborator;
         let ev = ctx
             .event(now, Some(&t.slug), "user.created")
             .user(&user.id)
-            .details(json!({"username": user.username, "email": user.email, "role": user.role, "super_admin": user.super_admin, "has_password": user.password_hash.is_some()}));
+            .details(json!({"username": user.username, "email": user.email, "role": user.role, "super_admin": user.super_admin, "collaborator": user.collaborator, "has_password": user.password_hash.is_some()}));
         self.store.insert_user(&user, &ev).await?;
         Ok(user)
     }
@@ -308,16 +319,21 @@ impl Lanyard {
         Ok((t, u))
     }
 
+    /// A page of the tenant's users that match `filter` (e.g. "not on SSO", "needs a role").
     pub async fn list_users(
         &self,
         ctx: &Ctx,
         slug: &str,
+        filter: &crate::store::UserFilter,
         cursor: Option<&str>,
         limit: Option<i64>,
     ) -> Result<(Tenant, Vec<User>, Option<String>)> {
         let t = self.admin_tenant(ctx, slug).await?;
         let limit = page_limit(limit)?;
-        let rows = self.store.list_users(&t.id, cursor, limit + 1).await?;
+        let rows = self
+            .store
+            .list_users_filtered(&t.id, filter, cursor, limit + 1)
+            .await?;
         let (rows, next) = paginate(rows, limit, |u| u.id.clone());
         Ok((t, rows, next))
     }
@@ -362,6 +378,10 @@ impl Lanyard {
         if let Some(sa) = req.super_admin {
             u.super_admin = sa;
             changed.push("super_admin");
+        }
+        if let Some(c) = req.collaborator {
+            u.collaborator = c;
+            changed.push("collaborator");
         }
         if let Some(disabled) = req.disabled {
             end_sessions |= disabled && !u.disabled;
@@ -612,6 +632,7 @@ impl Lanyard {
             &ctx,
             &tenant.slug,
             proto::CreateUser {
+                collaborator: false,
                 username: "admin".into(),
                 email: Some("admin@demo.example".into()),
                 display_name: Some("Demo Admin".into()),

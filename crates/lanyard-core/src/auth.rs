@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::model::{ApiKey, Session, SessionView, Tenant, fold_key, new_id};
 use crate::secret::{constant_time_eq, mac_token, random_token, token_hash};
 use crate::throttle::{self, ACCOUNT_SCOPE, ACCOUNT_WINDOW_SECS, IP_SCOPE, IP_WINDOW_SECS};
-use crate::{Lanyard, password};
+use crate::{Lanyard, password, routing};
 use serde_json::json;
 
 /// API keys carry a recognisable prefix so secret scanners and people can spot them.
@@ -122,6 +122,25 @@ impl Lanyard {
         self.store
             .clear_failures(ACCOUNT_SCOPE, &account_key)
             .await?;
+        // Decided after the password, so the answer tells nothing a success would not.
+        let sso_enabled = tenant.sso_required
+            && self
+                .store
+                .list_connections(&tenant.id)
+                .await?
+                .iter()
+                .any(|c| c.enabled);
+        if routing::password_route(&tenant, &user, sso_enabled) == routing::PasswordRoute::RequireSso
+        {
+            let err = Error::SsoRequired;
+            let ev = ctx
+                .event(now, Some(&tenant.slug), "login.failed")
+                .code(err.code())
+                .user(&user.id)
+                .details(json!({"method": "password", "username": username, "reason": "sso_required"}));
+            self.store.insert_audit(&ev).await?;
+            return Err(err);
+        }
         self.open_session(&tenant, &user.id, "password", meta).await
     }
 

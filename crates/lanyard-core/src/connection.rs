@@ -408,6 +408,7 @@ impl Connection {
             jwt: None,
             callback_url: None,
             oidc: None,
+            provisioning: self.provisioning_settings()?.to_wire(&self.kind),
             created_at: crate::clock::rfc3339(self.created_at),
             updated_at: crate::clock::rfc3339(self.updated_at),
         };
@@ -539,6 +540,9 @@ impl Lanyard {
             kind: KIND_SAML.into(),
             enabled: input.enabled.unwrap_or(true),
             settings: settings.to_json(),
+            provisioning: self
+                .provisioning_json(&t, KIND_SAML, None, input.provisioning.as_ref())
+                .await?,
             created_at: now,
             updated_at: now,
         };
@@ -606,15 +610,20 @@ impl Lanyard {
         if let Some(n) = &input.name {
             c.name = n.clone();
         }
+        let was_enabled = c.enabled;
         if let Some(e) = input.enabled {
             c.enabled = e;
         }
+        c.provisioning = self
+            .provisioning_json(&t, &c.kind, Some(&c.provisioning), input.provisioning.as_ref())
+            .await?;
         c.settings = settings.to_json();
         c.updated_at = self.now();
         let ev = ctx
             .event(c.updated_at, Some(&t.slug), "connection.updated")
             .details(audit_details(&c, &settings, &given_fields(&input)));
-        self.store.update_connection(&c, &ev).await?;
+        self.save_connection_update(ctx, &t, &c, was_enabled, ev)
+            .await?;
         Ok((t, c))
     }
 
@@ -623,7 +632,16 @@ impl Lanyard {
         let ev = ctx
             .event(self.now(), Some(&t.slug), "connection.deleted")
             .details(json!({"connection": c.slug, "connection_id": c.id}));
-        if !self.store.delete_connection(&t.id, &c.id, &ev).await? {
+        let fallout = if c.enabled {
+            self.connection_fallout(ctx, &t, &c, true).await?
+        } else {
+            crate::store::Changes::at(self.now())
+        };
+        if !self
+            .store
+            .delete_connection(&t.id, &c.id, &ev, &fallout)
+            .await?
+        {
             return Err(Error::ConnectionNotFound(conn_slug.to_owned()));
         }
         Ok(())

@@ -99,10 +99,6 @@ pub enum Error {
     SamlBrowserMismatch,
     #[error("this assertion was already used to sign in")]
     SamlReplayed,
-    #[error("no user of this tenant is linked to this identity")]
-    SamlUnknownUser,
-    #[error("the user linked to this identity is disabled")]
-    SamlUserDisabled,
     #[error("the assertion lacks a usable `{0}` attribute for creating the user")]
     SamlMissingAttribute(String),
     #[error("this identity was linked to a user at the same moment; sign in again")]
@@ -135,6 +131,41 @@ pub enum Error {
     FederatedUnknownUser,
     #[error("the user linked to this identity is disabled")]
     FederatedUserDisabled,
+
+    #[error("an account with this email already exists in this tenant; it joins single sign-on through the upgrade invitation its administrator sends, never by a matching email")]
+    AccountExistsUseInvitation,
+    #[error("the username `{0}` sent by the identity provider is already used by another account")]
+    ProvisioningUsernameTaken(String),
+    #[error("the identity provider sent no usable email (tried {0}); this connection needs one to create accounts")]
+    ProvisioningMissingEmail(String),
+    #[error("the identity provider sent no usable value for `{0}`")]
+    ProvisioningMissingClaim(String),
+    #[error("this account's email address is not confirmed yet; follow the link in the welcome email")]
+    EmailUnconfirmed,
+    #[error("password sign-in is turned off for this organisation; sign in with single sign-on")]
+    SsoRequired,
+    #[error("this invitation link is unknown or was replaced by a newer one")]
+    InvitationNotFound,
+    #[error("this invitation was already accepted; sign in with single sign-on")]
+    InvitationUsed,
+    #[error("the identity you signed in with is already linked to another account")]
+    InvitationIdentityInUse,
+    #[error("the identity provider's verified email is not the invited account's email")]
+    InvitationEmailMismatch,
+    #[error("the tenant has no enabled SSO connection to invite users with{0}")]
+    InvitationNoConnection(String),
+    #[error("this link is unknown, expired or already used; ask for a new one")]
+    LinkInvalid,
+    #[error("you cannot disconnect your own account from single sign-on; ask an administrator")]
+    SelfDisconnectForbidden,
+    #[error("the user has no identity on this connection")]
+    FederatedIdentityNotFound,
+    #[error("this federation ID is already linked to another user on this connection; disconnect it there first")]
+    FederationIdTaken,
+    #[error("no such API token")]
+    ApiTokenNotFound,
+    #[error("the API token is unknown, expired or revoked")]
+    ApiTokenInvalid,
 
     #[error(
         "the master key does not match the one this database was created with; restore the right key file or LANYARD_MASTER_KEY"
@@ -193,8 +224,6 @@ impl Error {
             Self::SamlRelayStateMismatch => "saml.relay_state_mismatch",
             Self::SamlBrowserMismatch => "saml.browser_mismatch",
             Self::SamlReplayed => "saml.replayed_assertion",
-            Self::SamlUnknownUser => "saml.unknown_user",
-            Self::SamlUserDisabled => "saml.user_disabled",
             Self::SamlMissingAttribute(_) => "saml.missing_attribute",
             Self::IdentityAlreadyLinked => "saml.identity_already_linked",
             Self::Jwt(e) => e.code(),
@@ -210,6 +239,23 @@ impl Error {
             Self::OidcHostedDomainMismatch => "oidc.hosted_domain_mismatch",
             Self::FederatedUnknownUser => "login.unknown_user",
             Self::FederatedUserDisabled => "login.user_disabled",
+            Self::AccountExistsUseInvitation => "login.account_exists_use_invitation",
+            Self::ProvisioningUsernameTaken(_) => "login.username_taken",
+            Self::ProvisioningMissingEmail(_) => "login.missing_email",
+            Self::ProvisioningMissingClaim(_) => "login.missing_claim",
+            Self::EmailUnconfirmed => "login.email_unconfirmed",
+            Self::SsoRequired => "login.sso_required",
+            Self::InvitationNotFound => "invitation.not_found",
+            Self::InvitationUsed => "invitation.already_accepted",
+            Self::InvitationIdentityInUse => "invitation.identity_in_use",
+            Self::InvitationEmailMismatch => "invitation.email_mismatch",
+            Self::InvitationNoConnection(_) => "invitation.no_connection",
+            Self::LinkInvalid => "link.invalid",
+            Self::SelfDisconnectForbidden => "sso.self_disconnect_forbidden",
+            Self::FederatedIdentityNotFound => "federated_identity.not_found",
+            Self::FederationIdTaken => "federated_identity.taken",
+            Self::ApiTokenNotFound => "api_token.not_found",
+            Self::ApiTokenInvalid => "auth.api_token_invalid",
             Self::MasterKeyMismatch => "config.master_key_mismatch",
             Self::StoreUnavailable(_) => "store.unavailable",
             Self::Migration(_) => "store.migration_failed",
@@ -247,12 +293,28 @@ impl Error {
             | Self::OidcTokenRequest(_)
             | Self::OidcUserinfoSubMismatch => ErrorKind::Unauthenticated,
             Self::OidcHostedDomainMismatch => ErrorKind::Forbidden,
-            Self::SamlUnknownUser
-            | Self::SamlUserDisabled
-            | Self::FederatedUnknownUser
+            Self::FederatedUnknownUser
             | Self::FederatedUserDisabled
+            | Self::AccountExistsUseInvitation
+            | Self::ProvisioningUsernameTaken(_)
+            | Self::ProvisioningMissingEmail(_)
+            | Self::ProvisioningMissingClaim(_)
+            | Self::EmailUnconfirmed
+            | Self::SsoRequired
+            | Self::InvitationUsed
+            | Self::InvitationIdentityInUse
+            | Self::InvitationEmailMismatch
+            | Self::SelfDisconnectForbidden
             | Self::ConnectionDisabled => ErrorKind::Forbidden,
-            Self::IdentityAlreadyLinked | Self::ConnectionSlugTaken(_) => ErrorKind::Conflict,
+            Self::InvitationNotFound
+            | Self::LinkInvalid
+            | Self::FederatedIdentityNotFound
+            | Self::ApiTokenNotFound => ErrorKind::NotFound,
+            Self::InvitationNoConnection(_) => ErrorKind::Invalid,
+            Self::ApiTokenInvalid => ErrorKind::Unauthenticated,
+            Self::IdentityAlreadyLinked | Self::FederationIdTaken | Self::ConnectionSlugTaken(_) => {
+                ErrorKind::Conflict
+            }
             Self::ConnectionNotFound(_) => ErrorKind::NotFound,
             Self::TenantNotFound(_)
             | Self::UserNotFound
@@ -321,16 +383,41 @@ impl Error {
             Self::OidcHostedDomainMismatch => {
                 "Sign in with an account of your organisation's domain."
             }
-            Self::SamlUnknownUser | Self::FederatedUnknownUser => {
+            Self::FederatedUnknownUser => {
                 "Your account has not been set up for this sign-in method; ask your administrator to invite you or to turn on automatic account creation for this connection."
             }
-            Self::SamlUserDisabled | Self::FederatedUserDisabled => {
+            Self::FederatedUserDisabled => {
                 "Your account is disabled; ask your administrator."
             }
             Self::SamlMissingAttribute(_) => {
                 "Configure the IdP to send the attribute named in this connection's settings, or change the setting."
             }
             Self::IdentityAlreadyLinked => "Start the sign-in again.",
+            Self::AccountExistsUseInvitation => {
+                "You already have an account here: open the invitation to single sign-on your administrator sent you (or ask for one) to connect it."
+            }
+            Self::ProvisioningUsernameTaken(_) => {
+                "Another account already has this username; ask your administrator to link your identity to your account or to rename one of them."
+            }
+            Self::ProvisioningMissingEmail(_) | Self::ProvisioningMissingClaim(_) => {
+                "The identity provider must send the attribute or claim named in this connection's settings; its administrator should add it, or change the setting."
+            }
+            Self::EmailUnconfirmed => {
+                "Open the confirmation link in the welcome email we sent you, then sign in again."
+            }
+            Self::SsoRequired => {
+                "Your organisation signs in with single sign-on: use the button for your identity provider instead of a password."
+            }
+            Self::InvitationUsed => "Your account is already on single sign-on; sign in with it.",
+            Self::InvitationIdentityInUse => {
+                "Sign in to your identity provider as yourself (not a colleague), or ask your administrator."
+            }
+            Self::InvitationEmailMismatch => {
+                "Sign in to your identity provider with the account of the invited email address, or ask your administrator for a new invitation."
+            }
+            Self::InvitationNotFound | Self::LinkInvalid => {
+                "Ask your administrator for a new link."
+            }
             Self::ConnectionDisabled | Self::ConnectionNotFound(_) => {
                 "Check the sign-in link, or ask your administrator which sign-in method to use."
             }

@@ -19,7 +19,7 @@ use crate::audit::{Actor, Ctx, RequestMeta};
 use crate::clock::UnixTime;
 use crate::connection::validate_http_url;
 use crate::error::{Error, Result};
-use crate::model::{Connection, FederatedIdentity, Tenant, User, new_id};
+use crate::model::{Connection, Tenant, new_id};
 use crate::secret::MasterKey;
 use crate::{Lanyard, validate};
 use base64::Engine as _;
@@ -1011,7 +1011,17 @@ impl Lanyard {
                 )));
             }
         }
-        let (user, user_created) = self.jwt_user(tenant, &c, &s, &claims, meta).await?;
+        let identity = crate::identity::from_jwt(
+            &claims.email,
+            claims.federation_id(),
+            claims.name.as_deref(),
+            &claims.claims,
+            &c.provisioning_settings()?,
+        );
+        let prov = self
+            .provision(tenant, &c, s.jit, &identity, None, meta)
+            .await?;
+        let (user, user_created) = (prov.user, prov.created);
         let session = self
             .open_session_capped(tenant, &user.id, "jwt", meta, None, Some(&c.id))
             .await?;
@@ -1026,56 +1036,6 @@ impl Lanyard {
 
     /// Links by (connection, federation ID) only; creates the user just in time when the
     /// connection allows it. An existing account with the same email is never linked.
-    async fn jwt_user(
-        &self,
-        tenant: &Tenant,
-        c: &Connection,
-        s: &JwtSettings,
-        claims: &JwtClaims,
-        meta: &RequestMeta,
-    ) -> Result<(User, bool)> {
-        let fid = claims.federation_id();
-        if let Some(u) = self.store.federated_user(&tenant.id, &c.id, fid).await? {
-            if u.disabled {
-                return Err(Error::FederatedUserDisabled);
-            }
-            return Ok((u, false));
-        }
-        if !s.jit {
-            return Err(Error::FederatedUnknownUser);
-        }
-        validate::username(&claims.email).map_err(|_| Error::Jwt(JwtError::MissingEmailInToken))?;
-        let now = self.now();
-        let user = User {
-            id: new_id(),
-            tenant_id: tenant.id.clone(),
-            username: claims.email.clone(),
-            email: Some(claims.email.clone()),
-            display_name: claims.name.clone(),
-            role: Some("standard".into()),
-            password_hash: None,
-            super_admin: false,
-            disabled: false,
-            password_changed_at: None,
-            created_at: now,
-            updated_at: now,
-        };
-        let link = FederatedIdentity {
-            tenant_id: tenant.id.clone(),
-            connection_id: c.id.clone(),
-            federation_id: fid.to_owned(),
-            user_id: user.id.clone(),
-            created_at: now,
-            last_login_at: Some(now),
-        };
-        let ev = Ctx::new(Actor::System, meta.clone())
-            .event(now, Some(&tenant.slug), "user.created")
-            .user(&user.id)
-            .details(json!({"username": user.username, "email": user.email, "role": user.role, "via": "jwt.jit", "connection": c.slug, "federation_id": fid}));
-        self.store.insert_federated_user(&user, &link, &ev).await?;
-        Ok((user, true))
-    }
-
     /// Creates a JWT remote-login connection.
     pub async fn create_jwt_connection(
         &self,
@@ -1106,6 +1066,9 @@ impl Lanyard {
             kind: KIND_JWT.into(),
             enabled: input.enabled.unwrap_or(true),
             settings: settings.to_json(),
+            provisioning: self
+                .provisioning_json(&t, KIND_JWT, None, input.provisioning.as_ref())
+                .await?,
             created_at: now,
             updated_at: now,
         };
@@ -1149,15 +1112,20 @@ impl Lanyard {
         if let Some(n) = &input.name {
             c.name = n.clone();
         }
+        let was_enabled = c.enabled;
         if let Some(e) = input.enabled {
             c.enabled = e;
         }
+        c.provisioning = self
+            .provisioning_json(&t, &c.kind, Some(&c.provisioning), input.provisioning.as_ref())
+            .await?;
         c.settings = settings.to_json();
         c.updated_at = self.now();
         let ev = ctx
             .event(c.updated_at, Some(&t.slug), "connection.updated")
             .details(jwt_audit_details(&c, &settings, &input));
-        self.store.update_connection(&c, &ev).await?;
+        self.save_connection_update(ctx, &t, &c, was_enabled, ev)
+            .await?;
         Ok((t, c))
     }
 }

@@ -3,18 +3,23 @@
 //! into calls on [`Lanyard`] and maps [`Error`] onto responses in one place.
 
 pub mod admin;
+pub mod api_token;
 pub mod audit;
 pub mod auth;
 pub mod client_ip;
 pub mod clock;
 pub mod connection;
 pub mod error;
+pub mod identity;
 pub mod jwt_login;
+pub mod links;
 pub mod mail;
 pub mod model;
 pub mod oidc;
 pub mod oidc_login;
 pub mod password;
+pub mod provisioning;
+pub mod routing;
 pub mod saml;
 pub mod secret;
 pub mod sp_credentials;
@@ -39,7 +44,12 @@ pub struct Lanyard {
     csrf_key: Arc<aws_lc_rs::hmac::Key>,
     idp_cache: Arc<saml::IdpCache>,
     jwks_cache: Arc<oidc::JwksCache>,
+    /// Lanyard's public base URL, for links in emails.
+    public_url: Arc<str>,
 }
+
+/// The public URL links in emails use unless [`Lanyard::with_public_url`] sets another.
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
 
 const MASTER_KEY_CHECK: &str = "master_key_check";
 
@@ -63,7 +73,18 @@ impl Lanyard {
             csrf_key,
             idp_cache: Arc::default(),
             jwks_cache: Arc::default(),
+            public_url: Arc::from(DEFAULT_PUBLIC_URL),
         })
+    }
+
+    /// Sets the public base URL that emailed links (invitations, confirmations, resets) use.
+    pub fn with_public_url(mut self, url: &str) -> Self {
+        self.public_url = Arc::from(url.trim_end_matches('/'));
+        self
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.public_url
     }
 
     pub fn now(&self) -> UnixTime {

@@ -161,6 +161,20 @@ impl Lanyard {
         subject: &str,
         body: &str,
     ) -> Result<OutboxMessage> {
+        let m = self.compose_mail(tenant_id, to, subject, body)?;
+        self.store.insert_outbox(&m).await?;
+        Ok(m)
+    }
+
+    /// A checked outbox message, not yet stored: callers write it in the transaction of the
+    /// change that sends it (an invitation and its email commit together or not at all).
+    pub fn compose_mail(
+        &self,
+        tenant_id: &str,
+        to: &str,
+        subject: &str,
+        body: &str,
+    ) -> Result<OutboxMessage> {
         to.parse::<Mailbox>()
             .map_err(|e| Error::invalid("to", format!("not an email address: {e}")))?;
         if subject.len() > MAX_SUBJECT || subject.contains(['\r', '\n']) {
@@ -189,7 +203,6 @@ impl Lanyard {
             last_error: None,
             sent_at: None,
         };
-        self.store.insert_outbox(&m).await?;
         Ok(m)
     }
 

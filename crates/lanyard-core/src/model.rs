@@ -20,6 +20,12 @@ pub struct Tenant {
     pub slug: String,
     pub name: String,
     pub session_lifetime_secs: i64,
+    /// Password login is refused for everyone but super admins (see [`crate::routing`]).
+    pub sso_required: bool,
+    /// The role collaborators get when they join SSO; `None` means no role.
+    pub sso_default_role: Option<String>,
+    /// Accounts created just in time must confirm their email before they can sign in.
+    pub require_email_confirmation: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -31,6 +37,9 @@ impl Tenant {
             slug: self.slug.clone(),
             name: self.name.clone(),
             session_lifetime_secs: self.session_lifetime_secs,
+            sso_required: self.sso_required,
+            sso_default_role: self.sso_default_role.clone(),
+            require_email_confirmation: self.require_email_confirmation,
             created_at: rfc3339(self.created_at),
             updated_at: rfc3339(self.updated_at),
         }
@@ -67,11 +76,78 @@ pub struct User {
     pub super_admin: bool,
     pub disabled: bool,
     pub password_changed_at: Option<UnixTime>,
+    /// Where the account stands on the way to SSO.
+    #[sqlx(try_from = "String")]
+    pub sso_state: SsoState,
+    /// An outside collaborator: joins SSO with the tenant's SSO default role.
+    pub collaborator: bool,
+    /// `false` only for an account created just in time whose email is not confirmed yet.
+    pub email_confirmed: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
 
+/// Where an account stands on the way to SSO. `Linked` means it has a federated identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SsoState {
+    /// Password only, never invited.
+    #[default]
+    None,
+    Invited,
+    Declined,
+    Linked,
+}
+
+impl SsoState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Invited => "invited",
+            Self::Declined => "declined",
+            Self::Linked => "linked",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "none" => Self::None,
+            "invited" => Self::Invited,
+            "declined" => Self::Declined,
+            "linked" => Self::Linked,
+            _ => return None,
+        })
+    }
+}
+
+impl TryFrom<String> for SsoState {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s).ok_or_else(|| format!("unknown sso_state `{s}`"))
+    }
+}
+
 impl User {
+    /// A fresh account with no password, role or SSO link; callers fill in the rest.
+    pub fn new(tenant_id: &str, username: String, now: UnixTime) -> Self {
+        Self {
+            id: new_id(),
+            tenant_id: tenant_id.to_owned(),
+            username,
+            email: None,
+            display_name: None,
+            role: None,
+            password_hash: None,
+            super_admin: false,
+            disabled: false,
+            password_changed_at: None,
+            sso_state: SsoState::None,
+            collaborator: false,
+            email_confirmed: true,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     pub fn to_wire(&self, tenant_slug: &str) -> proto::User {
         proto::User {
             id: self.id.clone(),
@@ -84,6 +160,9 @@ impl User {
             disabled: self.disabled,
             has_password: self.password_hash.is_some(),
             password_changed_at: self.password_changed_at.map(rfc3339),
+            sso_state: self.sso_state.as_str().to_owned(),
+            collaborator: self.collaborator,
+            email_confirmed: self.email_confirmed,
             created_at: rfc3339(self.created_at),
             updated_at: rfc3339(self.updated_at),
         }
@@ -248,6 +327,8 @@ pub struct Connection {
     pub kind: String,
     pub enabled: bool,
     pub settings: String,
+    /// Protocol-neutral provisioning settings (JSON; see [`crate::provisioning`]).
+    pub provisioning: String,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -267,6 +348,9 @@ pub struct PendingLogin {
     pub return_to: Option<String>,
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
+    /// The upgrade invitation this login was started from.
+    #[sqlx(default)]
+    pub invitation_id: Option<String>,
 }
 
 /// The link from an IdP subject (per connection) to a user.
@@ -348,4 +432,81 @@ impl OutboxMessage {
             sent_at: self.sent_at.map(rfc3339),
         }
     }
+}
+
+/// A long-lived per-user API token (the secret itself is only ever shown once).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ApiToken {
+    pub id: String,
+    pub tenant_id: String,
+    pub user_id: String,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub last_used_at: Option<UnixTime>,
+    pub revoked_at: Option<UnixTime>,
+}
+
+impl ApiToken {
+    pub fn to_wire(&self) -> proto::ApiToken {
+        proto::ApiToken {
+            id: self.id.clone(),
+            user_id: self.user_id.clone(),
+            name: self.name.clone(),
+            prefix: self.prefix.clone(),
+            created_at: rfc3339(self.created_at),
+            expires_at: rfc3339(self.expires_at),
+            last_used_at: self.last_used_at.map(rfc3339),
+            revoked_at: self.revoked_at.map(rfc3339),
+        }
+    }
+}
+
+/// What a [`UserLink`] is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    /// Move a password account to SSO; never expires, can be declined and resumed.
+    Invitation,
+    EmailConfirmation,
+    PasswordReset,
+}
+
+impl LinkPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Invitation => "invitation",
+            Self::EmailConfirmation => "email_confirmation",
+            Self::PasswordReset => "password_reset",
+        }
+    }
+}
+
+impl TryFrom<String> for LinkPurpose {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Ok(match s.as_str() {
+            "invitation" => Self::Invitation,
+            "email_confirmation" => Self::EmailConfirmation,
+            "password_reset" => Self::PasswordReset,
+            _ => return Err(format!("unknown link purpose `{s}`")),
+        })
+    }
+}
+
+/// A link emailed to a user (invitation, email confirmation, password reset). Only the token's
+/// hash is used for lookups; an invitation also keeps the token sealed so admins can show it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UserLink {
+    pub id: String,
+    pub tenant_id: String,
+    pub user_id: String,
+    #[sqlx(try_from = "String")]
+    pub purpose: LinkPurpose,
+    pub sealed_token: Option<String>,
+    pub connection_id: Option<String>,
+    pub created_at: UnixTime,
+    pub expires_at: Option<UnixTime>,
+    pub used_at: Option<UnixTime>,
+    pub declined_at: Option<UnixTime>,
 }

@@ -9,7 +9,7 @@ use crate::audit::{Actor, Ctx, RequestMeta};
 use crate::connection::validate_http_url;
 use crate::error::{Error, Result};
 use crate::model::{
-    Connection, FederatedIdentity, PendingLogin, SessionView, Tenant, User, new_id,
+    Connection, PendingLogin, SessionView, Tenant, new_id,
 };
 use crate::oidc::{
     DEFAULT_ALGORITHMS, IdTokenCheck, Jwks, OidcError, parse_algorithm, parse_discovery,
@@ -357,6 +357,7 @@ pub struct CallbackBegun {
     pub client_secret: Option<String>,
     nonce: String,
     return_to: Option<String>,
+    invitation_id: Option<String>,
 }
 
 /// The outcome of an OIDC sign-in.
@@ -470,6 +471,7 @@ impl Lanyard {
         tenant_slug: &str,
         conn_slug: &str,
         return_to: Option<&str>,
+        invitation_id: Option<&str>,
         browser_binding: Option<&str>,
         public_url: &str,
         meta: &RequestMeta,
@@ -497,6 +499,7 @@ impl Lanyard {
             return_to: return_to.and_then(validate::return_to),
             created_at: now,
             expires_at: now + PENDING_OIDC_TTL_SECS,
+            invitation_id: invitation_id.map(str::to_owned),
         };
         let mk = self.master_key();
         self.store
@@ -623,6 +626,7 @@ impl Lanyard {
             client_secret,
             nonce,
             return_to: pending.return_to,
+            invitation_id: pending.invitation_id,
         })
     }
 
@@ -710,7 +714,23 @@ impl Lanyard {
             Some(Value::String(v)) if !v.is_empty() && v.len() <= 512 => v.clone(),
             _ => return Err(Error::Oidc(OidcError::MissingClaim(s.key_claim.clone()))),
         };
-        let (user, user_created) = self.oidc_user(b, &fid, &all, &warnings, meta).await?;
+        let identity = crate::identity::from_oidc(
+            &all,
+            fid,
+            s.username_claim.as_deref(),
+            &b.connection.provisioning_settings()?,
+        );
+        let prov = self
+            .provision(
+                &b.tenant,
+                &b.connection,
+                s.jit,
+                &identity,
+                b.invitation_id.as_deref(),
+                meta,
+            )
+            .await?;
+        let (user, user_created) = (prov.user, prov.created);
         let session = self
             .open_session_capped(
                 &b.tenant,
@@ -734,78 +754,6 @@ impl Lanyard {
             user_created,
             warnings,
         })
-    }
-
-    async fn oidc_user(
-        &self,
-        b: &CallbackBegun,
-        fid: &str,
-        claims: &Map<String, Value>,
-        warnings: &[String],
-        meta: &RequestMeta,
-    ) -> Result<(User, bool)> {
-        let (tenant, c, s) = (&b.tenant, &b.connection, &b.settings);
-        if let Some(u) = self.store.federated_user(&tenant.id, &c.id, fid).await? {
-            if u.disabled {
-                return Err(Error::FederatedUserDisabled);
-            }
-            return Ok((u, false));
-        }
-        if !s.jit {
-            return Err(Error::FederatedUnknownUser);
-        }
-        let text = |k: &str| {
-            claims
-                .get(k)
-                .and_then(Value::as_str)
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned)
-        };
-        // Only a verified email is kept (Entra's `email` may be unverified: nOAuth).
-        let email = text("email")
-            .filter(|_| claims.get("email_verified") == Some(&Value::Bool(true)))
-            .filter(|e| validate::email(e).is_ok());
-        let username = match &s.username_claim {
-            Some(k) => text(k).ok_or_else(|| Error::Oidc(OidcError::MissingClaim(k.clone())))?,
-            None => email.clone().unwrap_or_else(|| fid.to_owned()),
-        };
-        validate::username(&username)
-            .map_err(|_| Error::Oidc(OidcError::MissingClaim("username".into())))?;
-        let display_name = text("name").filter(|d| validate::display_name(d).is_ok());
-        let now = self.now();
-        let user = User {
-            id: new_id(),
-            tenant_id: tenant.id.clone(),
-            username,
-            email,
-            display_name,
-            role: Some("standard".into()),
-            password_hash: None,
-            super_admin: false,
-            disabled: false,
-            password_changed_at: None,
-            created_at: now,
-            updated_at: now,
-        };
-        let link = FederatedIdentity {
-            tenant_id: tenant.id.clone(),
-            connection_id: c.id.clone(),
-            federation_id: fid.to_owned(),
-            user_id: user.id.clone(),
-            created_at: now,
-            last_login_at: Some(now),
-        };
-        let groups = claims
-            .get("groups")
-            .or_else(|| claims.get("roles"))
-            .cloned();
-        let ev = Ctx::new(Actor::System, meta.clone())
-            .event(now, Some(&tenant.slug), "user.created")
-            .user(&user.id)
-            .details(json!({"username": user.username, "email": user.email, "role": user.role, "via": "oidc.jit", "connection": c.slug, "federation_id": fid, "groups": groups, "warnings": warnings}));
-        self.store.insert_federated_user(&user, &link, &ev).await?;
-        Ok((user, true))
     }
 
     pub async fn create_oidc_connection(
@@ -836,6 +784,9 @@ impl Lanyard {
             kind: KIND_OIDC.into(),
             enabled: input.enabled.unwrap_or(true),
             settings: settings.to_json(),
+            provisioning: self
+                .provisioning_json(&t, KIND_OIDC, None, input.provisioning.as_ref())
+                .await?,
             created_at: now,
             updated_at: now,
         };
@@ -874,15 +825,20 @@ impl Lanyard {
         if let Some(n) = &input.name {
             c.name = n.clone();
         }
+        let was_enabled = c.enabled;
         if let Some(e) = input.enabled {
             c.enabled = e;
         }
+        c.provisioning = self
+            .provisioning_json(&t, &c.kind, Some(&c.provisioning), input.provisioning.as_ref())
+            .await?;
         c.settings = settings.to_json();
         c.updated_at = self.now();
         let ev = ctx
             .event(c.updated_at, Some(&t.slug), "connection.updated")
             .details(oidc_audit(&c, &settings));
-        self.store.update_connection(&c, &ev).await?;
+        self.save_connection_update(ctx, &t, &c, was_enabled, ev)
+            .await?;
         Ok((t, c))
     }
 }

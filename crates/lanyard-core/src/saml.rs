@@ -10,13 +10,13 @@ use crate::auth::NewSession;
 use crate::clock::UnixTime;
 use crate::connection::SamlSettings;
 use crate::error::{Error, Result};
-use crate::model::{Connection, FederatedIdentity, PendingLogin, Tenant, User, new_id};
+use crate::model::{Connection, PendingLogin, Tenant};
 use crate::secret::{constant_time_eq, random_bytes, random_token};
 use crate::{Lanyard, validate};
 use lanyard_proto as proto;
 use lanyard_saml::authn_request::AuthnRequest;
 use lanyard_saml::metadata::{NAMEID_UNSPECIFIED, SpMetadata};
-use lanyard_saml::{IdentityProvider, Options, ServiceProvider, VerifiedAssertion};
+use lanyard_saml::{IdentityProvider, Options, ServiceProvider};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -265,6 +265,7 @@ impl Lanyard {
         tenant_slug: &str,
         conn_slug: &str,
         return_to: Option<&str>,
+        invitation_id: Option<&str>,
         browser_binding: Option<&str>,
         public_url: &str,
         meta: &RequestMeta,
@@ -290,6 +291,7 @@ impl Lanyard {
             return_to: return_to.and_then(validate::return_to),
             created_at: now,
             expires_at: now + PENDING_LOGIN_TTL_SECS,
+            invitation_id: invitation_id.map(str::to_owned),
         };
         let urls = crate::connection::sp_urls(public_url, &tenant.slug, &c.slug);
         let req = AuthnRequest {
@@ -472,91 +474,20 @@ impl Lanyard {
                 "the IdP session (SessionNotOnOrAfter)",
             )));
         }
-        let (user, user_created) = self.saml_user(tenant, &c, &s, &verified, meta).await?;
+        let identity =
+            crate::identity::from_saml(&verified, &s, &c.provisioning_settings()?, cap)?;
+        let invitation = pending.as_ref().and_then(|p| p.invitation_id.as_deref());
+        let prov = self
+            .provision(tenant, &c, s.jit, &identity, invitation, meta)
+            .await?;
         let session = self
-            .open_session_capped(tenant, &user.id, "saml", meta, cap, Some(&c.id))
+            .open_session_capped(tenant, &prov.user.id, "saml", meta, cap, Some(&c.id))
             .await?;
         Ok(SamlLogin {
             session,
             return_to: pending.and_then(|p| p.return_to),
-            user_created,
+            user_created: prov.created,
         })
-    }
-
-    /// Links by (connection, NameID) only; creates the user just in time when the connection
-    /// allows it. An existing account with the same email is never linked.
-    async fn saml_user(
-        &self,
-        tenant: &Tenant,
-        c: &Connection,
-        s: &SamlSettings,
-        v: &VerifiedAssertion,
-        meta: &RequestMeta,
-    ) -> Result<(User, bool)> {
-        let fid = &v.name_id.value;
-        if let Some(u) = self.store.federated_user(&tenant.id, &c.id, fid).await? {
-            if u.disabled {
-                return Err(Error::SamlUserDisabled);
-            }
-            return Ok((u, false));
-        }
-        if !s.jit {
-            return Err(Error::SamlUnknownUser);
-        }
-        let first = |attr: &Option<String>| -> Option<String> {
-            attr.as_deref()
-                .and_then(|a| v.attribute_values(a).first().map(|s| s.trim().to_owned()))
-                .filter(|s| !s.is_empty())
-        };
-        let username = match &s.username_attribute {
-            Some(a) => first(&s.username_attribute)
-                .ok_or_else(|| Error::SamlMissingAttribute(a.clone()))?,
-            None => fid.trim().to_owned(),
-        };
-        validate::username(&username).map_err(|_| {
-            Error::SamlMissingAttribute(
-                s.username_attribute
-                    .clone()
-                    .unwrap_or_else(|| "NameID".into()),
-            )
-        })?;
-        let email = first(&s.email_attribute);
-        if let (Some(e), Some(a)) = (&email, &s.email_attribute)
-            && validate::email(e).is_err()
-        {
-            return Err(Error::SamlMissingAttribute(a.clone()));
-        }
-        let display_name =
-            first(&s.display_name_attribute).filter(|d| validate::display_name(d).is_ok());
-        let now = self.now();
-        let user = User {
-            id: new_id(),
-            tenant_id: tenant.id.clone(),
-            username,
-            email,
-            display_name,
-            role: Some("standard".into()),
-            password_hash: None,
-            super_admin: false,
-            disabled: false,
-            password_changed_at: None,
-            created_at: now,
-            updated_at: now,
-        };
-        let link = FederatedIdentity {
-            tenant_id: tenant.id.clone(),
-            connection_id: c.id.clone(),
-            federation_id: fid.clone(),
-            user_id: user.id.clone(),
-            created_at: now,
-            last_login_at: Some(now),
-        };
-        let ev = Ctx::new(Actor::System, meta.clone())
-            .event(now, Some(&tenant.slug), "user.created")
-            .user(&user.id)
-            .details(json!({"username": user.username, "email": user.email, "role": user.role, "via": "saml.jit", "connection": c.slug, "federation_id": fid}));
-        self.store.insert_federated_user(&user, &link, &ev).await?;
-        Ok((user, true))
     }
 }
 

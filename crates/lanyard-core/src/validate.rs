@@ -228,3 +228,8 @@ mod tests {
         }
     }
 }
+
+/// The name of an API key or token: printable, 1-128 characters.
+pub fn key_name(s: &str) -> Result<()> {
+    printable("name", s, 128)
+}

@@ -1,6 +1,7 @@
 //! Lanyard's HTTP surfaces. Each module exposes `router()`; handlers extract, call the domain,
 //! and map its errors onto responses in one place ([`error`]). [`app`] assembles the whole service.
 
+mod account;
 pub mod api;
 pub mod error;
 pub mod extract;
@@ -73,6 +74,7 @@ pub fn app(lanyard: Lanyard, config: ServerConfig) -> Router {
     };
     Router::new()
         .merge(login::router())
+        .merge(account::router())
         .merge(saml::router())
         .merge(jwt::router())
         .merge(oidc::router())

@@ -36,7 +36,7 @@ pub fn session_cookie_name(state: &AppState, tenant: &str) -> String {
     }
 }
 
-fn login_csrf_cookie_name(state: &AppState) -> &'static str {
+pub(crate) fn login_csrf_cookie_name(state: &AppState) -> &'static str {
     if state.config.secure_cookies() {
         "__Host-lanyard_login_csrf"
     } else {
@@ -125,18 +125,36 @@ async fn login_page(
             return Ok(pages::render(StatusCode::OK, &page));
         }
     }
-    Ok(form_response(
-        &s,
-        jar,
-        &tenant.slug,
-        &tenant.name,
-        return_to.as_deref().unwrap_or(""),
-        "",
-        None,
-    ))
+    let rt = return_to.as_deref().unwrap_or("");
+    let sso = sso_buttons(&s, &tenant, rt).await;
+    Ok(form_response(&s, jar, &tenant.slug, &tenant.name, rt, "", None, &sso))
 }
 
 /// The sign-in form, with a login-CSRF token in a cookie and a hidden field (double submit).
+/// The tenant's enabled connections as sign-in buttons (name, start URL with `return_to`).
+async fn sso_buttons(s: &AppState, tenant: &lanyard_core::model::Tenant, return_to: &str) -> Vec<(String, String)> {
+    let conns = match s.lanyard.store.list_connections(&tenant.id).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(code = e.code(), "cannot list connections for the sign-in page: {e}");
+            return Vec::new();
+        }
+    };
+    conns
+        .into_iter()
+        .filter(|c| c.enabled)
+        .map(|c| {
+            let mut href = format!("/t/{}/sso/{}/start", tenant.slug, c.slug);
+            if !return_to.is_empty() {
+                href.push_str("?return_to=");
+                href.push_str(&url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>());
+            }
+            (c.name, href)
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
 fn form_response(
     s: &AppState,
     jar: CookieJar,
@@ -145,6 +163,7 @@ fn form_response(
     return_to: &str,
     username: &str,
     error: Option<(StatusCode, &Error)>,
+    sso: &[(String, String)],
 ) -> Response {
     let existing = jar
         .get(login_csrf_cookie_name(s))
@@ -170,6 +189,7 @@ fn form_response(
         username,
         error: message.map(|m| capitalise(&m)),
         error_code: code,
+        sso,
     };
     let mut res = (jar, pages::render(status, &page)).into_response();
     if let Some((_, e)) = error {
@@ -204,10 +224,12 @@ async fn login_submit(
             "",
             "",
             Some((StatusCode::BAD_REQUEST, &Error::CsrfInvalid)),
+            &[],
         ));
     };
     let return_to = validate::return_to(&form.return_to);
     let rt = return_to.as_deref().unwrap_or("");
+    let sso = sso_buttons(&s, &tenant, rt).await;
     let cookie_csrf = jar
         .get(login_csrf_cookie_name(&s))
         .map(|c| c.value().to_owned())
@@ -224,6 +246,7 @@ async fn login_submit(
             rt,
             &form.username,
             Some((StatusCode::FORBIDDEN, &Error::CsrfInvalid)),
+            &sso,
         ));
     }
     match s
@@ -244,7 +267,7 @@ async fn login_submit(
             let target = return_to.unwrap_or_else(|| default_landing(&slug));
             Ok((jar, Redirect::to(&target)).into_response())
         }
-        Err(e @ (Error::InvalidCredentials | Error::Throttled { .. })) => {
+        Err(e @ (Error::InvalidCredentials | Error::Throttled { .. } | Error::SsoRequired)) => {
             login_outcome("password", e.code());
             let status = crate::error::status_of(e.kind());
             let mut res = form_response(
@@ -255,6 +278,7 @@ async fn login_submit(
                 rt,
                 &form.username,
                 Some((status, &e)),
+                &sso,
             );
             if let Error::Throttled { retry_after_secs } = e
                 && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
@@ -320,8 +344,38 @@ async fn logout(
 async fn session_json(
     State(s): State<AppState>,
     Path(slug): Path<String>,
+    headers: axum::http::HeaderMap,
     jar: CookieJar,
 ) -> Result<Response, ApiError> {
+    // A script acting as the user: `Authorization: Bearer lyt_…` (a per-user API token).
+    if let Some(auth) = headers.get(header::AUTHORIZATION) {
+        let token = auth
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(Error::ApiTokenInvalid)?;
+        let (t, u, tok) = s.lanyard.authenticate_api_token(&slug, token.trim()).await?;
+        let info = SessionInfo {
+            tenant: t.slug,
+            user: SessionUser {
+                id: u.id,
+                username: u.username,
+                email: u.email,
+                display_name: u.display_name,
+                role: u.role,
+            },
+            auth_method: "api_token".into(),
+            created_at: rfc3339(tok.created_at),
+            expires_at: rfc3339(tok.expires_at),
+            csrf_token: String::new(),
+        };
+        let mut res = Json(info).into_response();
+        res.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+        return Ok(res);
+    }
     let token = jar
         .get(&session_cookie_name(&s, &slug))
         .map(|c| c.value().to_owned())

@@ -50,6 +50,7 @@ pub(crate) async fn start(
     tenant: &str,
     conn: &str,
     return_to: Option<&str>,
+    invitation_id: Option<&str>,
     meta: &RequestMeta,
 ) -> Result<Response, PageError> {
     let binding = s
@@ -62,6 +63,7 @@ pub(crate) async fn start(
             tenant,
             conn,
             return_to,
+            invitation_id,
             binding.as_deref(),
             &public(s),
             meta,

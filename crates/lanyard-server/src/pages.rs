@@ -17,6 +17,50 @@ pub struct LoginPage<'a> {
     pub username: &'a str,
     pub error: Option<String>,
     pub error_code: &'a str,
+    /// Sign-in buttons: (connection name, start URL).
+    pub sso: &'a [(String, String)],
+}
+
+/// A page with one message (and a link onward).
+#[derive(Template)]
+#[template(path = "notice.html")]
+pub struct NoticePage<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
+    pub link: Option<(&'a str, &'a str)>,
+}
+
+/// The upgrade invitation: connect the account to SSO now, or later.
+#[derive(Template)]
+#[template(path = "invite.html")]
+pub struct InvitePage<'a> {
+    pub tenant_name: &'a str,
+    pub username: &'a str,
+    pub connection_name: &'a str,
+    pub declined: bool,
+    pub action: &'a str,
+    pub csrf_token: &'a str,
+}
+
+/// Email confirmation: one button, so that mail scanners fetching the link confirm nothing.
+#[derive(Template)]
+#[template(path = "confirm.html")]
+pub struct ConfirmPage<'a> {
+    pub tenant_name: &'a str,
+    pub username: &'a str,
+    pub action: &'a str,
+    pub csrf_token: &'a str,
+}
+
+/// Choose a new password from a reset link.
+#[derive(Template)]
+#[template(path = "reset.html")]
+pub struct ResetPage<'a> {
+    pub tenant_name: &'a str,
+    pub username: &'a str,
+    pub action: &'a str,
+    pub csrf_token: &'a str,
+    pub error: Option<String>,
 }
 
 #[derive(Template)]

@@ -84,12 +84,26 @@ async fn start(
     q: Result<Query<StartQuery>, QueryRejection>,
 ) -> Result<Response, PageError> {
     let return_to = q.ok().and_then(|Query(q)| q.return_to);
-    match s.lanyard.connection_kind(&tenant, &conn).await?.as_deref() {
+    begin_sso(&s, &jar, &tenant, &conn, return_to.as_deref(), None, &meta).await
+}
+
+/// Starts a login with the connection `conn` of whatever kind, optionally carrying the upgrade
+/// invitation it was started from (SAML and OIDC keep it in the pending login).
+pub(crate) async fn begin_sso(
+    s: &AppState,
+    jar: &CookieJar,
+    tenant: &str,
+    conn: &str,
+    return_to: Option<&str>,
+    invitation_id: Option<&str>,
+    meta: &lanyard_core::RequestMeta,
+) -> Result<Response, PageError> {
+    match s.lanyard.connection_kind(tenant, conn).await?.as_deref() {
         Some(lanyard_core::jwt_login::KIND_JWT) => {
-            return crate::jwt::start(&s, &tenant, &conn, return_to.as_deref(), &meta).await;
+            return crate::jwt::start(s, tenant, conn, return_to, meta).await;
         }
         Some(lanyard_core::oidc_login::KIND_OIDC) => {
-            return crate::oidc::start(&s, &jar, &tenant, &conn, return_to.as_deref(), &meta).await;
+            return crate::oidc::start(s, jar, tenant, conn, return_to, invitation_id, meta).await;
         }
         _ => {}
     }
@@ -97,16 +111,17 @@ async fn start(
     let binding = s
         .config
         .secure_cookies()
-        .then(|| binding_cookie(&jar).unwrap_or_else(lanyard_core::secret::random_token));
+        .then(|| binding_cookie(jar).unwrap_or_else(lanyard_core::secret::random_token));
     let start = match s
         .lanyard
         .saml_start(
-            &tenant,
-            &conn,
-            return_to.as_deref(),
+            tenant,
+            conn,
+            return_to,
+            invitation_id,
             binding.as_deref(),
-            &public(&s),
-            &meta,
+            &public(s),
+            meta,
         )
         .await
     {
@@ -140,7 +155,7 @@ async fn start(
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Some(b) = binding {
         let c = cookie(
-            &s,
+            s,
             BINDING_COOKIE.to_owned(),
             b,
             BINDING_MAX_AGE_SECS,

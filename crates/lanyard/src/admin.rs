@@ -133,6 +133,7 @@ pub async fn run(config: Config, cmd: AdminCommand) -> Result<()> {
                 )
             };
             let req = proto::CreateUser {
+                collaborator: false,
                 username,
                 email,
                 display_name,

@@ -74,9 +74,10 @@ pub async fn open(config: &Config) -> Result<Lanyard> {
     let store = Store::connect(&config.database_url)
         .await
         .with_context(|| format!("cannot open the database {}", redact(&config.database_url)))?;
-    Lanyard::new(store, Arc::new(SystemClock), master_key)
+    Ok(Lanyard::new(store, Arc::new(SystemClock), master_key)
         .await
-        .context("cannot start")
+        .context("cannot start")?
+        .with_public_url(config.public_url.as_str()))
 }
 
 pub async fn run(config: Config) -> Result<()> {

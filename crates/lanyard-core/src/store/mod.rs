@@ -67,14 +67,22 @@ pub struct FailureCount {
 const AUDIT_INSERT: &str = "INSERT INTO audit_events (id, at, tenant, actor, kind, code, user_id, ip, request_id, details) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
-const USER_COLUMNS: &str = "id, tenant_id, username, email, display_name, role, password_hash, super_admin, disabled, password_changed_at, created_at, updated_at";
+const USER_COLUMNS: &str = "id, tenant_id, username, email, display_name, role, password_hash, super_admin, disabled, password_changed_at, \
+     sso_state, collaborator, email_confirmed, created_at, updated_at";
 
 const USER_INSERT: &str = "INSERT INTO users (id, tenant_id, username, username_key, email, email_key, display_name, role, password_hash, \
-     super_admin, disabled, password_changed_at, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+     super_admin, disabled, password_changed_at, created_at, updated_at, sso_state, collaborator, email_confirmed) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
+
+const USER_UPDATE: &str = "UPDATE users SET username = $3, username_key = $4, email = $5, email_key = $6, display_name = $7, role = $8, \
+     password_hash = $9, super_admin = $10, disabled = $11, password_changed_at = $12, updated_at = $13, \
+     sso_state = $14, collaborator = $15, email_confirmed = $16 \
+     WHERE tenant_id = $1 AND id = $2";
+
+const TENANT_COLUMNS: &str = "id, slug, name, session_lifetime_secs, sso_required, sso_default_role, require_email_confirmation, created_at, updated_at";
 
 const CONNECTION_COLUMNS: &str =
-    "id, tenant_id, slug, name, kind, enabled, settings, created_at, updated_at";
+    "id, tenant_id, slug, name, kind, enabled, settings, provisioning, created_at, updated_at";
 
 const SESSION_VIEW: &str = "SELECT s.id, s.tenant_id, t.slug AS tenant_slug, s.user_id, u.username, u.email, u.display_name, u.role, \
      u.disabled AS user_disabled, s.auth_method, s.created_at, s.expires_at, s.revoked_at, s.ip, s.user_agent, s.connection_id \
@@ -82,8 +90,32 @@ const SESSION_VIEW: &str = "SELECT s.id, s.tenant_id, t.slug AS tenant_slug, s.u
 
 const OUTBOX_COLUMNS: &str = "id, tenant_id, to_address, subject, body_text, status, created_at, next_attempt_at, attempts, last_error, sent_at";
 
+const OUTBOX_INSERT: &str = "INSERT INTO outbox (id, tenant_id, to_address, subject, body_text, status, created_at, next_attempt_at, attempts, last_error, sent_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+
 const API_KEY_VIEW: &str = "SELECT k.id, k.tenant_id, t.slug AS tenant_slug, k.name, k.prefix, k.created_at, k.last_used_at, k.revoked_at \
      FROM api_keys k LEFT JOIN tenants t ON t.id = k.tenant_id";
+
+/// Binds a user onto [`USER_INSERT`].
+macro_rules! bind_user_insert {
+    ($q:expr, $u:expr) => {
+        $q.bind(&$u.id).bind(&$u.tenant_id).bind(&$u.username).bind(fold_key(&$u.username))
+            .bind(&$u.email).bind($u.email.as_deref().map(fold_key)).bind(&$u.display_name).bind(&$u.role)
+            .bind(&$u.password_hash).bind($u.super_admin).bind($u.disabled).bind($u.password_changed_at)
+            .bind($u.created_at).bind($u.updated_at)
+            .bind($u.sso_state.as_str()).bind($u.collaborator).bind($u.email_confirmed)
+    };
+}
+
+/// Binds a user onto [`USER_UPDATE`].
+macro_rules! bind_user_update {
+    ($q:expr, $u:expr) => {
+        $q.bind(&$u.tenant_id).bind(&$u.id).bind(&$u.username).bind(fold_key(&$u.username))
+            .bind(&$u.email).bind($u.email.as_deref().map(fold_key)).bind(&$u.display_name).bind(&$u.role)
+            .bind(&$u.password_hash).bind($u.super_admin).bind($u.disabled).bind($u.password_changed_at).bind($u.updated_at)
+            .bind($u.sso_state.as_str()).bind($u.collaborator).bind($u.email_confirmed)
+    };
+}
 
 /// Binds an audit record onto an INSERT of [`AUDIT_INSERT`].
 macro_rules! bind_audit {
@@ -113,6 +145,7 @@ struct OidcPendingRow {
     expires_at: UnixTime,
     oidc_nonce: Option<String>,
     oidc_code_verifier: Option<String>,
+    invitation_id: Option<String>,
 }
 
 /// A value bound in a query assembled at run time (filters).
@@ -233,8 +266,9 @@ impl Store {
     ) -> Result<()> {
         let res: std::result::Result<(), sqlx::Error> = on_pool!(self, p => async {
             let mut tx = p.begin().await?;
-            sqlx::query("INSERT INTO tenants (id, slug, name, session_lifetime_secs, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            sqlx::query("INSERT INTO tenants (id, slug, name, session_lifetime_secs, created_at, updated_at, sso_required, sso_default_role, require_email_confirmation) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
                 .bind(&t.id).bind(&t.slug).bind(&t.name).bind(t.session_lifetime_secs).bind(t.created_at).bind(t.updated_at)
+                .bind(t.sso_required).bind(&t.sso_default_role).bind(t.require_email_confirmation)
                 .execute(&mut *tx).await?;
             for r in roles {
                 sqlx::query("INSERT INTO roles (tenant_id, name, description, builtin) VALUES ($1, $2, $3, $4)")
@@ -254,27 +288,28 @@ impl Store {
     }
 
     pub async fn tenant_by_slug(&self, slug: &str) -> Result<Option<Tenant>> {
-        let q = "SELECT id, slug, name, session_lifetime_secs, created_at, updated_at FROM tenants WHERE slug = $1";
-        Ok(on_pool!(self, p => sqlx::query_as::<_, Tenant>(q).bind(slug).fetch_optional(p).await?))
+        let q = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE slug = $1");
+        Ok(on_pool!(self, p => sqlx::query_as::<_, Tenant>(sqlx::AssertSqlSafe(q)).bind(slug).fetch_optional(p).await?))
     }
 
     pub async fn tenant_by_id(&self, id: &str) -> Result<Option<Tenant>> {
-        let q = "SELECT id, slug, name, session_lifetime_secs, created_at, updated_at FROM tenants WHERE id = $1";
-        Ok(on_pool!(self, p => sqlx::query_as::<_, Tenant>(q).bind(id).fetch_optional(p).await?))
+        let q = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1");
+        Ok(on_pool!(self, p => sqlx::query_as::<_, Tenant>(sqlx::AssertSqlSafe(q)).bind(id).fetch_optional(p).await?))
     }
 
     pub async fn list_tenants(&self, after_id: Option<&str>, limit: i64) -> Result<Vec<Tenant>> {
-        let q = "SELECT id, slug, name, session_lifetime_secs, created_at, updated_at FROM tenants WHERE id > $1 ORDER BY id LIMIT $2";
+        let q = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id > $1 ORDER BY id LIMIT $2");
         Ok(
-            on_pool!(self, p => sqlx::query_as::<_, Tenant>(q).bind(after_id.unwrap_or("")).bind(limit).fetch_all(p).await?),
+            on_pool!(self, p => sqlx::query_as::<_, Tenant>(sqlx::AssertSqlSafe(q)).bind(after_id.unwrap_or("")).bind(limit).fetch_all(p).await?),
         )
     }
 
     pub async fn update_tenant(&self, t: &Tenant, audit: &AuditRecord) -> Result<()> {
         let res: std::result::Result<(), sqlx::Error> = on_pool!(self, p => async {
             let mut tx = p.begin().await?;
-            sqlx::query("UPDATE tenants SET name = $2, session_lifetime_secs = $3, updated_at = $4 WHERE id = $1")
+            sqlx::query("UPDATE tenants SET name = $2, session_lifetime_secs = $3, updated_at = $4, sso_required = $5, sso_default_role = $6, require_email_confirmation = $7 WHERE id = $1")
                 .bind(&t.id).bind(&t.name).bind(t.session_lifetime_secs).bind(t.updated_at)
+                .bind(t.sso_required).bind(&t.sso_default_role).bind(t.require_email_confirmation)
                 .execute(&mut *tx).await?;
             bind_audit!(sqlx::query(AUDIT_INSERT), audit).execute(&mut *tx).await?;
             tx.commit().await
@@ -355,12 +390,7 @@ impl Store {
     pub async fn insert_user(&self, u: &User, audit: &AuditRecord) -> Result<()> {
         let res: std::result::Result<(), sqlx::Error> = on_pool!(self, p => async {
             let mut tx = p.begin().await?;
-            sqlx::query(USER_INSERT)
-                .bind(&u.id).bind(&u.tenant_id).bind(&u.username).bind(fold_key(&u.username))
-                .bind(&u.email).bind(u.email.as_deref().map(fold_key)).bind(&u.display_name).bind(&u.role)
-                .bind(&u.password_hash).bind(u.super_admin).bind(u.disabled).bind(u.password_changed_at)
-                .bind(u.created_at).bind(u.updated_at)
-                .execute(&mut *tx).await?;
+            bind_user_insert!(sqlx::query(USER_INSERT), u).execute(&mut *tx).await?;
             bind_audit!(sqlx::query(AUDIT_INSERT), audit).execute(&mut *tx).await?;
             tx.commit().await
         }.await);
@@ -375,16 +405,9 @@ impl Store {
         revoke_sessions_at: Option<UnixTime>,
         audit: &AuditRecord,
     ) -> Result<()> {
-        let q = "UPDATE users SET username = $3, username_key = $4, email = $5, email_key = $6, display_name = $7, role = $8, \
-                 password_hash = $9, super_admin = $10, disabled = $11, password_changed_at = $12, updated_at = $13 \
-                 WHERE tenant_id = $1 AND id = $2";
         let res: std::result::Result<(), sqlx::Error> = on_pool!(self, p => async {
             let mut tx = p.begin().await?;
-            sqlx::query(q)
-                .bind(&u.tenant_id).bind(&u.id).bind(&u.username).bind(fold_key(&u.username))
-                .bind(&u.email).bind(u.email.as_deref().map(fold_key)).bind(&u.display_name).bind(&u.role)
-                .bind(&u.password_hash).bind(u.super_admin).bind(u.disabled).bind(u.password_changed_at).bind(u.updated_at)
-                .execute(&mut *tx).await?;
+            bind_user_update!(sqlx::query(USER_UPDATE), u).execute(&mut *tx).await?;
             if let Some(at) = revoke_sessions_at {
                 sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
                     .bind(&u.id).bind(at).execute(&mut *tx).await?;
@@ -716,13 +739,13 @@ impl Store {
     // --- connections ---
 
     pub async fn insert_connection(&self, c: &Connection, audit: &AuditRecord) -> Result<()> {
-        let q = "INSERT INTO connections (id, tenant_id, slug, name, kind, enabled, settings, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+        let q = "INSERT INTO connections (id, tenant_id, slug, name, kind, enabled, settings, created_at, updated_at, provisioning) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
         let res: std::result::Result<(), sqlx::Error> = on_pool!(self, p => async {
             let mut tx = p.begin().await?;
             sqlx::query(q)
                 .bind(&c.id).bind(&c.tenant_id).bind(&c.slug).bind(&c.name).bind(&c.kind)
-                .bind(c.enabled).bind(&c.settings).bind(c.created_at).bind(c.updated_at)
+                .bind(c.enabled).bind(&c.settings).bind(c.created_at).bind(c.updated_at).bind(&c.provisioning)
                 .execute(&mut *tx).await?;
             bind_audit!(sqlx::query(AUDIT_INSERT), audit).execute(&mut *tx).await?;
             tx.commit().await
@@ -736,17 +759,24 @@ impl Store {
         })
     }
 
-    pub async fn update_connection(&self, c: &Connection, audit: &AuditRecord) -> Result<()> {
-        let q = "UPDATE connections SET name = $3, enabled = $4, settings = $5, updated_at = $6 WHERE tenant_id = $1 AND id = $2";
+    /// Writes a connection; `fallout` (password resets when it is disabled) commits with it.
+    pub async fn update_connection(
+        &self,
+        c: &Connection,
+        audit: &AuditRecord,
+        fallout: &Changes,
+    ) -> Result<()> {
+        let q = "UPDATE connections SET name = $3, enabled = $4, settings = $5, updated_at = $6, provisioning = $7 WHERE tenant_id = $1 AND id = $2";
         let res: std::result::Result<(), sqlx::Error> = on_pool!(self, p => async {
             let mut tx = p.begin().await?;
             sqlx::query(q)
-                .bind(&c.tenant_id).bind(&c.id).bind(&c.name).bind(c.enabled).bind(&c.settings).bind(c.updated_at)
+                .bind(&c.tenant_id).bind(&c.id).bind(&c.name).bind(c.enabled).bind(&c.settings).bind(c.updated_at).bind(&c.provisioning)
                 .execute(&mut *tx).await?;
             bind_audit!(sqlx::query(AUDIT_INSERT), audit).execute(&mut *tx).await?;
+            apply_changes!(tx, fallout);
             tx.commit().await
         }.await);
-        Ok(res?)
+        res.map_err(|e| Self::map_changes_conflict(e, fallout))
     }
 
     pub async fn connection_by_id(&self, tenant_id: &str, id: &str) -> Result<Option<Connection>> {
@@ -786,6 +816,7 @@ impl Store {
         tenant_id: &str,
         id: &str,
         audit: &AuditRecord,
+        fallout: &Changes,
     ) -> Result<bool> {
         let res: std::result::Result<bool, sqlx::Error> = on_pool!(self, p => async {
             let mut tx = p.begin().await?;
@@ -796,6 +827,7 @@ impl Store {
             }
             sqlx::query("DELETE FROM replay_cache WHERE connection_id = $1").bind(id).execute(&mut *tx).await?;
             bind_audit!(sqlx::query(AUDIT_INSERT), audit).execute(&mut *tx).await?;
+            apply_changes!(tx, fallout);
             tx.commit().await?;
             Ok(true)
         }.await);
@@ -805,11 +837,11 @@ impl Store {
     // --- single-use login state (safe across nodes) ---
 
     pub async fn insert_pending_login(&self, l: &PendingLogin) -> Result<()> {
-        let q = "INSERT INTO pending_logins (id, tenant_id, connection_id, relay_state, browser_binding, return_to, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+        let q = "INSERT INTO pending_logins (id, tenant_id, connection_id, relay_state, browser_binding, return_to, created_at, expires_at, invitation_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
         on_pool!(self, p => sqlx::query(q)
             .bind(&l.id).bind(&l.tenant_id).bind(&l.connection_id).bind(&l.relay_state)
-            .bind(&l.browser_binding).bind(&l.return_to).bind(l.created_at).bind(l.expires_at)
+            .bind(&l.browser_binding).bind(&l.return_to).bind(l.created_at).bind(l.expires_at).bind(&l.invitation_id)
             .execute(p).await?.rows_affected());
         Ok(())
     }
@@ -824,7 +856,7 @@ impl Store {
         connection_id: &str,
     ) -> Result<Option<PendingLogin>> {
         let q = "DELETE FROM pending_logins WHERE id = $1 AND tenant_id = $2 AND connection_id = $3 \
-                 RETURNING id, tenant_id, connection_id, relay_state, browser_binding, return_to, created_at, expires_at";
+                 RETURNING id, tenant_id, connection_id, relay_state, browser_binding, return_to, created_at, expires_at, invitation_id";
         Ok(
             on_pool!(self, p => sqlx::query_as::<_, PendingLogin>(q).bind(id).bind(tenant_id).bind(connection_id).fetch_optional(p).await?),
         )
@@ -838,12 +870,12 @@ impl Store {
         nonce: &str,
         code_verifier: &str,
     ) -> Result<()> {
-        let q = "INSERT INTO pending_logins (id, tenant_id, connection_id, relay_state, browser_binding, return_to, created_at, expires_at, oidc_nonce, oidc_code_verifier) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+        let q = "INSERT INTO pending_logins (id, tenant_id, connection_id, relay_state, browser_binding, return_to, created_at, expires_at, oidc_nonce, oidc_code_verifier, invitation_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
         on_pool!(self, p => sqlx::query(q)
             .bind(&l.id).bind(&l.tenant_id).bind(&l.connection_id).bind(&l.relay_state)
             .bind(&l.browser_binding).bind(&l.return_to).bind(l.created_at).bind(l.expires_at)
-            .bind(nonce).bind(code_verifier)
+            .bind(nonce).bind(code_verifier).bind(&l.invitation_id)
             .execute(p).await?.rows_affected());
         Ok(())
     }
@@ -857,7 +889,7 @@ impl Store {
         connection_id: &str,
     ) -> Result<Option<(PendingLogin, String, String)>> {
         let q = "DELETE FROM pending_logins WHERE id = $1 AND tenant_id = $2 AND connection_id = $3 AND oidc_nonce IS NOT NULL \
-                 RETURNING id, tenant_id, connection_id, relay_state, browser_binding, return_to, created_at, expires_at, oidc_nonce, oidc_code_verifier";
+                 RETURNING id, tenant_id, connection_id, relay_state, browser_binding, return_to, created_at, expires_at, oidc_nonce, oidc_code_verifier, invitation_id";
         let row: Option<OidcPendingRow> = on_pool!(self, p => sqlx::query_as::<_, OidcPendingRow>(q).bind(state).bind(tenant_id).bind(connection_id).fetch_optional(p).await?);
         Ok(row.map(|r| {
             (
@@ -870,6 +902,7 @@ impl Store {
                     return_to: r.return_to,
                     created_at: r.created_at,
                     expires_at: r.expires_at,
+                    invitation_id: r.invitation_id,
                 },
                 r.oidc_nonce.unwrap_or_default(),
                 r.oidc_code_verifier.unwrap_or_default(),
@@ -943,12 +976,7 @@ impl Store {
     ) -> Result<()> {
         let res: std::result::Result<(), sqlx::Error> = on_pool!(self, p => async {
             let mut tx = p.begin().await?;
-            sqlx::query(USER_INSERT)
-                .bind(&u.id).bind(&u.tenant_id).bind(&u.username).bind(fold_key(&u.username))
-                .bind(&u.email).bind(u.email.as_deref().map(fold_key)).bind(&u.display_name).bind(&u.role)
-                .bind(&u.password_hash).bind(u.super_admin).bind(u.disabled).bind(u.password_changed_at)
-                .bind(u.created_at).bind(u.updated_at)
-                .execute(&mut *tx).await?;
+            bind_user_insert!(sqlx::query(USER_INSERT), u).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO federated_identities (tenant_id, connection_id, federation_id, user_id, created_at, last_login_at) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(&f.tenant_id).bind(&f.connection_id).bind(&f.federation_id).bind(&f.user_id).bind(f.created_at).bind(f.last_login_at)
                 .execute(&mut *tx).await?;
@@ -1045,3 +1073,7 @@ impl Store {
         )
     }
 }
+
+mod provisioning;
+pub use provisioning::{Changes, UserFilter};
+use provisioning::apply_changes;

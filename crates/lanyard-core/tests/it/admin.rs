@@ -31,9 +31,9 @@ async fn tenant_bound_api_keys_reach_only_their_tenant() {
         let (actor, key) = l.authenticate_api_key(&token).await.unwrap();
         assert_eq!(key.tenant_slug.as_deref(), Some("a"));
         let ctx = Ctx::new(actor, meta("192.0.2.1"));
-        l.list_users(&ctx, "a", None, None).await.unwrap();
+        l.list_users(&ctx, "a", &Default::default(), None, None).await.unwrap();
         assert_eq!(
-            l.list_users(&ctx, "b", None, None)
+            l.list_users(&ctx, "b", &Default::default(), None, None)
                 .await
                 .unwrap_err()
                 .code(),
@@ -42,7 +42,7 @@ async fn tenant_bound_api_keys_reach_only_their_tenant() {
             e.name
         );
         assert_eq!(
-            l.list_users(&ctx, "nonexistent", None, None)
+            l.list_users(&ctx, "nonexistent", &Default::default(), None, None)
                 .await
                 .unwrap_err()
                 .code(),
@@ -50,6 +50,7 @@ async fn tenant_bound_api_keys_reach_only_their_tenant() {
             "no probing for tenants"
         );
         let mk = proto::CreateUser {
+            collaborator: false,
             username: "x".into(),
             email: None,
             display_name: None,
@@ -96,7 +97,7 @@ async fn tenant_bound_api_keys_reach_only_their_tenant() {
         );
         // Nothing was created in b.
         assert!(
-            l.list_users(&Ctx::cli(), "b", None, None)
+            l.list_users(&Ctx::cli(), "b", &Default::default(), None, None)
                 .await
                 .unwrap()
                 .1
@@ -236,6 +237,7 @@ async fn invalid_input_changes_nothing() {
         two_tenants(l).await;
         let bad = [
             proto::CreateUser {
+                collaborator: false,
                 username: "".into(),
                 email: None,
                 display_name: None,
@@ -244,6 +246,7 @@ async fn invalid_input_changes_nothing() {
                 super_admin: false,
             },
             proto::CreateUser {
+                collaborator: false,
                 username: "u".into(),
                 email: Some("nope".into()),
                 display_name: None,
@@ -252,6 +255,7 @@ async fn invalid_input_changes_nothing() {
                 super_admin: false,
             },
             proto::CreateUser {
+                collaborator: false,
                 username: "u".into(),
                 email: None,
                 display_name: None,
@@ -267,7 +271,7 @@ async fn invalid_input_changes_nothing() {
             );
         }
         assert!(
-            l.list_users(&c, "a", None, None)
+            l.list_users(&c, "a", &Default::default(), None, None)
                 .await
                 .unwrap()
                 .1

@@ -22,6 +22,7 @@ async fn setup(e: &Env, lifetime: Option<i64>) -> String {
             &Ctx::cli(),
             "acme",
             proto::CreateUser {
+                collaborator: false,
                 username: "jo".into(),
                 email: Some("jo@acme.test".into()),
                 display_name: None,
@@ -127,6 +128,7 @@ async fn disabled_and_password_less_accounts_cannot_sign_in() {
             &Ctx::cli(),
             "acme",
             proto::CreateUser {
+                collaborator: false,
                 username: "sso-only".into(),
                 email: None,
                 display_name: None,

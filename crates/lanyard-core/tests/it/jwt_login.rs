@@ -666,7 +666,7 @@ async fn tenant(l: &Lanyard, slug: &str) -> lanyard_core::model::Tenant {
 
 async fn counts(l: &Lanyard, tenant: &str) -> (usize, usize) {
     let (_, users, _) = l
-        .list_users(&Ctx::cli(), tenant, None, Some(200))
+        .list_users(&Ctx::cli(), tenant, &Default::default(), None, Some(200))
         .await
         .unwrap();
     let (sessions, _) = l
@@ -901,18 +901,12 @@ async fn login_links_by_federation_id_and_refuses_replays() {
         assert_eq!(again.session.session.user_id, first.session.session.user_id);
         assert_eq!(counts(l, "a").await, (1, 2));
 
-        // O-NOAUTH for JWT: the same email with another sub is another identity; since the
-        // email (the username of JIT users) is taken by the first user, JIT refuses instead of linking.
+        // O-NOAUTH for JWT: the same email with another sub is another identity; the email
+        // belongs to the first user, so JIT refuses (never links by email) and says how to join.
         c["jti"] = json!("jti-3");
         c["sub"] = json!("attacker");
         let err = verify(l, "a", "p", &sign(&h, &c, &k, Algorithm::HS256)).await.unwrap_err();
-        // (Which unique constraint reports first differs between SQLite and PostgreSQL.)
-        assert!(
-            matches!(err.code(), "user.username_taken" | "user.email_taken"),
-            "{}: {}",
-            e.name,
-            err.code()
-        );
+        assert_eq!(err.code(), "login.account_exists_use_invitation", "{}", e.name);
         assert_eq!(counts(l, "a").await, (1, 2));
 
         // Every refusal: its code in the audit log, no user, no session.

@@ -387,6 +387,7 @@ async fn start_state(l: &lanyard_core::Lanyard, conn: &str) -> String {
             conn,
             Some("/t/a/app"),
             None,
+            None,
             "https://sso.example.com",
             &crate::harness::meta("203.0.113.7"),
         )

@@ -3,7 +3,7 @@
 
 use crate::harness::{T0, each_backend};
 use lanyard_core::Ctx;
-use lanyard_core::model::{AuditFilter, FederatedIdentity, PendingLogin, User, new_id};
+use lanyard_core::model::{AuditFilter, FederatedIdentity, PendingLogin, User};
 use lanyard_proto as proto;
 
 fn cert(name: &str) -> String {
@@ -49,6 +49,7 @@ fn pending(id: &str, tenant_id: &str, connection_id: &str, expires_at: i64) -> P
         return_to: Some("/t/a/app".into()),
         created_at: T0,
         expires_at,
+        invitation_id: None,
     }
 }
 
@@ -269,6 +270,7 @@ async fn federated_identities_link_by_connection_and_subject_only() {
                 &Ctx::cli(),
                 "a",
                 proto::CreateUser {
+                    collaborator: false,
                     username: "jo".into(),
                     email: Some("jo@a.test".into()),
                     display_name: None,
@@ -280,18 +282,8 @@ async fn federated_identities_link_by_connection_and_subject_only() {
             .await
             .unwrap();
         let user = |username: &str, email: Option<&str>| User {
-            id: new_id(),
-            tenant_id: t.id.clone(),
-            username: username.into(),
             email: email.map(str::to_owned),
-            display_name: None,
-            role: None,
-            password_hash: None,
-            super_admin: false,
-            disabled: false,
-            password_changed_at: None,
-            created_at: T0,
-            updated_at: T0,
+            ..User::new(&t.id, username.into(), T0)
         };
         let link = |u: &User, fid: &str| FederatedIdentity {
             tenant_id: t.id.clone(),

@@ -9,14 +9,14 @@ async fn migrations_apply_and_are_idempotent() {
         let s = &e.lanyard.store;
         assert_eq!(
             s.applied_migrations().await.unwrap(),
-            vec![1, 2, 3, 4, 5],
+            vec![1, 2, 3, 4, 5, 6],
             "{}",
             e.name
         );
         s.migrate().await.unwrap();
         assert_eq!(
             s.applied_migrations().await.unwrap(),
-            vec![1, 2, 3, 4, 5],
+            vec![1, 2, 3, 4, 5, 6],
             "{}",
             e.name
         );
@@ -91,6 +91,7 @@ async fn usernames_and_emails_are_unique_per_tenant_case_insensitively() {
             .unwrap();
         }
         let mk = |name: &str, email: &str| proto::CreateUser {
+            collaborator: false,
             username: name.into(),
             email: Some(email.into()),
             display_name: None,
@@ -124,6 +125,7 @@ async fn usernames_and_emails_are_unique_per_tenant_case_insensitively() {
                 &Ctx::cli(),
                 "a",
                 proto::CreateUser {
+                    collaborator: false,
                     role: Some("wizard".into()),
                     ..mk("kim", "kim@a.test")
                 },
@@ -131,7 +133,7 @@ async fn usernames_and_emails_are_unique_per_tenant_case_insensitively() {
             .await
             .unwrap_err();
         assert_eq!(err.code(), "role.not_found");
-        let (_, users, _) = l.list_users(&Ctx::cli(), "a", None, None).await.unwrap();
+        let (_, users, _) = l.list_users(&Ctx::cli(), "a", &Default::default(), None, None).await.unwrap();
         assert_eq!(
             users.len(),
             1,
@@ -185,6 +187,7 @@ async fn roles_in_use_and_builtin_roles_cannot_be_deleted() {
             &c,
             "a",
             proto::CreateUser {
+                collaborator: false,
                 username: "u".into(),
                 email: None,
                 display_name: None,
@@ -209,7 +212,7 @@ async fn roles_in_use_and_builtin_roles_cannot_be_deleted() {
             l.delete_role(&c, "a", "nope").await.unwrap_err().code(),
             "role.not_found"
         );
-        let (_, users, _) = l.list_users(&c, "a", None, None).await.unwrap();
+        let (_, users, _) = l.list_users(&c, "a", &Default::default(), None, None).await.unwrap();
         l.update_user(
             &c,
             "a",

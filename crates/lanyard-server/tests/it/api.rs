@@ -80,6 +80,42 @@ fn routes(uid: &str) -> Vec<(&'static str, String, Option<Value>)> {
             format!("/api/v1/tenants/acme/users/{uid}/sessions/revoke"),
             None,
         ),
+        (
+            "GET",
+            format!("/api/v1/tenants/acme/users/{uid}/federated-identities"),
+            None,
+        ),
+        (
+            "PUT",
+            format!("/api/v1/tenants/acme/users/{uid}/federated-identities/okta"),
+            Some(json!({"federation_id": "00u-jo"})),
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/tenants/acme/users/{uid}/federated-identities/okta"),
+            None,
+        ),
+        (
+            "GET",
+            format!("/api/v1/tenants/acme/users/{uid}/api-tokens"),
+            None,
+        ),
+        (
+            "POST",
+            format!("/api/v1/tenants/acme/users/{uid}/api-tokens"),
+            Some(json!({"name": "laptop"})),
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/tenants/acme/users/{uid}/api-tokens/some-token"),
+            None,
+        ),
+        ("GET", "/api/v1/tenants/acme/invitations".into(), None),
+        (
+            "POST",
+            "/api/v1/tenants/acme/invitations".into(),
+            Some(json!({"all": true})),
+        ),
         ("GET", "/api/v1/tenants/acme/sessions".into(), None),
         (
             "DELETE",
@@ -172,6 +208,7 @@ async fn the_route_table_covers_the_openapi_document() {
             .replace("/billing", "/{role}")
             .replace("/some-session", "/{session_id}")
             .replace("/some-key", "/{key_id}")
+            .replace("/some-token", "/{token_id}")
             .replace("/UID", "/{user_id}")
             .replace("/okta", "/{connection}")
     };

@@ -72,9 +72,15 @@ impl TestApp {
             .await
             .unwrap();
         let clock = ManualClock::new(T0);
+        let url = if public_url.starts_with("https") {
+            "https://sso.example.com"
+        } else {
+            "http://127.0.0.1:8080"
+        };
         let lanyard = Lanyard::new(store, Arc::new(clock.clone()), MasterKey::generate())
             .await
-            .unwrap();
+            .unwrap()
+            .with_public_url(url);
         let c = Ctx::cli();
         for slug in ["acme", "other"] {
             lanyard
@@ -93,6 +99,7 @@ impl TestApp {
                     &c,
                     slug,
                     proto::CreateUser {
+                        collaborator: false,
                         username: "jo".into(),
                         email: Some(format!("jo@{slug}.test")),
                         display_name: Some("Jo".into()),
@@ -239,6 +246,18 @@ impl TestApp {
         } else {
             format!("lanyard_session_{tenant}")
         }
+    }
+
+    /// The ID of `username` in `tenant`.
+    pub async fn user_id(&self, tenant: &str, username: &str) -> String {
+        let t = self.lanyard.store.tenant_by_slug(tenant).await.unwrap().unwrap();
+        self.lanyard
+            .store
+            .user_by_username(&t.id, username)
+            .await
+            .unwrap()
+            .unwrap()
+            .id
     }
 
     pub async fn audit_kinds(&self) -> Vec<String> {

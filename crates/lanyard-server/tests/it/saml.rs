@@ -216,7 +216,8 @@ async fn sp_initiated_login_creates_the_user_just_in_time_and_a_session() {
 
     let s = session_json(&app, &res, "acme").await;
     assert_eq!(s["auth_method"], "saml");
-    assert_eq!(s["user"]["username"], "00u-alice");
+    // No username attribute: the email is the username (the NameID stays the federation ID).
+    assert_eq!(s["user"]["username"], "alice@acme.example");
     assert_eq!(s["user"]["email"], "alice@acme.example");
     assert_eq!(s["user"]["display_name"], "Alice Doe");
     assert_eq!(counts(&app).await, (before.0 + 1, before.1 + 1));
@@ -240,10 +241,9 @@ async fn sp_initiated_login_creates_the_user_just_in_time_and_a_session() {
     let res = post_acs(&app, "acme", "okta", &r.signed(), Some(&rs)).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
     assert_eq!(res.headers[header::LOCATION], "/t/acme/login");
-    assert_eq!(
-        session_json(&app, &res, "acme").await["user"]["username"],
-        "00u-alice"
-    );
+    let s = session_json(&app, &res, "acme").await;
+    assert_eq!(s["user"]["username"], "alice@acme.example");
+    assert_eq!(s["user"]["email"], "new@acme.example", "the email follows the IdP");
     assert_eq!(counts(&app).await.0, before.0 + 1, "no second user");
 }
 
@@ -291,7 +291,7 @@ async fn unknown_user_is_refused_without_jit_and_email_never_links() {
     )
     .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
-    assert_refused(&app, &res, "saml.unknown_user", before).await;
+    assert_refused(&app, &res, "login.unknown_user", before).await;
     assert!(
         res.text().contains("ask your administrator"),
         "{}",
@@ -311,15 +311,26 @@ async fn unknown_user_is_refused_without_jit_and_email_never_links() {
     let mut r = Resp::new("acme", "okta", Some(&id));
     r.attributes = vec![("email".into(), "jo@acme.test".into())];
     let res = post_acs(&app, "acme", "okta", &r.signed(), Some(&rs)).await;
-    assert_refused(&app, &res, "user.email_taken", before).await;
+    assert_refused(&app, &res, "login.account_exists_use_invitation", before).await;
+    assert!(res.text().contains("invitation"), "{}", res.text());
 
-    // Nor by username: a NameID equal to jo's username does not log in as jo.
+    // Nor by username: a username claim equal to jo's does not log in as jo.
     let (id, rs) = start(&app, "acme", "okta", None).await;
     let mut r = Resp::new("acme", "okta", Some(&id));
     r.name_id = "jo".into();
+    r.attributes = vec![
+        ("email".into(), "someone@acme.example".into()),
+        ("username".into(), "JO".into()),
+    ];
+    let res = post_acs(&app, "acme", "okta", &r.signed(), Some(&rs)).await;
+    assert_refused(&app, &res, "login.username_taken", before).await;
+
+    // SAML JIT needs an email: a bare NameID creates nobody.
+    let (id, rs) = start(&app, "acme", "okta", None).await;
+    let mut r = Resp::new("acme", "okta", Some(&id));
     r.attributes.clear();
     let res = post_acs(&app, "acme", "okta", &r.signed(), Some(&rs)).await;
-    assert_refused(&app, &res, "user.username_taken", before).await;
+    assert_refused(&app, &res, "login.missing_email", before).await;
 }
 
 #[tokio::test]

@@ -1,0 +1,594 @@
+//! From "the IdP vouched for this person" to "this person has an account with the right role":
+//! the one path every protocol's [`Identity`] takes.
+//!
+//! - Linking is by (connection, federation ID) only. An email match never links: a first login
+//!   whose verified email belongs to an existing account is refused with
+//!   [`Error::AccountExistsUseInvitation`]; existing accounts join through the upgrade invitation.
+//! - An unknown federation ID creates the user when the connection has JIT on (welcome email
+//!   with a confirmation link), else it is refused.
+//! - Later logins update username, email and display name when the claims differ, and the role
+//!   when the connection syncs roles at every login; the audit log records each change.
+//! - Role: the first row of the connection's role table matching a role-claim value, else the
+//!   connection's default role, else no role.
+
+use crate::audit::{Actor, Ctx, RequestMeta};
+use crate::error::{Error, Result};
+use crate::identity::Identity;
+use crate::model::{
+    Connection, FederatedIdentity, LinkPurpose, SsoState, Tenant, User, UserLink, fold_key,
+};
+use crate::store::Changes;
+use crate::{Lanyard, validate};
+use lanyard_proto as proto;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+pub const MAX_ROLE_MAPPINGS: usize = 200;
+
+/// A connection's provisioning settings (the `provisioning` JSON column).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProvisioningSettings {
+    pub attribute_preset: proto::AttributePreset,
+    pub federation_id_attribute: Option<String>,
+    pub role_claim: Option<String>,
+    pub role_mapping: Vec<proto::RoleMapping>,
+    pub default_role: Option<String>,
+    pub role_sync: proto::RoleSync,
+    /// `None`: the kind's default (SAML requires an email to create accounts, the others not).
+    pub jit_requires_email: Option<bool>,
+}
+
+fn claim_name(field: &'static str, v: &str) -> Result<()> {
+    if v.is_empty() || v.len() > 256 || v.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            field,
+            "must be an attribute or claim name of 1-256 characters",
+        ));
+    }
+    Ok(())
+}
+
+impl ProvisioningSettings {
+    pub fn from_json(text: &str) -> Result<Self> {
+        serde_json::from_str(text)
+            .map_err(|e| Error::Internal(format!("stored provisioning settings unreadable: {e}")))
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+    }
+
+    pub fn requires_email(&self, kind: &str) -> bool {
+        self.jit_requires_email
+            .unwrap_or(kind == crate::connection::KIND_SAML)
+    }
+
+    pub fn to_wire(&self, kind: &str) -> proto::Provisioning {
+        proto::Provisioning {
+            attribute_preset: self.attribute_preset,
+            federation_id_attribute: self.federation_id_attribute.clone(),
+            role_claim: self.role_claim.clone(),
+            role_mapping: self.role_mapping.clone(),
+            default_role: self.default_role.clone(),
+            role_sync: self.role_sync,
+            jit_requires_email: self.requires_email(kind),
+        }
+    }
+
+    /// Applies an admin's change; role names are checked against the tenant by the caller.
+    pub fn apply(&self, input: &proto::ProvisioningInput, kind: &str) -> Result<Self> {
+        let mut s = self.clone();
+        if let Some(p) = input.attribute_preset {
+            s.attribute_preset = p;
+        }
+        if let Some(a) = &input.federation_id_attribute {
+            if let Some(a) = a {
+                if kind != crate::connection::KIND_SAML {
+                    return Err(Error::invalid(
+                        "provisioning.federation_id_attribute",
+                        "applies to SAML connections only; OIDC connections use `key_claim`, JWT remote login `sub`",
+                    ));
+                }
+                claim_name("provisioning.federation_id_attribute", a)?;
+            }
+            s.federation_id_attribute = a.clone();
+        }
+        if let Some(c) = &input.role_claim {
+            if let Some(c) = c {
+                claim_name("provisioning.role_claim", c)?;
+            }
+            s.role_claim = c.clone();
+        }
+        if let Some(m) = &input.role_mapping {
+            if m.len() > MAX_ROLE_MAPPINGS {
+                return Err(Error::invalid(
+                    "provisioning.role_mapping",
+                    format!("at most {MAX_ROLE_MAPPINGS} rows"),
+                ));
+            }
+            for row in m {
+                if row.value.is_empty()
+                    || row.value.len() > 512
+                    || row.value.chars().any(char::is_control)
+                {
+                    return Err(Error::invalid(
+                        "provisioning.role_mapping",
+                        "each value must be 1-512 characters",
+                    ));
+                }
+            }
+            s.role_mapping = m.clone();
+        }
+        if let Some(r) = &input.default_role {
+            s.default_role = r.clone();
+        }
+        if let Some(r) = input.role_sync {
+            s.role_sync = r;
+        }
+        if let Some(r) = input.jit_requires_email {
+            s.jit_requires_email = Some(r);
+        }
+        Ok(s)
+    }
+
+    /// The role the claims grant through the role table (first matching row), if any.
+    pub fn mapped_role(&self, role_claims: &[String]) -> Option<&str> {
+        self.role_mapping
+            .iter()
+            .find(|m| role_claims.iter().any(|v| *v == m.value))
+            .map(|m| m.role.as_str())
+    }
+
+    /// Every role name the settings mention (to check they exist in the tenant).
+    pub fn roles(&self) -> impl Iterator<Item = &str> {
+        self.role_mapping
+            .iter()
+            .map(|m| m.role.as_str())
+            .chain(self.default_role.as_deref())
+    }
+}
+
+impl Connection {
+    pub fn provisioning_settings(&self) -> Result<ProvisioningSettings> {
+        ProvisioningSettings::from_json(&self.provisioning)
+    }
+}
+
+/// The outcome of provisioning: the user to open a session for.
+#[derive(Debug, Clone)]
+pub struct Provisioned {
+    pub user: User,
+    pub created: bool,
+    /// The user accepted an upgrade invitation with this login.
+    pub upgraded: bool,
+}
+
+/// One field's change, for the audit log.
+fn change(changes: &mut serde_json::Map<String, Value>, field: &str, from: &Option<String>, to: &Option<String>) {
+    changes.insert(field.into(), json!({"from": from, "to": to}));
+}
+
+impl Lanyard {
+    /// Resolves `id` (verified by the connection `c` of `tenant`) to a user, creating, updating
+    /// or upgrading it, all in one transaction with its audit events. `invitation_id` is the
+    /// upgrade invitation the login was started from. Refusals change nothing.
+    pub async fn provision(
+        &self,
+        tenant: &Tenant,
+        c: &Connection,
+        jit: bool,
+        id: &Identity,
+        invitation_id: Option<&str>,
+        meta: &RequestMeta,
+    ) -> Result<Provisioned> {
+        let p = c.provisioning_settings()?;
+        let linked = self
+            .store
+            .federated_user(&tenant.id, &c.id, &id.federation_id)
+            .await?;
+        let invitation = match invitation_id {
+            Some(i) => Some(
+                self.store
+                    .user_link(&tenant.id, i)
+                    .await?
+                    .filter(|l| l.purpose == LinkPurpose::Invitation)
+                    .ok_or(Error::InvitationNotFound)?,
+            ),
+            None => None,
+        };
+        match (linked, invitation) {
+            (Some(u), inv) => self.reconcile(tenant, c, &p, id, u, inv, meta).await,
+            (None, Some(inv)) => self.upgrade(tenant, c, id, inv, meta).await,
+            (None, None) => {
+                if !jit {
+                    return Err(Error::FederatedUnknownUser);
+                }
+                self.create_just_in_time(tenant, c, &p, id, meta).await
+            }
+        }
+    }
+
+    /// A later login of a linked user: brings username, email, display name and (with role sync
+    /// at every login) the role up to date with the claims.
+    #[allow(clippy::too_many_arguments)]
+    async fn reconcile(
+        &self,
+        tenant: &Tenant,
+        c: &Connection,
+        p: &ProvisioningSettings,
+        id: &Identity,
+        mut u: User,
+        invitation: Option<UserLink>,
+        meta: &RequestMeta,
+    ) -> Result<Provisioned> {
+        if u.disabled {
+            return Err(Error::FederatedUserDisabled);
+        }
+        if let Some(inv) = &invitation
+            && inv.user_id != u.id
+        {
+            return Err(Error::InvitationIdentityInUse);
+        }
+        if !u.email_confirmed && tenant.require_email_confirmation {
+            return Err(Error::EmailUnconfirmed);
+        }
+        let now = self.now();
+        let mut ch = Changes::at(now);
+        let mut changes = serde_json::Map::new();
+        let mut warnings: Vec<String> = Vec::new();
+        if let Some(name) = &id.username
+            && *name != u.username
+        {
+            if validate::username(name).is_err() {
+                warnings.push(format!("username `{name}` from the IdP is not a valid username; kept `{}`", u.username));
+            } else if fold_key(name) != fold_key(&u.username)
+                && self.store.user_by_username(&tenant.id, name).await?.is_some()
+            {
+                warnings.push(format!("username `{name}` from the IdP belongs to another account; kept `{}`", u.username));
+            } else {
+                change(&mut changes, "username", &Some(u.username.clone()), &Some(name.clone()));
+                u.username = name.clone();
+            }
+        }
+        if let Some(email) = id.verified_email()
+            && u.email.as_deref() != Some(email)
+        {
+            let taken = match &u.email {
+                Some(old) if fold_key(old) == fold_key(email) => false,
+                _ => self.store.user_by_email(&tenant.id, email).await?.is_some(),
+            };
+            if taken {
+                warnings.push(format!("email `{email}` from the IdP belongs to another account; kept the current one"));
+            } else {
+                change(&mut changes, "email", &u.email, &Some(email.to_owned()));
+                u.email = Some(email.to_owned());
+            }
+        }
+        if let Some(d) = &id.display_name
+            && u.display_name.as_ref() != Some(d)
+            && validate::display_name(d).is_ok()
+        {
+            change(&mut changes, "display_name", &u.display_name, &Some(d.clone()));
+            u.display_name = Some(d.clone());
+        }
+        if p.role_sync == proto::RoleSync::EveryLogin
+            && let Some(role) = p.mapped_role(&id.role_claims)
+            && u.role.as_deref() != Some(role)
+        {
+            if self.store.role(&tenant.id, role).await?.is_some() {
+                change(&mut changes, "role", &u.role, &Some(role.to_owned()));
+                u.role = Some(role.to_owned());
+            } else {
+                warnings.push(format!("the role table grants `{role}`, which no longer exists in this tenant; role unchanged"));
+            }
+        }
+        ch.touch_links
+            .push((c.id.clone(), id.federation_id.clone(), now));
+        if let Some(inv) = &invitation {
+            // The invited account was already linked to this identity: the invitation is done.
+            ch.use_links.push(inv.id.clone());
+        }
+        if !changes.is_empty() {
+            u.updated_at = now;
+            ch.audit.push(
+                Ctx::new(Actor::System, meta.clone())
+                    .event(now, Some(&tenant.slug), "user.updated")
+                    .user(&u.id)
+                    .details(json!({"via": format!("{}.login", id.method), "connection": c.slug, "federation_id": id.federation_id, "changes": changes, "warnings": warnings})),
+            );
+            ch.update_users.push(u.clone());
+        } else if !warnings.is_empty() {
+            ch.audit.push(
+                Ctx::new(Actor::System, meta.clone())
+                    .event(now, Some(&tenant.slug), "login.warning")
+                    .user(&u.id)
+                    .details(json!({"method": id.method, "connection": c.slug, "warnings": warnings})),
+            );
+        }
+        self.store.apply(&ch).await?;
+        Ok(Provisioned {
+            user: u,
+            created: false,
+            upgraded: false,
+        })
+    }
+
+    /// The invited password account joins SSO: linked to this identity, password removed,
+    /// API tokens revoked, every other session ended (the new one opens after this commits).
+    /// Collaborators get the tenant's SSO default role; everyone else keeps theirs.
+    async fn upgrade(
+        &self,
+        tenant: &Tenant,
+        c: &Connection,
+        id: &Identity,
+        inv: UserLink,
+        meta: &RequestMeta,
+    ) -> Result<Provisioned> {
+        if inv.used_at.is_some() {
+            return Err(Error::InvitationUsed);
+        }
+        let mut u = self
+            .store
+            .user_by_id(&tenant.id, &inv.user_id)
+            .await?
+            .ok_or(Error::InvitationNotFound)?;
+        if u.disabled {
+            return Err(Error::FederatedUserDisabled);
+        }
+        if let (Some(theirs), Some(ours)) = (id.verified_email(), u.email.as_deref())
+            && fold_key(theirs) != fold_key(ours)
+        {
+            return Err(Error::InvitationEmailMismatch);
+        }
+        let now = self.now();
+        let role_before = u.role.clone();
+        if u.collaborator {
+            u.role = match &tenant.sso_default_role {
+                Some(r) if self.store.role(&tenant.id, r).await?.is_some() => Some(r.clone()),
+                _ => None,
+            };
+        }
+        let had_password = u.password_hash.is_some();
+        u.password_hash = None;
+        u.password_changed_at = Some(now);
+        u.sso_state = SsoState::Linked;
+        u.updated_at = now;
+        let mut ch = Changes::at(now);
+        ch.link.push(FederatedIdentity {
+            tenant_id: tenant.id.clone(),
+            connection_id: c.id.clone(),
+            federation_id: id.federation_id.clone(),
+            user_id: u.id.clone(),
+            created_at: now,
+            last_login_at: Some(now),
+        });
+        ch.revoke_sessions_of.push(u.id.clone());
+        ch.revoke_api_tokens_of.push(u.id.clone());
+        ch.use_links.push(inv.id.clone());
+        ch.close_open_links.push((u.id.clone(), LinkPurpose::PasswordReset));
+        ch.audit.push(
+            Ctx::new(Actor::User { id: u.id.clone(), tenant_id: tenant.id.clone() }, meta.clone())
+                .event(now, Some(&tenant.slug), "user.joined_sso")
+                .user(&u.id)
+                .details(json!({"via": format!("{}.invitation", id.method), "connection": c.slug, "federation_id": id.federation_id,
+                    "invitation_id": inv.id, "password_removed": had_password, "api_tokens_revoked": true, "sessions_ended": true,
+                    "collaborator": u.collaborator, "role": {"from": role_before, "to": u.role}})),
+        );
+        ch.update_users.push(u.clone());
+        self.store.apply(&ch).await?;
+        Ok(Provisioned {
+            user: u,
+            created: false,
+            upgraded: true,
+        })
+    }
+
+    async fn create_just_in_time(
+        &self,
+        tenant: &Tenant,
+        c: &Connection,
+        p: &ProvisioningSettings,
+        id: &Identity,
+        meta: &RequestMeta,
+    ) -> Result<Provisioned> {
+        let email = id.verified_email().map(str::to_owned);
+        if let Some(e) = &email
+            && self.store.user_by_email(&tenant.id, e).await?.is_some()
+        {
+            return Err(Error::AccountExistsUseInvitation);
+        }
+        if email.is_none() && p.requires_email(&c.kind) {
+            return Err(Error::ProvisioningMissingEmail(id.email_sources.join(", ")));
+        }
+        let username = id
+            .username
+            .clone()
+            .or_else(|| email.clone())
+            .unwrap_or_else(|| id.federation_id.clone());
+        validate::username(&username)
+            .map_err(|_| Error::ProvisioningMissingClaim("username".into()))?;
+        if self
+            .store
+            .user_by_username(&tenant.id, &username)
+            .await?
+            .is_some()
+        {
+            return Err(Error::ProvisioningUsernameTaken(username));
+        }
+        let mut warnings: Vec<String> = Vec::new();
+        let wanted = p
+            .mapped_role(&id.role_claims)
+            .or(p.default_role.as_deref());
+        let role = match wanted {
+            Some(r) if self.store.role(&tenant.id, r).await?.is_some() => Some(r.to_owned()),
+            Some(r) => {
+                warnings.push(format!("role `{r}` no longer exists in this tenant; the user has no role"));
+                None
+            }
+            None => None,
+        };
+        let now = self.now();
+        let mut u = User::new(&tenant.id, username, now);
+        u.email = email.clone();
+        u.display_name = id
+            .display_name
+            .clone()
+            .filter(|d| validate::display_name(d).is_ok());
+        u.role = role;
+        u.sso_state = SsoState::Linked;
+        u.email_confirmed = email.is_none();
+        let mut ch = Changes::at(now);
+        ch.link.push(FederatedIdentity {
+            tenant_id: tenant.id.clone(),
+            connection_id: c.id.clone(),
+            federation_id: id.federation_id.clone(),
+            user_id: u.id.clone(),
+            created_at: now,
+            last_login_at: Some(now),
+        });
+        if let Some(e) = &email {
+            let (link, hash, url) = self.new_link(tenant, &u.id, LinkPurpose::EmailConfirmation, None)?;
+            let must = if tenant.require_email_confirmation {
+                "You can sign in once you have confirmed your email address:"
+            } else {
+                "Please confirm your email address:"
+            };
+            let body = format!(
+                "Welcome to {}.\n\nYour account `{}` was created when you first signed in with {}.\n{must}\n\n{url}\n\nThe link works for 7 days. If you did not sign in, tell your administrator.\n",
+                tenant.name, u.username, c.name
+            );
+            ch.outbox.push(self.compose_mail(&tenant.id, e, &format!("Welcome to {}: confirm your email", tenant.name), &body)?);
+            ch.new_links.push((link, hash));
+        }
+        ch.audit.push(
+            Ctx::new(Actor::System, meta.clone())
+                .event(now, Some(&tenant.slug), "user.created")
+                .user(&u.id)
+                .details(json!({"username": u.username, "email": u.email, "display_name": u.display_name, "role": u.role,
+                    "via": format!("{}.jit", id.method), "connection": c.slug, "federation_id": id.federation_id,
+                    "role_claims": id.role_claims, "email_unverified_ignored": id.email.is_some() && !id.email_verified,
+                    "warnings": warnings})),
+        );
+        ch.insert_users.push(u.clone());
+        self.store.apply(&ch).await?;
+        if !u.email_confirmed && tenant.require_email_confirmation {
+            return Err(Error::EmailUnconfirmed);
+        }
+        Ok(Provisioned {
+            user: u,
+            created: true,
+            upgraded: false,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(r: &[(&str, &str)]) -> Vec<proto::RoleMapping> {
+        r.iter()
+            .map(|(v, role)| proto::RoleMapping {
+                value: (*v).into(),
+                role: (*role).into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn first_matching_row_wins() {
+        let p = ProvisioningSettings {
+            role_mapping: rows(&[("Admins", "admin"), ("Staff", "standard")]),
+            default_role: Some("viewer".into()),
+            ..Default::default()
+        };
+        let claims = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(p.mapped_role(&claims(&["Staff", "Admins"])), Some("admin"));
+        assert_eq!(p.mapped_role(&claims(&["Staff"])), Some("standard"));
+        assert_eq!(p.mapped_role(&claims(&["admins"])), None, "values match exactly");
+        assert_eq!(p.mapped_role(&[]), None);
+    }
+
+    #[test]
+    fn apply_validates_and_merges() {
+        let p = ProvisioningSettings::default();
+        let i = proto::ProvisioningInput {
+            federation_id_attribute: Some(Some("employeeId".into())),
+            ..Default::default()
+        };
+        assert!(p.apply(&i, "oidc").is_err(), "SAML only");
+        let p = p.apply(&i, "saml").unwrap();
+        assert_eq!(p.federation_id_attribute.as_deref(), Some("employeeId"));
+        let p = p
+            .apply(
+                &proto::ProvisioningInput {
+                    role_sync: Some(proto::RoleSync::EveryLogin),
+                    ..Default::default()
+                },
+                "saml",
+            )
+            .unwrap();
+        assert_eq!(p.federation_id_attribute.as_deref(), Some("employeeId"), "untouched");
+        assert_eq!(p.role_sync, proto::RoleSync::EveryLogin);
+        let too_many = proto::ProvisioningInput {
+            role_mapping: Some(rows(&[("x", "admin"); MAX_ROLE_MAPPINGS + 1])),
+            ..Default::default()
+        };
+        assert!(p.apply(&too_many, "saml").is_err());
+        assert!(p.requires_email("saml") && !p.requires_email("oidc"));
+        assert_eq!(ProvisioningSettings::from_json("{}").unwrap(), ProvisioningSettings::default());
+    }
+}
+
+impl Lanyard {
+    /// A connection's provisioning JSON after applying `input` onto `current` (`None` on
+    /// create); every role it names must exist in the tenant.
+    pub(crate) async fn provisioning_json(
+        &self,
+        t: &Tenant,
+        kind: &str,
+        current: Option<&str>,
+        input: Option<&proto::ProvisioningInput>,
+    ) -> Result<String> {
+        let current = match current {
+            Some(c) => ProvisioningSettings::from_json(c)?,
+            None => ProvisioningSettings::default(),
+        };
+        let Some(input) = input else {
+            return Ok(current.to_json());
+        };
+        let next = current.apply(input, kind)?;
+        for r in next.roles() {
+            if self.store.role(&t.id, r).await?.is_none() {
+                return Err(Error::RoleNotFound(r.to_owned()));
+            }
+        }
+        Ok(next.to_json())
+    }
+
+    /// Saves an updated connection; turning it off sends password resets to the users who
+    /// could only sign in through it, in the same transaction.
+    pub(crate) async fn save_connection_update(
+        &self,
+        ctx: &Ctx,
+        t: &Tenant,
+        c: &Connection,
+        was_enabled: bool,
+        mut ev: crate::model::AuditRecord,
+    ) -> Result<()> {
+        if let Value::Object(m) = &mut ev.details {
+            m.insert(
+                "provisioning".into(),
+                serde_json::to_value(c.provisioning_settings()?.to_wire(&c.kind))
+                    .unwrap_or(Value::Null),
+            );
+        }
+        let fallout = if was_enabled && !c.enabled {
+            self.connection_fallout(ctx, t, c, false).await?
+        } else {
+            Changes::at(self.now())
+        };
+        self.store.update_connection(c, &ev, &fallout).await
+    }
+}

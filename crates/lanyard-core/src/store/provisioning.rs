@@ -1,0 +1,338 @@
+//! Store operations of provisioning: the multi-row changes a login or an admin action makes in one
+//! transaction (user, federated identity, sessions, API tokens, emailed links, outbox, audit),
+//! per-user API tokens and emailed links.
+
+use super::*;
+
+/// Everything one provisioning step writes, applied in one transaction in this order: users
+/// created, users updated, identities unlinked, identities linked, link login times, sessions
+/// revoked, API tokens revoked, emailed links created and closed, mail queued, audit events.
+#[derive(Debug, Default, Clone)]
+pub struct Changes {
+    pub insert_users: Vec<User>,
+    pub update_users: Vec<User>,
+    /// (connection ID, user ID)
+    pub unlink: Vec<(String, String)>,
+    pub link: Vec<FederatedIdentity>,
+    /// (connection ID, federation ID, at)
+    pub touch_links: Vec<(String, String, UnixTime)>,
+    /// Users whose sessions all end now.
+    pub revoke_sessions_of: Vec<String>,
+    /// Users whose API tokens are all revoked now.
+    pub revoke_api_tokens_of: Vec<String>,
+    /// New emailed links with the SHA-256 of their token.
+    pub new_links: Vec<(UserLink, Vec<u8>)>,
+    /// Links used up now (accepted invitation, confirmed email, password reset done).
+    pub use_links: Vec<String>,
+    /// Invitations declined now (they stay usable).
+    pub decline_links: Vec<String>,
+    /// Open links of (user, purpose) closed now, so an older reset link stops working.
+    pub close_open_links: Vec<(String, LinkPurpose)>,
+    pub outbox: Vec<OutboxMessage>,
+    pub audit: Vec<AuditRecord>,
+    /// The time every revocation and link state change is stamped with.
+    pub at: UnixTime,
+}
+
+impl Changes {
+    pub fn at(at: UnixTime) -> Self {
+        Self {
+            at,
+            ..Self::default()
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.insert_users.is_empty()
+            && self.update_users.is_empty()
+            && self.unlink.is_empty()
+            && self.link.is_empty()
+            && self.touch_links.is_empty()
+            && self.revoke_sessions_of.is_empty()
+            && self.revoke_api_tokens_of.is_empty()
+            && self.new_links.is_empty()
+            && self.use_links.is_empty()
+            && self.decline_links.is_empty()
+            && self.close_open_links.is_empty()
+            && self.outbox.is_empty()
+            && self.audit.is_empty()
+    }
+
+    pub fn merge(&mut self, other: Changes) {
+        self.insert_users.extend(other.insert_users);
+        self.update_users.extend(other.update_users);
+        self.unlink.extend(other.unlink);
+        self.link.extend(other.link);
+        self.touch_links.extend(other.touch_links);
+        self.revoke_sessions_of.extend(other.revoke_sessions_of);
+        self.revoke_api_tokens_of.extend(other.revoke_api_tokens_of);
+        self.new_links.extend(other.new_links);
+        self.use_links.extend(other.use_links);
+        self.decline_links.extend(other.decline_links);
+        self.close_open_links.extend(other.close_open_links);
+        self.outbox.extend(other.outbox);
+        self.audit.extend(other.audit);
+    }
+}
+
+/// Executes a [`Changes`] inside the open transaction `$tx` (one text per statement, both pools).
+macro_rules! apply_changes {
+    ($tx:expr, $c:expr) => {{
+        let c: &Changes = $c;
+        for u in &c.insert_users {
+            bind_user_insert!(sqlx::query(USER_INSERT), u).execute(&mut *$tx).await?;
+        }
+        for u in &c.update_users {
+            bind_user_update!(sqlx::query(USER_UPDATE), u).execute(&mut *$tx).await?;
+        }
+        for (conn, user) in &c.unlink {
+            sqlx::query("DELETE FROM federated_identities WHERE connection_id = $1 AND user_id = $2")
+                .bind(conn).bind(user).execute(&mut *$tx).await?;
+        }
+        for f in &c.link {
+            sqlx::query("INSERT INTO federated_identities (tenant_id, connection_id, federation_id, user_id, created_at, last_login_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(&f.tenant_id).bind(&f.connection_id).bind(&f.federation_id).bind(&f.user_id).bind(f.created_at).bind(f.last_login_at)
+                .execute(&mut *$tx).await?;
+        }
+        for (conn, fid, at) in &c.touch_links {
+            sqlx::query("UPDATE federated_identities SET last_login_at = $3 WHERE connection_id = $1 AND federation_id = $2")
+                .bind(conn).bind(fid).bind(at).execute(&mut *$tx).await?;
+        }
+        for user in &c.revoke_sessions_of {
+            sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+                .bind(user).bind(c.at).execute(&mut *$tx).await?;
+        }
+        for user in &c.revoke_api_tokens_of {
+            sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+                .bind(user).bind(c.at).execute(&mut *$tx).await?;
+        }
+        for (user, purpose) in &c.close_open_links {
+            sqlx::query("UPDATE user_links SET used_at = $3 WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL")
+                .bind(user).bind(purpose.as_str()).bind(c.at).execute(&mut *$tx).await?;
+        }
+        for (l, hash) in &c.new_links {
+            sqlx::query("INSERT INTO user_links (id, tenant_id, user_id, purpose, token_hash, sealed_token, connection_id, created_at, expires_at, used_at, declined_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+                .bind(&l.id).bind(&l.tenant_id).bind(&l.user_id).bind(l.purpose.as_str()).bind(hash.as_slice())
+                .bind(&l.sealed_token).bind(&l.connection_id).bind(l.created_at).bind(l.expires_at).bind(l.used_at).bind(l.declined_at)
+                .execute(&mut *$tx).await?;
+        }
+        for id in &c.use_links {
+            sqlx::query("UPDATE user_links SET used_at = $2 WHERE id = $1 AND used_at IS NULL")
+                .bind(id).bind(c.at).execute(&mut *$tx).await?;
+        }
+        for id in &c.decline_links {
+            sqlx::query("UPDATE user_links SET declined_at = $2 WHERE id = $1 AND used_at IS NULL")
+                .bind(id).bind(c.at).execute(&mut *$tx).await?;
+        }
+        for m in &c.outbox {
+            sqlx::query(OUTBOX_INSERT)
+                .bind(&m.id).bind(&m.tenant_id).bind(&m.to).bind(&m.subject).bind(&m.body)
+                .bind(m.status.as_str()).bind(m.created_at).bind(m.next_attempt_at).bind(m.attempts)
+                .bind(&m.last_error).bind(m.sent_at)
+                .execute(&mut *$tx).await?;
+        }
+        for a in &c.audit {
+            bind_audit!(sqlx::query(AUDIT_INSERT), a).execute(&mut *$tx).await?;
+        }
+    }};
+}
+pub(super) use apply_changes;
+
+const USER_LINK_COLUMNS: &str = "id, tenant_id, user_id, purpose, sealed_token, connection_id, created_at, expires_at, used_at, declined_at";
+const API_TOKEN_COLUMNS: &str =
+    "id, tenant_id, user_id, name, prefix, created_at, expires_at, last_used_at, revoked_at";
+
+/// Which users a listing returns.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    pub sso_state: Option<SsoState>,
+    /// Users without a federated identity (`none`, `invited`, `declined`).
+    pub not_on_sso: bool,
+    /// Users without a role.
+    pub needs_role: bool,
+}
+
+impl Store {
+    /// Applies `c` in one transaction. A federated identity that is already linked maps to
+    /// [`Error::IdentityAlreadyLinked`]; username/email conflicts to their domain errors.
+    pub async fn apply(&self, c: &Changes) -> Result<()> {
+        if c.is_empty() {
+            return Ok(());
+        }
+        let res: std::result::Result<(), sqlx::Error> = on_pool!(self, p => async {
+            let mut tx = p.begin().await?;
+            apply_changes!(tx, c);
+            tx.commit().await
+        }.await);
+        res.map_err(|e| Self::map_changes_conflict(e, c))
+    }
+
+    pub(super) fn map_changes_conflict(e: sqlx::Error, c: &Changes) -> Error {
+        match unique_violation(&e) {
+            Some(k) if k.contains("federated_identities") => Error::IdentityAlreadyLinked,
+            Some(_) | None => match c.insert_users.first().or(c.update_users.first()) {
+                Some(u) => Self::map_user_conflict(e, u),
+                None => e.into(),
+            },
+        }
+    }
+
+    pub async fn user_by_email(&self, tenant_id: &str, email: &str) -> Result<Option<User>> {
+        let q = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND email_key = $2");
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(q)).bind(tenant_id).bind(fold_key(email)).fetch_optional(p).await?),
+        )
+    }
+
+    /// A page of users matching `f`, by id.
+    pub async fn list_users_filtered(
+        &self,
+        tenant_id: &str,
+        f: &UserFilter,
+        after_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<User>> {
+        let q = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id > $2 \
+             AND ($3 = '' OR sso_state = $3) AND ($4 = 0 OR sso_state <> 'linked') AND ($5 = 0 OR role IS NULL) \
+             ORDER BY id LIMIT $6"
+        );
+        let state = f.sso_state.map(SsoState::as_str).unwrap_or("");
+        Ok(on_pool!(self, p => sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(q))
+            .bind(tenant_id).bind(after_id.unwrap_or("")).bind(state)
+            .bind(i64::from(f.not_on_sso)).bind(i64::from(f.needs_role)).bind(limit)
+            .fetch_all(p).await?))
+    }
+
+    /// Users of `tenant_id` that can only sign in through `connection_id`: linked to it, no
+    /// password, no other connection. They get a password reset when it goes away.
+    pub async fn users_only_on_connection(
+        &self,
+        tenant_id: &str,
+        connection_id: &str,
+    ) -> Result<Vec<User>> {
+        let cols = USER_COLUMNS
+            .split(", ")
+            .map(|c| format!("u.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let q = format!(
+            "SELECT {cols} FROM users u JOIN federated_identities f ON f.user_id = u.id \
+             WHERE u.tenant_id = $1 AND f.connection_id = $2 AND u.password_hash IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM federated_identities o JOIN connections c ON c.id = o.connection_id \
+                             WHERE o.user_id = u.id AND o.connection_id <> $2 AND c.enabled = TRUE) \
+             ORDER BY u.id"
+        );
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(q)).bind(tenant_id).bind(connection_id).fetch_all(p).await?),
+        )
+    }
+
+    // --- emailed links ---
+
+    pub async fn user_link_by_hash(&self, token_hash: &[u8]) -> Result<Option<UserLink>> {
+        let q = format!("SELECT {USER_LINK_COLUMNS} FROM user_links WHERE token_hash = $1");
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, UserLink>(sqlx::AssertSqlSafe(q)).bind(token_hash).fetch_optional(p).await?),
+        )
+    }
+
+    pub async fn user_link(&self, tenant_id: &str, id: &str) -> Result<Option<UserLink>> {
+        let q =
+            format!("SELECT {USER_LINK_COLUMNS} FROM user_links WHERE tenant_id = $1 AND id = $2");
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, UserLink>(sqlx::AssertSqlSafe(q)).bind(tenant_id).bind(id).fetch_optional(p).await?),
+        )
+    }
+
+    /// The invitation of `user_id` that is still open (not accepted), if any.
+    pub async fn open_invitation_of(&self, user_id: &str) -> Result<Option<UserLink>> {
+        let q = format!(
+            "SELECT {USER_LINK_COLUMNS} FROM user_links WHERE user_id = $1 AND purpose = 'invitation' AND used_at IS NULL ORDER BY id DESC LIMIT 1"
+        );
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, UserLink>(sqlx::AssertSqlSafe(q)).bind(user_id).fetch_optional(p).await?),
+        )
+    }
+
+    pub async fn list_user_links(
+        &self,
+        tenant_id: &str,
+        purpose: LinkPurpose,
+        after_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<UserLink>> {
+        let q = format!(
+            "SELECT {USER_LINK_COLUMNS} FROM user_links WHERE tenant_id = $1 AND purpose = $2 AND id > $3 ORDER BY id LIMIT $4"
+        );
+        Ok(on_pool!(self, p => sqlx::query_as::<_, UserLink>(sqlx::AssertSqlSafe(q))
+            .bind(tenant_id).bind(purpose.as_str()).bind(after_id.unwrap_or("")).bind(limit)
+            .fetch_all(p).await?))
+    }
+
+    // --- per-user API tokens ---
+
+    pub async fn insert_api_token(
+        &self,
+        t: &ApiToken,
+        token_hash: &[u8],
+        audit: &AuditRecord,
+    ) -> Result<()> {
+        let q = format!(
+            "INSERT INTO api_tokens ({API_TOKEN_COLUMNS}, token_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        );
+        let res: std::result::Result<(), sqlx::Error> = on_pool!(self, p => async {
+            let mut tx = p.begin().await?;
+            sqlx::query(sqlx::AssertSqlSafe(q))
+                .bind(&t.id).bind(&t.tenant_id).bind(&t.user_id).bind(&t.name).bind(&t.prefix)
+                .bind(t.created_at).bind(t.expires_at).bind(t.last_used_at).bind(t.revoked_at).bind(token_hash)
+                .execute(&mut *tx).await?;
+            bind_audit!(sqlx::query(AUDIT_INSERT), audit).execute(&mut *tx).await?;
+            tx.commit().await
+        }.await);
+        Ok(res?)
+    }
+
+    pub async fn api_token_by_hash(&self, token_hash: &[u8]) -> Result<Option<ApiToken>> {
+        let q = format!("SELECT {API_TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1");
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, ApiToken>(sqlx::AssertSqlSafe(q)).bind(token_hash).fetch_optional(p).await?),
+        )
+    }
+
+    pub async fn api_tokens_of(&self, user_id: &str) -> Result<Vec<ApiToken>> {
+        let q = format!("SELECT {API_TOKEN_COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY id");
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, ApiToken>(sqlx::AssertSqlSafe(q)).bind(user_id).fetch_all(p).await?),
+        )
+    }
+
+    pub async fn revoke_api_token(
+        &self,
+        user_id: &str,
+        id: &str,
+        at: UnixTime,
+        audit: &AuditRecord,
+    ) -> Result<bool> {
+        let res: std::result::Result<bool, sqlx::Error> = on_pool!(self, p => async {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query("UPDATE api_tokens SET revoked_at = $3 WHERE user_id = $1 AND id = $2 AND revoked_at IS NULL")
+                .bind(user_id).bind(id).bind(at).execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                return Ok(false);
+            }
+            bind_audit!(sqlx::query(AUDIT_INSERT), audit).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(true)
+        }.await);
+        Ok(res?)
+    }
+
+    /// Records use of a token at most once a minute.
+    pub async fn touch_api_token(&self, id: &str, at: UnixTime) -> Result<()> {
+        let q = "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)";
+        on_pool!(self, p => sqlx::query(q).bind(id).bind(at).bind(at - 60).execute(p).await?.rows_affected());
+        Ok(())
+    }
+}
