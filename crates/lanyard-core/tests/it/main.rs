@@ -14,5 +14,6 @@ mod harness;
 mod jwt_login;
 mod mail;
 mod oidc;
+mod provisioning;
 mod saml;
 mod store;

@@ -33,7 +33,7 @@ fn have(cmd: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-fn peer_dir() -> Option<PathBuf> {
+pub(crate) fn peer_dir() -> Option<PathBuf> {
     if !have("node") || !have("npm") {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -61,7 +61,7 @@ fn peer_dir() -> Option<PathBuf> {
 }
 
 /// The provider process, killed when dropped.
-struct Op(Child);
+pub(crate) struct Op(Child);
 
 impl Drop for Op {
     fn drop(&mut self) {
@@ -70,10 +70,10 @@ impl Drop for Op {
     }
 }
 
-const CLIENT_ID: &str = "lanyard-interop";
-const CLIENT_SECRET: &str = "interop-client-secret-4f9d2c";
+pub(crate) const CLIENT_ID: &str = "lanyard-interop";
+pub(crate) const CLIENT_SECRET: &str = "interop-client-secret-4f9d2c";
 
-fn start_op(dir: &Path, port: u16, redirect_uri: &str, keys: &[(&str, &str)]) -> Op {
+pub(crate) fn start_op(dir: &Path, port: u16, redirect_uri: &str, keys: &[(&str, &str)]) -> Op {
     let mut cmd = Command::new("node");
     cmd.arg("op.mjs")
         .args(["--port", &port.to_string()])
@@ -107,10 +107,10 @@ fn start_op(dir: &Path, port: u16, redirect_uri: &str, keys: &[(&str, &str)]) ->
 
 /// A browser's cookie jar for the provider (one origin; paths ignored).
 #[derive(Default)]
-struct Jar(BTreeMap<String, String>);
+pub(crate) struct Jar(BTreeMap<String, String>);
 
 impl Jar {
-    fn take(&mut self, res: &HttpResponse) {
+    pub(crate) fn take(&mut self, res: &HttpResponse) {
         for l in res.head.lines() {
             if !l.to_ascii_lowercase().starts_with("set-cookie:") {
                 continue;
@@ -124,7 +124,7 @@ impl Jar {
             }
         }
     }
-    fn header(&self) -> String {
+    pub(crate) fn header(&self) -> String {
         if self.0.is_empty() {
             return String::new();
         }
@@ -167,7 +167,7 @@ fn path_of(location: &str, port: u16) -> String {
 
 /// Drives the provider from Lanyard's redirect to the redirect back: /auth → login form →
 /// /auth/{uid} → consent → /auth/{uid} → redirect_uri?code&state&iss. Returns that URL.
-fn through_the_provider(op_port: u16, authorize_url: &str, user: &str) -> String {
+pub(crate) fn through_the_provider(op_port: u16, authorize_url: &str, user: &str) -> String {
     let mut jar = Jar::default();
     let mut next = path_of(authorize_url, op_port);
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -290,8 +290,10 @@ fn code_flow_with_oidc_provider_then_key_rotation() {
 
     let s = login(&server, op_port, "alice");
     assert_eq!(s["auth_method"], "oidc", "{s}");
-    assert_eq!(s["user"]["username"], "alice@op.test", "{s}");
+    // preferred_username → username, the verified email → email, name → display name.
+    assert_eq!(s["user"]["username"], "alice", "{s}");
     assert_eq!(s["user"]["email"], "alice@op.test", "{s}");
+    assert_eq!(s["user"]["display_name"], "User alice", "{s}");
 
     // Rotation: the provider restarts with a new signing key first; Lanyard's cached JWKS lacks
     // its kid, so it refetches once and the sign-in succeeds.
@@ -303,7 +305,7 @@ fn code_flow_with_oidc_provider_then_key_rotation() {
         &[("k2", "rsa_other.key"), ("k1", "rsa.key")],
     );
     let s = login(&server, op_port, "alice");
-    assert_eq!(s["user"]["username"], "alice@op.test", "{s}");
+    assert_eq!(s["user"]["username"], "alice", "{s}");
     let s = login(&server, op_port, "bob");
-    assert_eq!(s["user"]["username"], "bob@op.test", "{s}");
+    assert_eq!(s["user"]["username"], "bob", "{s}");
 }
