@@ -510,3 +510,12 @@ pub struct UserLink {
     pub used_at: Option<UnixTime>,
     pub declined_at: Option<UnixTime>,
 }
+
+/// How a browser starts an SSO login: where to go afterwards, the upgrade invitation it carries,
+/// and the browser-binding cookie value.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoginStart<'a> {
+    pub return_to: Option<&'a str>,
+    pub invitation_id: Option<&'a str>,
+    pub browser_binding: Option<&'a str>,
+}

@@ -136,7 +136,7 @@ impl ProvisioningSettings {
     pub fn mapped_role(&self, role_claims: &[String]) -> Option<&str> {
         self.role_mapping
             .iter()
-            .find(|m| role_claims.iter().any(|v| *v == m.value))
+            .find(|m| role_claims.contains(&m.value))
             .map(|m| m.role.as_str())
     }
 
@@ -483,6 +483,58 @@ impl Lanyard {
     }
 }
 
+impl Lanyard {
+    /// A connection's provisioning JSON after applying `input` onto `current` (`None` on
+    /// create); every role it names must exist in the tenant.
+    pub(crate) async fn provisioning_json(
+        &self,
+        t: &Tenant,
+        kind: &str,
+        current: Option<&str>,
+        input: Option<&proto::ProvisioningInput>,
+    ) -> Result<String> {
+        let current = match current {
+            Some(c) => ProvisioningSettings::from_json(c)?,
+            None => ProvisioningSettings::default(),
+        };
+        let Some(input) = input else {
+            return Ok(current.to_json());
+        };
+        let next = current.apply(input, kind)?;
+        for r in next.roles() {
+            if self.store.role(&t.id, r).await?.is_none() {
+                return Err(Error::RoleNotFound(r.to_owned()));
+            }
+        }
+        Ok(next.to_json())
+    }
+
+    /// Saves an updated connection; turning it off sends password resets to the users who
+    /// could only sign in through it, in the same transaction.
+    pub(crate) async fn save_connection_update(
+        &self,
+        ctx: &Ctx,
+        t: &Tenant,
+        c: &Connection,
+        was_enabled: bool,
+        mut ev: crate::model::AuditRecord,
+    ) -> Result<()> {
+        if let Value::Object(m) = &mut ev.details {
+            m.insert(
+                "provisioning".into(),
+                serde_json::to_value(c.provisioning_settings()?.to_wire(&c.kind))
+                    .unwrap_or(Value::Null),
+            );
+        }
+        let fallout = if was_enabled && !c.enabled {
+            self.connection_fallout(ctx, t, c, false).await?
+        } else {
+            Changes::at(self.now())
+        };
+        self.store.update_connection(c, &ev, &fallout).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -538,57 +590,5 @@ mod tests {
         assert!(p.apply(&too_many, "saml").is_err());
         assert!(p.requires_email("saml") && !p.requires_email("oidc"));
         assert_eq!(ProvisioningSettings::from_json("{}").unwrap(), ProvisioningSettings::default());
-    }
-}
-
-impl Lanyard {
-    /// A connection's provisioning JSON after applying `input` onto `current` (`None` on
-    /// create); every role it names must exist in the tenant.
-    pub(crate) async fn provisioning_json(
-        &self,
-        t: &Tenant,
-        kind: &str,
-        current: Option<&str>,
-        input: Option<&proto::ProvisioningInput>,
-    ) -> Result<String> {
-        let current = match current {
-            Some(c) => ProvisioningSettings::from_json(c)?,
-            None => ProvisioningSettings::default(),
-        };
-        let Some(input) = input else {
-            return Ok(current.to_json());
-        };
-        let next = current.apply(input, kind)?;
-        for r in next.roles() {
-            if self.store.role(&t.id, r).await?.is_none() {
-                return Err(Error::RoleNotFound(r.to_owned()));
-            }
-        }
-        Ok(next.to_json())
-    }
-
-    /// Saves an updated connection; turning it off sends password resets to the users who
-    /// could only sign in through it, in the same transaction.
-    pub(crate) async fn save_connection_update(
-        &self,
-        ctx: &Ctx,
-        t: &Tenant,
-        c: &Connection,
-        was_enabled: bool,
-        mut ev: crate::model::AuditRecord,
-    ) -> Result<()> {
-        if let Value::Object(m) = &mut ev.details {
-            m.insert(
-                "provisioning".into(),
-                serde_json::to_value(c.provisioning_settings()?.to_wire(&c.kind))
-                    .unwrap_or(Value::Null),
-            );
-        }
-        let fallout = if was_enabled && !c.enabled {
-            self.connection_fallout(ctx, t, c, false).await?
-        } else {
-            Changes::at(self.now())
-        };
-        self.store.update_connection(c, &ev, &fallout).await
     }
 }

@@ -264,9 +264,7 @@ impl Lanyard {
         &self,
         tenant_slug: &str,
         conn_slug: &str,
-        return_to: Option<&str>,
-        invitation_id: Option<&str>,
-        browser_binding: Option<&str>,
+        start: crate::model::LoginStart<'_>,
         public_url: &str,
         meta: &RequestMeta,
     ) -> Result<SamlStart> {
@@ -287,11 +285,11 @@ impl Lanyard {
             tenant_id: tenant.id.clone(),
             connection_id: c.id.clone(),
             relay_state: random_token(),
-            browser_binding: browser_binding.map(binding_hash),
-            return_to: return_to.and_then(validate::return_to),
+            browser_binding: start.browser_binding.map(binding_hash),
+            return_to: start.return_to.and_then(validate::return_to),
             created_at: now,
             expires_at: now + PENDING_LOGIN_TTL_SECS,
-            invitation_id: invitation_id.map(str::to_owned),
+            invitation_id: start.invitation_id.map(str::to_owned),
         };
         let urls = crate::connection::sp_urls(public_url, &tenant.slug, &c.slug);
         let req = AuthnRequest {

@@ -153,6 +153,11 @@ pub fn return_to(raw: &str) -> Option<String> {
     Some(out)
 }
 
+/// The name of an API key or token: printable, 1-128 characters.
+pub fn key_name(s: &str) -> Result<()> {
+    printable("name", s, 128)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,9 +232,4 @@ mod tests {
             assert_eq!(return_to(bad), None, "{bad:?}");
         }
     }
-}
-
-/// The name of an API key or token: printable, 1-128 characters.
-pub fn key_name(s: &str) -> Result<()> {
-    printable("name", s, 128)
 }

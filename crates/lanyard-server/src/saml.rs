@@ -117,9 +117,11 @@ pub(crate) async fn begin_sso(
         .saml_start(
             tenant,
             conn,
-            return_to,
-            invitation_id,
-            binding.as_deref(),
+            lanyard_core::model::LoginStart {
+                return_to,
+                invitation_id,
+                browser_binding: binding.as_deref(),
+            },
             &public(s),
             meta,
         )

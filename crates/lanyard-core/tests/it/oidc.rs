@@ -385,9 +385,10 @@ async fn start_state(l: &lanyard_core::Lanyard, conn: &str) -> String {
         .oidc_start(
             "a",
             conn,
-            Some("/t/a/app"),
-            None,
-            None,
+            lanyard_core::model::LoginStart {
+                return_to: Some("/t/a/app"),
+                ..Default::default()
+            },
             "https://sso.example.com",
             &crate::harness::meta("203.0.113.7"),
         )
