@@ -13,5 +13,6 @@ mod health;
 mod jwt;
 mod login;
 mod oidc;
+mod provisioning;
 mod saml;
 mod saml_idp;

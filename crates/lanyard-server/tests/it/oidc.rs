@@ -31,10 +31,10 @@ fn fixture(name: &str) -> String {
 }
 
 #[derive(Default)]
-struct OpState {
+pub(crate) struct OpState {
     issuer: String,
     /// Claims patch applied to the next ID tokens (null removes a claim).
-    patch: Value,
+    pub(crate) patch: Value,
     header_patch: Value,
     /// Sign with the attacker's key.
     wrong_key: bool,
@@ -48,7 +48,7 @@ struct OpState {
     auth_seen: Vec<String>,
 }
 
-type Op = Arc<Mutex<OpState>>;
+pub(crate) type Op = Arc<Mutex<OpState>>;
 
 fn key(kid: &str) -> EncodingKey {
     let file = if kid == "k2" {
@@ -202,7 +202,7 @@ async fn oidc_connection(app: &TestApp, issuer: &str, extra: Value) -> crate::ha
     .await
 }
 
-async fn setup(extra: Value) -> (TestApp, String, Op) {
+pub(crate) async fn setup(extra: Value) -> (TestApp, String, Op) {
     let app = TestApp::new().await.with_private_metadata_urls();
     let (issuer, op) = fake_op().await;
     let res = oidc_connection(&app, &issuer, extra).await;
@@ -212,7 +212,7 @@ async fn setup(extra: Value) -> (TestApp, String, Op) {
 
 /// Starts a login; the provider "authenticates" and issues a code for the request's challenge
 /// and nonce. Returns (state, code).
-async fn authorize(app: &TestApp, op: &Op) -> (String, String) {
+pub(crate) async fn authorize(app: &TestApp, op: &Op) -> (String, String) {
     let res = app
         .get(
             &format!(
@@ -240,7 +240,7 @@ async fn authorize(app: &TestApp, op: &Op) -> (String, String) {
     (q["state"].clone(), code)
 }
 
-async fn callback(app: &TestApp, query: &str) -> crate::harness::Res {
+pub(crate) async fn callback(app: &TestApp, query: &str) -> crate::harness::Res {
     app.get(&format!("/t/acme/oidc/op/callback?{query}"), None)
         .await
 }

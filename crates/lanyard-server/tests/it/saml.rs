@@ -9,7 +9,7 @@ use lanyard_core::model::AuditFilter;
 use serde_json::{Value, json};
 
 /// Creates a SAML connection `slug` in `tenant` through the API.
-async fn connection(app: &TestApp, tenant: &str, slug: &str, extra: Value) -> Value {
+pub(crate) async fn connection(app: &TestApp, tenant: &str, slug: &str, extra: Value) -> Value {
     let mut body = json!({
         "slug": slug, "name": format!("{slug} IdP"),
         "idp_entity_id": IDP, "sso_url": SSO_URL, "certificates": [cert_pem("idp")],
@@ -31,7 +31,7 @@ async fn connection(app: &TestApp, tenant: &str, slug: &str, extra: Value) -> Va
 }
 
 /// Starts SP-initiated login; returns the AuthnRequest ID and the RelayState sent to the IdP.
-async fn start(
+pub(crate) async fn start(
     app: &TestApp,
     tenant: &str,
     conn: &str,
@@ -76,7 +76,7 @@ async fn start(
     (id, q["RelayState"].clone())
 }
 
-async fn post_acs(
+pub(crate) async fn post_acs(
     app: &TestApp,
     tenant: &str,
     conn: &str,
