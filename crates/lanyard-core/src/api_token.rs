@@ -1,11 +1,11 @@
 //! Long-lived per-user API tokens (`lyt_` + 256 bits, stored as SHA-256): how scripts act as a
 //! user. They are revoked when the user moves to SSO, and refused once revoked or expired.
 
+use crate::Lanyard;
 use crate::audit::Ctx;
 use crate::error::{Error, Result};
 use crate::model::{ApiToken, Tenant, User, new_id};
 use crate::secret::{random_token, token_hash};
-use crate::Lanyard;
 use lanyard_proto as proto;
 use serde_json::json;
 
@@ -47,7 +47,9 @@ impl Lanyard {
         let ev = ctx
             .event(now, Some(&t.slug), "api_token.created")
             .user(&u.id)
-            .details(json!({"api_token_id": tok.id, "name": tok.name, "expires_at": tok.expires_at}));
+            .details(
+                json!({"api_token_id": tok.id, "name": tok.name, "expires_at": tok.expires_at}),
+            );
         self.store
             .insert_api_token(&tok, &token_hash(&secret), &ev)
             .await?;
@@ -77,7 +79,11 @@ impl Lanyard {
             .event(now, Some(&t.slug), "api_token.revoked")
             .user(&u.id)
             .details(json!({"api_token_id": token_id}));
-        if !self.store.revoke_api_token(&u.id, token_id, now, &ev).await? {
+        if !self
+            .store
+            .revoke_api_token(&u.id, token_id, now, &ev)
+            .await?
+        {
             return Err(Error::ApiTokenNotFound);
         }
         Ok(())

@@ -130,14 +130,17 @@ impl Lanyard {
                 .await?
                 .iter()
                 .any(|c| c.enabled);
-        if routing::password_route(&tenant, &user, sso_enabled) == routing::PasswordRoute::RequireSso
+        if routing::password_route(&tenant, &user, sso_enabled)
+            == routing::PasswordRoute::RequireSso
         {
             let err = Error::SsoRequired;
             let ev = ctx
                 .event(now, Some(&tenant.slug), "login.failed")
                 .code(err.code())
                 .user(&user.id)
-                .details(json!({"method": "password", "username": username, "reason": "sso_required"}));
+                .details(
+                    json!({"method": "password", "username": username, "reason": "sso_required"}),
+                );
             self.store.insert_audit(&ev).await?;
             return Err(err);
         }

@@ -132,15 +132,21 @@ pub enum Error {
     #[error("the user linked to this identity is disabled")]
     FederatedUserDisabled,
 
-    #[error("an account with this email already exists in this tenant; it joins single sign-on through the upgrade invitation its administrator sends, never by a matching email")]
+    #[error(
+        "an account with this email already exists in this tenant; it joins single sign-on through the upgrade invitation its administrator sends, never by a matching email"
+    )]
     AccountExistsUseInvitation,
     #[error("the username `{0}` sent by the identity provider is already used by another account")]
     ProvisioningUsernameTaken(String),
-    #[error("the identity provider sent no usable email (tried {0}); this connection needs one to create accounts")]
+    #[error(
+        "the identity provider sent no usable email (tried {0}); this connection needs one to create accounts"
+    )]
     ProvisioningMissingEmail(String),
     #[error("the identity provider sent no usable value for `{0}`")]
     ProvisioningMissingClaim(String),
-    #[error("this account's email address is not confirmed yet; follow the link in the welcome email")]
+    #[error(
+        "this account's email address is not confirmed yet; follow the link in the welcome email"
+    )]
     EmailUnconfirmed,
     #[error("password sign-in is turned off for this organisation; sign in with single sign-on")]
     SsoRequired,
@@ -160,7 +166,9 @@ pub enum Error {
     SelfDisconnectForbidden,
     #[error("the user has no identity on this connection")]
     FederatedIdentityNotFound,
-    #[error("this federation ID is already linked to another user on this connection; disconnect it there first")]
+    #[error(
+        "this federation ID is already linked to another user on this connection; disconnect it there first"
+    )]
     FederationIdTaken,
     #[error("no such API token")]
     ApiTokenNotFound,
@@ -312,9 +320,9 @@ impl Error {
             | Self::ApiTokenNotFound => ErrorKind::NotFound,
             Self::InvitationNoConnection(_) => ErrorKind::Invalid,
             Self::ApiTokenInvalid => ErrorKind::Unauthenticated,
-            Self::IdentityAlreadyLinked | Self::FederationIdTaken | Self::ConnectionSlugTaken(_) => {
-                ErrorKind::Conflict
-            }
+            Self::IdentityAlreadyLinked
+            | Self::FederationIdTaken
+            | Self::ConnectionSlugTaken(_) => ErrorKind::Conflict,
             Self::ConnectionNotFound(_) => ErrorKind::NotFound,
             Self::TenantNotFound(_)
             | Self::UserNotFound
@@ -386,9 +394,7 @@ impl Error {
             Self::FederatedUnknownUser => {
                 "Your account has not been set up for this sign-in method; ask your administrator to invite you or to turn on automatic account creation for this connection."
             }
-            Self::FederatedUserDisabled => {
-                "Your account is disabled; ask your administrator."
-            }
+            Self::FederatedUserDisabled => "Your account is disabled; ask your administrator.",
             Self::SamlMissingAttribute(_) => {
                 "Configure the IdP to send the attribute named in this connection's settings, or change the setting."
             }

@@ -43,7 +43,6 @@ impl Identity {
     }
 }
 
-
 /// Attribute names a preset looks under when the connection names none (first present wins).
 struct PresetNames {
     email: &'static [&'static str],
@@ -75,7 +74,10 @@ fn preset_names(p: AttributePreset) -> PresetNames {
                 "preferred_username",
                 "upn",
             ],
-            display_name: &["http://schemas.microsoft.com/identity/claims/displayname", "name"],
+            display_name: &[
+                "http://schemas.microsoft.com/identity/claims/displayname",
+                "name",
+            ],
             given_name: &["http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname"],
             surname: &["http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname"],
             roles: &[
@@ -223,12 +225,13 @@ pub fn from_saml(
             .map(str::to_owned)
             .collect()
     };
-    let federation_id = match &p.federation_id_attribute {
-        Some(a) => first_of(Some(a), &[], &values)
-            .ok_or_else(|| Error::SamlMissingAttribute(a.clone()))?,
-        None => usable(&v.name_id.value)
-            .ok_or_else(|| Error::SamlMissingAttribute("NameID".into()))?,
-    };
+    let federation_id =
+        match &p.federation_id_attribute {
+            Some(a) => first_of(Some(a), &[], &values)
+                .ok_or_else(|| Error::SamlMissingAttribute(a.clone()))?,
+            None => usable(&v.name_id.value)
+                .ok_or_else(|| Error::SamlMissingAttribute("NameID".into()))?,
+        };
     let names = preset_names(p.attribute_preset);
     let mut email_sources: Vec<String> = match &s.email_attribute {
         Some(a) => vec![a.clone()],
@@ -353,7 +356,11 @@ mod tests {
         let c = claims(json!({"sub": "s", "email": "a@x.test", "email_verified": "true"}));
         let id = from_oidc(&c, "s".into(), None, &p);
         assert_eq!(id.email.as_deref(), Some("a@x.test"));
-        assert_eq!(id.verified_email(), None, "a string \"true\" is not verified");
+        assert_eq!(
+            id.verified_email(),
+            None,
+            "a string \"true\" is not verified"
+        );
         let c = claims(json!({"sub": "s", "email": "a@x.test", "email_verified": true}));
         assert_eq!(
             from_oidc(&c, "s".into(), None, &p).verified_email(),

@@ -1117,7 +1117,12 @@ impl Lanyard {
             c.enabled = e;
         }
         c.provisioning = self
-            .provisioning_json(&t, &c.kind, Some(&c.provisioning), input.provisioning.as_ref())
+            .provisioning_json(
+                &t,
+                &c.kind,
+                Some(&c.provisioning),
+                input.provisioning.as_ref(),
+            )
             .await?;
         c.settings = settings.to_json();
         c.updated_at = self.now();

@@ -257,7 +257,9 @@ impl Lanyard {
                 if out.len() > MAX_INVITATIONS_PER_REQUEST {
                     return Err(Error::invalid(
                         "all",
-                        format!("more than {MAX_INVITATIONS_PER_REQUEST} users; invite them in batches with `users`"),
+                        format!(
+                            "more than {MAX_INVITATIONS_PER_REQUEST} users; invite them in batches with `users`"
+                        ),
                     ));
                 }
                 out
@@ -305,7 +307,14 @@ impl Lanyard {
                 u.updated_at = now;
                 ch.update_users.push(u.clone());
             }
-            shown.push(self.invitation_wire(&t, &link, &u, Some(&conn.slug), emailed, Some(url))?);
+            shown.push(self.invitation_wire(
+                &t,
+                &link,
+                &u,
+                Some(&conn.slug),
+                emailed,
+                Some(url),
+            )?);
         }
         self.store.apply(&ch).await?;
         Ok((t, shown))

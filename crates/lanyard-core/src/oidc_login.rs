@@ -8,9 +8,7 @@
 use crate::audit::{Actor, Ctx, RequestMeta};
 use crate::connection::validate_http_url;
 use crate::error::{Error, Result};
-use crate::model::{
-    Connection, PendingLogin, SessionView, Tenant, new_id,
-};
+use crate::model::{Connection, PendingLogin, SessionView, Tenant, new_id};
 use crate::oidc::{
     DEFAULT_ALGORITHMS, IdTokenCheck, Jwks, OidcError, parse_algorithm, parse_discovery,
     pkce_challenge, verify_id_token,
@@ -828,7 +826,12 @@ impl Lanyard {
             c.enabled = e;
         }
         c.provisioning = self
-            .provisioning_json(&t, &c.kind, Some(&c.provisioning), input.provisioning.as_ref())
+            .provisioning_json(
+                &t,
+                &c.kind,
+                Some(&c.provisioning),
+                input.provisioning.as_ref(),
+            )
             .await?;
         c.settings = settings.to_json();
         c.updated_at = self.now();

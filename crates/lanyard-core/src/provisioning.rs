@@ -165,7 +165,12 @@ pub struct Provisioned {
 }
 
 /// One field's change, for the audit log.
-fn change(changes: &mut serde_json::Map<String, Value>, field: &str, from: &Option<String>, to: &Option<String>) {
+fn change(
+    changes: &mut serde_json::Map<String, Value>,
+    field: &str,
+    from: &Option<String>,
+    to: &Option<String>,
+) {
     changes.insert(field.into(), json!({"from": from, "to": to}));
 }
 
@@ -241,13 +246,28 @@ impl Lanyard {
             && *name != u.username
         {
             if validate::username(name).is_err() {
-                warnings.push(format!("username `{name}` from the IdP is not a valid username; kept `{}`", u.username));
+                warnings.push(format!(
+                    "username `{name}` from the IdP is not a valid username; kept `{}`",
+                    u.username
+                ));
             } else if fold_key(name) != fold_key(&u.username)
-                && self.store.user_by_username(&tenant.id, name).await?.is_some()
+                && self
+                    .store
+                    .user_by_username(&tenant.id, name)
+                    .await?
+                    .is_some()
             {
-                warnings.push(format!("username `{name}` from the IdP belongs to another account; kept `{}`", u.username));
+                warnings.push(format!(
+                    "username `{name}` from the IdP belongs to another account; kept `{}`",
+                    u.username
+                ));
             } else {
-                change(&mut changes, "username", &Some(u.username.clone()), &Some(name.clone()));
+                change(
+                    &mut changes,
+                    "username",
+                    &Some(u.username.clone()),
+                    &Some(name.clone()),
+                );
                 u.username = name.clone();
             }
         }
@@ -259,7 +279,9 @@ impl Lanyard {
                 _ => self.store.user_by_email(&tenant.id, email).await?.is_some(),
             };
             if taken {
-                warnings.push(format!("email `{email}` from the IdP belongs to another account; kept the current one"));
+                warnings.push(format!(
+                    "email `{email}` from the IdP belongs to another account; kept the current one"
+                ));
             } else {
                 change(&mut changes, "email", &u.email, &Some(email.to_owned()));
                 u.email = Some(email.to_owned());
@@ -269,7 +291,12 @@ impl Lanyard {
             && u.display_name.as_ref() != Some(d)
             && validate::display_name(d).is_ok()
         {
-            change(&mut changes, "display_name", &u.display_name, &Some(d.clone()));
+            change(
+                &mut changes,
+                "display_name",
+                &u.display_name,
+                &Some(d.clone()),
+            );
             u.display_name = Some(d.clone());
         }
         if p.role_sync == proto::RoleSync::EveryLogin
@@ -303,7 +330,9 @@ impl Lanyard {
                 Ctx::new(Actor::System, meta.clone())
                     .event(now, Some(&tenant.slug), "login.warning")
                     .user(&u.id)
-                    .details(json!({"method": id.method, "connection": c.slug, "warnings": warnings})),
+                    .details(
+                        json!({"method": id.method, "connection": c.slug, "warnings": warnings}),
+                    ),
             );
         }
         self.store.apply(&ch).await?;
@@ -366,7 +395,8 @@ impl Lanyard {
         ch.revoke_sessions_of.push(u.id.clone());
         ch.revoke_api_tokens_of.push(u.id.clone());
         ch.use_links.push(inv.id.clone());
-        ch.close_open_links.push((u.id.clone(), LinkPurpose::PasswordReset));
+        ch.close_open_links
+            .push((u.id.clone(), LinkPurpose::PasswordReset));
         ch.audit.push(
             Ctx::new(Actor::User { id: u.id.clone(), tenant_id: tenant.id.clone() }, meta.clone())
                 .event(now, Some(&tenant.slug), "user.joined_sso")
@@ -417,13 +447,13 @@ impl Lanyard {
             return Err(Error::ProvisioningUsernameTaken(username));
         }
         let mut warnings: Vec<String> = Vec::new();
-        let wanted = p
-            .mapped_role(&id.role_claims)
-            .or(p.default_role.as_deref());
+        let wanted = p.mapped_role(&id.role_claims).or(p.default_role.as_deref());
         let role = match wanted {
             Some(r) if self.store.role(&tenant.id, r).await?.is_some() => Some(r.to_owned()),
             Some(r) => {
-                warnings.push(format!("role `{r}` no longer exists in this tenant; the user has no role"));
+                warnings.push(format!(
+                    "role `{r}` no longer exists in this tenant; the user has no role"
+                ));
                 None
             }
             None => None,
@@ -448,7 +478,8 @@ impl Lanyard {
             last_login_at: Some(now),
         });
         if let Some(e) = &email {
-            let (link, hash, url) = self.new_link(tenant, &u.id, LinkPurpose::EmailConfirmation, None)?;
+            let (link, hash, url) =
+                self.new_link(tenant, &u.id, LinkPurpose::EmailConfirmation, None)?;
             let must = if tenant.require_email_confirmation {
                 "You can sign in once you have confirmed your email address:"
             } else {
@@ -458,7 +489,12 @@ impl Lanyard {
                 "Welcome to {}.\n\nYour account `{}` was created when you first signed in with {}.\n{must}\n\n{url}\n\nThe link works for 7 days. If you did not sign in, tell your administrator.\n",
                 tenant.name, u.username, c.name
             );
-            ch.outbox.push(self.compose_mail(&tenant.id, e, &format!("Welcome to {}: confirm your email", tenant.name), &body)?);
+            ch.outbox.push(self.compose_mail(
+                &tenant.id,
+                e,
+                &format!("Welcome to {}: confirm your email", tenant.name),
+                &body,
+            )?);
             ch.new_links.push((link, hash));
         }
         ch.audit.push(
@@ -558,7 +594,11 @@ mod tests {
         let claims = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         assert_eq!(p.mapped_role(&claims(&["Staff", "Admins"])), Some("admin"));
         assert_eq!(p.mapped_role(&claims(&["Staff"])), Some("standard"));
-        assert_eq!(p.mapped_role(&claims(&["admins"])), None, "values match exactly");
+        assert_eq!(
+            p.mapped_role(&claims(&["admins"])),
+            None,
+            "values match exactly"
+        );
         assert_eq!(p.mapped_role(&[]), None);
     }
 
@@ -581,7 +621,11 @@ mod tests {
                 "saml",
             )
             .unwrap();
-        assert_eq!(p.federation_id_attribute.as_deref(), Some("employeeId"), "untouched");
+        assert_eq!(
+            p.federation_id_attribute.as_deref(),
+            Some("employeeId"),
+            "untouched"
+        );
         assert_eq!(p.role_sync, proto::RoleSync::EveryLogin);
         let too_many = proto::ProvisioningInput {
             role_mapping: Some(rows(&[("x", "admin"); MAX_ROLE_MAPPINGS + 1])),
@@ -589,6 +633,9 @@ mod tests {
         };
         assert!(p.apply(&too_many, "saml").is_err());
         assert!(p.requires_email("saml") && !p.requires_email("oidc"));
-        assert_eq!(ProvisioningSettings::from_json("{}").unwrap(), ProvisioningSettings::default());
+        assert_eq!(
+            ProvisioningSettings::from_json("{}").unwrap(),
+            ProvisioningSettings::default()
+        );
     }
 }

@@ -45,14 +45,23 @@ mod tests {
     #[test]
     fn only_super_admins_skip_required_sso() {
         let mut u = User::new("t", "ada".into(), 0);
-        assert_eq!(password_route(&tenant(false), &u, true), PasswordRoute::Allow);
-        assert_eq!(password_route(&tenant(true), &u, true), PasswordRoute::RequireSso);
+        assert_eq!(
+            password_route(&tenant(false), &u, true),
+            PasswordRoute::Allow
+        );
+        assert_eq!(
+            password_route(&tenant(true), &u, true),
+            PasswordRoute::RequireSso
+        );
         assert_eq!(
             password_route(&tenant(true), &u, false),
             PasswordRoute::Allow,
             "no enabled connection: nobody is locked out"
         );
         u.super_admin = true;
-        assert_eq!(password_route(&tenant(true), &u, true), PasswordRoute::Allow);
+        assert_eq!(
+            password_route(&tenant(true), &u, true),
+            PasswordRoute::Allow
+        );
     }
 }

@@ -472,8 +472,7 @@ impl Lanyard {
                 "the IdP session (SessionNotOnOrAfter)",
             )));
         }
-        let identity =
-            crate::identity::from_saml(&verified, &s, &c.provisioning_settings()?, cap)?;
+        let identity = crate::identity::from_saml(&verified, &s, &c.provisioning_settings()?, cap)?;
         let invitation = pending.as_ref().and_then(|p| p.invitation_id.as_deref());
         let prov = self
             .provision(tenant, &c, s.jit, &identity, invitation, meta)

@@ -22,9 +22,18 @@ use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/t/{tenant}/invite/{token}", get(invite_page).post(invite_submit))
-        .route("/t/{tenant}/confirm/{token}", get(confirm_page).post(confirm_submit))
-        .route("/t/{tenant}/reset/{token}", get(reset_page).post(reset_submit))
+        .route(
+            "/t/{tenant}/invite/{token}",
+            get(invite_page).post(invite_submit),
+        )
+        .route(
+            "/t/{tenant}/confirm/{token}",
+            get(confirm_page).post(confirm_submit),
+        )
+        .route(
+            "/t/{tenant}/reset/{token}",
+            get(reset_page).post(reset_submit),
+        )
         .layer(DefaultBodyLimit::max(16 * 1024))
 }
 
@@ -54,7 +63,14 @@ fn csrf_ok(s: &AppState, jar: &CookieJar, presented: &str) -> bool {
 }
 
 fn notice(title: &str, message: &str, link: Option<(&str, &str)>) -> Response {
-    pages::render(StatusCode::OK, &NoticePage { title, message, link })
+    pages::render(
+        StatusCode::OK,
+        &NoticePage {
+            title,
+            message,
+            link,
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -119,7 +135,11 @@ async fn invite_submit(
             } else {
                 "You keep signing in with your password for now. Come back to this link (also in your email) whenever you want to connect your account."
             };
-            Ok(notice("Not now", msg, Some(("Connect my account now", &back))))
+            Ok(notice(
+                "Not now",
+                msg,
+                Some(("Connect my account now", &back)),
+            ))
         }
         _ => Err(Error::invalid("action", "must be accept or decline").into()),
     }
@@ -190,7 +210,15 @@ async fn reset_page(
         .lanyard
         .open_link(&tenant, LinkPurpose::PasswordReset, &token)
         .await?;
-    Ok(reset_form(&s, jar, &o.tenant.name, &o.user.username, &tenant, &token, None))
+    Ok(reset_form(
+        &s,
+        jar,
+        &o.tenant.name,
+        &o.user.username,
+        &tenant,
+        &token,
+        None,
+    ))
 }
 
 fn reset_form(
@@ -236,8 +264,18 @@ async fn reset_submit(
         .open_link(&tenant, LinkPurpose::PasswordReset, &token)
         .await?;
     if form.password != form.password2 {
-        return Ok(reset_form(&s, jar, &o.tenant.name, &o.user.username, &tenant, &token,
-            Some((StatusCode::BAD_REQUEST, "The two passwords differ; type the same one twice.".into()))));
+        return Ok(reset_form(
+            &s,
+            jar,
+            &o.tenant.name,
+            &o.user.username,
+            &tenant,
+            &token,
+            Some((
+                StatusCode::BAD_REQUEST,
+                "The two passwords differ; type the same one twice.".into(),
+            )),
+        ));
     }
     match s
         .lanyard
@@ -252,8 +290,15 @@ async fn reset_submit(
                 Some(("Sign in", &login)),
             ))
         }
-        Err(e @ Error::Invalid { .. }) => Ok(reset_form(&s, jar, &o.tenant.name, &o.user.username, &tenant, &token,
-            Some((StatusCode::BAD_REQUEST, e.to_string())))),
+        Err(e @ Error::Invalid { .. }) => Ok(reset_form(
+            &s,
+            jar,
+            &o.tenant.name,
+            &o.user.username,
+            &tenant,
+            &token,
+            Some((StatusCode::BAD_REQUEST, e.to_string())),
+        )),
         Err(e) => Err(e.into()),
     }
 }

@@ -127,16 +127,32 @@ async fn login_page(
     }
     let rt = return_to.as_deref().unwrap_or("");
     let sso = sso_buttons(&s, &tenant, rt).await;
-    Ok(form_response(&s, jar, &tenant.slug, &tenant.name, rt, "", None, &sso))
+    Ok(form_response(
+        &s,
+        jar,
+        &tenant.slug,
+        &tenant.name,
+        rt,
+        "",
+        None,
+        &sso,
+    ))
 }
 
 /// The sign-in form, with a login-CSRF token in a cookie and a hidden field (double submit).
 /// The tenant's enabled connections as sign-in buttons (name, start URL with `return_to`).
-async fn sso_buttons(s: &AppState, tenant: &lanyard_core::model::Tenant, return_to: &str) -> Vec<(String, String)> {
+async fn sso_buttons(
+    s: &AppState,
+    tenant: &lanyard_core::model::Tenant,
+    return_to: &str,
+) -> Vec<(String, String)> {
     let conns = match s.lanyard.store.list_connections(&tenant.id).await {
         Ok(c) => c,
         Err(e) => {
-            tracing::warn!(code = e.code(), "cannot list connections for the sign-in page: {e}");
+            tracing::warn!(
+                code = e.code(),
+                "cannot list connections for the sign-in page: {e}"
+            );
             return Vec::new();
         }
     };
@@ -147,7 +163,9 @@ async fn sso_buttons(s: &AppState, tenant: &lanyard_core::model::Tenant, return_
             let mut href = format!("/t/{}/sso/{}/start", tenant.slug, c.slug);
             if !return_to.is_empty() {
                 href.push_str("?return_to=");
-                href.push_str(&url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>());
+                href.push_str(
+                    &url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>(),
+                );
             }
             (c.name, href)
         })
@@ -354,7 +372,10 @@ async fn session_json(
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(Error::ApiTokenInvalid)?;
-        let (t, u, tok) = s.lanyard.authenticate_api_token(&slug, token.trim()).await?;
+        let (t, u, tok) = s
+            .lanyard
+            .authenticate_api_token(&slug, token.trim())
+            .await?;
         let info = SessionInfo {
             tenant: t.slug,
             user: SessionUser {

@@ -99,21 +99,45 @@ const API_KEY_VIEW: &str = "SELECT k.id, k.tenant_id, t.slug AS tenant_slug, k.n
 /// Binds a user onto [`USER_INSERT`].
 macro_rules! bind_user_insert {
     ($q:expr, $u:expr) => {
-        $q.bind(&$u.id).bind(&$u.tenant_id).bind(&$u.username).bind(fold_key(&$u.username))
-            .bind(&$u.email).bind($u.email.as_deref().map(fold_key)).bind(&$u.display_name).bind(&$u.role)
-            .bind(&$u.password_hash).bind($u.super_admin).bind($u.disabled).bind($u.password_changed_at)
-            .bind($u.created_at).bind($u.updated_at)
-            .bind($u.sso_state.as_str()).bind($u.collaborator).bind($u.email_confirmed)
+        $q.bind(&$u.id)
+            .bind(&$u.tenant_id)
+            .bind(&$u.username)
+            .bind(fold_key(&$u.username))
+            .bind(&$u.email)
+            .bind($u.email.as_deref().map(fold_key))
+            .bind(&$u.display_name)
+            .bind(&$u.role)
+            .bind(&$u.password_hash)
+            .bind($u.super_admin)
+            .bind($u.disabled)
+            .bind($u.password_changed_at)
+            .bind($u.created_at)
+            .bind($u.updated_at)
+            .bind($u.sso_state.as_str())
+            .bind($u.collaborator)
+            .bind($u.email_confirmed)
     };
 }
 
 /// Binds a user onto [`USER_UPDATE`].
 macro_rules! bind_user_update {
     ($q:expr, $u:expr) => {
-        $q.bind(&$u.tenant_id).bind(&$u.id).bind(&$u.username).bind(fold_key(&$u.username))
-            .bind(&$u.email).bind($u.email.as_deref().map(fold_key)).bind(&$u.display_name).bind(&$u.role)
-            .bind(&$u.password_hash).bind($u.super_admin).bind($u.disabled).bind($u.password_changed_at).bind($u.updated_at)
-            .bind($u.sso_state.as_str()).bind($u.collaborator).bind($u.email_confirmed)
+        $q.bind(&$u.tenant_id)
+            .bind(&$u.id)
+            .bind(&$u.username)
+            .bind(fold_key(&$u.username))
+            .bind(&$u.email)
+            .bind($u.email.as_deref().map(fold_key))
+            .bind(&$u.display_name)
+            .bind(&$u.role)
+            .bind(&$u.password_hash)
+            .bind($u.super_admin)
+            .bind($u.disabled)
+            .bind($u.password_changed_at)
+            .bind($u.updated_at)
+            .bind($u.sso_state.as_str())
+            .bind($u.collaborator)
+            .bind($u.email_confirmed)
     };
 }
 
@@ -289,12 +313,16 @@ impl Store {
 
     pub async fn tenant_by_slug(&self, slug: &str) -> Result<Option<Tenant>> {
         let q = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE slug = $1");
-        Ok(on_pool!(self, p => sqlx::query_as::<_, Tenant>(sqlx::AssertSqlSafe(q)).bind(slug).fetch_optional(p).await?))
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, Tenant>(sqlx::AssertSqlSafe(q)).bind(slug).fetch_optional(p).await?),
+        )
     }
 
     pub async fn tenant_by_id(&self, id: &str) -> Result<Option<Tenant>> {
         let q = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1");
-        Ok(on_pool!(self, p => sqlx::query_as::<_, Tenant>(sqlx::AssertSqlSafe(q)).bind(id).fetch_optional(p).await?))
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, Tenant>(sqlx::AssertSqlSafe(q)).bind(id).fetch_optional(p).await?),
+        )
     }
 
     pub async fn list_tenants(&self, after_id: Option<&str>, limit: i64) -> Result<Vec<Tenant>> {
@@ -1075,5 +1103,5 @@ impl Store {
 }
 
 mod provisioning;
-pub use provisioning::{Changes, UserFilter};
 use provisioning::apply_changes;
+pub use provisioning::{Changes, UserFilter};

@@ -199,10 +199,12 @@ impl Store {
              ORDER BY id LIMIT $6"
         );
         let state = f.sso_state.map(SsoState::as_str).unwrap_or("");
-        Ok(on_pool!(self, p => sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(q))
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(q))
             .bind(tenant_id).bind(after_id.unwrap_or("")).bind(state)
             .bind(i64::from(f.not_on_sso)).bind(i64::from(f.needs_role)).bind(limit)
-            .fetch_all(p).await?))
+            .fetch_all(p).await?),
+        )
     }
 
     /// Users of `tenant_id` that can only sign in through `connection_id`: linked to it, no
@@ -266,9 +268,11 @@ impl Store {
         let q = format!(
             "SELECT {USER_LINK_COLUMNS} FROM user_links WHERE tenant_id = $1 AND purpose = $2 AND id > $3 ORDER BY id LIMIT $4"
         );
-        Ok(on_pool!(self, p => sqlx::query_as::<_, UserLink>(sqlx::AssertSqlSafe(q))
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, UserLink>(sqlx::AssertSqlSafe(q))
             .bind(tenant_id).bind(purpose.as_str()).bind(after_id.unwrap_or("")).bind(limit)
-            .fetch_all(p).await?))
+            .fetch_all(p).await?),
+        )
     }
 
     // --- per-user API tokens ---
@@ -302,7 +306,8 @@ impl Store {
     }
 
     pub async fn api_tokens_of(&self, user_id: &str) -> Result<Vec<ApiToken>> {
-        let q = format!("SELECT {API_TOKEN_COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY id");
+        let q =
+            format!("SELECT {API_TOKEN_COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY id");
         Ok(
             on_pool!(self, p => sqlx::query_as::<_, ApiToken>(sqlx::AssertSqlSafe(q)).bind(user_id).fetch_all(p).await?),
         )

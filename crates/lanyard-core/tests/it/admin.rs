@@ -31,7 +31,9 @@ async fn tenant_bound_api_keys_reach_only_their_tenant() {
         let (actor, key) = l.authenticate_api_key(&token).await.unwrap();
         assert_eq!(key.tenant_slug.as_deref(), Some("a"));
         let ctx = Ctx::new(actor, meta("192.0.2.1"));
-        l.list_users(&ctx, "a", &Default::default(), None, None).await.unwrap();
+        l.list_users(&ctx, "a", &Default::default(), None, None)
+            .await
+            .unwrap();
         assert_eq!(
             l.list_users(&ctx, "b", &Default::default(), None, None)
                 .await

@@ -120,11 +120,21 @@ impl Fx {
     }
 
     async fn user(&self, id: &str) -> User {
-        self.l.store.user_by_id(&self.t.id, id).await.unwrap().unwrap()
+        self.l
+            .store
+            .user_by_id(&self.t.id, id)
+            .await
+            .unwrap()
+            .unwrap()
     }
 
     async fn users(&self) -> usize {
-        self.l.store.list_users(&self.t.id, None, 1000).await.unwrap().len()
+        self.l
+            .store
+            .list_users(&self.t.id, None, 1000)
+            .await
+            .unwrap()
+            .len()
     }
 
     async fn outbox(&self) -> Vec<lanyard_core::model::OutboxMessage> {
@@ -177,7 +187,11 @@ async fn jit_creates_once_then_reconciles_and_audits_each_change() {
         let mails = f.outbox().await;
         assert_eq!(mails.len(), 1);
         assert_eq!(mails[0].to, "ada@acme.example");
-        assert!(mails[0].body.contains("/t/acme/confirm/"), "{}", mails[0].body);
+        assert!(
+            mails[0].body.contains("/t/acme/confirm/"),
+            "{}",
+            mails[0].body
+        );
 
         // The second login: same user; username, email and display name follow the IdP.
         id.username = Some("ada.lovelace".into());
@@ -190,16 +204,15 @@ async fn jit_creates_once_then_reconciles_and_audits_each_change() {
         assert_eq!(u.username, "ada.lovelace");
         assert_eq!(u.email.as_deref(), Some("ada.lovelace@acme.example"));
         assert_eq!(u.display_name.as_deref(), Some("Ada Lovelace"));
-        let ev = f
-            .l
-            .store
-            .list_audit(&lanyard_core::model::AuditFilter {
-                kind: Some("user.updated".into()),
-                limit: 10,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
+        let ev =
+            f.l.store
+                .list_audit(&lanyard_core::model::AuditFilter {
+                    kind: Some("user.updated".into()),
+                    limit: 10,
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
         assert_eq!(ev.len(), 1, "{}", e.name);
         let d: serde_json::Value = serde_json::from_str(&ev[0].details).unwrap();
         assert_eq!(d["changes"]["username"]["from"], "ada");
@@ -207,11 +220,15 @@ async fn jit_creates_once_then_reconciles_and_audits_each_change() {
         assert_eq!(d["changes"]["email"]["to"], "ada.lovelace@acme.example");
 
         // A claimed username that another account has is not taken: kept, with a warning.
-        f.password_user("grace", "grace@acme.example", "standard").await;
+        f.password_user("grace", "grace@acme.example", "standard")
+            .await;
         id.username = Some("Grace".into());
         let third = f.login(&id).await.unwrap();
         assert_eq!(f.user(&third.user.id).await.username, "ada.lovelace");
-        assert_eq!(f.user_named("grace").await.email.as_deref(), Some("grace@acme.example"));
+        assert_eq!(
+            f.user_named("grace").await.email.as_deref(),
+            Some("grace@acme.example")
+        );
         // An unverified email is never stored.
         id.username = None;
         id.email = Some("evil@acme.example".into());
@@ -308,9 +325,8 @@ async fn role_resolution_mapping_then_default_then_none_and_sync_modes() {
         .await;
         let d = f.login(&with("d", &[])).await.unwrap();
         assert_eq!(d.user.role, None);
-        let (_, needing, _) = f
-            .l
-            .list_users(
+        let (_, needing, _) =
+            f.l.list_users(
                 &Ctx::cli(),
                 "acme",
                 &lanyard_core::store::UserFilter {
@@ -323,13 +339,15 @@ async fn role_resolution_mapping_then_default_then_none_and_sync_modes() {
             .await
             .unwrap();
         assert_eq!(
-            needing.iter().map(|u| u.username.as_str()).collect::<Vec<_>>(),
+            needing
+                .iter()
+                .map(|u| u.username.as_str())
+                .collect::<Vec<_>>(),
             ["d@acme.example"]
         );
         // A mapping to a role that does not exist is refused at save.
-        let err = f
-            .l
-            .update_connection(
+        let err =
+            f.l.update_connection(
                 &Ctx::cli(),
                 "acme",
                 "okta",
@@ -358,10 +376,21 @@ async fn first_login_never_takes_over_an_account_by_email() {
             .login(&identity("attacker", Some("JO@acme.example")))
             .await
             .unwrap_err();
-        assert_eq!(err.code(), "login.account_exists_use_invitation", "{}", e.name);
+        assert_eq!(
+            err.code(),
+            "login.account_exists_use_invitation",
+            "{}",
+            e.name
+        );
         assert_eq!(f.users().await, before);
         assert_eq!(f.user(&jo.id).await, jo, "jo unchanged");
-        assert!(f.l.store.federated_identities_of(&jo.id).await.unwrap().is_empty());
+        assert!(
+            f.l.store
+                .federated_identities_of(&jo.id)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         // The same email, unverified, is not used for matching (or kept): a separate account
         // named by the federation ID... which SAML's email requirement then refuses.
         let mut unverified = identity("attacker", Some("jo@acme.example"));
@@ -379,14 +408,12 @@ async fn invitation_upgrade_links_and_revokes_password_tokens_and_sessions() {
         let f = fixture(&e, None).await;
         let ctx = Ctx::cli();
         let jo = f.password_user("jo", "jo@acme.example", "support").await;
-        let session = f
-            .l
-            .password_login("acme", "jo", PW, &meta("198.51.100.2"))
-            .await
-            .unwrap();
-        let (_, token) = f
-            .l
-            .create_api_token(
+        let session =
+            f.l.password_login("acme", "jo", PW, &meta("198.51.100.2"))
+                .await
+                .unwrap();
+        let (_, token) =
+            f.l.create_api_token(
                 &ctx,
                 "acme",
                 &jo.id,
@@ -399,9 +426,8 @@ async fn invitation_upgrade_links_and_revokes_password_tokens_and_sessions() {
             .unwrap();
         assert!(f.l.authenticate_api_token("acme", &token).await.is_ok());
 
-        let (_, inv) = f
-            .l
-            .create_invitations(
+        let (_, inv) =
+            f.l.create_invitations(
                 &ctx,
                 "acme",
                 proto::CreateInvitations {
@@ -418,9 +444,8 @@ async fn invitation_upgrade_links_and_revokes_password_tokens_and_sessions() {
         assert!(mail.contains(&inv[0].url), "{mail}");
         let tok = token_in(&inv[0].url, "invite");
         // Inviting again re-sends the same link.
-        let (_, again) = f
-            .l
-            .create_invitations(
+        let (_, again) =
+            f.l.create_invitations(
                 &ctx,
                 "acme",
                 proto::CreateInvitations {
@@ -452,7 +477,11 @@ async fn invitation_upgrade_links_and_revokes_password_tokens_and_sessions() {
         let u = f.user(&jo.id).await;
         assert_eq!(u.sso_state, SsoState::Linked);
         assert_eq!(u.password_hash, None, "the password stops working");
-        assert_eq!(u.role.as_deref(), Some("support"), "existing users keep their role");
+        assert_eq!(
+            u.role.as_deref(),
+            Some("support"),
+            "existing users keep their role"
+        );
         assert_eq!(
             f.l.password_login("acme", "jo", PW, &meta("198.51.100.2"))
                 .await
@@ -461,11 +490,17 @@ async fn invitation_upgrade_links_and_revokes_password_tokens_and_sessions() {
             "login.invalid_credentials"
         );
         assert_eq!(
-            f.l.authenticate_api_token("acme", &token).await.unwrap_err().code(),
+            f.l.authenticate_api_token("acme", &token)
+                .await
+                .unwrap_err()
+                .code(),
             "auth.api_token_invalid"
         );
         assert_eq!(
-            f.l.session("acme", &session.token).await.unwrap_err().code(),
+            f.l.session("acme", &session.token)
+                .await
+                .unwrap_err()
+                .code(),
             "session.revoked"
         );
         // The link is used up; the same identity simply signs in afterwards.
@@ -474,7 +509,10 @@ async fn invitation_upgrade_links_and_revokes_password_tokens_and_sessions() {
             "invitation.already_accepted"
         );
         assert_eq!(f.login(&id).await.unwrap().user.id, jo.id);
-        let (listed, _) = f.l.list_invitations(&ctx, "acme", None, None).await.unwrap();
+        let (listed, _) =
+            f.l.list_invitations(&ctx, "acme", None, None)
+                .await
+                .unwrap();
         assert_eq!(listed[0].status, "accepted");
     })
     .await;
@@ -491,9 +529,8 @@ async fn invitation_refusals_change_nothing() {
         f.l.set_federated_identity(&ctx, "acme", &kim.id, "okta", "00u-kim")
             .await
             .unwrap();
-        let (_, inv) = f
-            .l
-            .create_invitations(
+        let (_, inv) =
+            f.l.create_invitations(
                 &ctx,
                 "acme",
                 proto::CreateInvitations {
@@ -508,14 +545,13 @@ async fn invitation_refusals_change_nothing() {
             ["jo"],
             "all = everyone not on SSO"
         );
-        let link_id = f
-            .l
-            .invitation("acme", &token_in(&inv[0].url, "invite"))
-            .await
-            .unwrap()
-            .opened
-            .link
-            .id;
+        let link_id =
+            f.l.invitation("acme", &token_in(&inv[0].url, "invite"))
+                .await
+                .unwrap()
+                .opened
+                .link
+                .id;
         let jo_before = f.user(&jo.id).await;
         // Someone else's verified email: not the invited person.
         let err = f
@@ -525,7 +561,10 @@ async fn invitation_refusals_change_nothing() {
         assert_eq!(err.code(), "invitation.email_mismatch", "{}", e.name);
         // An identity already linked to another account.
         let err = f
-            .refresh_and_login(&identity("00u-kim", Some("kim@acme.example")), Some(&link_id))
+            .refresh_and_login(
+                &identity("00u-kim", Some("kim@acme.example")),
+                Some(&link_id),
+            )
             .await
             .unwrap_err();
         assert_eq!(err.code(), "invitation.identity_in_use");
@@ -564,12 +603,18 @@ async fn invitation_refusals_change_nothing() {
             ),
         ] {
             assert_eq!(
-                f.l.create_invitations(&ctx, "acme", req).await.unwrap_err().code(),
+                f.l.create_invitations(&ctx, "acme", req)
+                    .await
+                    .unwrap_err()
+                    .code(),
                 code
             );
         }
         assert_eq!(
-            f.l.invitation("acme", "not-a-token").await.unwrap_err().code(),
+            f.l.invitation("acme", "not-a-token")
+                .await
+                .unwrap_err()
+                .code(),
             "invitation.not_found"
         );
     })
@@ -603,9 +648,8 @@ async fn collaborators_join_sso_with_the_tenant_default_role() {
         )
         .await
         .unwrap();
-        let (_, inv) = f
-            .l
-            .create_invitations(
+        let (_, inv) =
+            f.l.create_invitations(
                 &ctx,
                 "acme",
                 proto::CreateInvitations {
@@ -615,11 +659,10 @@ async fn collaborators_join_sso_with_the_tenant_default_role() {
             )
             .await
             .unwrap();
-        let start = f
-            .l
-            .invitation("acme", &token_in(&inv[0].url, "invite"))
-            .await
-            .unwrap();
+        let start =
+            f.l.invitation("acme", &token_in(&inv[0].url, "invite"))
+                .await
+                .unwrap();
         let p = f
             .refresh_and_login(
                 &identity("00u-pat", Some("pat@partner.example")),
@@ -647,9 +690,15 @@ async fn confirmation_required_blocks_until_the_emailed_link_is_used() {
         .await
         .unwrap();
         let id = identity("00u-new", Some("new@acme.example"));
-        assert_eq!(f.login(&id).await.unwrap_err().code(), "login.email_unconfirmed");
+        assert_eq!(
+            f.login(&id).await.unwrap_err().code(),
+            "login.email_unconfirmed"
+        );
         assert_eq!(f.users().await, 1, "created, not signed in: {}", e.name);
-        assert_eq!(f.login(&id).await.unwrap_err().code(), "login.email_unconfirmed");
+        assert_eq!(
+            f.login(&id).await.unwrap_err().code(),
+            "login.email_unconfirmed"
+        );
         let tok = token_in(&f.newest_mail_with("confirm").await, "confirm");
         f.l.confirm_email("acme", &tok, &meta("198.51.100.3"))
             .await
@@ -732,9 +781,13 @@ async fn removing_or_disabling_a_connection_sends_resets_that_restore_access() {
         f.l.reset_password("acme", &second, "a new password 123", &meta("198.51.100.4"))
             .await
             .unwrap();
-        let s = f
-            .l
-            .password_login("acme", &sso_only.username, "a new password 123", &meta("198.51.100.4"))
+        let s =
+            f.l.password_login(
+                "acme",
+                &sso_only.username,
+                "a new password 123",
+                &meta("198.51.100.4"),
+            )
             .await
             .unwrap();
         assert_eq!(s.session.user_id, sso_only.id);
@@ -757,9 +810,12 @@ async fn reset_links_expire() {
         f.login(&identity("00u-sam", Some("sam@acme.example")))
             .await
             .unwrap();
-        f.l.delete_connection(&Ctx::cli(), "acme", "okta").await.unwrap();
+        f.l.delete_connection(&Ctx::cli(), "acme", "okta")
+            .await
+            .unwrap();
         let tok = token_in(&f.newest_mail_with("reset").await, "reset");
-        e.clock.set(T0 + lanyard_core::links::PASSWORD_RESET_TTL_SECS);
+        e.clock
+            .set(T0 + lanyard_core::links::PASSWORD_RESET_TTL_SECS);
         assert_eq!(
             f.l.reset_password("acme", &tok, "a new password 123", &meta("198.51.100.4"))
                 .await
@@ -806,7 +862,10 @@ async fn sso_required_refuses_passwords_except_super_admins() {
         .unwrap();
         let m = meta("198.51.100.5");
         assert_eq!(
-            f.l.password_login("acme", "jo", PW, &m).await.unwrap_err().code(),
+            f.l.password_login("acme", "jo", PW, &m)
+                .await
+                .unwrap_err()
+                .code(),
             "login.sso_required",
             "{}",
             e.name
@@ -846,11 +905,10 @@ async fn only_admins_disconnect_and_the_user_keeps_a_way_in() {
             .await
             .unwrap()
             .user;
-        let s = f
-            .l
-            .open_session(&f.t, &sam.id, "saml", &meta("198.51.100.6"))
-            .await
-            .unwrap();
+        let s =
+            f.l.open_session(&f.t, &sam.id, "saml", &meta("198.51.100.6"))
+                .await
+                .unwrap();
         let own = Ctx::new(
             Actor::User {
                 id: sam.id.clone(),
@@ -867,16 +925,36 @@ async fn only_admins_disconnect_and_the_user_keeps_a_way_in() {
             "{}",
             e.name
         );
-        assert_eq!(f.l.store.federated_identities_of(&sam.id).await.unwrap().len(), 1);
+        assert_eq!(
+            f.l.store
+                .federated_identities_of(&sam.id)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
         let mails = f.outbox().await.len();
         f.l.disconnect_federated_identity(&Ctx::cli(), "acme", &sam.id, "okta")
             .await
             .unwrap();
-        assert!(f.l.store.federated_identities_of(&sam.id).await.unwrap().is_empty());
+        assert!(
+            f.l.store
+                .federated_identities_of(&sam.id)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!(f.user(&sam.id).await.sso_state, SsoState::None);
-        assert_eq!(f.l.session("acme", &s.token).await.unwrap_err().code(), "session.revoked");
+        assert_eq!(
+            f.l.session("acme", &s.token).await.unwrap_err().code(),
+            "session.revoked"
+        );
         let reset = f.outbox().await;
-        assert_eq!(reset.len(), mails + 1, "a password reset so sam is not locked out");
+        assert_eq!(
+            reset.len(),
+            mails + 1,
+            "a password reset so sam is not locked out"
+        );
         assert!(reset.last().unwrap().body.contains("/t/acme/reset/"));
         assert_eq!(
             f.l.disconnect_federated_identity(&Ctx::cli(), "acme", &sam.id, "okta")
@@ -926,18 +1004,25 @@ async fn admins_set_federation_ids_for_connections_without_jit() {
         .unwrap();
         let id = identity("E-1001", Some("lee@acme.example"));
         let t = f.l.tenant("acme").await.unwrap();
-        let c = f.l.store.connection_by_id(&t.id, &f.c.id).await.unwrap().unwrap();
+        let c =
+            f.l.store
+                .connection_by_id(&t.id, &f.c.id)
+                .await
+                .unwrap()
+                .unwrap();
         let m = meta("198.51.100.7");
         assert_eq!(
-            f.l.provision(&t, &c, false, &id, None, &m).await.unwrap_err().code(),
+            f.l.provision(&t, &c, false, &id, None, &m)
+                .await
+                .unwrap_err()
+                .code(),
             "login.unknown_user",
             "{}",
             e.name
         );
         assert_eq!(f.users().await, 0);
-        let lee = f
-            .l
-            .create_user(
+        let lee =
+            f.l.create_user(
                 &ctx,
                 "acme",
                 proto::CreateUser {
@@ -957,7 +1042,10 @@ async fn admins_set_federation_ids_for_connections_without_jit() {
             .unwrap();
         let p = f.l.provision(&t, &c, false, &id, None, &m).await.unwrap();
         assert_eq!(p.user.id, lee.id);
-        let ids = f.l.federated_identities(&ctx, "acme", &lee.id).await.unwrap();
+        let ids =
+            f.l.federated_identities(&ctx, "acme", &lee.id)
+                .await
+                .unwrap();
         assert_eq!(ids[0].connection, "okta");
         assert_eq!(ids[0].federation_id, "E-1001");
         assert!(ids[0].last_login_at.is_some());
@@ -966,7 +1054,10 @@ async fn admins_set_federation_ids_for_connections_without_jit() {
             .await
             .unwrap();
         assert_eq!(
-            f.l.provision(&t, &c, false, &id, None, &m).await.unwrap_err().code(),
+            f.l.provision(&t, &c, false, &id, None, &m)
+                .await
+                .unwrap_err()
+                .code(),
             "login.unknown_user"
         );
         let other = f.password_user("kim", "kim@acme.example", "standard").await;
@@ -977,7 +1068,13 @@ async fn admins_set_federation_ids_for_connections_without_jit() {
                 .code(),
             "federated_identity.taken"
         );
-        assert!(f.l.store.federated_identities_of(&other.id).await.unwrap().is_empty());
+        assert!(
+            f.l.store
+                .federated_identities_of(&other.id)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     })
     .await;
 }
@@ -988,9 +1085,8 @@ async fn api_tokens_expire_are_revocable_and_stay_in_their_tenant() {
         let f = fixture(&e, None).await;
         let ctx = Ctx::cli();
         let jo = f.password_user("jo", "jo@acme.example", "standard").await;
-        let (t, secret) = f
-            .l
-            .create_api_token(
+        let (t, secret) =
+            f.l.create_api_token(
                 &ctx,
                 "acme",
                 &jo.id,
@@ -1020,17 +1116,25 @@ async fn api_tokens_expire_are_revocable_and_stay_in_their_tenant() {
             ("acme", "lny_not-a-user-token"),
         ] {
             assert_eq!(
-                f.l.authenticate_api_token(tenant, token).await.unwrap_err().code(),
+                f.l.authenticate_api_token(tenant, token)
+                    .await
+                    .unwrap_err()
+                    .code(),
                 "auth.api_token_invalid"
             );
         }
         e.clock.set(T0 + 86_400);
         assert_eq!(
-            f.l.authenticate_api_token("acme", &secret).await.unwrap_err().code(),
+            f.l.authenticate_api_token("acme", &secret)
+                .await
+                .unwrap_err()
+                .code(),
             "auth.api_token_invalid",
             "expired"
         );
-        f.l.revoke_api_token(&ctx, "acme", &jo.id, &t.id).await.unwrap();
+        f.l.revoke_api_token(&ctx, "acme", &jo.id, &t.id)
+            .await
+            .unwrap();
         assert_eq!(
             f.l.revoke_api_token(&ctx, "acme", &jo.id, &t.id)
                 .await
@@ -1038,7 +1142,13 @@ async fn api_tokens_expire_are_revocable_and_stay_in_their_tenant() {
                 .code(),
             "api_token.not_found"
         );
-        assert_eq!(f.l.list_api_tokens(&ctx, "acme", &jo.id).await.unwrap().len(), 1);
+        assert_eq!(
+            f.l.list_api_tokens(&ctx, "acme", &jo.id)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
         for days in [0, 731] {
             assert_eq!(
                 f.l.create_api_token(

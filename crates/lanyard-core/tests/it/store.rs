@@ -133,7 +133,10 @@ async fn usernames_and_emails_are_unique_per_tenant_case_insensitively() {
             .await
             .unwrap_err();
         assert_eq!(err.code(), "role.not_found");
-        let (_, users, _) = l.list_users(&Ctx::cli(), "a", &Default::default(), None, None).await.unwrap();
+        let (_, users, _) = l
+            .list_users(&Ctx::cli(), "a", &Default::default(), None, None)
+            .await
+            .unwrap();
         assert_eq!(
             users.len(),
             1,
@@ -212,7 +215,10 @@ async fn roles_in_use_and_builtin_roles_cannot_be_deleted() {
             l.delete_role(&c, "a", "nope").await.unwrap_err().code(),
             "role.not_found"
         );
-        let (_, users, _) = l.list_users(&c, "a", &Default::default(), None, None).await.unwrap();
+        let (_, users, _) = l
+            .list_users(&c, "a", &Default::default(), None, None)
+            .await
+            .unwrap();
         l.update_user(
             &c,
             "a",

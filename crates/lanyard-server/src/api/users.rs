@@ -151,7 +151,9 @@ async fn list_federated_identities(
     ApiCtx(ctx): ApiCtx,
     ApiPath((slug, id)): ApiPath<(String, String)>,
 ) -> Result<Json<Vec<FederatedIdentity>>, ApiError> {
-    Ok(Json(s.lanyard.federated_identities(&ctx, &slug, &id).await?))
+    Ok(Json(
+        s.lanyard.federated_identities(&ctx, &slug, &id).await?,
+    ))
 }
 
 /// Sets the federation ID the user signs in with on a connection (exactly as the IdP sends it:

@@ -250,7 +250,13 @@ impl TestApp {
 
     /// The ID of `username` in `tenant`.
     pub async fn user_id(&self, tenant: &str, username: &str) -> String {
-        let t = self.lanyard.store.tenant_by_slug(tenant).await.unwrap().unwrap();
+        let t = self
+            .lanyard
+            .store
+            .tenant_by_slug(tenant)
+            .await
+            .unwrap()
+            .unwrap();
         self.lanyard
             .store
             .user_by_username(&t.id, username)

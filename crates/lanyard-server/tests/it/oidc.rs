@@ -550,8 +550,15 @@ async fn provider_specifics_entra_okta_google() {
     let res = callback(&app, &format!("code={code}&state={state}")).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
     let s = session_json(&app, &res, "acme").await;
-    assert_eq!(s["user"]["username"], "jo@acme.test", "preferred_username: {s}");
-    assert_ne!(s["user"]["id"], app.user_id("acme", "jo").await, "not jo: {s}");
+    assert_eq!(
+        s["user"]["username"], "jo@acme.test",
+        "preferred_username: {s}"
+    );
+    assert_ne!(
+        s["user"]["id"],
+        app.user_id("acme", "jo").await,
+        "not jo: {s}"
+    );
     assert!(
         s["user"]["email"].is_null(),
         "an unverified email is not kept: {s}"

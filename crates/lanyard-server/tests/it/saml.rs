@@ -243,7 +243,10 @@ async fn sp_initiated_login_creates_the_user_just_in_time_and_a_session() {
     assert_eq!(res.headers[header::LOCATION], "/t/acme/login");
     let s = session_json(&app, &res, "acme").await;
     assert_eq!(s["user"]["username"], "alice@acme.example");
-    assert_eq!(s["user"]["email"], "new@acme.example", "the email follows the IdP");
+    assert_eq!(
+        s["user"]["email"], "new@acme.example",
+        "the email follows the IdP"
+    );
     assert_eq!(counts(&app).await.0, before.0 + 1, "no second user");
 }
 
