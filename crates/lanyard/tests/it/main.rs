@@ -11,6 +11,7 @@ mod cli;
 mod harness;
 mod jwt_interop;
 mod oidc_interop;
+mod provisioning_interop;
 mod saml_cli;
 mod saml_interop;
 mod serve;

@@ -14,7 +14,7 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn keys() -> PathBuf {
+pub(crate) fn keys() -> PathBuf {
     repo_root().join("crates/lanyard-saml/tests/fixtures/keys")
 }
 
@@ -28,7 +28,7 @@ fn have(cmd: &str) -> bool {
 }
 
 /// The installed peer, installing it with `npm ci` if scripts/setup-test-peers has not run.
-fn saml_idp() -> Option<PathBuf> {
+pub(crate) fn saml_idp() -> Option<PathBuf> {
     if !have("node") || !have("npm") {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -68,7 +68,7 @@ fn saml_idp() -> Option<PathBuf> {
 }
 
 /// The IdP process, killed when the test ends however it ends.
-struct Peer(Child);
+pub(crate) struct Peer(pub(crate) Child);
 
 impl Drop for Peer {
     fn drop(&mut self) {
@@ -77,7 +77,7 @@ impl Drop for Peer {
     }
 }
 
-fn wait_for_port(port: u16, peer: &mut Peer) {
+pub(crate) fn wait_for_port(port: u16, peer: &mut Peer) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         if let Some(status) = peer.0.try_wait().unwrap() {
@@ -104,7 +104,7 @@ fn unescape(s: &str) -> String {
 }
 
 /// The value of the form input named `name` (attribute order as saml-idp renders it).
-fn input_value(html: &str, name: &str) -> Option<String> {
+pub(crate) fn input_value(html: &str, name: &str) -> Option<String> {
     let at = html.find(&format!("name=\"{name}\""))?;
     let rest = &html[at..];
     let v = rest.find("value=")? + "value=".len();
@@ -114,13 +114,13 @@ fn input_value(html: &str, name: &str) -> Option<String> {
     Some(unescape(&body[..end]))
 }
 
-fn form_action(html: &str) -> Option<String> {
+pub(crate) fn form_action(html: &str) -> Option<String> {
     let at = html.find("action=\"")? + "action=\"".len();
     let end = html[at..].find('"')?;
     Some(unescape(&html[at..at + end]))
 }
 
-fn api(
+pub(crate) fn api(
     server: &Server,
     key: &str,
     method: &str,
