@@ -113,6 +113,28 @@ impl Lanyard {
         token: &str,
     ) -> Result<OpenedLink> {
         let tenant = self.tenant(tenant_slug).await?;
+        match self.open_link_in(tenant, purpose, token).await {
+            Ok(o) => Ok(o),
+            Err(e @ (Error::StoreUnavailable(_) | Error::Internal(_))) => Err(e),
+            Err(e) => {
+                let ev = Ctx::new(Actor::Anonymous, RequestMeta::default())
+                    .event(self.now(), Some(tenant_slug), "link.refused")
+                    .code(e.code())
+                    .details(json!({"purpose": purpose.as_str()}));
+                if let Err(err) = self.store.insert_audit(&ev).await {
+                    tracing::error!(error = %err, "could not audit a refused link");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn open_link_in(
+        &self,
+        tenant: Tenant,
+        purpose: LinkPurpose,
+        token: &str,
+    ) -> Result<OpenedLink> {
         let not_found = if purpose == LinkPurpose::Invitation {
             Error::InvitationNotFound
         } else {

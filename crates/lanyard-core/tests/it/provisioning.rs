@@ -617,6 +617,18 @@ async fn invitation_refusals_change_nothing() {
                 .code(),
             "invitation.not_found"
         );
+        // Every refused link is in the audit log with its code.
+        let refused =
+            f.l.store
+                .list_audit(&lanyard_core::model::AuditFilter {
+                    kind: Some("link.refused".into()),
+                    limit: 10,
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+        assert_eq!(refused.len(), 1, "{}", e.name);
+        assert_eq!(refused[0].code.as_deref(), Some("invitation.not_found"));
     })
     .await;
 }
