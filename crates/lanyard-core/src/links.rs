@@ -573,6 +573,22 @@ impl Lanyard {
 
     // --- federated identities (admin) ---
 
+    async fn user_and_connection(
+        &self,
+        ctx: &Ctx,
+        slug: &str,
+        user_id: &str,
+        conn_slug: &str,
+    ) -> Result<(Tenant, User, Connection)> {
+        let (t, u) = self.get_user(ctx, slug, user_id).await?;
+        let c = self
+            .store
+            .connection_by_slug(&t.id, conn_slug)
+            .await?
+            .ok_or_else(|| Error::ConnectionNotFound(conn_slug.to_owned()))?;
+        Ok((t, u, c))
+    }
+
     pub async fn federated_identities(
         &self,
         ctx: &Ctx,
@@ -609,12 +625,9 @@ impl Lanyard {
         conn_slug: &str,
         federation_id: &str,
     ) -> Result<proto::FederatedIdentity> {
-        let (t, mut u) = self.get_user(ctx, slug, user_id).await?;
-        let c = self
-            .store
-            .connection_by_slug(&t.id, conn_slug)
-            .await?
-            .ok_or_else(|| Error::ConnectionNotFound(conn_slug.to_owned()))?;
+        let (t, mut u, c) = self
+            .user_and_connection(ctx, slug, user_id, conn_slug)
+            .await?;
         let fid = federation_id.trim();
         if fid.is_empty()
             || fid.len() > crate::identity::MAX_CLAIM_LEN
@@ -681,12 +694,9 @@ impl Lanyard {
         {
             return Err(Error::SelfDisconnectForbidden);
         }
-        let (t, mut u) = self.get_user(ctx, slug, user_id).await?;
-        let c = self
-            .store
-            .connection_by_slug(&t.id, conn_slug)
-            .await?
-            .ok_or_else(|| Error::ConnectionNotFound(conn_slug.to_owned()))?;
+        let (t, mut u, c) = self
+            .user_and_connection(ctx, slug, user_id, conn_slug)
+            .await?;
         let links = self.store.federated_identities_of(&u.id).await?;
         let Some(link) = links.iter().find(|f| f.connection_id == c.id) else {
             return Err(Error::FederatedIdentityNotFound);

@@ -821,17 +821,8 @@ impl Lanyard {
         if let Some(n) = &input.name {
             c.name = n.clone();
         }
-        let was_enabled = c.enabled;
-        if let Some(e) = input.enabled {
-            c.enabled = e;
-        }
-        c.provisioning = self
-            .provisioning_json(
-                &t,
-                &c.kind,
-                Some(&c.provisioning),
-                input.provisioning.as_ref(),
-            )
+        let was_enabled = self
+            .apply_common_update(&t, &mut c, input.enabled, input.provisioning.as_ref())
             .await?;
         c.settings = settings.to_json();
         c.updated_at = self.now();

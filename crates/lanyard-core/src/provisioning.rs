@@ -164,6 +164,24 @@ pub struct Provisioned {
     pub upgraded: bool,
 }
 
+/// The federated identity a first login through `c` creates.
+fn first_login_link(
+    tenant: &Tenant,
+    c: &Connection,
+    id: &Identity,
+    user_id: &str,
+    now: crate::clock::UnixTime,
+) -> FederatedIdentity {
+    FederatedIdentity {
+        tenant_id: tenant.id.clone(),
+        connection_id: c.id.clone(),
+        federation_id: id.federation_id.clone(),
+        user_id: user_id.to_owned(),
+        created_at: now,
+        last_login_at: Some(now),
+    }
+}
+
 /// One field's change, for the audit log.
 fn change(
     changes: &mut serde_json::Map<String, Value>,
@@ -384,14 +402,7 @@ impl Lanyard {
         u.sso_state = SsoState::Linked;
         u.updated_at = now;
         let mut ch = Changes::at(now);
-        ch.link.push(FederatedIdentity {
-            tenant_id: tenant.id.clone(),
-            connection_id: c.id.clone(),
-            federation_id: id.federation_id.clone(),
-            user_id: u.id.clone(),
-            created_at: now,
-            last_login_at: Some(now),
-        });
+        ch.link.push(first_login_link(tenant, c, id, &u.id, now));
         ch.revoke_sessions_of.push(u.id.clone());
         ch.revoke_api_tokens_of.push(u.id.clone());
         ch.use_links.push(inv.id.clone());
@@ -469,14 +480,7 @@ impl Lanyard {
         u.sso_state = SsoState::Linked;
         u.email_confirmed = email.is_none();
         let mut ch = Changes::at(now);
-        ch.link.push(FederatedIdentity {
-            tenant_id: tenant.id.clone(),
-            connection_id: c.id.clone(),
-            federation_id: id.federation_id.clone(),
-            user_id: u.id.clone(),
-            created_at: now,
-            last_login_at: Some(now),
-        });
+        ch.link.push(first_login_link(tenant, c, id, &u.id, now));
         if let Some(e) = &email {
             let (link, hash, url) =
                 self.new_link(tenant, &u.id, LinkPurpose::EmailConfirmation, None)?;
@@ -543,6 +547,25 @@ impl Lanyard {
             }
         }
         Ok(next.to_json())
+    }
+
+    /// What every kind's connection update shares: `enabled` and `provisioning`. Returns
+    /// whether the connection was enabled before.
+    pub(crate) async fn apply_common_update(
+        &self,
+        t: &Tenant,
+        c: &mut Connection,
+        enabled: Option<bool>,
+        provisioning: Option<&proto::ProvisioningInput>,
+    ) -> Result<bool> {
+        let was_enabled = c.enabled;
+        if let Some(e) = enabled {
+            c.enabled = e;
+        }
+        c.provisioning = self
+            .provisioning_json(t, &c.kind, Some(&c.provisioning), provisioning)
+            .await?;
+        Ok(was_enabled)
     }
 
     /// Saves an updated connection; turning it off sends password resets to the users who
