@@ -237,9 +237,11 @@ pub fn from_saml(
         Some(a) => vec![a.clone()],
         None => names.email.iter().map(|n| (*n).to_owned()).collect(),
     };
-    let name_id_email = (v.name_id.format.as_deref() == Some(EMAIL_NAME_ID))
-        .then(|| usable(&v.name_id.value))
-        .flatten();
+    // An emailAddress NameID is an email; so is Google Workspace's default NameID (the primary
+    // email, sent with the `unspecified` format) under the Google preset.
+    let nameid_is_email = v.name_id.format.as_deref() == Some(EMAIL_NAME_ID)
+        || p.attribute_preset == AttributePreset::Google;
+    let name_id_email = nameid_is_email.then(|| usable(&v.name_id.value)).flatten();
     email_sources.push("an emailAddress NameID".into());
     let email = first_of(s.email_attribute.as_deref(), names.email, &values)
         .or(name_id_email)
@@ -316,7 +318,8 @@ pub fn from_oidc(
 }
 
 /// The identity in a verified JWT remote-login token: the customer's own signed statement, so
-/// its email is taken as verified. Federation ID: `sub`, else the email.
+/// its email is taken as verified unless the token says `email_verified: false`. Federation ID:
+/// `sub`, else the email.
 pub fn from_jwt(
     email: &str,
     federation_id: &str,
@@ -329,7 +332,7 @@ pub fn from_jwt(
         method: "jwt",
         federation_id: federation_id.to_owned(),
         email: Some(email.to_owned()).filter(|e| crate::validate::email(e).is_ok()),
-        email_verified: true,
+        email_verified: claims.get("email_verified") != Some(&Value::Bool(false)),
         username: first_of(None, &["username", "preferred_username"], &values),
         display_name: name.and_then(usable),
         role_claims: role_claims(p, &values),
@@ -384,6 +387,20 @@ mod tests {
             ..ProvisioningSettings::default()
         };
         assert_eq!(from_oidc(&c, "s".into(), None, &p).role_claims, ["staff"]);
+    }
+
+    #[test]
+    fn jwt_email_is_verified_unless_the_token_says_otherwise() {
+        let p = ProvisioningSettings::default();
+        let c = claims(json!({"email": "a@x.test", "roles": ["admins"]}));
+        let id = from_jwt("a@x.test", "a@x.test", None, &c, &p);
+        assert_eq!(id.verified_email(), Some("a@x.test"));
+        assert_eq!(id.role_claims, ["admins"]);
+        let c = claims(json!({"email": "a@x.test", "email_verified": false}));
+        assert_eq!(
+            from_jwt("a@x.test", "s", None, &c, &p).verified_email(),
+            None
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@
 mod admin;
 mod auth;
 mod harness;
+mod idp_identities;
 mod jwt_login;
 mod mail;
 mod oidc;
