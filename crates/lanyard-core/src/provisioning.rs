@@ -254,6 +254,17 @@ impl Lanyard {
             return Err(Error::InvitationIdentityInUse);
         }
         if !u.email_confirmed && tenant.require_email_confirmation {
+            // Not locked out by an old link: when the last one expired, send a fresh one.
+            if let Some(email) = &u.email
+                && !self
+                    .store
+                    .has_open_link(&u.id, LinkPurpose::EmailConfirmation, self.now())
+                    .await?
+            {
+                let mut ch = Changes::at(self.now());
+                self.welcome_mail(tenant, c, &u, email, &mut ch)?;
+                self.store.apply(&ch).await?;
+            }
             return Err(Error::EmailUnconfirmed);
         }
         let now = self.now();
@@ -425,6 +436,38 @@ impl Lanyard {
         })
     }
 
+    /// The welcome email of an account created just in time, with a fresh confirmation link.
+    fn welcome_mail(
+        &self,
+        tenant: &Tenant,
+        c: &Connection,
+        u: &User,
+        email: &str,
+        ch: &mut Changes,
+    ) -> Result<()> {
+        let (link, hash, url) =
+            self.new_link(tenant, &u.id, LinkPurpose::EmailConfirmation, None)?;
+        let must = if tenant.require_email_confirmation {
+            "You can sign in once you have confirmed your email address:"
+        } else {
+            "Please confirm your email address:"
+        };
+        let body = format!(
+            "Welcome to {}.\n\nYour account `{}` was created when you first signed in with {}.\n{must}\n\n{url}\n\nThe link works for 7 days; signing in again after that sends a new one. If you did not sign in, tell your administrator.\n",
+            tenant.name, u.username, c.name
+        );
+        ch.outbox.push(self.compose_mail(
+            &tenant.id,
+            email,
+            &format!("Welcome to {}: confirm your email", tenant.name),
+            &body,
+        )?);
+        ch.close_open_links
+            .push((u.id.clone(), LinkPurpose::EmailConfirmation));
+        ch.new_links.push((link, hash));
+        Ok(())
+    }
+
     async fn create_just_in_time(
         &self,
         tenant: &Tenant,
@@ -482,24 +525,7 @@ impl Lanyard {
         let mut ch = Changes::at(now);
         ch.link.push(first_login_link(tenant, c, id, &u.id, now));
         if let Some(e) = &email {
-            let (link, hash, url) =
-                self.new_link(tenant, &u.id, LinkPurpose::EmailConfirmation, None)?;
-            let must = if tenant.require_email_confirmation {
-                "You can sign in once you have confirmed your email address:"
-            } else {
-                "Please confirm your email address:"
-            };
-            let body = format!(
-                "Welcome to {}.\n\nYour account `{}` was created when you first signed in with {}.\n{must}\n\n{url}\n\nThe link works for 7 days. If you did not sign in, tell your administrator.\n",
-                tenant.name, u.username, c.name
-            );
-            ch.outbox.push(self.compose_mail(
-                &tenant.id,
-                e,
-                &format!("Welcome to {}: confirm your email", tenant.name),
-                &body,
-            )?);
-            ch.new_links.push((link, hash));
+            self.welcome_mail(tenant, c, &u, e, &mut ch)?;
         }
         ch.audit.push(
             Ctx::new(Actor::System, meta.clone())

@@ -258,6 +258,19 @@ impl Store {
         )
     }
 
+    /// Whether `user_id` has a link of `purpose` that is neither used nor expired at `now`.
+    pub async fn has_open_link(
+        &self,
+        user_id: &str,
+        purpose: LinkPurpose,
+        now: UnixTime,
+    ) -> Result<bool> {
+        let q = "SELECT COUNT(*) FROM user_links WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL \
+                 AND (expires_at IS NULL OR expires_at > $3)";
+        let n: i64 = on_pool!(self, p => sqlx::query_scalar::<_, i64>(q).bind(user_id).bind(purpose.as_str()).bind(now).fetch_one(p).await?);
+        Ok(n > 0)
+    }
+
     pub async fn list_user_links(
         &self,
         tenant_id: &str,

@@ -711,7 +711,29 @@ async fn confirmation_required_blocks_until_the_emailed_link_is_used() {
             f.login(&id).await.unwrap_err().code(),
             "login.email_unconfirmed"
         );
+        assert_eq!(
+            f.outbox().await.len(),
+            1,
+            "a refused retry within the week mails nothing new"
+        );
+        let stale = token_in(&f.newest_mail_with("confirm").await, "confirm");
+        // A week later the link has expired; the next sign-in sends a fresh one.
+        e.clock
+            .set(T0 + lanyard_core::links::CONFIRMATION_TTL_SECS + 1);
+        assert_eq!(
+            f.l.confirm_email("acme", &stale, &meta("198.51.100.3"))
+                .await
+                .unwrap_err()
+                .code(),
+            "link.invalid"
+        );
+        assert_eq!(
+            f.login(&id).await.unwrap_err().code(),
+            "login.email_unconfirmed"
+        );
+        assert_eq!(f.outbox().await.len(), 2);
         let tok = token_in(&f.newest_mail_with("confirm").await, "confirm");
+        assert_ne!(tok, stale);
         f.l.confirm_email("acme", &tok, &meta("198.51.100.3"))
             .await
             .unwrap();
