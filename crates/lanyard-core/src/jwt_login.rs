@@ -843,6 +843,8 @@ pub struct JwtVerifyRequest<'a> {
     pub token: std::result::Result<&'a str, &'a JwtError>,
     pub redirect_url: Option<&'a str>,
     pub public_url: &'a str,
+    /// The upgrade invitation this login carries (from the browser's invitation cookie).
+    pub invitation_id: Option<&'a str>,
 }
 
 #[derive(Default)]
@@ -1019,7 +1021,7 @@ impl Lanyard {
             &c.provisioning_settings()?,
         );
         let prov = self
-            .provision(tenant, &c, s.jit, &identity, None, meta)
+            .provision(tenant, &c, s.jit, &identity, req.invitation_id, meta)
             .await?;
         let (user, user_created) = (prov.user, prov.created);
         let session = self

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::model::{
     Connection, FederatedIdentity, LinkPurpose, SsoState, Tenant, User, UserLink, new_id,
 };
-use crate::secret::{random_token, token_hash};
+use crate::secret::{constant_time_eq, mac_token, random_token, token_hash};
 use crate::store::Changes;
 use crate::{Lanyard, validate};
 use lanyard_proto as proto;
@@ -56,6 +56,27 @@ pub struct InvitationStart {
 }
 
 impl Lanyard {
+    /// The value of the browser cookie that carries an accepted invitation through a JWT remote
+    /// login (which, unlike SAML and OIDC, has no pending-login row to keep it in): the
+    /// invitation's ID with a MAC under a master-key-derived key, so it cannot be forged.
+    pub fn invitation_cookie(&self, link_id: &str) -> String {
+        let mac = mac_token(
+            self.csrf_key(),
+            format!("invitation-cookie:{link_id}").as_bytes(),
+        );
+        format!("{link_id}.{mac}")
+    }
+
+    /// The invitation ID in a cookie made by [`Self::invitation_cookie`], if its MAC is right.
+    pub fn invitation_from_cookie(&self, value: &str) -> Option<String> {
+        let (id, mac) = value.rsplit_once('.')?;
+        let expected = mac_token(
+            self.csrf_key(),
+            format!("invitation-cookie:{id}").as_bytes(),
+        );
+        constant_time_eq(expected.as_bytes(), mac.as_bytes()).then(|| id.to_owned())
+    }
+
     /// A new link for `user_id` (not yet stored): the record, its token's hash, and its URL.
     pub(crate) fn new_link(
         &self,
@@ -169,7 +190,7 @@ impl Lanyard {
     }
 
     /// The connection an invitation signs in with: its own while enabled, else the tenant's
-    /// only enabled SAML or OIDC connection.
+    /// only enabled connection.
     async fn invitation_connection(
         &self,
         tenant: &Tenant,
@@ -177,7 +198,7 @@ impl Lanyard {
         by_slug: bool,
     ) -> Result<Connection> {
         let all = self.store.list_connections(&tenant.id).await?;
-        let usable = |c: &&Connection| c.enabled && c.kind != crate::jwt_login::KIND_JWT;
+        let usable = |c: &&Connection| c.enabled;
         if let Some(p) = preferred {
             let found = all
                 .iter()
@@ -186,13 +207,8 @@ impl Lanyard {
                 Some(c) if usable(&c) => return Ok(c.clone()),
                 Some(c) if by_slug => {
                     return Err(Error::InvitationNoConnection(format!(
-                        ": `{}` is {}",
-                        c.slug,
-                        if c.enabled {
-                            "a JWT remote-login connection, which cannot carry an invitation; use a SAML or OIDC connection"
-                        } else {
-                            "disabled"
-                        }
+                        ": `{}` is disabled",
+                        c.slug
                     )));
                 }
                 None if by_slug => return Err(Error::ConnectionNotFound(p.to_owned())),

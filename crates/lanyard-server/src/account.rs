@@ -37,6 +37,19 @@ pub fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(16 * 1024))
 }
 
+/// Carries an accepted invitation through a JWT remote login (SAML and OIDC keep it in the
+/// pending login instead). SameSite=Lax: the remote login's return is a top-level GET.
+pub(crate) fn invitation_cookie_name(s: &AppState) -> &'static str {
+    if s.config.secure_cookies() {
+        "__Host-lanyard_invitation"
+    } else {
+        "lanyard_invitation"
+    }
+}
+
+/// How long an accepted invitation waits for the remote login to come back.
+const INVITATION_COOKIE_SECS: i64 = 15 * 60;
+
 /// The form's CSRF token: the existing cookie's, or a new one (set on the response).
 fn csrf(s: &AppState, jar: CookieJar) -> (CookieJar, String) {
     let existing = jar
@@ -116,7 +129,7 @@ async fn invite_submit(
     match form.action.as_str() {
         "accept" => {
             let inv = s.lanyard.invitation(&tenant, &token).await?;
-            crate::saml::begin_sso(
+            let res = crate::saml::begin_sso(
                 &s,
                 &jar,
                 &tenant,
@@ -125,7 +138,18 @@ async fn invite_submit(
                 Some(&inv.opened.link.id),
                 &meta,
             )
-            .await
+            .await?;
+            if inv.connection.kind != lanyard_core::jwt_login::KIND_JWT {
+                return Ok(res);
+            }
+            let c = cookie(
+                &s,
+                invitation_cookie_name(&s).to_owned(),
+                s.lanyard.invitation_cookie(&inv.opened.link.id),
+                INVITATION_COOKIE_SECS,
+                SameSite::Lax,
+            );
+            Ok((CookieJar::new().add(c), res).into_response())
         }
         "decline" => {
             let o = s.lanyard.decline_invitation(&tenant, &token, &meta).await?;

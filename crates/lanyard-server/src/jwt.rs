@@ -107,10 +107,21 @@ async fn verify(
         .find(|(k, _)| k == "redirect_url")
         .map(|(_, v)| v.as_str());
     let public = public(&s);
+    let invitation_cookie = crate::account::invitation_cookie_name(&s);
+    let invitation = jar
+        .get(invitation_cookie)
+        .and_then(|c| s.lanyard.invitation_from_cookie(c.value()));
     let req = JwtVerifyRequest {
         token: picked.as_ref().map(|t| *t),
         redirect_url,
         public_url: &public,
+        invitation_id: invitation.as_deref(),
+    };
+    // The invitation rides along on one attempt only.
+    let jar = if invitation.is_some() {
+        jar.add(crate::login::removal(&s, invitation_cookie.to_owned()))
+    } else {
+        jar
     };
     match s.lanyard.jwt_verify(&tenant, &conn, &req, &meta).await {
         Ok(login) => {
@@ -139,7 +150,7 @@ async fn verify(
         }
         Err(e) => {
             login_outcome("jwt", e.code());
-            Err(e.into())
+            Ok((jar, PageError::from(e)).into_response())
         }
     }
 }

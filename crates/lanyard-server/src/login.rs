@@ -60,7 +60,7 @@ pub(crate) fn cookie(
         .build()
 }
 
-fn removal(state: &AppState, name: String) -> Cookie<'static> {
+pub(crate) fn removal(state: &AppState, name: String) -> Cookie<'static> {
     let mut c = cookie(state, name, String::new(), 0, SameSite::Lax);
     c.make_removal();
     c

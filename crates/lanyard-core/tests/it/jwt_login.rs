@@ -703,6 +703,7 @@ async fn verify(
             token: Ok(token),
             redirect_url: Some("/t/a/app"),
             public_url: "https://sso.example.com",
+            invitation_id: None,
         },
         &meta("203.0.113.7"),
     )

@@ -472,3 +472,82 @@ async fn refusals_show_their_code_audit_it_and_change_nothing() {
         "{metrics}"
     );
 }
+
+/// A JWT remote login has no pending-login row, so an accepted invitation rides in a MAC'd,
+/// SameSite=Lax cookie to the verify URL: the invited password account is linked there. A
+/// forged cookie carries nothing.
+#[tokio::test]
+async fn an_accepted_invitation_is_carried_through_a_jwt_remote_login() {
+    use crate::provisioning::{assert_password_refused, invite, open_page, password_login, submit};
+    let app = TestApp::new().await;
+    let res = jwt_connection(&app, "acme", portal("portal", "HS256", SECRET)).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let jo = app.user_id("acme", "jo").await;
+    let path = invite(&app, "jo", "jo@acme.test").await;
+    let token = |jti: &str| {
+        hs_token(
+            &json!({"sub": "portal-jo", "email": "jo@acme.test", "iat": T0,
+                         "exp": T0 + 300, "jti": jti}),
+        )
+    };
+
+    // Forged: the invitation's cookie with a wrong MAC is ignored, so the email is refused.
+    let before = counts(&app).await;
+    let res = app
+        .get(
+            &format!("/t/acme/jwt/portal/verify?jwt={}", token("j1")),
+            Some("lanyard_invitation=01900000-0000-7000-8000-000000000000.forged"),
+        )
+        .await;
+    assert_refused(&app, &res, "login.account_exists_use_invitation", before).await;
+
+    let (_, csrf) = open_page(&app, &path).await;
+    let res = submit(&app, &path, &csrf, &[("action", "accept")]).await;
+    assert_eq!(res.status, StatusCode::FOUND, "{}", res.text());
+    assert!(
+        res.headers[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .starts_with("https://portal.example/login?redirect_url="),
+        "{:?}",
+        res.headers
+    );
+    let carried = res
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("lanyard_invitation="))
+        .expect("the invitation cookie");
+    assert!(
+        carried.contains("HttpOnly") && carried.contains("SameSite=Lax"),
+        "{carried}"
+    );
+    let value = res.cookie_value("lanyard_invitation").unwrap();
+
+    let res = app
+        .get(
+            &format!("/t/acme/jwt/portal/verify?jwt={}", token("j2")),
+            Some(&format!("lanyard_invitation={value}")),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    assert!(
+        res.set_cookies()
+            .iter()
+            .any(|c| c.starts_with("lanyard_invitation=;") && c.contains("Max-Age=0")),
+        "the cookie is used once: {:?}",
+        res.set_cookies()
+    );
+    let s = session_json(&app, &res, "acme").await;
+    assert_eq!(s["user"]["id"], jo.as_str(), "{s}");
+    assert_eq!(s["auth_method"], "jwt");
+    assert_password_refused(
+        &password_login(&app, "jo", crate::harness::PW).await,
+        "login.invalid_credentials",
+    );
+    // Later remote logins of that subject are jo, without any invitation.
+    let res = verify(&app, "acme", "portal", &format!("jwt={}", token("j3"))).await;
+    assert_eq!(
+        session_json(&app, &res, "acme").await["user"]["id"],
+        jo.as_str()
+    );
+}

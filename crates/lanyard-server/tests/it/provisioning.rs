@@ -63,7 +63,7 @@ fn pending_of(res: &Res) -> (String, String) {
 }
 
 /// The sign-in form posted with a password; the raw answer.
-async fn password_login(app: &TestApp, username: &str, password: &str) -> Res {
+pub(crate) async fn password_login(app: &TestApp, username: &str, password: &str) -> Res {
     let page = app.get("/t/acme/login", None).await;
     let csrf = page.cookie_value(CSRF).unwrap();
     app.form(
@@ -78,7 +78,7 @@ async fn password_login(app: &TestApp, username: &str, password: &str) -> Res {
     .await
 }
 
-fn assert_password_refused(res: &Res, code: &str) {
+pub(crate) fn assert_password_refused(res: &Res, code: &str) {
     assert!(
         res.status.is_client_error(),
         "{code}: {} {}",
@@ -230,7 +230,7 @@ fn link_in(mail: &Value, kind: &str) -> String {
 }
 
 /// GETs a link page; returns it and its CSRF token (cookie and hidden field).
-async fn open_page(app: &TestApp, path: &str) -> (Res, String) {
+pub(crate) async fn open_page(app: &TestApp, path: &str) -> (Res, String) {
     let page = app.get(path, None).await;
     assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.text());
     let csrf = page
@@ -245,14 +245,14 @@ async fn open_page(app: &TestApp, path: &str) -> (Res, String) {
     (page, csrf)
 }
 
-async fn submit(app: &TestApp, path: &str, csrf: &str, fields: &[(&str, &str)]) -> Res {
+pub(crate) async fn submit(app: &TestApp, path: &str, csrf: &str, fields: &[(&str, &str)]) -> Res {
     let mut all = vec![("csrf_token", csrf)];
     all.extend_from_slice(fields);
     app.form(path, &format!("{CSRF}={csrf}"), &all).await
 }
 
 /// Invites `username` (the only connection is used) and returns the invitation link's path.
-async fn invite(app: &TestApp, username: &str, email: &str) -> String {
+pub(crate) async fn invite(app: &TestApp, username: &str, email: &str) -> String {
     let res = app
         .api(
             Method::POST,
