@@ -365,17 +365,16 @@ async fn session_json(
     headers: axum::http::HeaderMap,
     jar: CookieJar,
 ) -> Result<Response, ApiError> {
-    // A script acting as the user: `Authorization: Bearer lyt_…` (a per-user API token).
-    if let Some(auth) = headers.get(header::AUTHORIZATION) {
-        let token = auth
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or(Error::ApiTokenInvalid)?;
-        let (t, u, tok) = s
-            .lanyard
-            .authenticate_api_token(&slug, token.trim())
-            .await?;
+    // A script acting as the user: `Authorization: Bearer lyt_…` (a per-user API token). Other
+    // Authorization values (a proxy's Basic credentials, say) are not ours: the cookie decides.
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| t.starts_with(lanyard_core::api_token::API_TOKEN_PREFIX));
+    if let Some(token) = bearer {
+        let (t, u, tok) = s.lanyard.authenticate_api_token(&slug, token).await?;
         let info = SessionInfo {
             tenant: t.slug,
             user: SessionUser {

@@ -354,3 +354,52 @@ async fn audit_records_the_socket_peer_not_a_spoofed_header() {
         .unwrap();
     assert_eq!(rows[0].ip.as_deref(), Some("203.0.113.7"));
 }
+
+/// `Authorization: Bearer lyt_…` is a per-user API token; any other Authorization value (a
+/// proxy's Basic credentials) is not ours and the session cookie decides.
+#[tokio::test]
+async fn the_session_endpoint_takes_user_api_tokens_and_ignores_other_authorization() {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    let app = TestApp::new().await;
+    let cookie = app.sign_in("acme", "jo", PW).await;
+    let jo = app.user_id("acme", "jo").await;
+    let created = app
+        .api(
+            axum::http::Method::POST,
+            &format!("/api/v1/tenants/acme/users/{jo}/api-tokens"),
+            Some(serde_json::json!({"name": "script"})),
+            None,
+        )
+        .await
+        .json();
+    let token = created["token"].as_str().unwrap().to_owned();
+    let get = |auth: String, cookie: Option<String>| {
+        let mut b = Request::get("/t/acme/session").header(header::AUTHORIZATION, auth);
+        if let Some(c) = cookie {
+            b = b.header(header::COOKIE, c);
+        }
+        app.send(b.body(Body::empty()).unwrap())
+    };
+    let res = get(format!("Bearer {token}"), None).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(res.json()["auth_method"], "api_token");
+    assert_eq!(res.json()["user"]["id"], jo.as_str());
+    // The token belongs to acme only.
+    let other = app
+        .send(
+            Request::get("/t/other/session")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(other.json()["error"]["code"], "auth.api_token_invalid");
+    let res = get("Bearer lyt_not-a-token".into(), Some(cookie.clone())).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(res.json()["error"]["code"], "auth.api_token_invalid");
+    let res = get("Basic am86cHc=".into(), Some(cookie)).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(res.json()["auth_method"], "password");
+}
