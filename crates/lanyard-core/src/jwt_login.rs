@@ -834,6 +834,8 @@ pub struct JwtLogin {
     pub session: crate::auth::NewSession,
     pub return_to: Option<String>,
     pub user_created: bool,
+    /// What provisioning did: [`crate::provisioning::Provisioned::outcome`].
+    pub provisioning: &'static str,
 }
 
 /// What the remote login sent, as the verify endpoint received it.
@@ -1023,6 +1025,7 @@ impl Lanyard {
         let prov = self
             .provision(tenant, &c, s.jit, &identity, req.invitation_id, meta)
             .await?;
+        let provisioning = prov.outcome();
         let (user, user_created) = (prov.user, prov.created);
         let session = self
             .open_session_capped(tenant, &user.id, "jwt", meta, None, Some(&c.id))
@@ -1033,6 +1036,7 @@ impl Lanyard {
                 .redirect_url
                 .and_then(|r| landing_page(r, req.public_url)),
             user_created,
+            provisioning,
         })
     }
 

@@ -364,6 +364,8 @@ pub struct OidcLogin {
     pub session: crate::auth::NewSession,
     pub return_to: Option<String>,
     pub user_created: bool,
+    /// What provisioning did: [`crate::provisioning::Provisioned::outcome`].
+    pub provisioning: &'static str,
     pub warnings: Vec<String>,
 }
 
@@ -726,6 +728,7 @@ impl Lanyard {
                 meta,
             )
             .await?;
+        let provisioning = prov.outcome();
         let (user, user_created) = (prov.user, prov.created);
         let session = self
             .open_session_capped(
@@ -748,6 +751,7 @@ impl Lanyard {
             session,
             return_to: b.return_to.clone(),
             user_created,
+            provisioning,
             warnings,
         })
     }

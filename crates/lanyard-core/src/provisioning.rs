@@ -164,6 +164,19 @@ pub struct Provisioned {
     pub upgraded: bool,
 }
 
+impl Provisioned {
+    /// `created` (just in time), `joined_sso` (invitation accepted) or `existing`: a metric label.
+    pub fn outcome(&self) -> &'static str {
+        if self.created {
+            "created"
+        } else if self.upgraded {
+            "joined_sso"
+        } else {
+            "existing"
+        }
+    }
+}
+
 /// The federated identity a first login through `c` creates.
 fn first_login_link(
     tenant: &Tenant,
@@ -179,6 +192,16 @@ fn first_login_link(
         user_id: user_id.to_owned(),
         created_at: now,
         last_login_at: Some(now),
+    }
+}
+
+/// The claims as received, for the audit record of a new account (what the IdP sent is what
+/// admins debug mappings with); omitted above 8 KiB.
+fn bounded_claims(v: &Value) -> Value {
+    if v.to_string().len() <= 8 * 1024 {
+        v.clone()
+    } else {
+        json!({"omitted": "the claims are larger than 8 KiB"})
     }
 }
 
@@ -534,6 +557,7 @@ impl Lanyard {
                 .details(json!({"username": u.username, "email": u.email, "display_name": u.display_name, "role": u.role,
                     "via": format!("{}.jit", id.method), "connection": c.slug, "federation_id": id.federation_id,
                     "role_claims": id.role_claims, "email_unverified_ignored": id.email.is_some() && !id.email_verified,
+                    "claims": bounded_claims(&id.raw_claims),
                     "warnings": warnings})),
         );
         ch.insert_users.push(u.clone());

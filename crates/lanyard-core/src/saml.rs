@@ -62,6 +62,8 @@ pub struct SamlLogin {
     /// The pending login's validated `return_to`, if one was given.
     pub return_to: Option<String>,
     pub user_created: bool,
+    /// What provisioning did: [`crate::provisioning::Provisioned::outcome`].
+    pub provisioning: &'static str,
 }
 
 /// Parsed IdP keys per connection, so certificates are parsed once, not per response. An entry
@@ -484,6 +486,7 @@ impl Lanyard {
             session,
             return_to: pending.and_then(|p| p.return_to),
             user_created: prov.created,
+            provisioning: prov.outcome(),
         })
     }
 }

@@ -126,6 +126,7 @@ async fn verify(
     match s.lanyard.jwt_verify(&tenant, &conn, &req, &meta).await {
         Ok(login) => {
             login_outcome("jwt", "ok");
+            crate::metrics::provisioning_outcome("jwt", login.provisioning);
             let new = login.session;
             let max_age = new.session.expires_at - new.session.created_at;
             let jar = jar.add(cookie(

@@ -56,6 +56,13 @@ pub fn login_outcome(method: &'static str, code: &'static str) {
     metrics::counter!("lanyard_logins_total", "method" => method, "outcome" => outcome, "code" => code).increment(1);
 }
 
+/// Counts what a successful SSO sign-in did to the account: `created` (just in time),
+/// `joined_sso` (an upgrade invitation accepted) or `existing`.
+pub fn provisioning_outcome(method: &'static str, outcome: &'static str) {
+    metrics::counter!("lanyard_provisioning_total", "method" => method, "outcome" => outcome)
+        .increment(1);
+}
+
 /// Middleware: times each request, labels it by its route template (not the raw path, which
 /// would explode cardinality), and makes the request ID available to error bodies.
 pub async fn track(req: Request, next: Next) -> Response {

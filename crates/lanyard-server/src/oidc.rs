@@ -299,6 +299,7 @@ async fn callback(
     match result {
         Ok(login) => {
             login_outcome("oidc", "ok");
+            crate::metrics::provisioning_outcome("oidc", login.provisioning);
             let new = login.session;
             let max_age = new.session.expires_at - new.session.created_at;
             let jar = jar.add(cookie(

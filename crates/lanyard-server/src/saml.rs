@@ -221,6 +221,7 @@ async fn acs(
     {
         Ok(login) => {
             login_outcome("saml", "ok");
+            crate::metrics::provisioning_outcome("saml", login.provisioning);
             let new = login.session;
             let max_age = new.session.expires_at - new.session.created_at;
             let jar = jar.add(cookie(

@@ -322,6 +322,10 @@ async fn a_later_saml_login_updates_username_and_email_and_audits_the_change() {
     .await;
     assert_eq!(s["user"]["username"], "alice");
     let uid = s["user"]["id"].as_str().unwrap().to_owned();
+    // The new account's audit record keeps what the IdP sent, for debugging mappings.
+    let created = audit(&app, "user.created", Some(&uid)).await;
+    assert_eq!(created[0]["claims"]["name_id"]["value"], "00u-alice");
+    assert_eq!(created[0]["via"], "saml.jit");
 
     let s = saml_ok(
         &app,
@@ -600,6 +604,16 @@ async fn an_accepted_invitation_links_jo_and_ends_password_tokens_and_sessions()
     // The next login with that identity is jo's, without any invitation.
     let s = saml_ok(&app, new_jo()).await;
     assert_eq!(s["user"]["id"], jo.as_str());
+    // Both are counted (the recorder is process-wide, so other tests add to the same series).
+    let m = app.get("/metrics", None).await.text();
+    for outcome in ["joined_sso", "existing"] {
+        assert!(
+            m.contains(&format!(
+                r#"lanyard_provisioning_total{{method="saml",outcome="{outcome}"}}"#
+            )),
+            "{m}"
+        );
+    }
     // The used link is done.
     let again = app.get(&link, None).await;
     assert_error_page(&again, "invitation.already_accepted");
