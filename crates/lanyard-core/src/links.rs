@@ -584,6 +584,15 @@ impl Lanyard {
             if removed { "removed" } else { "turned off" }
         );
         self.reset_mails(ctx, t, &users, &why, &mut ch)?;
+        if removed {
+            // Their only federated identity goes with the connection: they are off SSO (and
+            // can be invited again).
+            for mut u in self.store.users_linked_only_to(&t.id, &c.id).await? {
+                u.sso_state = SsoState::None;
+                u.updated_at = ch.at;
+                ch.update_users.push(u);
+            }
+        }
         Ok(ch)
     }
 

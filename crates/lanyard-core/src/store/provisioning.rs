@@ -231,6 +231,29 @@ impl Store {
         )
     }
 
+    /// Users of `tenant_id` linked to `connection_id` and to no other connection: removing the
+    /// connection takes them off SSO.
+    pub async fn users_linked_only_to(
+        &self,
+        tenant_id: &str,
+        connection_id: &str,
+    ) -> Result<Vec<User>> {
+        let cols = USER_COLUMNS
+            .split(", ")
+            .map(|c| format!("u.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let q = format!(
+            "SELECT {cols} FROM users u JOIN federated_identities f ON f.user_id = u.id \
+             WHERE u.tenant_id = $1 AND f.connection_id = $2 \
+             AND NOT EXISTS (SELECT 1 FROM federated_identities o WHERE o.user_id = u.id AND o.connection_id <> $2) \
+             ORDER BY u.id"
+        );
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(q)).bind(tenant_id).bind(connection_id).fetch_all(p).await?),
+        )
+    }
+
     // --- emailed links ---
 
     pub async fn user_link_by_hash(&self, token_hash: &[u8]) -> Result<Option<UserLink>> {

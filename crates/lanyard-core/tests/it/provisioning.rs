@@ -792,6 +792,11 @@ async fn removing_or_disabling_a_connection_sends_resets_that_restore_access() {
         .await
         .unwrap();
         f.l.delete_connection(&ctx, "acme", "okta").await.unwrap();
+        assert_eq!(
+            f.user(&sso_only.id).await.sso_state,
+            SsoState::None,
+            "off SSO with its connection, so it can be invited again"
+        );
         let mails = f.outbox().await;
         assert_eq!(mails.len(), mails_before + 2);
         let second = token_in(&f.newest_mail_with("reset").await, "reset");
