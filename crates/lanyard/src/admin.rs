@@ -50,6 +50,25 @@ pub enum AdminCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Invite password users to move to single sign-on; prints each invitation link (also
+    /// emailed to users with an email)
+    Invite {
+        /// Tenant slug
+        #[arg(long)]
+        tenant: String,
+        /// Usernames or user IDs to invite
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        users: Vec<String>,
+        /// Invite every enabled password user who is not on SSO yet (super admins excepted)
+        #[arg(long)]
+        all: bool,
+        /// The connection to sign in with [default: the tenant's only enabled one]
+        #[arg(long)]
+        connection: Option<String>,
+        /// Print the invitations as JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// Create an admin API key; without --tenant it is an operator key for every tenant
     CreateApiKey {
         #[arg(long)]
@@ -155,6 +174,36 @@ pub async fn run(config: Config, cmd: AdminCommand) -> Result<()> {
                 );
                 if let (true, Some(p)) = (generated, password) {
                     println!("password: {p}   (shown once)");
+                }
+                Ok(())
+            }
+        }
+        AdminCommand::Invite {
+            tenant,
+            users,
+            all,
+            connection,
+            json,
+        } => {
+            let req = proto::CreateInvitations {
+                connection,
+                users: (!all).then_some(users),
+                all,
+            };
+            let (_, invitations) = lanyard.create_invitations(&ctx, &tenant, req).await?;
+            if json {
+                print_json(&invitations)
+            } else {
+                if invitations.is_empty() {
+                    println!("nobody to invite: every password user of `{tenant}` is on SSO");
+                }
+                for i in &invitations {
+                    let mailed = if i.emailed {
+                        "emailed"
+                    } else {
+                        "no email: send it yourself"
+                    };
+                    println!("{}  {}  ({mailed})", i.username, i.url);
                 }
                 Ok(())
             }

@@ -204,6 +204,63 @@ fn admin_commands_create_what_serve_then_uses() {
         "--no-demo created no demo tenant"
     );
 
+    // Moving the tenant to SSO from the shell: no connection yet is a one-line refusal; with
+    // one, each invitation link is printed (and, with an email, queued for mailing).
+    let invite = |args: &[&str]| {
+        bin()
+            .args(["admin", "invite", "--tenant", "acme"])
+            .args(args)
+            .args(["--data-dir", d])
+            .output()
+            .unwrap()
+    };
+    let none = invite(&["lee"]);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&none.stderr).contains("no enabled SSO connection"),
+        "{}",
+        String::from_utf8_lossy(&none.stderr)
+    );
+    let res = crate::saml_interop::api(
+        &server,
+        &key,
+        "POST",
+        "/api/v1/tenants/acme/jwt-connections",
+        r#"{"slug": "portal", "name": "Portal", "login_url": "https://portal.example/login", "algorithm": "HS256", "secret_key": "0123456789abcdef0123456789abcdef"}"#,
+    );
+    assert_eq!(res.status, 201, "{}", res.body);
+    let one = invite(&["lee"]);
+    assert!(
+        one.status.success(),
+        "{}",
+        String::from_utf8_lossy(&one.stderr)
+    );
+    let text = String::from_utf8(one.stdout).unwrap();
+    assert!(
+        text.starts_with("lee  ") && text.contains("/t/acme/invite/") && text.contains("no email"),
+        "{text}"
+    );
+    let all = invite(&["--all", "--json"]);
+    assert!(
+        all.status.success(),
+        "{}",
+        String::from_utf8_lossy(&all.stderr)
+    );
+    let all: serde_json::Value = serde_json::from_slice(&all.stdout).unwrap();
+    let names: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2, "{all}");
+    assert!(names.contains(&"kim") && names.contains(&"lee"), "{all}");
+    let lee_link = text.split_whitespace().nth(1).unwrap();
+    assert!(
+        all.as_array().unwrap().iter().any(|i| i["url"] == lee_link),
+        "re-inviting keeps lee's link: {all}"
+    );
+
     let dup = bin()
         .args(["admin", "create-tenant", "acme", "--data-dir", d])
         .output()
