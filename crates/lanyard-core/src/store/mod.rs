@@ -79,6 +79,15 @@ const USER_UPDATE: &str = "UPDATE users SET username = $3, username_key = $4, em
      sso_state = $14, collaborator = $15, email_confirmed = $16 \
      WHERE tenant_id = $1 AND id = $2";
 
+/// [`USER_COLUMNS`] qualified by a table alias, for joins.
+fn user_columns_of(alias: &str) -> String {
+    USER_COLUMNS
+        .split(',')
+        .map(|c| format!("{alias}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 const TENANT_COLUMNS: &str = "id, slug, name, session_lifetime_secs, sso_required, sso_default_role, require_email_confirmation, created_at, updated_at";
 
 const CONNECTION_COLUMNS: &str =
@@ -974,11 +983,7 @@ impl Store {
         connection_id: &str,
         federation_id: &str,
     ) -> Result<Option<User>> {
-        let cols = USER_COLUMNS
-            .split(", ")
-            .map(|c| format!("u.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let cols = user_columns_of("u");
         let q = format!(
             "SELECT {cols} FROM federated_identities f JOIN users u ON u.id = f.user_id \
              WHERE f.tenant_id = $1 AND f.connection_id = $2 AND f.federation_id = $3"

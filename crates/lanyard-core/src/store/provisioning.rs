@@ -214,11 +214,7 @@ impl Store {
         tenant_id: &str,
         connection_id: &str,
     ) -> Result<Vec<User>> {
-        let cols = USER_COLUMNS
-            .split(", ")
-            .map(|c| format!("u.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let cols = user_columns_of("u");
         let q = format!(
             "SELECT {cols} FROM users u JOIN federated_identities f ON f.user_id = u.id \
              WHERE u.tenant_id = $1 AND f.connection_id = $2 AND u.password_hash IS NULL \
@@ -238,11 +234,7 @@ impl Store {
         tenant_id: &str,
         connection_id: &str,
     ) -> Result<Vec<User>> {
-        let cols = USER_COLUMNS
-            .split(", ")
-            .map(|c| format!("u.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let cols = user_columns_of("u");
         let q = format!(
             "SELECT {cols} FROM users u JOIN federated_identities f ON f.user_id = u.id \
              WHERE u.tenant_id = $1 AND f.connection_id = $2 \
