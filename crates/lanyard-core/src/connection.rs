@@ -517,39 +517,25 @@ impl Lanyard {
         input: proto::ConnectionInput,
     ) -> Result<(Tenant, Connection)> {
         let t = self.admin_tenant(ctx, slug).await?;
-        let conn_slug = input
-            .slug
-            .clone()
-            .ok_or_else(|| Error::invalid("slug", "is required, e.g. `okta`"))?;
-        validate::slug(&conn_slug)?;
-        let name = input
-            .name
-            .clone()
-            .ok_or_else(|| Error::invalid("name", "is required, e.g. `Okta`"))?;
-        validate_name(&name)?;
+        let n = NewConnection::from_input(
+            input.slug.as_ref(),
+            input.name.as_ref(),
+            input.enabled,
+            ("okta", "Okta"),
+        )?;
         let mut settings = SamlSettings::apply(None, &input)?;
-        let now = self.now();
-        let id = new_id();
-        self.ensure_sp_credentials(&id, &t.slug, &conn_slug, &mut settings)
+        self.ensure_sp_credentials(&n.id, &t.slug, &n.slug, &mut settings)
             .await?;
-        let c = Connection {
-            id,
-            tenant_id: t.id.clone(),
-            slug: conn_slug,
-            name,
-            kind: KIND_SAML.into(),
-            enabled: input.enabled.unwrap_or(true),
-            settings: settings.to_json(),
-            provisioning: self
-                .provisioning_json(&t, KIND_SAML, None, input.provisioning.as_ref())
-                .await?,
-            created_at: now,
-            updated_at: now,
-        };
-        let ev = ctx
-            .event(now, Some(&t.slug), "connection.created")
-            .details(audit_details(&c, &settings, &given_fields(&input)));
-        self.store.insert_connection(&c, &ev).await?;
+        let c = self
+            .insert_new_connection(
+                ctx,
+                &t,
+                n,
+                (KIND_SAML, settings.to_json()),
+                input.provisioning.as_ref(),
+                |c| audit_details(c, &settings, &given_fields(&input)),
+            )
+            .await?;
         Ok((t, c))
     }
 
@@ -641,6 +627,74 @@ impl Lanyard {
             return Err(Error::ConnectionNotFound(conn_slug.to_owned()));
         }
         Ok(())
+    }
+}
+
+/// A connection about to be created: a fresh ID and the checked slug, name and enabled flag
+/// every kind's create needs.
+pub(crate) struct NewConnection {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub enabled: bool,
+}
+
+impl NewConnection {
+    /// Checks `slug` and `name` (required on create); `examples` name a slug and a name for the
+    /// error message, e.g. `("okta", "Okta")`.
+    pub(crate) fn from_input(
+        slug: Option<&String>,
+        name: Option<&String>,
+        enabled: Option<bool>,
+        examples: (&str, &str),
+    ) -> Result<Self> {
+        let slug = slug
+            .cloned()
+            .ok_or_else(|| Error::invalid("slug", format!("is required, e.g. `{}`", examples.0)))?;
+        validate::slug(&slug)?;
+        let name = name
+            .cloned()
+            .ok_or_else(|| Error::invalid("name", format!("is required, e.g. `{}`", examples.1)))?;
+        validate_name(&name)?;
+        Ok(Self {
+            id: new_id(),
+            slug,
+            name,
+            enabled: enabled.unwrap_or(true),
+        })
+    }
+}
+
+impl Lanyard {
+    /// Stores a new connection of `kind` with `settings` (its protocol JSON), its provisioning
+    /// settings, and the `connection.created` audit event `details` describes.
+    pub(crate) async fn insert_new_connection(
+        &self,
+        ctx: &Ctx,
+        t: &Tenant,
+        n: NewConnection,
+        (kind, settings): (&str, String),
+        provisioning: Option<&proto::ProvisioningInput>,
+        details: impl FnOnce(&Connection) -> serde_json::Value,
+    ) -> Result<Connection> {
+        let now = self.now();
+        let c = Connection {
+            id: n.id,
+            tenant_id: t.id.clone(),
+            slug: n.slug,
+            name: n.name,
+            kind: kind.to_owned(),
+            enabled: n.enabled,
+            settings,
+            provisioning: self.provisioning_json(t, kind, None, provisioning).await?,
+            created_at: now,
+            updated_at: now,
+        };
+        let ev = ctx
+            .event(now, Some(&t.slug), "connection.created")
+            .details(details(&c));
+        self.store.insert_connection(&c, &ev).await?;
+        Ok(c)
     }
 }
 

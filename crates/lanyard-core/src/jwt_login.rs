@@ -19,7 +19,7 @@ use crate::audit::{Actor, Ctx, RequestMeta};
 use crate::clock::UnixTime;
 use crate::connection::validate_http_url;
 use crate::error::{Error, Result};
-use crate::model::{Connection, Tenant, new_id};
+use crate::model::{Connection, Tenant};
 use crate::secret::MasterKey;
 use crate::{Lanyard, validate};
 use base64::Engine as _;
@@ -1040,8 +1040,6 @@ impl Lanyard {
         })
     }
 
-    /// Links by (connection, federation ID) only; creates the user just in time when the
-    /// connection allows it. An existing account with the same email is never linked.
     /// Creates a JWT remote-login connection.
     pub async fn create_jwt_connection(
         &self,
@@ -1051,37 +1049,23 @@ impl Lanyard {
         allow_http: bool,
     ) -> Result<(Tenant, Connection)> {
         let t = self.admin_tenant(ctx, slug).await?;
-        let conn_slug = input
-            .slug
-            .clone()
-            .ok_or_else(|| Error::invalid("slug", "is required, e.g. `portal`"))?;
-        validate::slug(&conn_slug)?;
-        let name = input
-            .name
-            .clone()
-            .ok_or_else(|| Error::invalid("name", "is required, e.g. `Customer portal`"))?;
-        crate::connection::validate_name(&name)?;
-        let id = new_id();
-        let settings = JwtSettings::apply(None, &input, &id, self.master_key(), allow_http)?;
-        let now = self.now();
-        let c = Connection {
-            id,
-            tenant_id: t.id.clone(),
-            slug: conn_slug,
-            name,
-            kind: KIND_JWT.into(),
-            enabled: input.enabled.unwrap_or(true),
-            settings: settings.to_json(),
-            provisioning: self
-                .provisioning_json(&t, KIND_JWT, None, input.provisioning.as_ref())
-                .await?,
-            created_at: now,
-            updated_at: now,
-        };
-        let ev = ctx
-            .event(now, Some(&t.slug), "connection.created")
-            .details(jwt_audit_details(&c, &settings, &input));
-        self.store.insert_connection(&c, &ev).await?;
+        let n = crate::connection::NewConnection::from_input(
+            input.slug.as_ref(),
+            input.name.as_ref(),
+            input.enabled,
+            ("portal", "Customer portal"),
+        )?;
+        let settings = JwtSettings::apply(None, &input, &n.id, self.master_key(), allow_http)?;
+        let c = self
+            .insert_new_connection(
+                ctx,
+                &t,
+                n,
+                (KIND_JWT, settings.to_json()),
+                input.provisioning.as_ref(),
+                |c| jwt_audit_details(c, &settings, &input),
+            )
+            .await?;
         Ok((t, c))
     }
 

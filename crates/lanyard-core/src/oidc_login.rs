@@ -8,7 +8,7 @@
 use crate::audit::{Actor, Ctx, RequestMeta};
 use crate::connection::validate_http_url;
 use crate::error::{Error, Result};
-use crate::model::{Connection, PendingLogin, SessionView, Tenant, new_id};
+use crate::model::{Connection, PendingLogin, SessionView, Tenant};
 use crate::oidc::{
     DEFAULT_ALGORITHMS, IdTokenCheck, Jwks, OidcError, parse_algorithm, parse_discovery,
     pkce_challenge, verify_id_token,
@@ -763,37 +763,23 @@ impl Lanyard {
         input: proto::OidcConnectionInput,
     ) -> Result<(Tenant, Connection)> {
         let t = self.admin_tenant(ctx, slug).await?;
-        let conn_slug = input
-            .slug
-            .clone()
-            .ok_or_else(|| Error::invalid("slug", "is required, e.g. `entra`"))?;
-        validate::slug(&conn_slug)?;
-        let name = input
-            .name
-            .clone()
-            .ok_or_else(|| Error::invalid("name", "is required, e.g. `Entra ID`"))?;
-        crate::connection::validate_name(&name)?;
-        let id = new_id();
-        let settings = OidcSettings::apply(None, &input, &id, self.master_key())?;
-        let now = self.now();
-        let c = Connection {
-            id,
-            tenant_id: t.id.clone(),
-            slug: conn_slug,
-            name,
-            kind: KIND_OIDC.into(),
-            enabled: input.enabled.unwrap_or(true),
-            settings: settings.to_json(),
-            provisioning: self
-                .provisioning_json(&t, KIND_OIDC, None, input.provisioning.as_ref())
-                .await?,
-            created_at: now,
-            updated_at: now,
-        };
-        let ev = ctx
-            .event(now, Some(&t.slug), "connection.created")
-            .details(oidc_audit(&c, &settings));
-        self.store.insert_connection(&c, &ev).await?;
+        let n = crate::connection::NewConnection::from_input(
+            input.slug.as_ref(),
+            input.name.as_ref(),
+            input.enabled,
+            ("entra", "Entra ID"),
+        )?;
+        let settings = OidcSettings::apply(None, &input, &n.id, self.master_key())?;
+        let c = self
+            .insert_new_connection(
+                ctx,
+                &t,
+                n,
+                (KIND_OIDC, settings.to_json()),
+                input.provisioning.as_ref(),
+                |c| oidc_audit(c, &settings),
+            )
+            .await?;
         Ok((t, c))
     }
 
