@@ -16,12 +16,25 @@ pub fn bin() -> Command {
     c
 }
 
+/// A loopback port nobody listens on, for a child process to bind.
+///
+/// Ports come from below the kernel's ephemeral range (32768–60999 on Linux): a port the kernel
+/// handed out through `bind(:0)` can be taken again as the source port of any outgoing
+/// connection (to PostgreSQL, to a peer) before the child binds it, which made peers fail to
+/// start under load. Each test process walks its own window (by PID) and skips ports in use.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let base = 12_000 + (std::process::id() % 200) * 100;
+    for _ in 0..20_000 {
+        let offset = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = 12_000 + (base - 12_000 + offset) % 20_000;
+        let Ok(port) = u16::try_from(port) else { continue };
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port between 12000 and 32000");
 }
 
 /// A running `lanyard serve`, with its stdout banner.

@@ -86,10 +86,17 @@ pub(crate) fn start_op(dir: &Path, port: u16, redirect_uri: &str, keys: &[(&str,
     let mut child = cmd
         .current_dir(dir)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
+    // Keep what the provider says on stderr, so a failed start explains itself.
+    let mut stderr = child.stderr.take().unwrap();
+    let said = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
+    });
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
@@ -99,9 +106,13 @@ pub(crate) fn start_op(dir: &Path, port: u16, redirect_uri: &str, keys: &[(&str,
             }
         }
     });
-    let op = Op(child);
-    rx.recv_timeout(Duration::from_secs(30))
-        .expect("oidc-provider did not start within 30 s");
+    let mut op = Op(child);
+    if let Err(e) = rx.recv_timeout(Duration::from_secs(30)) {
+        let _ = op.0.kill();
+        let _ = op.0.wait();
+        let stderr = said.join().unwrap_or_default();
+        panic!("oidc-provider did not start within 30 s ({e}) on port {port}:\n{stderr}");
+    }
     op
 }
 
