@@ -90,21 +90,21 @@ pub fn email(s: &str) -> Result<()> {
 }
 
 pub fn password(s: &str) -> Result<()> {
-    if s.chars().count() < crate::password::MIN_PASSWORD_CHARS {
+    if s.chars().count() < crate::session::password::MIN_PASSWORD_CHARS {
         return Err(Error::invalid(
             "password",
             format!(
                 "must be at least {} characters",
-                crate::password::MIN_PASSWORD_CHARS
+                crate::session::password::MIN_PASSWORD_CHARS
             ),
         ));
     }
-    if s.len() > crate::password::MAX_PASSWORD_BYTES {
+    if s.len() > crate::session::password::MAX_PASSWORD_BYTES {
         return Err(Error::invalid(
             "password",
             format!(
                 "must be at most {} bytes",
-                crate::password::MAX_PASSWORD_BYTES
+                crate::session::password::MAX_PASSWORD_BYTES
             ),
         ));
     }

@@ -18,7 +18,7 @@ use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::SameSite;
 use lanyard_core::Error;
-use lanyard_core::jwt_login::{JwtVerifyRequest, MAX_TOKEN_BYTES, pick_token};
+use lanyard_core::signin::jwt::{JwtVerifyRequest, MAX_TOKEN_BYTES, pick_token};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -96,9 +96,11 @@ async fn verify(
         query_pairs(raw.as_deref())
     };
     let picked = if too_long {
-        Err(lanyard_core::jwt_login::JwtError::TokenVerificationFailed(
-            "the request is larger than any accepted token".into(),
-        ))
+        Err(
+            lanyard_core::signin::jwt::JwtError::TokenVerificationFailed(
+                "the request is larger than any accepted token".into(),
+            ),
+        )
     } else {
         pick_token(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     };

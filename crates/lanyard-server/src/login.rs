@@ -372,7 +372,7 @@ async fn session_json(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
-        .filter(|t| t.starts_with(lanyard_core::api_token::API_TOKEN_PREFIX));
+        .filter(|t| t.starts_with(lanyard_core::session::api_token::API_TOKEN_PREFIX));
     if let Some(token) = bearer {
         let (t, u, tok) = s.lanyard.authenticate_api_token(&slug, token).await?;
         let info = SessionInfo {

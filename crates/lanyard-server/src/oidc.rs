@@ -20,8 +20,8 @@ use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::SameSite;
 use base64::Engine as _;
-use lanyard_core::oidc::{Jwks, OidcError};
-use lanyard_core::oidc_login::{CallbackBegun, CallbackParams, TokenResult};
+use lanyard_core::signin::oidc::checks::{Jwks, OidcError};
+use lanyard_core::signin::oidc::{CallbackBegun, CallbackParams, TokenResult};
 use lanyard_core::{Error, RequestMeta};
 use lanyard_proto::TokenAuthMethod;
 use serde_json::{Map, Value};
@@ -89,7 +89,7 @@ pub(crate) async fn start(
             s,
             BINDING_COOKIE.to_owned(),
             b,
-            lanyard_core::oidc_login::PENDING_OIDC_TTL_SECS,
+            lanyard_core::signin::oidc::PENDING_OIDC_TTL_SECS,
             SameSite::None,
         );
         if let Ok(v) = HeaderValue::from_str(&c.to_string()) {
@@ -216,7 +216,7 @@ async fn finish(
     s: &AppState,
     b: &CallbackBegun,
     meta: &RequestMeta,
-) -> Result<lanyard_core::oidc_login::OidcLogin, Error> {
+) -> Result<lanyard_core::signin::oidc::OidcLogin, Error> {
     let (id_token, access_token) = redeem(s, b).await?;
     let info = userinfo(s, b, access_token.as_deref()).await?;
     let tokens = TokenResult {

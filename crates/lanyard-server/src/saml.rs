@@ -21,13 +21,13 @@ use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::SameSite;
 use lanyard_core::Error;
-use lanyard_core::saml::{AcsPost, SamlStart};
+use lanyard_core::signin::saml::{AcsPost, SamlStart};
 use serde::Deserialize;
 
 /// The browser-binding cookie: SameSite=None (the IdP's POST to the ACS is cross-site), so it
 /// needs Secure and exists only when the public URL is https; `__Host-` keeps subdomains out.
 pub const BINDING_COOKIE: &str = "__Host-lanyard_sso_binding";
-const BINDING_MAX_AGE_SECS: i64 = lanyard_core::saml::PENDING_LOGIN_TTL_SECS;
+const BINDING_MAX_AGE_SECS: i64 = lanyard_core::signin::saml::PENDING_LOGIN_TTL_SECS;
 
 fn binding_cookie(jar: &CookieJar) -> Option<String> {
     jar.get(BINDING_COOKIE)
@@ -99,10 +99,10 @@ pub(crate) async fn begin_sso(
     meta: &lanyard_core::RequestMeta,
 ) -> Result<Response, PageError> {
     match s.lanyard.connection_kind(tenant, conn).await?.as_deref() {
-        Some(lanyard_core::jwt_login::KIND_JWT) => {
+        Some(lanyard_core::signin::jwt::KIND_JWT) => {
             return crate::jwt::start(s, tenant, conn, return_to, meta).await;
         }
-        Some(lanyard_core::oidc_login::KIND_OIDC) => {
+        Some(lanyard_core::signin::oidc::KIND_OIDC) => {
             return crate::oidc::start(s, jar, tenant, conn, return_to, invitation_id, meta).await;
         }
         _ => {}

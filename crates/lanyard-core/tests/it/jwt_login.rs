@@ -6,8 +6,10 @@ use crate::harness::{T0, each_backend, meta};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey};
-use lanyard_core::jwt_login::{JwtError, JwtVerifier, JwtVerifyRequest, decoding_key, pick_token};
 use lanyard_core::model::AuditFilter;
+use lanyard_core::signin::jwt::{
+    JwtError, JwtVerifier, JwtVerifyRequest, decoding_key, pick_token,
+};
 use lanyard_core::{Ctx, Error, Lanyard};
 use lanyard_proto::{self as proto, JwtAlgorithm};
 use serde_json::{Value, json};
@@ -62,7 +64,7 @@ fn rs256() -> JwtVerifier {
     verifier(JwtAlgorithm::RS256, &fixture("rsa.pub"))
 }
 
-fn code(r: Result<lanyard_core::jwt_login::JwtClaims, JwtError>) -> &'static str {
+fn code(r: Result<lanyard_core::signin::jwt::JwtClaims, JwtError>) -> &'static str {
     match r {
         Ok(_) => "accepted",
         Err(e) => e.code(),
@@ -610,7 +612,7 @@ fn j_param_one_token_only() {
 
 #[test]
 fn redirect_urls_stay_on_our_origin() {
-    use lanyard_core::jwt_login::landing_page;
+    use lanyard_core::signin::jwt::landing_page;
     let public = "https://sso.example.com/";
     assert_eq!(
         landing_page("/t/a/app?x=1", public).as_deref(),
@@ -695,7 +697,7 @@ async fn verify(
     tenant: &str,
     conn: &str,
     token: &str,
-) -> Result<lanyard_core::jwt_login::JwtLogin, Error> {
+) -> Result<lanyard_core::signin::jwt::JwtLogin, Error> {
     l.jwt_verify(
         tenant,
         conn,

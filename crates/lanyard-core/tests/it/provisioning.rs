@@ -4,8 +4,8 @@
 
 use crate::harness::{Env, T0, each_backend, meta};
 use lanyard_core::identity::Identity;
+use lanyard_core::identity::provisioning::Provisioned;
 use lanyard_core::model::{Connection, SsoState, Tenant, User};
-use lanyard_core::provisioning::Provisioned;
 use lanyard_core::{Actor, Ctx, Lanyard};
 use lanyard_proto as proto;
 use serde_json::json;
@@ -719,7 +719,7 @@ async fn confirmation_required_blocks_until_the_emailed_link_is_used() {
         let stale = token_in(&f.newest_mail_with("confirm").await, "confirm");
         // A week later the link has expired; the next sign-in sends a fresh one.
         e.clock
-            .set(T0 + lanyard_core::links::CONFIRMATION_TTL_SECS + 1);
+            .set(T0 + lanyard_core::identity::links::CONFIRMATION_TTL_SECS + 1);
         assert_eq!(
             f.l.confirm_email("acme", &stale, &meta("198.51.100.3"))
                 .await
@@ -854,7 +854,7 @@ async fn reset_links_expire() {
             .unwrap();
         let tok = token_in(&f.newest_mail_with("reset").await, "reset");
         e.clock
-            .set(T0 + lanyard_core::links::PASSWORD_RESET_TTL_SECS);
+            .set(T0 + lanyard_core::identity::links::PASSWORD_RESET_TTL_SECS);
         assert_eq!(
             f.l.reset_password("acme", &tok, "a new password 123", &meta("198.51.100.4"))
                 .await

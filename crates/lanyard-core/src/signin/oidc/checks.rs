@@ -7,8 +7,8 @@
 //! `none` and HMAC keyed with a public key can never verify.
 
 use crate::clock::UnixTime;
-use crate::jwt_login::StrictObject;
 use crate::secret::constant_time_eq;
+use crate::signin::jwt::StrictObject;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey};

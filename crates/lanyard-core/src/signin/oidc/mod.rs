@@ -2,18 +2,20 @@
 //! (authorization code + PKCE S256 + state + nonce, single-use in the store, bound to the
 //! browser) and the callback, in two steps around the HTTP calls the server makes:
 //! [`Lanyard::oidc_callback_begin`] consumes the state and checks the RFC 9207 `iss` before any
-//! token request; [`Lanyard::oidc_callback_finish`] verifies the ID token ([`crate::oidc`]),
+//! token request; [`Lanyard::oidc_callback_finish`] verifies the ID token ([`crate::signin::oidc::checks`]),
 //! checks userinfo, resolves the user by (connection, key claim) and opens the session.
+
+pub mod checks;
 
 use crate::audit::{Actor, Ctx, RequestMeta};
 use crate::connection::validate_http_url;
 use crate::error::{Error, Result};
 use crate::model::{Connection, PendingLogin, SessionView, Tenant};
-use crate::oidc::{
+use crate::secret::{MasterKey, constant_time_eq, random_token};
+use crate::signin::oidc::checks::{
     DEFAULT_ALGORITHMS, IdTokenCheck, Jwks, OidcError, parse_algorithm, parse_discovery,
     pkce_challenge, verify_id_token,
 };
-use crate::secret::{MasterKey, constant_time_eq, random_token};
 use crate::{Lanyard, validate};
 use lanyard_proto as proto;
 use serde::{Deserialize, Serialize};
@@ -361,10 +363,10 @@ pub struct CallbackBegun {
 /// The outcome of an OIDC sign-in.
 #[derive(Debug)]
 pub struct OidcLogin {
-    pub session: crate::auth::NewSession,
+    pub session: crate::session::NewSession,
     pub return_to: Option<String>,
     pub user_created: bool,
-    /// What provisioning did: [`crate::provisioning::Provisioned::outcome`].
+    /// What provisioning did: [`crate::identity::provisioning::Provisioned::outcome`].
     pub provisioning: &'static str,
     pub warnings: Vec<String>,
 }

@@ -1,10 +1,12 @@
 //! Connections to identity providers (SAML 2.0 for now): their settings, validated once when an
 //! admin saves them, and the SP URLs derived from the server's public URL.
 
+pub mod sp_credentials;
+
 use crate::audit::Ctx;
+use crate::connection::sp_credentials::SpCredentials;
 use crate::error::{Error, Result};
 use crate::model::{Connection, Tenant, new_id};
-use crate::sp_credentials::SpCredentials;
 use crate::{Lanyard, validate};
 use base64::Engine as _;
 use lanyard_proto as proto;
@@ -413,16 +415,16 @@ impl Connection {
             updated_at: crate::clock::rfc3339(self.updated_at),
         };
         match self.kind.as_str() {
-            crate::jwt_login::KIND_JWT => {
-                w.verify_url = Some(crate::jwt_login::verify_url(
+            crate::signin::jwt::KIND_JWT => {
+                w.verify_url = Some(crate::signin::jwt::verify_url(
                     public_url,
                     tenant_slug,
                     &self.slug,
                 ));
                 w.jwt = Some(self.jwt_settings()?.to_wire());
             }
-            crate::oidc_login::KIND_OIDC => {
-                w.callback_url = Some(crate::oidc_login::callback_url(
+            crate::signin::oidc::KIND_OIDC => {
+                w.callback_url = Some(crate::signin::oidc::callback_url(
                     public_url,
                     tenant_slug,
                     &self.slug,

@@ -105,10 +105,10 @@ pub enum Error {
     IdentityAlreadyLinked,
     /// JWT remote login refused the token or the settings (codes exactly as customers know them).
     #[error("{0}")]
-    Jwt(crate::jwt_login::JwtError),
+    Jwt(crate::signin::jwt::JwtError),
     /// The OIDC verifier refused the ID token or the discovery document.
     #[error("{0}")]
-    Oidc(crate::oidc::OidcError),
+    Oidc(crate::signin::oidc::checks::OidcError),
     #[error("this sign-in response does not answer a sign-in pending here (unknown or used state)")]
     OidcStateUnknown,
     #[error("the sign-in this response answers has expired")]
@@ -285,11 +285,11 @@ impl Error {
             | Self::SamlReplayed
             | Self::SamlMissingAttribute(_) => ErrorKind::Unauthenticated,
             Self::Jwt(e) if e.is_settings_error() => ErrorKind::Invalid,
-            Self::Jwt(crate::jwt_login::JwtError::NoSettings) => ErrorKind::NotFound,
+            Self::Jwt(crate::signin::jwt::JwtError::NoSettings) => ErrorKind::NotFound,
             Self::Jwt(_) => ErrorKind::Unauthenticated,
             Self::Oidc(
-                crate::oidc::OidcError::DiscoveryIssuerMismatch { .. }
-                | crate::oidc::OidcError::DiscoveryInvalid(_),
+                crate::signin::oidc::checks::OidcError::DiscoveryIssuerMismatch { .. }
+                | crate::signin::oidc::checks::OidcError::DiscoveryInvalid(_),
             ) => ErrorKind::Invalid,
             Self::Oidc(_)
             | Self::OidcStateUnknown

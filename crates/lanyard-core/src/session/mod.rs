@@ -1,12 +1,16 @@
 //! Signing in with a local password, session checks, logout, and admin API key authentication.
 
+pub mod api_token;
+pub mod password;
+
+use crate::Lanyard;
+use crate::access::routing;
+use crate::access::throttle::{self, ACCOUNT_SCOPE, ACCOUNT_WINDOW_SECS, IP_SCOPE, IP_WINDOW_SECS};
 use crate::audit::{Actor, Ctx, RequestMeta};
 use crate::clock::UnixTime;
 use crate::error::{Error, Result};
 use crate::model::{ApiKey, Session, SessionView, Tenant, fold_key, new_id};
 use crate::secret::{constant_time_eq, mac_token, random_token, token_hash};
-use crate::throttle::{self, ACCOUNT_SCOPE, ACCOUNT_WINDOW_SECS, IP_SCOPE, IP_WINDOW_SECS};
-use crate::{Lanyard, password, routing};
 use serde_json::json;
 
 /// API keys carry a recognisable prefix so secret scanners and people can spot them.

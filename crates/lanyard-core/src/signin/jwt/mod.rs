@@ -831,10 +831,10 @@ pub fn landing_page(redirect_url: &str, public_url: &str) -> Option<String> {
 /// The outcome of a JWT remote login: the new session and where to send the visitor.
 #[derive(Debug)]
 pub struct JwtLogin {
-    pub session: crate::auth::NewSession,
+    pub session: crate::session::NewSession,
     pub return_to: Option<String>,
     pub user_created: bool,
-    /// What provisioning did: [`crate::provisioning::Provisioned::outcome`].
+    /// What provisioning did: [`crate::identity::provisioning::Provisioned::outcome`].
     pub provisioning: &'static str,
 }
 
