@@ -139,7 +139,7 @@ async fn invite_submit(
                 &meta,
             )
             .await?;
-            if inv.connection.kind != lanyard_core::signin::jwt::KIND_JWT {
+            if inv.connection.kind != lanyard_core::connection::KIND_JWT {
                 return Ok(res);
             }
             let c = cookie(

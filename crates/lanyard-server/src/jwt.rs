@@ -96,11 +96,9 @@ async fn verify(
         query_pairs(raw.as_deref())
     };
     let picked = if too_long {
-        Err(
-            lanyard_core::signin::jwt::JwtError::TokenVerificationFailed(
-                "the request is larger than any accepted token".into(),
-            ),
-        )
+        Err(lanyard_core::error::JwtError::TokenVerificationFailed(
+            "the request is larger than any accepted token".into(),
+        ))
     } else {
         pick_token(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     };

@@ -99,10 +99,10 @@ pub(crate) async fn begin_sso(
     meta: &lanyard_core::RequestMeta,
 ) -> Result<Response, PageError> {
     match s.lanyard.connection_kind(tenant, conn).await?.as_deref() {
-        Some(lanyard_core::signin::jwt::KIND_JWT) => {
+        Some(lanyard_core::connection::KIND_JWT) => {
             return crate::jwt::start(s, tenant, conn, return_to, meta).await;
         }
-        Some(lanyard_core::signin::oidc::KIND_OIDC) => {
+        Some(lanyard_core::connection::KIND_OIDC) => {
             return crate::oidc::start(s, jar, tenant, conn, return_to, invitation_id, meta).await;
         }
         _ => {}

@@ -6,10 +6,9 @@ use crate::harness::{T0, each_backend, meta};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey};
+use lanyard_core::error::JwtError;
 use lanyard_core::model::AuditFilter;
-use lanyard_core::signin::jwt::{
-    JwtError, JwtVerifier, JwtVerifyRequest, decoding_key, pick_token,
-};
+use lanyard_core::signin::jwt::{JwtVerifier, JwtVerifyRequest, decoding_key, pick_token};
 use lanyard_core::{Ctx, Error, Lanyard};
 use lanyard_proto::{self as proto, JwtAlgorithm};
 use serde_json::{Value, json};

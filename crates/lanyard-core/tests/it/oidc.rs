@@ -5,9 +5,10 @@ use crate::harness::T0;
 use crate::jwt_login::{fixture, sign};
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, EncodingKey};
+use lanyard_core::error::OidcError;
 use lanyard_core::signin::oidc::checks::{
-    DEFAULT_ALGORITHMS, IdTokenCheck, Jwks, JwksCache, OidcError, at_hash, parse_algorithm,
-    parse_discovery, pkce_challenge, verify_id_token,
+    DEFAULT_ALGORITHMS, IdTokenCheck, Jwks, JwksCache, at_hash, parse_algorithm, parse_discovery,
+    pkce_challenge, verify_id_token,
 };
 use serde_json::{Value, json};
 

@@ -18,21 +18,21 @@
 use crate::audit::{Actor, Ctx, RequestMeta};
 use crate::clock::UnixTime;
 use crate::connection::validate_http_url;
-use crate::error::{Error, Result};
+use crate::connection::{KIND_JWT, verify_url};
+use crate::error::{Error, JwtError, Result};
 use crate::model::{Connection, Tenant};
 use crate::secret::MasterKey;
+use crate::signin::StrictObject;
 use crate::{Lanyard, validate};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use lanyard_proto as proto;
 use lanyard_proto::JwtAlgorithm;
-use serde::de::{MapAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use std::fmt;
 
-pub const KIND_JWT: &str = "jwt";
 /// Longest token accepted (any of the four parameters).
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
 pub const DEFAULT_JWT_SKEW_SECS: u32 = 60;
@@ -41,95 +41,6 @@ pub const MAX_JWT_SKEW_SECS: u32 = 600;
 pub const MAX_JTI_LEN: usize = 256;
 /// The query parameters a remote login may put its token in.
 pub const TOKEN_PARAMS: [&str; 4] = ["jwt", "code", "id_token", "access_token"];
-
-/// Why a JWT remote login (or its settings) was refused. `code()` is exactly the code customers
-/// know; the Display text says what to fix.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum JwtError {
-    #[error("no JWT remote-login settings exist for this tenant and connection")]
-    NoSettings,
-    #[error("the token's header could not be parsed: {0}")]
-    CouldNotParseHeader(&'static str),
-    #[error("the token's header has typ `{0}`; only JWT is accepted")]
-    WrongTypeInHeader(String),
-    #[error("the token's header has no alg")]
-    AlgorithmMissingInHeader,
-    #[error("the token is unsigned (alg none); unsigned tokens are never accepted")]
-    NoneAlgorithmProvided,
-    #[error("the token could not be verified: {0}")]
-    TokenVerificationFailed(String),
-    #[error("the token has no usable `email` claim")]
-    MissingEmailInToken,
-    #[error("the key is not usable: {0}")]
-    InvalidKey(String),
-    #[error("the shared secret for {alg} must be at least {min} bytes (it has {got})")]
-    InvalidKeyLength {
-        alg: &'static str,
-        min: usize,
-        got: usize,
-    },
-    #[error(
-        "a private key was pasted where the public key belongs; it was not stored: paste the public key and rotate the exposed private key"
-    )]
-    PrivateKeyProvided,
-    #[error("the remote login URL {0}")]
-    InvalidLoginUrl(&'static str),
-    #[error("the token's jti {0}")]
-    JtiClaimInvalid(&'static str),
-}
-
-impl JwtError {
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::NoSettings => "NO_SETTINGS",
-            Self::CouldNotParseHeader(_) => "COULD_NOT_PARSE_HEADER",
-            Self::WrongTypeInHeader(_) => "WRONG_TYPE_IN_HEADER",
-            Self::AlgorithmMissingInHeader => "ALGORITHM_MISSING_IN_HEADER",
-            Self::NoneAlgorithmProvided => "NONE_ALGORITHM_PROVIDED",
-            Self::TokenVerificationFailed(_) => "TOKEN_VERIFICATION_FAILED",
-            Self::MissingEmailInToken => "MISSING_EMAIL_IN_TOKEN",
-            Self::InvalidKey(_) => "INVALID_KEY",
-            Self::InvalidKeyLength { .. } => "INVALID_KEY_LENGTH",
-            Self::PrivateKeyProvided => "PRIVATE_KEY_PROVIDED",
-            Self::InvalidLoginUrl(_) => "INVALID_LOGIN_URL",
-            Self::JtiClaimInvalid(_) => "JTI_CLAIM_INVALID",
-        }
-    }
-
-    /// Settings problems (found when an admin saves) as opposed to refused tokens.
-    pub fn is_settings_error(&self) -> bool {
-        matches!(
-            self,
-            Self::InvalidKey(_)
-                | Self::InvalidKeyLength { .. }
-                | Self::PrivateKeyProvided
-                | Self::InvalidLoginUrl(_)
-        )
-    }
-
-    pub fn help(&self) -> &'static str {
-        match self {
-            Self::NoSettings => {
-                "Check the sign-in link; the administrator must set up JWT remote login for this connection."
-            }
-            Self::MissingEmailInToken => {
-                "The remote login must put the visitor's email address in the token's `email` claim."
-            }
-            Self::JtiClaimInvalid(_) => {
-                "Each token can be used once; sign in again so the remote login issues a new one."
-            }
-            Self::InvalidKey(_)
-            | Self::InvalidKeyLength { .. }
-            | Self::PrivateKeyProvided
-            | Self::InvalidLoginUrl(_) => {
-                "Correct the connection's JWT settings (login URL, algorithm and key) and save again."
-            }
-            _ => {
-                "The remote login sent a token this connection does not accept; its administrator should compare the token's algorithm, key and claims with the connection's settings."
-            }
-        }
-    }
-}
 
 fn failed(reason: impl Into<String>) -> JwtError {
     JwtError::TokenVerificationFailed(reason.into())
@@ -154,36 +65,6 @@ pub fn min_secret_len(a: JwtAlgorithm) -> usize {
         JwtAlgorithm::HS384 => 48,
         JwtAlgorithm::HS512 => 64,
         _ => 32,
-    }
-}
-
-/// A JSON object that refuses duplicate member names (`{"alg":"RS256","alg":"none"}`).
-#[derive(Debug, Default)]
-pub struct StrictObject(pub Map<String, Value>);
-
-impl<'de> Deserialize<'de> for StrictObject {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = StrictObject;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(
-                self,
-                mut m: A,
-            ) -> std::result::Result<StrictObject, A::Error> {
-                let mut out = Map::new();
-                while let Some((k, v)) = m.next_entry::<String, Value>()? {
-                    if out.contains_key(&k) {
-                        return Err(serde::de::Error::custom(format!("duplicate member `{k}`")));
-                    }
-                    out.insert(k, v);
-                }
-                Ok(StrictObject(out))
-            }
-        }
-        d.deserialize_map(V)
     }
 }
 
@@ -608,13 +489,6 @@ pub fn secret_context(connection_id: &str) -> String {
     format!("connection:{connection_id}:jwt_secret")
 }
 
-pub fn verify_url(public_url: &str, tenant_slug: &str, conn_slug: &str) -> String {
-    format!(
-        "{}/t/{tenant_slug}/jwt/{conn_slug}/verify",
-        public_url.trim_end_matches('/')
-    )
-}
-
 /// An absolute https URL (plain http only when `allow_http`), without credentials or fragment.
 pub fn validate_login_url(s: &str, allow_http: bool) -> Result<String, JwtError> {
     let u = validate_http_url("login_url", s)
@@ -858,23 +732,6 @@ struct Trace {
 }
 
 impl Lanyard {
-    /// The kind of a connection (`saml`, `jwt`), or None when the tenant or connection does not
-    /// exist (the protocol's own start then reports it).
-    pub async fn connection_kind(
-        &self,
-        tenant_slug: &str,
-        conn_slug: &str,
-    ) -> Result<Option<String>> {
-        let Some(t) = self.store.tenant_by_slug(tenant_slug).await? else {
-            return Ok(None);
-        };
-        Ok(self
-            .store
-            .connection_by_slug(&t.id, conn_slug)
-            .await?
-            .map(|c| c.kind))
-    }
-
     async fn jwt_connection(
         &self,
         tenant: &Tenant,

@@ -8,20 +8,19 @@
 pub mod checks;
 
 use crate::audit::{Actor, Ctx, RequestMeta};
-use crate::connection::validate_http_url;
-use crate::error::{Error, Result};
+use crate::connection::{KIND_OIDC, callback_url, validate_http_url};
+use crate::error::{Error, OidcError, Result};
 use crate::model::{Connection, PendingLogin, SessionView, Tenant};
 use crate::secret::{MasterKey, constant_time_eq, random_token};
 use crate::signin::oidc::checks::{
-    DEFAULT_ALGORITHMS, IdTokenCheck, Jwks, OidcError, parse_algorithm, parse_discovery,
-    pkce_challenge, verify_id_token,
+    DEFAULT_ALGORITHMS, IdTokenCheck, Jwks, parse_algorithm, parse_discovery, pkce_challenge,
+    verify_id_token,
 };
 use crate::{Lanyard, validate};
 use lanyard_proto as proto;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-pub const KIND_OIDC: &str = "oidc";
 pub const PENDING_OIDC_TTL_SECS: i64 = 600;
 pub const DEFAULT_SCOPES: &str = "openid profile email";
 pub const DEFAULT_OIDC_SKEW_SECS: u32 = 60;
@@ -60,13 +59,6 @@ pub struct OidcSettings {
     pub clock_skew_secs: u32,
     #[serde(default)]
     pub jit: bool,
-}
-
-pub fn callback_url(public_url: &str, tenant_slug: &str, conn_slug: &str) -> String {
-    format!(
-        "{}/t/{tenant_slug}/oidc/{conn_slug}/callback",
-        public_url.trim_end_matches('/')
-    )
 }
 
 pub fn secret_context(connection_id: &str) -> String {
