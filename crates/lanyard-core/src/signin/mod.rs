@@ -4,6 +4,7 @@
 
 pub mod jwt;
 pub mod oidc;
+pub mod password;
 pub mod saml;
 
 use crate::Lanyard;
