@@ -18,7 +18,8 @@ use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::SameSite;
 use lanyard_core::Error;
-use lanyard_core::signin::jwt::{JwtVerifyRequest, MAX_TOKEN_BYTES, pick_token};
+use lanyard_core::signin::jwt::JwtVerifyRequest;
+use lanyard_core::signin::jwt::token::{MAX_TOKEN_BYTES, pick_token};
 
 pub fn router() -> Router<AppState> {
     Router::new()

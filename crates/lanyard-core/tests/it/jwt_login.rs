@@ -8,7 +8,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use lanyard_core::error::JwtError;
 use lanyard_core::model::AuditFilter;
-use lanyard_core::signin::jwt::{JwtVerifier, JwtVerifyRequest, decoding_key, pick_token};
+use lanyard_core::signin::jwt::JwtVerifyRequest;
+use lanyard_core::signin::jwt::token::{JwtVerifier, decoding_key, pick_token};
 use lanyard_core::{Ctx, Error, Lanyard};
 use lanyard_proto::{self as proto, JwtAlgorithm};
 use serde_json::{Value, json};
@@ -63,7 +64,7 @@ fn rs256() -> JwtVerifier {
     verifier(JwtAlgorithm::RS256, &fixture("rsa.pub"))
 }
 
-fn code(r: Result<lanyard_core::signin::jwt::JwtClaims, JwtError>) -> &'static str {
+fn code(r: Result<lanyard_core::signin::jwt::token::JwtClaims, JwtError>) -> &'static str {
     match r {
         Ok(_) => "accepted",
         Err(e) => e.code(),
