@@ -57,7 +57,7 @@ impl Lanyard {
         };
         let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let candidate = password_text.to_owned();
-        let verified = if password_text.len() > password::MAX_PASSWORD_BYTES {
+        let verified = if password_text.len() > crate::validate::MAX_PASSWORD_BYTES {
             false
         } else {
             let hash = stored_hash
