@@ -9,9 +9,9 @@
 use crate::AppState;
 use crate::error::PageError;
 use crate::extract::Meta;
-use crate::login::{cookie, default_landing, session_cookie_name};
 use crate::metrics::login_outcome;
-use crate::saml::BINDING_COOKIE;
+use crate::signin::login::{cookie, default_landing, session_cookie_name};
+use crate::signin::saml::BINDING_COOKIE;
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};

@@ -1,6 +1,6 @@
 //! JWT remote login: `/t/{tenant}/jwt/{connection}/verify` (where the remote login sends the
 //! visitor back with a token) and the start of a login (`/t/{tenant}/sso/{connection}/start`
-//! dispatches here for JWT connections, see [`crate::saml`]).
+//! dispatches here for JWT connections, see [`crate::signin::saml`]).
 //!
 //! The token arrives in the query string (`jwt`, `code`, `id_token` or `access_token`); the
 //! query is read raw so that a repeated or second, different token is noticed and refused.
@@ -8,8 +8,8 @@
 use crate::AppState;
 use crate::error::PageError;
 use crate::extract::Meta;
-use crate::login::{cookie, default_landing, session_cookie_name};
 use crate::metrics::login_outcome;
+use crate::signin::login::{cookie, default_landing, session_cookie_name};
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -108,7 +108,7 @@ async fn verify(
         .find(|(k, _)| k == "redirect_url")
         .map(|(_, v)| v.as_str());
     let public = public(&s);
-    let invitation_cookie = crate::account::invitation_cookie_name(&s);
+    let invitation_cookie = crate::links::invitation_cookie_name(&s);
     let invitation = jar
         .get(invitation_cookie)
         .and_then(|c| s.lanyard.invitation_from_cookie(c.value()));
@@ -120,7 +120,10 @@ async fn verify(
     };
     // The invitation rides along on one attempt only.
     let jar = if invitation.is_some() {
-        jar.add(crate::login::removal(&s, invitation_cookie.to_owned()))
+        jar.add(crate::signin::login::removal(
+            &s,
+            invitation_cookie.to_owned(),
+        ))
     } else {
         jar
     };

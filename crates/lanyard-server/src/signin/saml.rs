@@ -9,9 +9,9 @@
 use crate::AppState;
 use crate::error::PageError;
 use crate::extract::Meta;
-use crate::login::{cookie, default_landing, session_cookie_name};
 use crate::metrics::login_outcome;
 use crate::pages;
+use crate::signin::login::{cookie, default_landing, session_cookie_name};
 use axum::Router;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Form, Path, Query, State};
@@ -100,10 +100,19 @@ pub(crate) async fn begin_sso(
 ) -> Result<Response, PageError> {
     match s.lanyard.connection_kind(tenant, conn).await?.as_deref() {
         Some(lanyard_core::connection::KIND_JWT) => {
-            return crate::jwt::start(s, tenant, conn, return_to, meta).await;
+            return crate::signin::jwt::start(s, tenant, conn, return_to, meta).await;
         }
         Some(lanyard_core::connection::KIND_OIDC) => {
-            return crate::oidc::start(s, jar, tenant, conn, return_to, invitation_id, meta).await;
+            return crate::signin::oidc::start(
+                s,
+                jar,
+                tenant,
+                conn,
+                return_to,
+                invitation_id,
+                meta,
+            )
+            .await;
         }
         _ => {}
     }

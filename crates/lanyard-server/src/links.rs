@@ -6,8 +6,8 @@
 use crate::AppState;
 use crate::error::PageError;
 use crate::extract::Meta;
-use crate::login::{cookie, default_landing, login_csrf_cookie_name};
 use crate::pages::{self, ConfirmPage, InvitePage, NoticePage, ResetPage};
+use crate::signin::login::{cookie, default_landing, login_csrf_cookie_name};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Form, Path, State};
 use axum::http::StatusCode;
@@ -129,7 +129,7 @@ async fn invite_submit(
     match form.action.as_str() {
         "accept" => {
             let inv = s.lanyard.invitation(&tenant, &token).await?;
-            let res = crate::saml::begin_sso(
+            let res = crate::signin::saml::begin_sso(
                 &s,
                 &jar,
                 &tenant,
