@@ -70,11 +70,8 @@ pub fn app(lanyard: Lanyard, config: ServerConfig) -> Router {
         config: Arc::new(config),
     };
     Router::new()
-        .merge(signin::login::router())
+        .merge(signin::router())
         .merge(links::router())
-        .merge(signin::saml::router())
-        .merge(signin::jwt::router())
-        .merge(signin::oidc::router())
         .merge(api::router())
         .merge(health::router())
         .fallback(pages::not_found)

@@ -9,7 +9,9 @@ use crate::AppState;
 use crate::error::PageError;
 use crate::extract::Meta;
 use crate::metrics::login_outcome;
-use crate::signin::login::{cookie, default_landing, session_cookie_name};
+use crate::signin::{
+    cookie, default_landing, invitation_cookie_name, removal, session_cookie_name,
+};
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -108,7 +110,7 @@ async fn verify(
         .find(|(k, _)| k == "redirect_url")
         .map(|(_, v)| v.as_str());
     let public = public(&s);
-    let invitation_cookie = crate::links::invitation_cookie_name(&s);
+    let invitation_cookie = invitation_cookie_name(&s);
     let invitation = jar
         .get(invitation_cookie)
         .and_then(|c| s.lanyard.invitation_from_cookie(c.value()));
@@ -120,10 +122,7 @@ async fn verify(
     };
     // The invitation rides along on one attempt only.
     let jar = if invitation.is_some() {
-        jar.add(crate::signin::login::removal(
-            &s,
-            invitation_cookie.to_owned(),
-        ))
+        jar.add(removal(&s, invitation_cookie.to_owned()))
     } else {
         jar
     };

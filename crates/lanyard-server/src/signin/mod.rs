@@ -1,6 +1,139 @@
-//! The ways in: password login, SAML, OpenID Connect and JWT remote login, one module each.
+//! The ways in: password login ([`login`]), SAML ([`saml`]), OpenID Connect ([`oidc`]) and JWT
+//! remote login ([`jwt`]), one module each. What they share lives here: the start of a login at
+//! `/t/{tenant}/sso/{connection}/start` for every kind of connection, and the cookies. A surface
+//! imports from here, never from another surface.
 
 pub mod jwt;
 pub mod login;
 pub mod oidc;
 pub mod saml;
+
+use crate::AppState;
+use crate::error::PageError;
+use crate::extract::Meta;
+use axum::Router;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use axum::routing::get;
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use serde::Deserialize;
+
+/// Largest token-endpoint, JWKS or userinfo response read.
+pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+
+/// Every sign-in route: the start for any kind of connection and each protocol's own routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/t/{tenant}/sso/{connection}/start", get(start))
+        .merge(login::router())
+        .merge(saml::router())
+        .merge(jwt::router())
+        .merge(oidc::router())
+}
+
+/// The session cookie of one tenant. Over https it carries the `__Host-` prefix, which the
+/// browser only accepts with `Secure`, `Path=/` and no `Domain`: no subdomain can plant or read it.
+pub fn session_cookie_name(state: &AppState, tenant: &str) -> String {
+    if state.config.secure_cookies() {
+        format!("__Host-lanyard_session_{tenant}")
+    } else {
+        format!("lanyard_session_{tenant}")
+    }
+}
+
+pub(crate) fn login_csrf_cookie_name(state: &AppState) -> &'static str {
+    if state.config.secure_cookies() {
+        "__Host-lanyard_login_csrf"
+    } else {
+        "lanyard_login_csrf"
+    }
+}
+
+pub(crate) fn cookie(
+    state: &AppState,
+    name: String,
+    value: String,
+    max_age_secs: i64,
+    same_site: SameSite,
+) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .path("/")
+        .http_only(true)
+        .secure(state.config.secure_cookies())
+        .same_site(same_site)
+        .max_age(time::Duration::seconds(max_age_secs.max(0)))
+        .build()
+}
+
+pub(crate) fn removal(state: &AppState, name: String) -> Cookie<'static> {
+    let mut c = cookie(state, name, String::new(), 0, SameSite::Lax);
+    c.make_removal();
+    c
+}
+
+pub(crate) fn default_landing(slug: &str) -> String {
+    format!("/t/{slug}/login")
+}
+
+/// Carries an accepted invitation through a JWT remote login (SAML and OIDC keep it in the
+/// pending login instead). SameSite=Lax: the remote login's return is a top-level GET.
+pub(crate) fn invitation_cookie_name(s: &AppState) -> &'static str {
+    if s.config.secure_cookies() {
+        "__Host-lanyard_invitation"
+    } else {
+        "lanyard_invitation"
+    }
+}
+
+/// The browser-binding cookie: SameSite=None (the IdP's POST to the ACS is cross-site), so it
+/// needs Secure and exists only when the public URL is https; `__Host-` keeps subdomains out.
+pub const BINDING_COOKIE: &str = "__Host-lanyard_sso_binding";
+pub(crate) const BINDING_MAX_AGE_SECS: i64 = lanyard_core::signin::saml::PENDING_LOGIN_TTL_SECS;
+
+pub(crate) fn binding_cookie(jar: &CookieJar) -> Option<String> {
+    jar.get(BINDING_COOKIE)
+        .map(|c| c.value().to_owned())
+        .filter(|v| v.len() == 43)
+}
+
+#[derive(Deserialize)]
+struct StartQuery {
+    #[serde(default)]
+    return_to: Option<String>,
+}
+
+async fn start(
+    State(s): State<AppState>,
+    Path((tenant, conn)): Path<(String, String)>,
+    Meta(meta): Meta,
+    jar: CookieJar,
+    q: Result<Query<StartQuery>, QueryRejection>,
+) -> Result<Response, PageError> {
+    let return_to = q.ok().and_then(|Query(q)| q.return_to);
+    begin_sso(&s, &jar, &tenant, &conn, return_to.as_deref(), None, &meta).await
+}
+
+/// Starts a login with the connection `conn` of whatever kind, optionally carrying the upgrade
+/// invitation it was started from (SAML and OIDC keep it in the pending login).
+pub(crate) async fn begin_sso(
+    s: &AppState,
+    jar: &CookieJar,
+    tenant: &str,
+    conn: &str,
+    return_to: Option<&str>,
+    invitation_id: Option<&str>,
+    meta: &lanyard_core::RequestMeta,
+) -> Result<Response, PageError> {
+    match s.lanyard.connection_kind(tenant, conn).await?.as_deref() {
+        Some(lanyard_core::connection::KIND_JWT) => {
+            return jwt::start(s, tenant, conn, return_to, meta).await;
+        }
+        Some(lanyard_core::connection::KIND_OIDC) => {
+            return oidc::start(s, jar, tenant, conn, return_to, invitation_id, meta).await;
+        }
+        _ => {}
+    }
+    saml::start(s, jar, tenant, conn, return_to, invitation_id, meta).await
+}

@@ -10,8 +10,10 @@ use crate::AppState;
 use crate::error::PageError;
 use crate::extract::Meta;
 use crate::metrics::login_outcome;
-use crate::signin::login::{cookie, default_landing, session_cookie_name};
-use crate::signin::saml::BINDING_COOKIE;
+use crate::signin::{
+    BINDING_COOKIE, MAX_RESPONSE_BYTES, binding_cookie, cookie, default_landing,
+    session_cookie_name,
+};
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -27,21 +29,12 @@ use lanyard_core::{Error, RequestMeta};
 use lanyard_proto::TokenAuthMethod;
 use serde_json::{Map, Value};
 
-/// Largest token-endpoint, JWKS or userinfo response read.
-pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
-
 pub fn router() -> Router<AppState> {
     Router::new().route("/t/{tenant}/oidc/{connection}/callback", get(callback))
 }
 
 fn public(s: &AppState) -> String {
     s.config.public_url.as_str().to_owned()
-}
-
-fn binding_cookie(jar: &CookieJar) -> Option<String> {
-    jar.get(BINDING_COOKIE)
-        .map(|c| c.value().to_owned())
-        .filter(|v| v.len() == 43)
 }
 
 /// Sends the browser to the provider's authorization endpoint (302).

@@ -11,10 +11,13 @@ use crate::error::PageError;
 use crate::extract::Meta;
 use crate::metrics::login_outcome;
 use crate::pages;
-use crate::signin::login::{cookie, default_landing, session_cookie_name};
+use crate::signin::{
+    BINDING_COOKIE, BINDING_MAX_AGE_SECS, binding_cookie, cookie, default_landing,
+    session_cookie_name,
+};
 use axum::Router;
-use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Form, Path, Query, State};
+use axum::extract::rejection::FormRejection;
+use axum::extract::{DefaultBodyLimit, Form, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -24,24 +27,12 @@ use lanyard_core::Error;
 use lanyard_core::signin::saml::{AcsPost, SamlStart};
 use serde::Deserialize;
 
-/// The browser-binding cookie: SameSite=None (the IdP's POST to the ACS is cross-site), so it
-/// needs Secure and exists only when the public URL is https; `__Host-` keeps subdomains out.
-pub const BINDING_COOKIE: &str = "__Host-lanyard_sso_binding";
-const BINDING_MAX_AGE_SECS: i64 = lanyard_core::signin::saml::PENDING_LOGIN_TTL_SECS;
-
-fn binding_cookie(jar: &CookieJar) -> Option<String> {
-    jar.get(BINDING_COOKIE)
-        .map(|c| c.value().to_owned())
-        .filter(|v| v.len() == 43)
-}
-
 /// Large enough for the biggest response the verifier accepts (256 KiB of XML, base64-encoded).
 pub const ACS_BODY_LIMIT: usize = 512 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/t/{tenant}/saml/{connection}/metadata", get(sp_metadata))
-        .route("/t/{tenant}/sso/{connection}/start", get(start))
         .route(
             "/t/{tenant}/saml/{connection}/acs",
             post(acs).layer(DefaultBodyLimit::max(ACS_BODY_LIMIT)),
@@ -70,26 +61,9 @@ async fn sp_metadata(
         .into_response())
 }
 
-#[derive(Deserialize)]
-struct StartQuery {
-    #[serde(default)]
-    return_to: Option<String>,
-}
-
-async fn start(
-    State(s): State<AppState>,
-    Path((tenant, conn)): Path<(String, String)>,
-    Meta(meta): Meta,
-    jar: CookieJar,
-    q: Result<Query<StartQuery>, QueryRejection>,
-) -> Result<Response, PageError> {
-    let return_to = q.ok().and_then(|Query(q)| q.return_to);
-    begin_sso(&s, &jar, &tenant, &conn, return_to.as_deref(), None, &meta).await
-}
-
-/// Starts a login with the connection `conn` of whatever kind, optionally carrying the upgrade
-/// invitation it was started from (SAML and OIDC keep it in the pending login).
-pub(crate) async fn begin_sso(
+/// Starts a SAML login: the AuthnRequest by redirect or by auto-submitted form, and (over https)
+/// the browser-binding cookie.
+pub(crate) async fn start(
     s: &AppState,
     jar: &CookieJar,
     tenant: &str,
@@ -98,24 +72,6 @@ pub(crate) async fn begin_sso(
     invitation_id: Option<&str>,
     meta: &lanyard_core::RequestMeta,
 ) -> Result<Response, PageError> {
-    match s.lanyard.connection_kind(tenant, conn).await?.as_deref() {
-        Some(lanyard_core::connection::KIND_JWT) => {
-            return crate::signin::jwt::start(s, tenant, conn, return_to, meta).await;
-        }
-        Some(lanyard_core::connection::KIND_OIDC) => {
-            return crate::signin::oidc::start(
-                s,
-                jar,
-                tenant,
-                conn,
-                return_to,
-                invitation_id,
-                meta,
-            )
-            .await;
-        }
-        _ => {}
-    }
     // One binding per browser, reused by concurrent logins (two tabs), renewed at each start.
     let binding = s
         .config
