@@ -1,6 +1,6 @@
 //! JWT remote login: `/t/{tenant}/jwt/{connection}/verify` (where the remote login sends the
 //! visitor back with a token) and the start of a login (`/t/{tenant}/sso/{connection}/start`
-//! dispatches here for JWT connections, see [`crate::signin::saml`]).
+//! dispatches here for JWT connections, see [`crate::signin`]).
 //!
 //! The token arrives in the query string (`jwt`, `code`, `id_token` or `access_token`); the
 //! query is read raw so that a repeated or second, different token is noticed and refused.
