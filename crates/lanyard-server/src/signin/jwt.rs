@@ -9,16 +9,14 @@ use crate::AppState;
 use crate::error::PageError;
 use crate::extract::Meta;
 use crate::metrics::login_outcome;
-use crate::signin::{
-    cookie, default_landing, invitation_cookie_name, removal, session_cookie_name,
-};
+use crate::signin::signed_in;
+use crate::signin::{invitation_cookie_name, removal};
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum_extra::extract::CookieJar;
-use axum_extra::extract::cookie::SameSite;
 use lanyard_core::Error;
 use lanyard_core::signin::jwt::JwtVerifyRequest;
 use lanyard_core::signin::jwt::token::{MAX_TOKEN_BYTES, pick_token};
@@ -130,19 +128,7 @@ async fn verify(
         Ok(login) => {
             login_outcome("jwt", "ok");
             crate::metrics::provisioning_outcome("jwt", login.provisioning);
-            let new = login.session;
-            let max_age = new.session.expires_at - new.session.created_at;
-            let jar = jar.add(cookie(
-                &s,
-                session_cookie_name(&s, &new.tenant.slug),
-                new.token,
-                max_age,
-                SameSite::Lax,
-            ));
-            let target = login
-                .return_to
-                .unwrap_or_else(|| default_landing(&new.tenant.slug));
-            let mut res = (jar, Redirect::to(&target)).into_response();
+            let mut res = signed_in(&s, jar, login.session, login.return_to);
             res.headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             // The token is in this URL: do not pass it on to the next page.

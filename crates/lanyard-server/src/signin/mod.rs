@@ -14,7 +14,8 @@ use crate::extract::Meta;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
@@ -22,6 +23,55 @@ use serde::Deserialize;
 
 /// Largest token-endpoint, JWKS or userinfo response read.
 pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+
+/// The browser binding for a login about to start (over https only): one per browser, reused by
+/// concurrent logins (two tabs), renewed at each start.
+pub(crate) fn browser_binding(s: &AppState, jar: &CookieJar) -> Option<String> {
+    s.config
+        .secure_cookies()
+        .then(|| binding_cookie(jar).unwrap_or_else(lanyard_core::secret::random_token))
+}
+
+/// Sets the browser-binding cookie (SameSite=None: the IdP's answer may be a cross-site POST).
+pub(crate) fn set_binding_cookie(
+    s: &AppState,
+    res: &mut Response,
+    binding: Option<String>,
+    max_age_secs: i64,
+) {
+    if let Some(b) = binding {
+        let c = cookie(
+            s,
+            BINDING_COOKIE.to_owned(),
+            b,
+            max_age_secs,
+            SameSite::None,
+        );
+        if let Ok(v) = HeaderValue::from_str(&c.to_string()) {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+}
+
+/// A finished federated login: the session cookie, and a redirect to the page asked for (or the
+/// tenant's default page).
+pub(crate) fn signed_in(
+    s: &AppState,
+    jar: CookieJar,
+    new: lanyard_core::session::NewSession,
+    return_to: Option<String>,
+) -> Response {
+    let max_age = new.session.expires_at - new.session.created_at;
+    let jar = jar.add(cookie(
+        s,
+        session_cookie_name(s, &new.tenant.slug),
+        new.token,
+        max_age,
+        SameSite::Lax,
+    ));
+    let target = return_to.unwrap_or_else(|| default_landing(&new.tenant.slug));
+    (jar, Redirect::to(&target)).into_response()
+}
 
 /// Every sign-in route: the start for any kind of connection and each protocol's own routes.
 pub fn router() -> Router<AppState> {

@@ -10,17 +10,14 @@ use crate::AppState;
 use crate::error::PageError;
 use crate::extract::Meta;
 use crate::metrics::login_outcome;
-use crate::signin::{
-    BINDING_COOKIE, MAX_RESPONSE_BYTES, binding_cookie, cookie, default_landing,
-    session_cookie_name,
-};
+use crate::signin::{MAX_RESPONSE_BYTES, binding_cookie};
+use crate::signin::{browser_binding, set_binding_cookie, signed_in};
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum_extra::extract::CookieJar;
-use axum_extra::extract::cookie::SameSite;
 use base64::Engine as _;
 use lanyard_core::error::OidcError;
 use lanyard_core::signin::oidc::checks::Jwks;
@@ -47,10 +44,7 @@ pub(crate) async fn start(
     invitation_id: Option<&str>,
     meta: &RequestMeta,
 ) -> Result<Response, PageError> {
-    let binding = s
-        .config
-        .secure_cookies()
-        .then(|| binding_cookie(jar).unwrap_or_else(lanyard_core::secret::random_token));
+    let binding = browser_binding(s, jar);
     let url = match s
         .lanyard
         .oidc_start(
@@ -78,18 +72,12 @@ pub(crate) async fn start(
     res.headers_mut().insert(header::LOCATION, v);
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Some(b) = binding {
-        let c = cookie(
-            s,
-            BINDING_COOKIE.to_owned(),
-            b,
-            lanyard_core::signin::oidc::PENDING_OIDC_TTL_SECS,
-            SameSite::None,
-        );
-        if let Ok(v) = HeaderValue::from_str(&c.to_string()) {
-            res.headers_mut().append(header::SET_COOKIE, v);
-        }
-    }
+    set_binding_cookie(
+        s,
+        &mut res,
+        binding,
+        lanyard_core::signin::oidc::PENDING_OIDC_TTL_SECS,
+    );
     Ok(res)
 }
 
@@ -294,19 +282,7 @@ async fn callback(
         Ok(login) => {
             login_outcome("oidc", "ok");
             crate::metrics::provisioning_outcome("oidc", login.provisioning);
-            let new = login.session;
-            let max_age = new.session.expires_at - new.session.created_at;
-            let jar = jar.add(cookie(
-                &s,
-                session_cookie_name(&s, &new.tenant.slug),
-                new.token,
-                max_age,
-                SameSite::Lax,
-            ));
-            let target = login
-                .return_to
-                .unwrap_or_else(|| default_landing(&new.tenant.slug));
-            let mut res = (jar, Redirect::to(&target)).into_response();
+            let mut res = signed_in(&s, jar, login.session, login.return_to);
             res.headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             Ok(res)

@@ -11,18 +11,15 @@ use crate::error::PageError;
 use crate::extract::Meta;
 use crate::metrics::login_outcome;
 use crate::pages;
-use crate::signin::{
-    BINDING_COOKIE, BINDING_MAX_AGE_SECS, binding_cookie, cookie, default_landing,
-    session_cookie_name,
-};
+use crate::signin::{BINDING_MAX_AGE_SECS, binding_cookie};
+use crate::signin::{browser_binding, set_binding_cookie, signed_in};
 use axum::Router;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{DefaultBodyLimit, Form, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
-use axum_extra::extract::cookie::SameSite;
 use lanyard_core::Error;
 use lanyard_core::signin::saml::{AcsPost, SamlStart};
 use serde::Deserialize;
@@ -72,11 +69,7 @@ pub(crate) async fn start(
     invitation_id: Option<&str>,
     meta: &lanyard_core::RequestMeta,
 ) -> Result<Response, PageError> {
-    // One binding per browser, reused by concurrent logins (two tabs), renewed at each start.
-    let binding = s
-        .config
-        .secure_cookies()
-        .then(|| binding_cookie(jar).unwrap_or_else(lanyard_core::secret::random_token));
+    let binding = browser_binding(s, jar);
     let start = match s
         .lanyard
         .saml_start(
@@ -120,18 +113,7 @@ pub(crate) async fn start(
     };
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Some(b) = binding {
-        let c = cookie(
-            s,
-            BINDING_COOKIE.to_owned(),
-            b,
-            BINDING_MAX_AGE_SECS,
-            SameSite::None,
-        );
-        if let Ok(v) = HeaderValue::from_str(&c.to_string()) {
-            res.headers_mut().append(header::SET_COOKIE, v);
-        }
-    }
+    set_binding_cookie(s, &mut res, binding, BINDING_MAX_AGE_SECS);
     Ok(res)
 }
 
@@ -187,19 +169,7 @@ async fn acs(
         Ok(login) => {
             login_outcome("saml", "ok");
             crate::metrics::provisioning_outcome("saml", login.provisioning);
-            let new = login.session;
-            let max_age = new.session.expires_at - new.session.created_at;
-            let jar = jar.add(cookie(
-                &s,
-                session_cookie_name(&s, &new.tenant.slug),
-                new.token,
-                max_age,
-                SameSite::Lax,
-            ));
-            let target = login
-                .return_to
-                .unwrap_or_else(|| default_landing(&new.tenant.slug));
-            Ok((jar, Redirect::to(&target)).into_response())
+            Ok(signed_in(&s, jar, login.session, login.return_to))
         }
         Err(e) => {
             login_outcome("saml", e.code());
