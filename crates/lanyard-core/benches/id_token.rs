@@ -1,4 +1,4 @@
-//! OIDC ID-token validation (`lanyard_core::oidc::verify_id_token`: header, kid lookup in the
+//! OIDC ID-token validation (`lanyard_core::signin::oidc::checks::verify_id_token`: header, kid lookup in the
 //! JWKS, RS256 signature, iss/aud/azp/exp/iat/nbf/nonce/at_hash) next to one bare RS256
 //! signature verification by the same library (jsonwebtoken on aws-lc-rs) of the same token,
 //! in the same run. Issue 4's target: validations per second at least 0.6 of bare verifies.
@@ -21,7 +21,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
-use lanyard_core::oidc::{IdTokenCheck, Jwks, at_hash, verify_id_token};
+use lanyard_core::signin::oidc::checks::{IdTokenCheck, Jwks, at_hash, verify_id_token};
 use serde_json::json;
 
 const NOW: i64 = 1_796_083_200;

@@ -4,11 +4,12 @@
 //! only its tenant), and the change and its audit event are written in one transaction.
 
 use crate::audit::{Actor, Ctx};
-use crate::auth::API_KEY_PREFIX;
 use crate::error::{Error, Result};
 use crate::model::*;
 use crate::secret::{random_token, token_hash};
-use crate::{Lanyard, password, validate};
+use crate::session::API_KEY_PREFIX;
+use crate::session::password;
+use crate::{Lanyard, validate};
 use lanyard_proto as proto;
 use serde_json::json;
 

@@ -2,29 +2,19 @@
 //! that govern them, and the store they live in. No HTTP types here: the server adapts requests
 //! into calls on [`Lanyard`] and maps [`Error`] onto responses in one place.
 
+pub mod access;
 pub mod admin;
-pub mod api_token;
 pub mod audit;
-pub mod auth;
-pub mod client_ip;
 pub mod clock;
 pub mod connection;
 pub mod error;
 pub mod identity;
-pub mod jwt_login;
-pub mod links;
 pub mod mail;
 pub mod model;
-pub mod oidc;
-pub mod oidc_login;
-pub mod password;
-pub mod provisioning;
-pub mod routing;
-pub mod saml;
 pub mod secret;
-pub mod sp_credentials;
+pub mod session;
+pub mod signin;
 pub mod store;
-pub mod throttle;
 pub mod validate;
 
 pub use audit::{Actor, Ctx, RequestMeta};
@@ -42,8 +32,8 @@ pub struct Lanyard {
     clock: Arc<dyn Clock>,
     master_key: MasterKey,
     csrf_key: Arc<aws_lc_rs::hmac::Key>,
-    idp_cache: Arc<saml::IdpCache>,
-    jwks_cache: Arc<oidc::JwksCache>,
+    idp_cache: Arc<signin::saml::IdpCache>,
+    jwks_cache: Arc<signin::oidc::checks::JwksCache>,
     /// Lanyard's public base URL, for links in emails.
     public_url: Arc<str>,
 }
@@ -92,7 +82,7 @@ impl Lanyard {
     }
 
     /// OIDC providers' signing keys, per connection (this node's cache, shared by clones).
-    pub fn jwks_cache(&self) -> &oidc::JwksCache {
+    pub fn jwks_cache(&self) -> &signin::oidc::checks::JwksCache {
         &self.jwks_cache
     }
 

@@ -20,7 +20,7 @@ pub struct Tenant {
     pub slug: String,
     pub name: String,
     pub session_lifetime_secs: i64,
-    /// Password login is refused for everyone but super admins (see [`crate::routing`]).
+    /// Password login is refused for everyone but super admins (see [`crate::access::routing`]).
     pub sso_required: bool,
     /// The role collaborators get when they join SSO; `None` means no role.
     pub sso_default_role: Option<String>,
@@ -327,7 +327,7 @@ pub struct Connection {
     pub kind: String,
     pub enabled: bool,
     pub settings: String,
-    /// Protocol-neutral provisioning settings (JSON; see [`crate::provisioning`]).
+    /// Protocol-neutral provisioning settings (JSON; see [`crate::identity::provisioning`]).
     pub provisioning: String,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,

@@ -28,7 +28,7 @@ pub fn client_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .collect();
-    Some(lanyard_core::client_ip::resolve(
+    Some(lanyard_core::access::client_ip::resolve(
         peer,
         &xff,
         &state.config.trusted_proxies,

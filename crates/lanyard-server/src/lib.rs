@@ -1,18 +1,15 @@
 //! Lanyard's HTTP surfaces. Each module exposes `router()`; handlers extract, call the domain,
 //! and map its errors onto responses in one place ([`error`]). [`app`] assembles the whole service.
 
-mod account;
 pub mod api;
 pub mod error;
 pub mod extract;
 pub mod fetch;
 pub mod health;
-pub mod jwt;
-pub mod login;
+mod links;
 pub mod metrics;
-pub mod oidc;
 pub mod pages;
-pub mod saml;
+pub mod signin;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
@@ -73,11 +70,8 @@ pub fn app(lanyard: Lanyard, config: ServerConfig) -> Router {
         config: Arc::new(config),
     };
     Router::new()
-        .merge(login::router())
-        .merge(account::router())
-        .merge(saml::router())
-        .merge(jwt::router())
-        .merge(oidc::router())
+        .merge(signin::router())
+        .merge(links::router())
         .merge(api::router())
         .merge(health::router())
         .fallback(pages::not_found)

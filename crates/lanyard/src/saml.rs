@@ -153,7 +153,7 @@ fn verify(cmd: SamlCommand) -> Result<ExitCode> {
         let xml = response_xml(&raw, &limits)?;
         // Without --request-id the debugger cannot know the request: accept what the response
         // claims (and unsolicited responses), and say so.
-        let claimed = lanyard_core::saml::claimed_in_response_to(&xml);
+        let claimed = lanyard_core::signin::saml::claimed_in_response_to(&xml);
         let expected = request_id.clone().or(claimed);
         let mut opts = Options::new(now);
         opts.clock_skew = Duration::from_secs(clock_skew);

@@ -1,6 +1,6 @@
 //! Store operations of provisioning: the multi-row changes a login or an admin action makes in one
-//! transaction (user, federated identity, sessions, API tokens, emailed links, outbox, audit),
-//! per-user API tokens and emailed links.
+//! transaction (user, federated identity, sessions, API tokens, emailed links, outbox, audit), and
+//! the user listings it needs.
 
 use super::*;
 
@@ -139,10 +139,6 @@ macro_rules! apply_changes {
 }
 pub(super) use apply_changes;
 
-const USER_LINK_COLUMNS: &str = "id, tenant_id, user_id, purpose, sealed_token, connection_id, created_at, expires_at, used_at, declined_at";
-const API_TOKEN_COLUMNS: &str =
-    "id, tenant_id, user_id, name, prefix, created_at, expires_at, last_used_at, revoked_at";
-
 /// Which users a listing returns.
 #[derive(Debug, Clone, Default)]
 pub struct UserFilter {
@@ -244,128 +240,5 @@ impl Store {
         Ok(
             on_pool!(self, p => sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(q)).bind(tenant_id).bind(connection_id).fetch_all(p).await?),
         )
-    }
-
-    // --- emailed links ---
-
-    pub async fn user_link_by_hash(&self, token_hash: &[u8]) -> Result<Option<UserLink>> {
-        let q = format!("SELECT {USER_LINK_COLUMNS} FROM user_links WHERE token_hash = $1");
-        Ok(
-            on_pool!(self, p => sqlx::query_as::<_, UserLink>(sqlx::AssertSqlSafe(q)).bind(token_hash).fetch_optional(p).await?),
-        )
-    }
-
-    pub async fn user_link(&self, tenant_id: &str, id: &str) -> Result<Option<UserLink>> {
-        let q =
-            format!("SELECT {USER_LINK_COLUMNS} FROM user_links WHERE tenant_id = $1 AND id = $2");
-        Ok(
-            on_pool!(self, p => sqlx::query_as::<_, UserLink>(sqlx::AssertSqlSafe(q)).bind(tenant_id).bind(id).fetch_optional(p).await?),
-        )
-    }
-
-    /// The invitation of `user_id` that is still open (not accepted), if any.
-    pub async fn open_invitation_of(&self, user_id: &str) -> Result<Option<UserLink>> {
-        let q = format!(
-            "SELECT {USER_LINK_COLUMNS} FROM user_links WHERE user_id = $1 AND purpose = 'invitation' AND used_at IS NULL ORDER BY id DESC LIMIT 1"
-        );
-        Ok(
-            on_pool!(self, p => sqlx::query_as::<_, UserLink>(sqlx::AssertSqlSafe(q)).bind(user_id).fetch_optional(p).await?),
-        )
-    }
-
-    /// Whether `user_id` has a link of `purpose` that is neither used nor expired at `now`.
-    pub async fn has_open_link(
-        &self,
-        user_id: &str,
-        purpose: LinkPurpose,
-        now: UnixTime,
-    ) -> Result<bool> {
-        let q = "SELECT COUNT(*) FROM user_links WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL \
-                 AND (expires_at IS NULL OR expires_at > $3)";
-        let n: i64 = on_pool!(self, p => sqlx::query_scalar::<_, i64>(q).bind(user_id).bind(purpose.as_str()).bind(now).fetch_one(p).await?);
-        Ok(n > 0)
-    }
-
-    pub async fn list_user_links(
-        &self,
-        tenant_id: &str,
-        purpose: LinkPurpose,
-        after_id: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<UserLink>> {
-        let q = format!(
-            "SELECT {USER_LINK_COLUMNS} FROM user_links WHERE tenant_id = $1 AND purpose = $2 AND id > $3 ORDER BY id LIMIT $4"
-        );
-        Ok(
-            on_pool!(self, p => sqlx::query_as::<_, UserLink>(sqlx::AssertSqlSafe(q))
-            .bind(tenant_id).bind(purpose.as_str()).bind(after_id.unwrap_or("")).bind(limit)
-            .fetch_all(p).await?),
-        )
-    }
-
-    // --- per-user API tokens ---
-
-    pub async fn insert_api_token(
-        &self,
-        t: &ApiToken,
-        token_hash: &[u8],
-        audit: &AuditRecord,
-    ) -> Result<()> {
-        let q = format!(
-            "INSERT INTO api_tokens ({API_TOKEN_COLUMNS}, token_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        );
-        let res: std::result::Result<(), sqlx::Error> = on_pool!(self, p => async {
-            let mut tx = p.begin().await?;
-            sqlx::query(sqlx::AssertSqlSafe(q))
-                .bind(&t.id).bind(&t.tenant_id).bind(&t.user_id).bind(&t.name).bind(&t.prefix)
-                .bind(t.created_at).bind(t.expires_at).bind(t.last_used_at).bind(t.revoked_at).bind(token_hash)
-                .execute(&mut *tx).await?;
-            bind_audit!(sqlx::query(AUDIT_INSERT), audit).execute(&mut *tx).await?;
-            tx.commit().await
-        }.await);
-        Ok(res?)
-    }
-
-    pub async fn api_token_by_hash(&self, token_hash: &[u8]) -> Result<Option<ApiToken>> {
-        let q = format!("SELECT {API_TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1");
-        Ok(
-            on_pool!(self, p => sqlx::query_as::<_, ApiToken>(sqlx::AssertSqlSafe(q)).bind(token_hash).fetch_optional(p).await?),
-        )
-    }
-
-    pub async fn api_tokens_of(&self, user_id: &str) -> Result<Vec<ApiToken>> {
-        let q =
-            format!("SELECT {API_TOKEN_COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY id");
-        Ok(
-            on_pool!(self, p => sqlx::query_as::<_, ApiToken>(sqlx::AssertSqlSafe(q)).bind(user_id).fetch_all(p).await?),
-        )
-    }
-
-    pub async fn revoke_api_token(
-        &self,
-        user_id: &str,
-        id: &str,
-        at: UnixTime,
-        audit: &AuditRecord,
-    ) -> Result<bool> {
-        let res: std::result::Result<bool, sqlx::Error> = on_pool!(self, p => async {
-            let mut tx = p.begin().await?;
-            let n = sqlx::query("UPDATE api_tokens SET revoked_at = $3 WHERE user_id = $1 AND id = $2 AND revoked_at IS NULL")
-                .bind(user_id).bind(id).bind(at).execute(&mut *tx).await?.rows_affected();
-            if n == 0 {
-                return Ok(false);
-            }
-            bind_audit!(sqlx::query(AUDIT_INSERT), audit).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(true)
-        }.await);
-        Ok(res?)
-    }
-
-    /// Records use of a token at most once a minute.
-    pub async fn touch_api_token(&self, id: &str, at: UnixTime) -> Result<()> {
-        let q = "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)";
-        on_pool!(self, p => sqlx::query(q).bind(id).bind(at).bind(at - 60).execute(p).await?.rows_affected());
-        Ok(())
     }
 }

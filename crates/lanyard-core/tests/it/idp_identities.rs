@@ -5,8 +5,8 @@
 //! names these IdPs actually send.
 
 use lanyard_core::connection::SamlSettings;
+use lanyard_core::identity::provisioning::ProvisioningSettings;
 use lanyard_core::identity::{Identity, from_saml};
-use lanyard_core::provisioning::ProvisioningSettings;
 use lanyard_proto::AttributePreset;
 use lanyard_saml::metadata::parse_idp_metadata;
 use lanyard_saml::xml::Limits;

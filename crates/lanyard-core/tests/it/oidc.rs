@@ -5,9 +5,10 @@ use crate::harness::T0;
 use crate::jwt_login::{fixture, sign};
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, EncodingKey};
-use lanyard_core::oidc::{
-    DEFAULT_ALGORITHMS, IdTokenCheck, Jwks, JwksCache, OidcError, at_hash, parse_algorithm,
-    parse_discovery, pkce_challenge, verify_id_token,
+use lanyard_core::error::OidcError;
+use lanyard_core::signin::oidc::checks::{
+    DEFAULT_ALGORITHMS, IdTokenCheck, Jwks, JwksCache, at_hash, parse_algorithm, parse_discovery,
+    pkce_challenge, verify_id_token,
 };
 use serde_json::{Value, json};
 
@@ -405,7 +406,7 @@ async fn start_state(l: &lanyard_core::Lanyard, conn: &str) -> String {
 #[tokio::test]
 async fn oidc_state_is_single_use_per_connection_on_both_backends() {
     use lanyard_core::Ctx;
-    use lanyard_core::oidc_login::CallbackParams;
+    use lanyard_core::signin::oidc::CallbackParams;
     crate::harness::each_backend(|e| async move {
         let l = &e.lanyard;
         l.create_tenant(
@@ -475,7 +476,7 @@ async fn oidc_state_is_single_use_per_connection_on_both_backends() {
             "https://sso.example.com/t/a/oidc/op/callback"
         );
         assert_eq!(
-            lanyard_core::oidc::pkce_challenge(&b.code_verifier).len(),
+            lanyard_core::signin::oidc::checks::pkce_challenge(&b.code_verifier).len(),
             43
         );
         // Consumed: a second use is refused.

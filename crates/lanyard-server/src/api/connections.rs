@@ -174,7 +174,7 @@ async fn resolve_discovery(s: &AppState, input: &mut OidcConnectionInput) -> Res
         &url,
         None,
         s.config.allow_private_metadata_urls,
-        crate::oidc::MAX_RESPONSE_BYTES,
+        crate::signin::MAX_RESPONSE_BYTES,
     )
     .await?;
     input.discovery_json = Some(String::from_utf8(body).map_err(|_| {

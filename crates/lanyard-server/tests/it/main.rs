@@ -14,5 +14,7 @@ mod jwt;
 mod login;
 mod oidc;
 mod provisioning;
+mod provisioning_access;
 mod saml;
+mod saml_connections;
 mod saml_idp;

@@ -104,7 +104,7 @@ async fn token(
     };
     // PKCE: S256(code_verifier) must be the challenge of the authorization request.
     let verifier = f.get("code_verifier").cloned().unwrap_or_default();
-    if lanyard_core::oidc::pkce_challenge(&verifier) != challenge {
+    if lanyard_core::signin::oidc::checks::pkce_challenge(&verifier) != challenge {
         return (
             StatusCode::BAD_REQUEST,
             Json(json!({"error": "invalid_grant", "error_description": "PKCE"})),
@@ -112,7 +112,7 @@ async fn token(
     }
     let mut claims = json!({"iss": st.issuer, "aud": CLIENT, "sub": "op-user-1", "nonce": nonce,
         "iat": T0, "exp": T0 + 300, "email": "ada@op.test", "email_verified": true, "name": "Ada",
-        "at_hash": lanyard_core::oidc::at_hash(Algorithm::RS256, "access-1")});
+        "at_hash": lanyard_core::signin::oidc::checks::at_hash(Algorithm::RS256, "access-1")});
     for (k, v) in st.patch.as_object().cloned().unwrap_or_default() {
         if v.is_null() {
             claims.as_object_mut().unwrap().remove(&k);

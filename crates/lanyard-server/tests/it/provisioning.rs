@@ -10,11 +10,11 @@ use axum::http::{Method, StatusCode, header};
 use lanyard_core::model::AuditFilter;
 use serde_json::{Value, json};
 
-const PUBLIC: &str = "http://127.0.0.1:8080";
-const CSRF: &str = "lanyard_login_csrf";
+pub(crate) const PUBLIC: &str = "http://127.0.0.1:8080";
+pub(crate) const CSRF: &str = "lanyard_login_csrf";
 
 /// A response from the test IdP for `name_id` with these attributes (no InResponseTo yet).
-fn person(name_id: &str, attributes: &[(&str, &str)]) -> Resp {
+pub(crate) fn person(name_id: &str, attributes: &[(&str, &str)]) -> Resp {
     let mut r = Resp::new("acme", "okta", None);
     r.name_id = name_id.into();
     r.attributes = attributes
@@ -25,21 +25,21 @@ fn person(name_id: &str, attributes: &[(&str, &str)]) -> Resp {
 }
 
 /// A complete SP-initiated login at acme/okta answered with `r`.
-async fn saml_login(app: &TestApp, mut r: Resp) -> Res {
+pub(crate) async fn saml_login(app: &TestApp, mut r: Resp) -> Res {
     let (id, rs) = start(app, "acme", "okta", None).await;
     r.in_response_to = Some(id);
     post_acs(app, "acme", "okta", &r.signed(), Some(&rs)).await
 }
 
 /// `saml_login` that must succeed; returns the session JSON.
-async fn saml_ok(app: &TestApp, r: Resp) -> Value {
+pub(crate) async fn saml_ok(app: &TestApp, r: Resp) -> Value {
     let res = saml_login(app, r).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
     session_json(app, &res, "acme").await
 }
 
 /// The pending login (AuthnRequest ID, RelayState) of a redirect to the IdP.
-fn pending_of(res: &Res) -> (String, String) {
+pub(crate) fn pending_of(res: &Res) -> (String, String) {
     assert_eq!(res.status, StatusCode::FOUND, "{}", res.text());
     let location = res.headers[header::LOCATION].to_str().unwrap().to_owned();
     assert!(
@@ -94,7 +94,7 @@ pub(crate) fn assert_password_refused(res: &Res, code: &str) {
 }
 
 /// Asserts an HTML error page with `code` (and no session cookie).
-fn assert_error_page(res: &Res, code: &str) {
+pub(crate) fn assert_error_page(res: &Res, code: &str) {
     assert!(
         res.status.is_client_error(),
         "expected {code}, got {}: {}",
@@ -109,7 +109,7 @@ fn assert_error_page(res: &Res, code: &str) {
     assert!(res.cookie_value("lanyard_session_acme").is_none());
 }
 
-fn session_cookie(res: &Res) -> String {
+pub(crate) fn session_cookie(res: &Res) -> String {
     format!(
         "lanyard_session_acme={}",
         res.cookie_value("lanyard_session_acme")
@@ -117,7 +117,7 @@ fn session_cookie(res: &Res) -> String {
     )
 }
 
-async fn api_ok(app: &TestApp, m: Method, path: &str, body: Option<Value>) -> Value {
+pub(crate) async fn api_ok(app: &TestApp, m: Method, path: &str, body: Option<Value>) -> Value {
     let res = app.api(m.clone(), path, body, None).await;
     assert!(
         res.status.is_success(),
@@ -132,7 +132,7 @@ async fn api_ok(app: &TestApp, m: Method, path: &str, body: Option<Value>) -> Va
     }
 }
 
-async fn user(app: &TestApp, id: &str) -> Value {
+pub(crate) async fn user(app: &TestApp, id: &str) -> Value {
     api_ok(
         app,
         Method::GET,
@@ -142,7 +142,7 @@ async fn user(app: &TestApp, id: &str) -> Value {
     .await
 }
 
-async fn create_user(app: &TestApp, body: Value) -> String {
+pub(crate) async fn create_user(app: &TestApp, body: Value) -> String {
     let res = app
         .api(Method::POST, "/api/v1/tenants/acme/users", Some(body), None)
         .await;
@@ -150,7 +150,7 @@ async fn create_user(app: &TestApp, body: Value) -> String {
     res.json()["id"].as_str().unwrap().to_owned()
 }
 
-async fn users_where(app: &TestApp, query: &str) -> Vec<Value> {
+pub(crate) async fn users_where(app: &TestApp, query: &str) -> Vec<Value> {
     api_ok(
         app,
         Method::GET,
@@ -163,7 +163,7 @@ async fn users_where(app: &TestApp, query: &str) -> Vec<Value> {
         .clone()
 }
 
-async fn identities(app: &TestApp, uid: &str) -> Vec<Value> {
+pub(crate) async fn identities(app: &TestApp, uid: &str) -> Vec<Value> {
     api_ok(
         app,
         Method::GET,
@@ -176,18 +176,18 @@ async fn identities(app: &TestApp, uid: &str) -> Vec<Value> {
     .clone()
 }
 
-async fn invitations(app: &TestApp) -> Vec<Value> {
+pub(crate) async fn invitations(app: &TestApp) -> Vec<Value> {
     api_ok(app, Method::GET, "/api/v1/tenants/acme/invitations", None).await["items"]
         .as_array()
         .unwrap()
         .clone()
 }
 
-async fn patch_tenant(app: &TestApp, body: Value) {
+pub(crate) async fn patch_tenant(app: &TestApp, body: Value) {
     api_ok(app, Method::PATCH, "/api/v1/tenants/acme", Some(body)).await;
 }
 
-async fn patch_okta(app: &TestApp, body: Value) -> Value {
+pub(crate) async fn patch_okta(app: &TestApp, body: Value) -> Value {
     api_ok(
         app,
         Method::PATCH,
@@ -198,7 +198,7 @@ async fn patch_okta(app: &TestApp, body: Value) -> Value {
 }
 
 /// Queued mail to `to` whose subject contains `subject`.
-async fn mails(app: &TestApp, to: &str, subject: &str) -> Vec<Value> {
+pub(crate) async fn mails(app: &TestApp, to: &str, subject: &str) -> Vec<Value> {
     let page = api_ok(
         app,
         Method::GET,
@@ -216,7 +216,7 @@ async fn mails(app: &TestApp, to: &str, subject: &str) -> Vec<Value> {
 }
 
 /// The path of the `/t/acme/{kind}/…` link in a mail body.
-fn link_in(mail: &Value, kind: &str) -> String {
+pub(crate) fn link_in(mail: &Value, kind: &str) -> String {
     let body = mail["body"].as_str().unwrap();
     let prefix = format!("{PUBLIC}/t/acme/{kind}/");
     let at = body
@@ -273,7 +273,7 @@ pub(crate) async fn invite(app: &TestApp, username: &str, email: &str) -> String
 }
 
 /// Accepts the invitation at `path`: the page, then the POST that starts the SSO login.
-async fn accept(app: &TestApp, path: &str) -> (String, String) {
+pub(crate) async fn accept(app: &TestApp, path: &str) -> (String, String) {
     let (page, csrf) = open_page(app, path).await;
     assert!(
         page.text().contains("Continue with okta IdP"),
@@ -285,12 +285,12 @@ async fn accept(app: &TestApp, path: &str) -> (String, String) {
 }
 
 /// Posts `r` as the answer to the pending login `(id, rs)`.
-async fn answer(app: &TestApp, pending: (String, String), mut r: Resp) -> Res {
+pub(crate) async fn answer(app: &TestApp, pending: (String, String), mut r: Resp) -> Res {
     r.in_response_to = Some(pending.0);
     post_acs(app, "acme", "okta", &r.signed(), Some(&pending.1)).await
 }
 
-async fn audit(app: &TestApp, kind: &str, user_id: Option<&str>) -> Vec<Value> {
+pub(crate) async fn audit(app: &TestApp, kind: &str, user_id: Option<&str>) -> Vec<Value> {
     app.lanyard
         .store
         .list_audit(&AuditFilter {
@@ -367,7 +367,7 @@ async fn a_later_saml_login_updates_username_and_email_and_audits_the_change() {
 
 // --- 2 ---
 
-fn member(n: &str, groups: &[&str]) -> Resp {
+pub(crate) fn member(n: &str, groups: &[&str]) -> Resp {
     let email = format!("{n}@acme.example");
     let mut attrs = vec![("email", email.as_str()), ("username", n)];
     for g in groups {
@@ -730,342 +730,3 @@ async fn a_matching_email_never_takes_over_an_account_saml_and_oidc() {
 }
 
 // --- 8 ---
-
-#[tokio::test]
-async fn sso_required_refuses_passwords_except_super_admins_until_no_connection_is_enabled() {
-    let app = TestApp::new().await;
-    connection(&app, "acme", "okta", json!({})).await;
-    create_user(
-        &app,
-        json!({"username": "root", "email": "root@acme.test", "password": PW, "super_admin": true}),
-    )
-    .await;
-    patch_tenant(&app, json!({"sso_required": true})).await;
-
-    let res = password_login(&app, "jo", PW).await;
-    assert_password_refused(&res, "login.sso_required");
-    assert!(
-        res.text()
-            .contains(r#"<a class="sso" href="/t/acme/sso/okta/start">Sign in with okta IdP</a>"#),
-        "{}",
-        res.text()
-    );
-    let failed = app
-        .lanyard
-        .store
-        .list_audit(&AuditFilter {
-            kind: Some("login.failed".into()),
-            limit: 1,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(failed[0].code.as_deref(), Some("login.sso_required"));
-    // A wrong password still says only that.
-    assert_password_refused(
-        &password_login(&app, "jo", "not the password").await,
-        "login.invalid_credentials",
-    );
-    // Super admins keep their password (to repair a broken connection).
-    let root = app.sign_in("acme", "root", PW).await;
-    assert_eq!(
-        app.get("/t/acme/session", Some(&root)).await.json()["user"]["username"],
-        "root"
-    );
-
-    // With no enabled connection nobody is locked out.
-    patch_okta(&app, json!({"enabled": false})).await;
-    let jo = app.sign_in("acme", "jo", PW).await;
-    assert_eq!(
-        app.get("/t/acme/session", Some(&jo)).await.json()["user"]["username"],
-        "jo"
-    );
-    let page = password_login(&app, "jo", "not the password").await;
-    assert!(
-        !page.text().contains("Sign in with okta IdP"),
-        "{}",
-        page.text()
-    );
-}
-
-// --- 9 ---
-
-#[tokio::test]
-async fn removing_a_connection_sends_a_single_use_password_reset_to_its_users() {
-    let app = TestApp::new().await;
-    connection(&app, "acme", "okta", json!({"jit": true})).await;
-    let s = saml_ok(
-        &app,
-        person("00u-alice", &[("email", "alice@acme.example")]),
-    )
-    .await;
-    let alice = s["user"]["id"].as_str().unwrap().to_owned();
-    assert_eq!(user(&app, &alice).await["has_password"], false);
-    assert!(
-        mails(&app, "alice@acme.example", "choose a password")
-            .await
-            .is_empty()
-    );
-
-    let res = app
-        .api(
-            Method::DELETE,
-            "/api/v1/tenants/acme/connections/okta",
-            None,
-            None,
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.text());
-    let sent = mails(&app, "alice@acme.example", "choose a password").await;
-    assert_eq!(sent.len(), 1);
-    // jo has a password: no reset for jo.
-    assert!(
-        mails(&app, "jo@acme.test", "choose a password")
-            .await
-            .is_empty()
-    );
-    let link = link_in(&sent[0], "reset");
-
-    let (page, csrf) = open_page(&app, &link).await;
-    assert!(
-        page.text().contains("alice@acme.example"),
-        "{}",
-        page.text()
-    );
-    let new_pw = "a fresh password for alice";
-    // Different passwords: the form again, nothing set.
-    let res = submit(
-        &app,
-        &link,
-        &csrf,
-        &[
-            ("password", new_pw),
-            ("password2", "something else entirely"),
-        ],
-    )
-    .await;
-    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text());
-    // Without the CSRF cookie: refused.
-    let res = app
-        .form(
-            &link,
-            "x=y",
-            &[
-                ("csrf_token", &csrf),
-                ("password", new_pw),
-                ("password2", new_pw),
-            ],
-        )
-        .await;
-    assert!(res.status.is_client_error(), "{}", res.text());
-    assert_eq!(user(&app, &alice).await["has_password"], false);
-
-    let res = submit(
-        &app,
-        &link,
-        &csrf,
-        &[("password", new_pw), ("password2", new_pw)],
-    )
-    .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-    assert!(res.text().contains("Password set"), "{}", res.text());
-    let cookie = app.sign_in("acme", "alice@acme.example", new_pw).await;
-    assert_eq!(
-        app.get("/t/acme/session", Some(&cookie)).await.json()["user"]["id"],
-        alice.as_str()
-    );
-
-    let again = submit(
-        &app,
-        &link,
-        &csrf,
-        &[
-            ("password", "yet another password!"),
-            ("password2", "yet another password!"),
-        ],
-    )
-    .await;
-    assert_error_page(&again, "link.invalid");
-    assert_error_page(&app.get(&link, None).await, "link.invalid");
-    app.sign_in("acme", "alice@acme.example", new_pw).await;
-}
-
-// --- 10 ---
-
-#[tokio::test]
-async fn required_email_confirmation_holds_the_first_login_until_confirmed() {
-    let app = TestApp::new().await;
-    connection(&app, "acme", "okta", json!({"jit": true})).await;
-    patch_tenant(&app, json!({"require_email_confirmation": true})).await;
-    let before = counts(&app).await;
-    let alice = || person("00u-alice", &[("email", "alice@acme.example")]);
-
-    let res = saml_login(&app, alice()).await;
-    assert_error_page(&res, "login.email_unconfirmed");
-    assert_eq!(
-        counts(&app).await,
-        (before.0 + 1, before.1),
-        "the user exists, no session"
-    );
-    let uid = app.user_id("acme", "alice@acme.example").await;
-    assert_eq!(user(&app, &uid).await["email_confirmed"], false);
-    let sent = mails(&app, "alice@acme.example", "confirm your email").await;
-    assert_eq!(sent.len(), 1);
-    assert!(
-        sent[0]["body"]
-            .as_str()
-            .unwrap()
-            .contains("You can sign in once you have confirmed"),
-        "{}",
-        sent[0]["body"]
-    );
-    let link = link_in(&sent[0], "confirm");
-
-    // Still unconfirmed at the next login; opening the link (as a mail scanner would) confirms
-    // nothing.
-    assert_error_page(&saml_login(&app, alice()).await, "login.email_unconfirmed");
-    let (page, csrf) = open_page(&app, &link).await;
-    assert!(page.text().contains("Confirm my email"), "{}", page.text());
-    assert_error_page(&saml_login(&app, alice()).await, "login.email_unconfirmed");
-
-    let res = submit(&app, &link, &csrf, &[]).await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-    assert!(res.text().contains("Email confirmed"), "{}", res.text());
-    assert_eq!(user(&app, &uid).await["email_confirmed"], true);
-    let s = saml_ok(&app, alice()).await;
-    assert_eq!(s["user"]["id"], uid.as_str());
-    assert_error_page(&app.get(&link, None).await, "link.invalid");
-}
-
-// --- 11 ---
-
-#[tokio::test]
-async fn without_jit_an_admin_sets_the_federation_id_nameid_or_attribute() {
-    let app = TestApp::new().await;
-    connection(&app, "acme", "okta", json!({})).await;
-    let sam = create_user(
-        &app,
-        json!({"username": "sam", "email": "sam@acme.test", "role": "standard"}),
-    )
-    .await;
-    let sam_resp = || person("00u-sam", &[("email", "sam@acme.test")]);
-    let before = counts(&app).await;
-    let res = saml_login(&app, sam_resp()).await;
-    assert_refused(&app, &res, "login.unknown_user", before).await;
-
-    let f = api_ok(
-        &app,
-        Method::PUT,
-        &format!("/api/v1/tenants/acme/users/{sam}/federated-identities/okta"),
-        Some(json!({"federation_id": "00u-sam"})),
-    )
-    .await;
-    assert_eq!(f["federation_id"], "00u-sam");
-    assert_eq!(user(&app, &sam).await["sso_state"], "linked");
-    let s = saml_ok(&app, sam_resp()).await;
-    assert_eq!(s["user"]["id"], sam.as_str());
-    assert_eq!(counts(&app).await.0, before.0, "no user created");
-
-    // With a federation ID attribute, its value is the key; the NameID no longer counts.
-    let c = patch_okta(
-        &app,
-        json!({"provisioning": {"federation_id_attribute": "employeeId"}}),
-    )
-    .await;
-    assert_eq!(c["provisioning"]["federation_id_attribute"], "employeeId");
-    let kim = create_user(&app, json!({"username": "kim", "email": "kim@acme.test"})).await;
-    api_ok(
-        &app,
-        Method::PUT,
-        &format!("/api/v1/tenants/acme/users/{kim}/federated-identities/okta"),
-        Some(json!({"federation_id": "E-1001"})),
-    )
-    .await;
-    // sam's NameID, kim's employee ID: kim.
-    let s = saml_ok(
-        &app,
-        person(
-            "00u-sam",
-            &[("email", "kim@acme.test"), ("employeeId", "E-1001")],
-        ),
-    )
-    .await;
-    assert_eq!(s["user"]["id"], kim.as_str());
-    // sam's NameID with an employee ID nobody has: unknown.
-    let before = counts(&app).await;
-    let res = saml_login(
-        &app,
-        person(
-            "00u-sam",
-            &[("email", "sam@acme.test"), ("employeeId", "E-9999")],
-        ),
-    )
-    .await;
-    assert_refused(&app, &res, "login.unknown_user", before).await;
-    // No attribute at all: refused for the missing attribute.
-    let res = saml_login(&app, sam_resp()).await;
-    assert_refused(&app, &res, "saml.missing_attribute", before).await;
-}
-
-// --- 12 ---
-
-#[tokio::test]
-async fn disconnecting_a_federated_identity_ends_sessions_and_the_link() {
-    let app = TestApp::new().await;
-    connection(&app, "acme", "okta", json!({})).await;
-    let sam = create_user(&app, json!({"username": "sam", "email": "sam@acme.test"})).await;
-    api_ok(
-        &app,
-        Method::PUT,
-        &format!("/api/v1/tenants/acme/users/{sam}/federated-identities/okta"),
-        Some(json!({"federation_id": "00u-sam"})),
-    )
-    .await;
-    let sam_resp = || person("00u-sam", &[("email", "sam@acme.test")]);
-    let res = saml_login(&app, sam_resp()).await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
-    let cookie = session_cookie(&res);
-    assert_eq!(
-        app.get("/t/acme/session", Some(&cookie)).await.json()["user"]["id"],
-        sam.as_str()
-    );
-
-    let del = app
-        .api(
-            Method::DELETE,
-            &format!("/api/v1/tenants/acme/users/{sam}/federated-identities/okta"),
-            None,
-            None,
-        )
-        .await;
-    assert_eq!(del.status, StatusCode::NO_CONTENT, "{}", del.text());
-    assert_eq!(
-        app.get("/t/acme/session", Some(&cookie)).await.code(),
-        "session.revoked"
-    );
-    assert!(identities(&app, &sam).await.is_empty());
-    assert_eq!(user(&app, &sam).await["sso_state"], "none");
-    // Left with no way to sign in: a password reset by email.
-    assert_eq!(
-        mails(&app, "sam@acme.test", "choose a password")
-            .await
-            .len(),
-        1
-    );
-    let removed = audit(&app, "federated_identity.removed", Some(&sam)).await;
-    assert_eq!(removed.len(), 1);
-
-    let before = counts(&app).await;
-    let res = saml_login(&app, sam_resp()).await;
-    assert_refused(&app, &res, "login.unknown_user", before).await;
-    // Deleting again: nothing to delete.
-    let again = app
-        .api(
-            Method::DELETE,
-            &format!("/api/v1/tenants/acme/users/{sam}/federated-identities/okta"),
-            None,
-            None,
-        )
-        .await;
-    assert_eq!(again.code(), "federated_identity.not_found");
-}

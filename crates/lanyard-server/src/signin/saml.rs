@@ -9,31 +9,20 @@
 use crate::AppState;
 use crate::error::PageError;
 use crate::extract::Meta;
-use crate::login::{cookie, default_landing, session_cookie_name};
 use crate::metrics::login_outcome;
 use crate::pages;
+use crate::signin::{BINDING_MAX_AGE_SECS, binding_cookie};
+use crate::signin::{browser_binding, set_binding_cookie, signed_in};
 use axum::Router;
-use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Form, Path, Query, State};
+use axum::extract::rejection::FormRejection;
+use axum::extract::{DefaultBodyLimit, Form, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
-use axum_extra::extract::cookie::SameSite;
 use lanyard_core::Error;
-use lanyard_core::saml::{AcsPost, SamlStart};
+use lanyard_core::signin::saml::{AcsPost, SamlStart};
 use serde::Deserialize;
-
-/// The browser-binding cookie: SameSite=None (the IdP's POST to the ACS is cross-site), so it
-/// needs Secure and exists only when the public URL is https; `__Host-` keeps subdomains out.
-pub const BINDING_COOKIE: &str = "__Host-lanyard_sso_binding";
-const BINDING_MAX_AGE_SECS: i64 = lanyard_core::saml::PENDING_LOGIN_TTL_SECS;
-
-fn binding_cookie(jar: &CookieJar) -> Option<String> {
-    jar.get(BINDING_COOKIE)
-        .map(|c| c.value().to_owned())
-        .filter(|v| v.len() == 43)
-}
 
 /// Large enough for the biggest response the verifier accepts (256 KiB of XML, base64-encoded).
 pub const ACS_BODY_LIMIT: usize = 512 * 1024;
@@ -41,7 +30,6 @@ pub const ACS_BODY_LIMIT: usize = 512 * 1024;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/t/{tenant}/saml/{connection}/metadata", get(sp_metadata))
-        .route("/t/{tenant}/sso/{connection}/start", get(start))
         .route(
             "/t/{tenant}/saml/{connection}/acs",
             post(acs).layer(DefaultBodyLimit::max(ACS_BODY_LIMIT)),
@@ -70,26 +58,9 @@ async fn sp_metadata(
         .into_response())
 }
 
-#[derive(Deserialize)]
-struct StartQuery {
-    #[serde(default)]
-    return_to: Option<String>,
-}
-
-async fn start(
-    State(s): State<AppState>,
-    Path((tenant, conn)): Path<(String, String)>,
-    Meta(meta): Meta,
-    jar: CookieJar,
-    q: Result<Query<StartQuery>, QueryRejection>,
-) -> Result<Response, PageError> {
-    let return_to = q.ok().and_then(|Query(q)| q.return_to);
-    begin_sso(&s, &jar, &tenant, &conn, return_to.as_deref(), None, &meta).await
-}
-
-/// Starts a login with the connection `conn` of whatever kind, optionally carrying the upgrade
-/// invitation it was started from (SAML and OIDC keep it in the pending login).
-pub(crate) async fn begin_sso(
+/// Starts a SAML login: the AuthnRequest by redirect or by auto-submitted form, and (over https)
+/// the browser-binding cookie.
+pub(crate) async fn start(
     s: &AppState,
     jar: &CookieJar,
     tenant: &str,
@@ -98,20 +69,7 @@ pub(crate) async fn begin_sso(
     invitation_id: Option<&str>,
     meta: &lanyard_core::RequestMeta,
 ) -> Result<Response, PageError> {
-    match s.lanyard.connection_kind(tenant, conn).await?.as_deref() {
-        Some(lanyard_core::jwt_login::KIND_JWT) => {
-            return crate::jwt::start(s, tenant, conn, return_to, meta).await;
-        }
-        Some(lanyard_core::oidc_login::KIND_OIDC) => {
-            return crate::oidc::start(s, jar, tenant, conn, return_to, invitation_id, meta).await;
-        }
-        _ => {}
-    }
-    // One binding per browser, reused by concurrent logins (two tabs), renewed at each start.
-    let binding = s
-        .config
-        .secure_cookies()
-        .then(|| binding_cookie(jar).unwrap_or_else(lanyard_core::secret::random_token));
+    let binding = browser_binding(s, jar);
     let start = match s
         .lanyard
         .saml_start(
@@ -155,18 +113,7 @@ pub(crate) async fn begin_sso(
     };
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Some(b) = binding {
-        let c = cookie(
-            s,
-            BINDING_COOKIE.to_owned(),
-            b,
-            BINDING_MAX_AGE_SECS,
-            SameSite::None,
-        );
-        if let Ok(v) = HeaderValue::from_str(&c.to_string()) {
-            res.headers_mut().append(header::SET_COOKIE, v);
-        }
-    }
+    set_binding_cookie(s, &mut res, binding, BINDING_MAX_AGE_SECS);
     Ok(res)
 }
 
@@ -222,19 +169,7 @@ async fn acs(
         Ok(login) => {
             login_outcome("saml", "ok");
             crate::metrics::provisioning_outcome("saml", login.provisioning);
-            let new = login.session;
-            let max_age = new.session.expires_at - new.session.created_at;
-            let jar = jar.add(cookie(
-                &s,
-                session_cookie_name(&s, &new.tenant.slug),
-                new.token,
-                max_age,
-                SameSite::Lax,
-            ));
-            let target = login
-                .return_to
-                .unwrap_or_else(|| default_landing(&new.tenant.slug));
-            Ok((jar, Redirect::to(&target)).into_response())
+            Ok(signed_in(&s, jar, login.session, login.return_to))
         }
         Err(e) => {
             login_outcome("saml", e.code());

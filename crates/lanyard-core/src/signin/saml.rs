@@ -6,12 +6,12 @@
 //! `lanyard_saml::verify_response`, exactly as `lanyard saml verify` runs it.
 
 use crate::audit::{Actor, Ctx, RequestMeta};
-use crate::auth::NewSession;
 use crate::clock::UnixTime;
 use crate::connection::SamlSettings;
 use crate::error::{Error, Result};
 use crate::model::{Connection, PendingLogin, Tenant};
 use crate::secret::{constant_time_eq, random_bytes, random_token};
+use crate::session::NewSession;
 use crate::{Lanyard, validate};
 use lanyard_proto as proto;
 use lanyard_saml::authn_request::AuthnRequest;
@@ -62,7 +62,7 @@ pub struct SamlLogin {
     /// The pending login's validated `return_to`, if one was given.
     pub return_to: Option<String>,
     pub user_created: bool,
-    /// What provisioning did: [`crate::provisioning::Provisioned::outcome`].
+    /// What provisioning did: [`crate::identity::provisioning::Provisioned::outcome`].
     pub provisioning: &'static str,
 }
 

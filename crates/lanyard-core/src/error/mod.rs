@@ -1,6 +1,12 @@
 //! The domain's errors. Every variant has a stable `code()` that appears on error pages, in API
 //! responses, in the audit log and as a metric label; the Display text tells a person what to do.
 
+mod jwt;
+mod oidc;
+
+pub use jwt::JwtError;
+pub use oidc::OidcError;
+
 /// How a refusal maps onto a protocol status (the server turns this into HTTP).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -105,10 +111,10 @@ pub enum Error {
     IdentityAlreadyLinked,
     /// JWT remote login refused the token or the settings (codes exactly as customers know them).
     #[error("{0}")]
-    Jwt(crate::jwt_login::JwtError),
+    Jwt(JwtError),
     /// The OIDC verifier refused the ID token or the discovery document.
     #[error("{0}")]
-    Oidc(crate::oidc::OidcError),
+    Oidc(OidcError),
     #[error("this sign-in response does not answer a sign-in pending here (unknown or used state)")]
     OidcStateUnknown,
     #[error("the sign-in this response answers has expired")]
@@ -285,11 +291,10 @@ impl Error {
             | Self::SamlReplayed
             | Self::SamlMissingAttribute(_) => ErrorKind::Unauthenticated,
             Self::Jwt(e) if e.is_settings_error() => ErrorKind::Invalid,
-            Self::Jwt(crate::jwt_login::JwtError::NoSettings) => ErrorKind::NotFound,
+            Self::Jwt(JwtError::NoSettings) => ErrorKind::NotFound,
             Self::Jwt(_) => ErrorKind::Unauthenticated,
             Self::Oidc(
-                crate::oidc::OidcError::DiscoveryIssuerMismatch { .. }
-                | crate::oidc::OidcError::DiscoveryInvalid(_),
+                OidcError::DiscoveryIssuerMismatch { .. } | OidcError::DiscoveryInvalid(_),
             ) => ErrorKind::Invalid,
             Self::Oidc(_)
             | Self::OidcStateUnknown
@@ -429,6 +434,18 @@ impl Error {
             }
             _ => return None,
         })
+    }
+}
+
+impl From<JwtError> for Error {
+    fn from(e: JwtError) -> Self {
+        Self::Jwt(e)
+    }
+}
+
+impl From<OidcError> for Error {
+    fn from(e: OidcError) -> Self {
+        Self::Oidc(e)
     }
 }
 

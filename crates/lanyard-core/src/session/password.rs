@@ -4,11 +4,6 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::sync::OnceLock;
 
-/// NIST SP 800-63B asks for at least 8; an admin console deserves more.
-pub const MIN_PASSWORD_CHARS: usize = 12;
-/// Bounds the work an attacker can make us do per attempt.
-pub const MAX_PASSWORD_BYTES: usize = 1024;
-
 fn hasher() -> Argon2<'static> {
     // m = 19 MiB, t = 2, p = 1: the OWASP minimum for argon2id.
     let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();

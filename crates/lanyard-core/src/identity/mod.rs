@@ -1,11 +1,14 @@
 //! The protocol-neutral identity every login ends in (DESIGN §1). Each verifier turns what it
-//! verified into an [`Identity`]; provisioning ([`crate::provisioning`]) never knows which
+//! verified into an [`Identity`]; provisioning ([`crate::identity::provisioning`]) never knows which
 //! protocol ran. The builders here are pure: verified claims and settings in, an identity out.
+
+pub mod links;
+pub mod provisioning;
 
 use crate::clock::UnixTime;
 use crate::connection::SamlSettings;
 use crate::error::{Error, Result};
-use crate::provisioning::ProvisioningSettings;
+use crate::identity::provisioning::ProvisioningSettings;
 use lanyard_proto::AttributePreset;
 use lanyard_saml::VerifiedAssertion;
 use serde_json::{Map, Value, json};

@@ -5,13 +5,16 @@ use crate::error::{ApiError, PageError};
 use crate::extract::Meta;
 use crate::metrics::login_outcome;
 use crate::pages::{self, LoginPage, SignedInPage};
+use crate::signin::{
+    cookie, default_landing, login_csrf_cookie_name, removal, session_cookie_name,
+};
 use axum::extract::{DefaultBodyLimit, Form, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use axum_extra::extract::CookieJar;
-use axum_extra::extract::cookie::{Cookie, SameSite};
+use axum_extra::extract::cookie::SameSite;
 use lanyard_core::clock::rfc3339;
 use lanyard_core::secret::{constant_time_eq, random_token};
 use lanyard_core::{Error, validate};
@@ -24,46 +27,6 @@ pub fn router() -> Router<AppState> {
         .route("/t/{tenant}/logout", post(logout))
         .route("/t/{tenant}/session", get(session_json))
         .layer(DefaultBodyLimit::max(16 * 1024))
-}
-
-/// The session cookie of one tenant. Over https it carries the `__Host-` prefix, which the
-/// browser only accepts with `Secure`, `Path=/` and no `Domain`: no subdomain can plant or read it.
-pub fn session_cookie_name(state: &AppState, tenant: &str) -> String {
-    if state.config.secure_cookies() {
-        format!("__Host-lanyard_session_{tenant}")
-    } else {
-        format!("lanyard_session_{tenant}")
-    }
-}
-
-pub(crate) fn login_csrf_cookie_name(state: &AppState) -> &'static str {
-    if state.config.secure_cookies() {
-        "__Host-lanyard_login_csrf"
-    } else {
-        "lanyard_login_csrf"
-    }
-}
-
-pub(crate) fn cookie(
-    state: &AppState,
-    name: String,
-    value: String,
-    max_age_secs: i64,
-    same_site: SameSite,
-) -> Cookie<'static> {
-    Cookie::build((name, value))
-        .path("/")
-        .http_only(true)
-        .secure(state.config.secure_cookies())
-        .same_site(same_site)
-        .max_age(time::Duration::seconds(max_age_secs.max(0)))
-        .build()
-}
-
-pub(crate) fn removal(state: &AppState, name: String) -> Cookie<'static> {
-    let mut c = cookie(state, name, String::new(), 0, SameSite::Lax);
-    c.make_removal();
-    c
 }
 
 #[derive(Deserialize)]
@@ -88,10 +51,6 @@ struct LoginForm {
 struct LogoutForm {
     #[serde(default)]
     csrf_token: String,
-}
-
-pub(crate) fn default_landing(slug: &str) -> String {
-    format!("/t/{slug}/login")
 }
 
 async fn login_page(
@@ -372,7 +331,7 @@ async fn session_json(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
-        .filter(|t| t.starts_with(lanyard_core::api_token::API_TOKEN_PREFIX));
+        .filter(|t| t.starts_with(lanyard_core::session::api_token::API_TOKEN_PREFIX));
     if let Some(token) = bearer {
         let (t, u, tok) = s.lanyard.authenticate_api_token(&slug, token).await?;
         let info = SessionInfo {

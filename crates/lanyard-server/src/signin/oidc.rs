@@ -9,25 +9,22 @@
 use crate::AppState;
 use crate::error::PageError;
 use crate::extract::Meta;
-use crate::login::{cookie, default_landing, session_cookie_name};
 use crate::metrics::login_outcome;
-use crate::saml::BINDING_COOKIE;
+use crate::signin::{MAX_RESPONSE_BYTES, binding_cookie};
+use crate::signin::{browser_binding, set_binding_cookie, signed_in};
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum_extra::extract::CookieJar;
-use axum_extra::extract::cookie::SameSite;
 use base64::Engine as _;
-use lanyard_core::oidc::{Jwks, OidcError};
-use lanyard_core::oidc_login::{CallbackBegun, CallbackParams, TokenResult};
+use lanyard_core::error::OidcError;
+use lanyard_core::signin::oidc::checks::Jwks;
+use lanyard_core::signin::oidc::{CallbackBegun, CallbackParams, TokenResult};
 use lanyard_core::{Error, RequestMeta};
 use lanyard_proto::TokenAuthMethod;
 use serde_json::{Map, Value};
-
-/// Largest token-endpoint, JWKS or userinfo response read.
-pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/t/{tenant}/oidc/{connection}/callback", get(callback))
@@ -35,12 +32,6 @@ pub fn router() -> Router<AppState> {
 
 fn public(s: &AppState) -> String {
     s.config.public_url.as_str().to_owned()
-}
-
-fn binding_cookie(jar: &CookieJar) -> Option<String> {
-    jar.get(BINDING_COOKIE)
-        .map(|c| c.value().to_owned())
-        .filter(|v| v.len() == 43)
 }
 
 /// Sends the browser to the provider's authorization endpoint (302).
@@ -53,10 +44,7 @@ pub(crate) async fn start(
     invitation_id: Option<&str>,
     meta: &RequestMeta,
 ) -> Result<Response, PageError> {
-    let binding = s
-        .config
-        .secure_cookies()
-        .then(|| binding_cookie(jar).unwrap_or_else(lanyard_core::secret::random_token));
+    let binding = browser_binding(s, jar);
     let url = match s
         .lanyard
         .oidc_start(
@@ -84,18 +72,12 @@ pub(crate) async fn start(
     res.headers_mut().insert(header::LOCATION, v);
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Some(b) = binding {
-        let c = cookie(
-            s,
-            BINDING_COOKIE.to_owned(),
-            b,
-            lanyard_core::oidc_login::PENDING_OIDC_TTL_SECS,
-            SameSite::None,
-        );
-        if let Ok(v) = HeaderValue::from_str(&c.to_string()) {
-            res.headers_mut().append(header::SET_COOKIE, v);
-        }
-    }
+    set_binding_cookie(
+        s,
+        &mut res,
+        binding,
+        lanyard_core::signin::oidc::PENDING_OIDC_TTL_SECS,
+    );
     Ok(res)
 }
 
@@ -216,7 +198,7 @@ async fn finish(
     s: &AppState,
     b: &CallbackBegun,
     meta: &RequestMeta,
-) -> Result<lanyard_core::oidc_login::OidcLogin, Error> {
+) -> Result<lanyard_core::signin::oidc::OidcLogin, Error> {
     let (id_token, access_token) = redeem(s, b).await?;
     let info = userinfo(s, b, access_token.as_deref()).await?;
     let tokens = TokenResult {
@@ -300,19 +282,7 @@ async fn callback(
         Ok(login) => {
             login_outcome("oidc", "ok");
             crate::metrics::provisioning_outcome("oidc", login.provisioning);
-            let new = login.session;
-            let max_age = new.session.expires_at - new.session.created_at;
-            let jar = jar.add(cookie(
-                &s,
-                session_cookie_name(&s, &new.tenant.slug),
-                new.token,
-                max_age,
-                SameSite::Lax,
-            ));
-            let target = login
-                .return_to
-                .unwrap_or_else(|| default_landing(&new.tenant.slug));
-            let mut res = (jar, Redirect::to(&target)).into_response();
+            let mut res = signed_in(&s, jar, login.session, login.return_to);
             res.headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             Ok(res)

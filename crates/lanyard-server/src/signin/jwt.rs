@@ -1,6 +1,6 @@
 //! JWT remote login: `/t/{tenant}/jwt/{connection}/verify` (where the remote login sends the
 //! visitor back with a token) and the start of a login (`/t/{tenant}/sso/{connection}/start`
-//! dispatches here for JWT connections, see [`crate::saml`]).
+//! dispatches here for JWT connections, see [`crate::signin`]).
 //!
 //! The token arrives in the query string (`jwt`, `code`, `id_token` or `access_token`); the
 //! query is read raw so that a repeated or second, different token is noticed and refused.
@@ -8,17 +8,18 @@
 use crate::AppState;
 use crate::error::PageError;
 use crate::extract::Meta;
-use crate::login::{cookie, default_landing, session_cookie_name};
 use crate::metrics::login_outcome;
+use crate::signin::signed_in;
+use crate::signin::{invitation_cookie_name, removal};
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum_extra::extract::CookieJar;
-use axum_extra::extract::cookie::SameSite;
 use lanyard_core::Error;
-use lanyard_core::jwt_login::{JwtVerifyRequest, MAX_TOKEN_BYTES, pick_token};
+use lanyard_core::signin::jwt::JwtVerifyRequest;
+use lanyard_core::signin::jwt::token::{MAX_TOKEN_BYTES, pick_token};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -96,7 +97,7 @@ async fn verify(
         query_pairs(raw.as_deref())
     };
     let picked = if too_long {
-        Err(lanyard_core::jwt_login::JwtError::TokenVerificationFailed(
+        Err(lanyard_core::error::JwtError::TokenVerificationFailed(
             "the request is larger than any accepted token".into(),
         ))
     } else {
@@ -107,7 +108,7 @@ async fn verify(
         .find(|(k, _)| k == "redirect_url")
         .map(|(_, v)| v.as_str());
     let public = public(&s);
-    let invitation_cookie = crate::account::invitation_cookie_name(&s);
+    let invitation_cookie = invitation_cookie_name(&s);
     let invitation = jar
         .get(invitation_cookie)
         .and_then(|c| s.lanyard.invitation_from_cookie(c.value()));
@@ -119,7 +120,7 @@ async fn verify(
     };
     // The invitation rides along on one attempt only.
     let jar = if invitation.is_some() {
-        jar.add(crate::login::removal(&s, invitation_cookie.to_owned()))
+        jar.add(removal(&s, invitation_cookie.to_owned()))
     } else {
         jar
     };
@@ -127,19 +128,7 @@ async fn verify(
         Ok(login) => {
             login_outcome("jwt", "ok");
             crate::metrics::provisioning_outcome("jwt", login.provisioning);
-            let new = login.session;
-            let max_age = new.session.expires_at - new.session.created_at;
-            let jar = jar.add(cookie(
-                &s,
-                session_cookie_name(&s, &new.tenant.slug),
-                new.token,
-                max_age,
-                SameSite::Lax,
-            ));
-            let target = login
-                .return_to
-                .unwrap_or_else(|| default_landing(&new.tenant.slug));
-            let mut res = (jar, Redirect::to(&target)).into_response();
+            let mut res = signed_in(&s, jar, login.session, login.return_to);
             res.headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             // The token is in this URL: do not pass it on to the next page.

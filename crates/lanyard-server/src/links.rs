@@ -6,8 +6,10 @@
 use crate::AppState;
 use crate::error::PageError;
 use crate::extract::Meta;
-use crate::login::{cookie, default_landing, login_csrf_cookie_name};
 use crate::pages::{self, ConfirmPage, InvitePage, NoticePage, ResetPage};
+use crate::signin::{
+    begin_sso, cookie, default_landing, invitation_cookie_name, login_csrf_cookie_name,
+};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Form, Path, State};
 use axum::http::StatusCode;
@@ -35,16 +37,6 @@ pub fn router() -> Router<AppState> {
             get(reset_page).post(reset_submit),
         )
         .layer(DefaultBodyLimit::max(16 * 1024))
-}
-
-/// Carries an accepted invitation through a JWT remote login (SAML and OIDC keep it in the
-/// pending login instead). SameSite=Lax: the remote login's return is a top-level GET.
-pub(crate) fn invitation_cookie_name(s: &AppState) -> &'static str {
-    if s.config.secure_cookies() {
-        "__Host-lanyard_invitation"
-    } else {
-        "lanyard_invitation"
-    }
 }
 
 /// How long an accepted invitation waits for the remote login to come back.
@@ -129,7 +121,7 @@ async fn invite_submit(
     match form.action.as_str() {
         "accept" => {
             let inv = s.lanyard.invitation(&tenant, &token).await?;
-            let res = crate::saml::begin_sso(
+            let res = begin_sso(
                 &s,
                 &jar,
                 &tenant,
@@ -139,7 +131,7 @@ async fn invite_submit(
                 &meta,
             )
             .await?;
-            if inv.connection.kind != lanyard_core::jwt_login::KIND_JWT {
+            if inv.connection.kind != lanyard_core::connection::KIND_JWT {
                 return Ok(res);
             }
             let c = cookie(

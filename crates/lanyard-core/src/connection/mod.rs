@@ -1,10 +1,12 @@
 //! Connections to identity providers (SAML 2.0 for now): their settings, validated once when an
 //! admin saves them, and the SP URLs derived from the server's public URL.
 
+pub mod sp_credentials;
+
 use crate::audit::Ctx;
+use crate::connection::sp_credentials::SpCredentials;
 use crate::error::{Error, Result};
 use crate::model::{Connection, Tenant, new_id};
-use crate::sp_credentials::SpCredentials;
 use crate::{Lanyard, validate};
 use base64::Engine as _;
 use lanyard_proto as proto;
@@ -15,6 +17,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 pub const KIND_SAML: &str = "saml";
+pub const KIND_OIDC: &str = "oidc";
+pub const KIND_JWT: &str = "jwt";
 /// Certificates per connection: enough for a rollover with room to spare.
 pub const MAX_CERTIFICATES: usize = 10;
 /// Largest IdP metadata document accepted (pasted or fetched).
@@ -84,6 +88,22 @@ pub fn sp_urls(public_url: &str, tenant_slug: &str, connection_slug: &str) -> Sp
         metadata_url: format!("{saml}/metadata"),
         login_url: format!("{base}/t/{tenant_slug}/sso/{connection_slug}/start"),
     }
+}
+
+/// Where a JWT connection's remote login sends the visitor back with the token.
+pub fn verify_url(public_url: &str, tenant_slug: &str, conn_slug: &str) -> String {
+    format!(
+        "{}/t/{tenant_slug}/jwt/{conn_slug}/verify",
+        public_url.trim_end_matches('/')
+    )
+}
+
+/// The OIDC redirect URI of a connection (registered at the provider).
+pub fn callback_url(public_url: &str, tenant_slug: &str, conn_slug: &str) -> String {
+    format!(
+        "{}/t/{tenant_slug}/oidc/{conn_slug}/callback",
+        public_url.trim_end_matches('/')
+    )
 }
 
 pub fn der_to_pem(der: &[u8]) -> String {
@@ -413,20 +433,12 @@ impl Connection {
             updated_at: crate::clock::rfc3339(self.updated_at),
         };
         match self.kind.as_str() {
-            crate::jwt_login::KIND_JWT => {
-                w.verify_url = Some(crate::jwt_login::verify_url(
-                    public_url,
-                    tenant_slug,
-                    &self.slug,
-                ));
+            KIND_JWT => {
+                w.verify_url = Some(verify_url(public_url, tenant_slug, &self.slug));
                 w.jwt = Some(self.jwt_settings()?.to_wire());
             }
-            crate::oidc_login::KIND_OIDC => {
-                w.callback_url = Some(crate::oidc_login::callback_url(
-                    public_url,
-                    tenant_slug,
-                    &self.slug,
-                ));
+            KIND_OIDC => {
+                w.callback_url = Some(callback_url(public_url, tenant_slug, &self.slug));
                 w.oidc = Some(self.oidc_settings()?.to_wire());
             }
             _ => {

@@ -1,0 +1,132 @@
+//! Signing in with a local password: throttling, the SSO-or-password routing decision, then a
+//! session.
+
+use crate::Lanyard;
+use crate::access::routing;
+use crate::access::throttle::{self, ACCOUNT_SCOPE, ACCOUNT_WINDOW_SECS, IP_SCOPE, IP_WINDOW_SECS};
+use crate::audit::{Actor, Ctx, RequestMeta};
+use crate::error::{Error, Result};
+use crate::model::fold_key;
+use crate::session::{NewSession, password};
+use serde_json::json;
+
+impl Lanyard {
+    /// Checks a username and password and opens a session.
+    ///
+    /// Unknown user, wrong password, disabled account and password-less (SSO-only) account all
+    /// give the same [`Error::InvalidCredentials`] after the same work; the audit log keeps the
+    /// real reason. Throttling is checked before the password, so a locked-out guesser learns
+    /// nothing even when the guess is right.
+    pub async fn password_login(
+        &self,
+        tenant_slug: &str,
+        username: &str,
+        password_text: &str,
+        meta: &RequestMeta,
+    ) -> Result<NewSession> {
+        let tenant = self.tenant(tenant_slug).await?;
+        let now = self.now();
+        let ctx = Ctx::new(Actor::Anonymous, meta.clone());
+        let account_key = format!("{}:{}", tenant.id, fold_key(username));
+
+        let mut retry_after = None;
+        if let Some(ip) = &meta.ip
+            && let Some(c) = self.store.failures(IP_SCOPE, ip).await?
+        {
+            retry_after = throttle::ip_retry_after(&c, now);
+        }
+        if retry_after.is_none()
+            && let Some(c) = self.store.failures(ACCOUNT_SCOPE, &account_key).await?
+        {
+            retry_after = throttle::account_retry_after(&c, now);
+        }
+        if let Some(retry_after_secs) = retry_after {
+            let err = Error::Throttled { retry_after_secs };
+            let ev = ctx
+                .event(now, Some(&tenant.slug), "login.failed")
+                .code(err.code())
+                .details(json!({"method": "password", "username": username}));
+            self.store.insert_audit(&ev).await?;
+            return Err(err);
+        }
+
+        let user = if username.len() <= 512 {
+            self.store.user_by_username(&tenant.id, username).await?
+        } else {
+            None
+        };
+        let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
+        let candidate = password_text.to_owned();
+        let verified = if password_text.len() > crate::validate::MAX_PASSWORD_BYTES {
+            false
+        } else {
+            let hash = stored_hash
+                .clone()
+                .unwrap_or_else(|| password::dummy_hash().to_owned());
+            let ok = tokio::task::spawn_blocking(move || password::verify(&candidate, &hash))
+                .await
+                .map_err(|e| Error::Internal(format!("password check failed: {e}")))?;
+            ok && stored_hash.is_some()
+        };
+
+        let reason = match &user {
+            None => Some("unknown_user"),
+            Some(_) if !verified => Some(if stored_hash.is_none() {
+                "no_password"
+            } else {
+                "wrong_password"
+            }),
+            Some(u) if u.disabled => Some("disabled"),
+            Some(_) => None,
+        };
+        if let Some(reason) = reason {
+            if let Some(ip) = &meta.ip {
+                self.store
+                    .record_failure(IP_SCOPE, ip, now, IP_WINDOW_SECS)
+                    .await?;
+            }
+            self.store
+                .record_failure(ACCOUNT_SCOPE, &account_key, now, ACCOUNT_WINDOW_SECS)
+                .await?;
+            let err = Error::InvalidCredentials;
+            let mut ev = ctx
+                .event(now, Some(&tenant.slug), "login.failed")
+                .code(err.code())
+                .details(json!({"method": "password", "username": username, "reason": reason}));
+            if let Some(u) = &user {
+                ev = ev.user(&u.id);
+            }
+            self.store.insert_audit(&ev).await?;
+            return Err(err);
+        }
+        let Some(user) = user else {
+            return Err(Error::InvalidCredentials);
+        };
+        self.store
+            .clear_failures(ACCOUNT_SCOPE, &account_key)
+            .await?;
+        // Decided after the password, so the answer tells nothing a success would not.
+        let sso_enabled = tenant.sso_required
+            && self
+                .store
+                .list_connections(&tenant.id)
+                .await?
+                .iter()
+                .any(|c| c.enabled);
+        if routing::password_route(&tenant, &user, sso_enabled)
+            == routing::PasswordRoute::RequireSso
+        {
+            let err = Error::SsoRequired;
+            let ev = ctx
+                .event(now, Some(&tenant.slug), "login.failed")
+                .code(err.code())
+                .user(&user.id)
+                .details(
+                    json!({"method": "password", "username": username, "reason": "sso_required"}),
+                );
+            self.store.insert_audit(&ev).await?;
+            return Err(err);
+        }
+        self.open_session(&tenant, &user.id, "password", meta).await
+    }
+}
