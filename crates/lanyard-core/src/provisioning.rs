@@ -248,7 +248,11 @@ impl Lanyard {
             (None, Some(inv)) => self.upgrade(tenant, c, id, inv, meta).await,
             (None, None) => {
                 if !jit {
-                    return Err(Error::FederatedUnknownUser);
+                    return Err(Error::FederatedUnknownUser {
+                        tenant: tenant.slug.clone(),
+                        connection: c.slug.clone(),
+                        federation_id: id.federation_id.chars().take(256).collect(),
+                    });
                 }
                 self.create_just_in_time(tenant, c, &p, id, meta).await
             }
