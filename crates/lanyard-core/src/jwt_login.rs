@@ -33,8 +33,22 @@ use serde_json::{Map, Value, json};
 use std::fmt;
 
 pub const KIND_JWT: &str = "jwt";
-/// Longest token accepted (any of the four parameters).
+/// Longest token accepted (any of the four parameters). A remote-login JWT carries a handful
+/// of claims (well under 2 KiB even with an RSA-4096 signature); 16 KiB leaves room for large
+/// group lists while staying far below hyper's own limits, so an oversized token reaches
+/// Lanyard and gets a page with a code instead of hyper's bare 414.
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+/// Longest `redirect_url` accepted at the verify URL (a same-origin page: at most 2 KiB of path
+/// and query after Lanyard's own origin, which may be spelled out).
+pub const MAX_REDIRECT_URL_BYTES: usize = 4 * 1024;
+/// Longest query accepted at the verify URL: one token plus a redirect URL and percent-encoding
+/// slack. hyper refuses request lines over 64 KiB (and header sections over ~400 KiB) itself,
+/// with a bare 414/431 before Lanyard sees the request; this limit, half of that, makes every
+/// oversize query Lanyard's own refusal (page, code, metric, audit).
+pub const MAX_QUERY_BYTES: usize = 32 * 1024;
+/// Largest header section accepted at the verify URL (names, values and separators). Browsers
+/// send a few KiB; hyper's own limit is ~400 KiB.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 pub const DEFAULT_JWT_SKEW_SECS: u32 = 60;
 pub const MAX_JWT_SKEW_SECS: u32 = 600;
 /// Longest accepted `jti` (it is kept in the replay cache).
@@ -80,6 +94,12 @@ pub enum JwtError {
     InvalidLoginUrl(&'static str),
     #[error("the token's jti {0}")]
     JtiClaimInvalid(&'static str),
+    #[error("the request's {part} has {got} bytes; at most {max} are accepted")]
+    RequestTooLarge {
+        part: &'static str,
+        max: usize,
+        got: usize,
+    },
 }
 
 impl JwtError {
@@ -99,6 +119,7 @@ impl JwtError {
             Self::PrivateKeyProvided => "PRIVATE_KEY_PROVIDED",
             Self::InvalidLoginUrl(_) => "INVALID_LOGIN_URL",
             Self::JtiClaimInvalid(_) => "JTI_CLAIM_INVALID",
+            Self::RequestTooLarge { .. } => "REQUEST_TOO_LARGE",
         }
     }
 
@@ -124,6 +145,9 @@ impl JwtError {
             }
             Self::JtiClaimInvalid(_) => {
                 "Each token can be used once; sign in again so the remote login issues a new one."
+            }
+            Self::RequestTooLarge { .. } => {
+                "The remote login sent more than Lanyard accepts: its administrator should keep the token small (only the claims Lanyard reads: email, sub, name, exp, jti and the role claim) and the redirect URL short; a browser extension or proxy adding large headers can also cause this."
             }
             Self::InvalidKey(_)
             | Self::InvalidKeyLength { .. }
@@ -278,7 +302,11 @@ impl JwtVerifier {
             return Err(failed("no token was sent"));
         }
         if token.len() > MAX_TOKEN_BYTES {
-            return Err(failed("the token is larger than 16 KiB"));
+            return Err(JwtError::RequestTooLarge {
+                part: "token",
+                max: MAX_TOKEN_BYTES,
+                got: token.len(),
+            });
         }
         let mut parts = token.split('.');
         let (Some(h), Some(p), Some(sig), None) =
@@ -1006,8 +1034,18 @@ pub fn pick_token<'a>(
 ) -> Result<&'a str, JwtError> {
     let mut found: Option<&str> = None;
     for (k, v) in params {
-        if !TOKEN_PARAMS.contains(&k) || v.is_empty() {
+        let Some(param) = TOKEN_PARAMS.iter().find(|p| **p == k) else {
             continue;
+        };
+        if v.is_empty() {
+            continue;
+        }
+        if v.len() > MAX_TOKEN_BYTES {
+            return Err(JwtError::RequestTooLarge {
+                part: param,
+                max: MAX_TOKEN_BYTES,
+                got: v.len(),
+            });
         }
         match found {
             Some(f) if f != v => {

@@ -222,7 +222,6 @@ fn j_header_checks() {
         "a.b".to_owned(),
         format!("{good}.x.y"),
         r#"{"payload":"x","signatures":[]}"#.to_owned(),
-        format!("{good}{}", "A".repeat(20_000)),
     ] {
         assert_eq!(
             code(hs256().verify(&t, T0)),
@@ -796,6 +795,27 @@ fn j_wrong_key_types_and_malformed_pem() {
     // Explanatory text around one PEM block (as `openssl x509 -text` prints) is ignored.
     let chatty = format!("Here is our key:\n{good}\nRegards, IT\n");
     assert!(decoding_key(JwtAlgorithm::RS256, chatty.as_bytes()).is_ok());
+}
+
+/// Issue 15: an oversized token gets its own code (REQUEST_TOO_LARGE, saying which parameter,
+/// the size and the limit), in every parameter it may arrive in and at the verifier itself.
+#[test]
+fn j_oversized_tokens_get_request_too_large() {
+    use lanyard_core::jwt_login::{MAX_TOKEN_BYTES, TOKEN_PARAMS};
+    let big = "A".repeat(MAX_TOKEN_BYTES + 1);
+    for p in TOKEN_PARAMS {
+        let e = pick_token([(p, big.as_str())]).unwrap_err();
+        assert_eq!(e.code(), "REQUEST_TOO_LARGE");
+        assert!(e.to_string().contains(&format!("{p} has {} bytes", MAX_TOKEN_BYTES + 1)), "{e}");
+        // Also when a normal token comes first.
+        assert_eq!(
+            pick_token([("jwt", "a.b.c"), (p, big.as_str())]).unwrap_err().code(),
+            "REQUEST_TOO_LARGE"
+        );
+    }
+    let exact = "A".repeat(MAX_TOKEN_BYTES);
+    assert_eq!(pick_token([("jwt", exact.as_str())]).unwrap(), exact);
+    assert_eq!(code(hs256().verify(&big, T0)), "REQUEST_TOO_LARGE");
 }
 
 #[test]
