@@ -506,10 +506,25 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for e in &all {
             assert!(e.code().starts_with("login."), "{}", e.code());
-            let help = e.help_text().unwrap_or_else(|| panic!("{} has no help", e.code()));
-            assert!(help.len() > 40 && help.ends_with('.'), "{}: {help}", e.code());
-            assert!(seen.insert(help.clone()), "{} shares its help text", e.code());
-            assert_ne!(help, e.to_string(), "{}: help repeats the message", e.code());
+            let help = e
+                .help_text()
+                .unwrap_or_else(|| panic!("{} has no help", e.code()));
+            assert!(
+                help.len() > 40 && help.ends_with('.'),
+                "{}: {help}",
+                e.code()
+            );
+            assert!(
+                seen.insert(help.clone()),
+                "{} shares its help text",
+                e.code()
+            );
+            assert_ne!(
+                help,
+                e.to_string(),
+                "{}: help repeats the message",
+                e.code()
+            );
         }
         let codes: std::collections::HashSet<_> = all.iter().map(Error::code).collect();
         assert_eq!(codes.len(), all.len(), "one sample per code");
@@ -525,7 +540,10 @@ mod tests {
             federation_id: "00u1abc".into(),
         };
         let msg = e.to_string();
-        assert!(msg.contains("`00u1abc`") && msg.contains("`okta`") && msg.contains("JIT) is off"), "{msg}");
+        assert!(
+            msg.contains("`00u1abc`") && msg.contains("`okta`") && msg.contains("JIT) is off"),
+            "{msg}"
+        );
         let help = e.help_text().unwrap();
         assert!(help.contains("\"jit\": true"), "{help}");
         assert!(

@@ -593,8 +593,8 @@ pub fn public_key_info(text: &str) -> Result<(Vec<u8>, Option<CertificateDates>)
         "PUBLIC KEY" => Ok((der.clone(), None)),
         "RSA PUBLIC KEY" => Ok((pkcs1_to_spki(der), None)),
         "CERTIFICATE" => {
-            let (rest, cert) = x509_parser::certificate::X509Certificate::from_der(der)
-                .map_err(|_| {
+            let (rest, cert) =
+                x509_parser::certificate::X509Certificate::from_der(der).map_err(|_| {
                     JwtError::InvalidKey("the CERTIFICATE block is not an X.509 certificate".into())
                 })?;
             if !rest.is_empty() {
@@ -625,7 +625,10 @@ pub fn certificate_warnings(public_key: Option<&str>, now: UnixTime) -> Vec<Stri
     let date = |t: i64| {
         time::OffsetDateTime::from_unix_timestamp(t)
             .ok()
-            .and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok())
+            .and_then(|d| {
+                d.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
             .unwrap_or_else(|| t.to_string())
     };
     let mut out = Vec::new();

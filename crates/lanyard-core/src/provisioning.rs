@@ -152,7 +152,11 @@ impl ProvisioningSettings {
     /// The tenant role the first role-claim value naming one designates (in the order the IdP
     /// sent them; an exact name first, else case-insensitively), when the connection lets the
     /// claim name roles.
-    pub fn named_role<'r>(&self, role_claims: &[String], tenant_roles: &'r [String]) -> Option<&'r str> {
+    pub fn named_role<'r>(
+        &self,
+        role_claims: &[String],
+        tenant_roles: &'r [String],
+    ) -> Option<&'r str> {
         if !self.role_claim_is_role_name {
             return None;
         }
@@ -431,12 +435,18 @@ impl Lanyard {
             let (wanted, source) = self.resolve_role_for(tenant, p, id).await?;
             // `every_login` only follows what the claims grant; `every_login_default` (Arc's
             // order) also falls back to the default role, else to no role.
-            let applies =
-                source.from_claims() || p.role_sync == proto::RoleSync::EveryLoginDefault;
+            let applies = source.from_claims() || p.role_sync == proto::RoleSync::EveryLoginDefault;
             if applies && u.role != wanted {
                 match &wanted {
                     Some(role) if self.store.role(&tenant.id, role).await?.is_none() => {
-                        warnings.push(format!("the {} grants `{role}`, which no longer exists in this tenant; role unchanged", source.as_str().replace('_', " ")));
+                        let by = match source {
+                            RoleSource::RoleMapping => "the role table grants",
+                            RoleSource::ClaimNamesRole => "the role claim names",
+                            RoleSource::DefaultRole | RoleSource::NoRole => "the default role is",
+                        };
+                        warnings.push(format!(
+                            "{by} `{role}`, which no longer exists in this tenant; role unchanged"
+                        ));
                     }
                     _ => {
                         change(&mut changes, "role", &u.role, &wanted);
@@ -801,23 +811,45 @@ mod tests {
             (role, src.as_str())
         };
         // The table wins over a value naming a role, wherever it is in the claim.
-        assert_eq!(r(&p, &["standard", "Okta-Admins"]), (Some("admin".into()), "role_mapping"));
-        assert_eq!(r(&p, &["standard"]), (Some("standard".into()), "claim_names_role"));
-        assert_eq!(r(&p, &["AUDITOR"]), (Some("auditor".into()), "claim_names_role"));
-        assert_eq!(r(&p, &[" viewer "]), (Some("viewer".into()), "claim_names_role"));
+        assert_eq!(
+            r(&p, &["standard", "Okta-Admins"]),
+            (Some("admin".into()), "role_mapping")
+        );
+        assert_eq!(
+            r(&p, &["standard"]),
+            (Some("standard".into()), "claim_names_role")
+        );
+        assert_eq!(
+            r(&p, &["AUDITOR"]),
+            (Some("auditor".into()), "claim_names_role")
+        );
+        assert_eq!(
+            r(&p, &[" viewer "]),
+            (Some("viewer".into()), "claim_names_role")
+        );
         assert_eq!(
             r(&p, &["nobody", "Standard", "admin"]),
             (Some("standard".into()), "claim_names_role"),
             "first value that names a role"
         );
-        assert_eq!(r(&p, &["no-such-role"]), (Some("viewer".into()), "default_role"));
+        assert_eq!(
+            r(&p, &["no-such-role"]),
+            (Some("viewer".into()), "default_role")
+        );
         assert_eq!(r(&p, &[]), (Some("viewer".into()), "default_role"));
         p.default_role = None;
         assert_eq!(r(&p, &["no-such-role"]), (None, "none"));
         assert_eq!(r(&p, &[]), (None, "none"));
         p.role_claim_is_role_name = false;
-        assert_eq!(r(&p, &["standard"]), (None, "none"), "off: names are not roles");
-        assert_eq!(r(&p, &["Okta-Admins"]), (Some("admin".into()), "role_mapping"));
+        assert_eq!(
+            r(&p, &["standard"]),
+            (None, "none"),
+            "off: names are not roles"
+        );
+        assert_eq!(
+            r(&p, &["Okta-Admins"]),
+            (Some("admin".into()), "role_mapping")
+        );
     }
 
     #[test]

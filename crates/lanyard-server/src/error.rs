@@ -110,8 +110,12 @@ impl IntoResponse for PageError {
         log_if_server_side(&self.0);
         let status = status_of(self.0.kind());
         let help = self.0.help_text();
-        let mut res =
-            pages::error_page_with_help(status, self.0.code(), &self.0.to_string(), help.as_deref());
+        let mut res = pages::error_page_with_help(
+            status,
+            self.0.code(),
+            &self.0.to_string(),
+            help.as_deref(),
+        );
         res.extensions_mut().insert(ErrorCode(self.0.code()));
         res
     }
@@ -162,7 +166,10 @@ mod tests {
             let body = res.into_body().collect().await.unwrap().to_bytes();
             let html = String::from_utf8(body.to_vec()).unwrap();
             assert!(html.contains(code), "{code}: {html}");
-            assert!(html.contains(&escaped(&help)), "{code}: help missing from {html}");
+            assert!(
+                html.contains(&escaped(&help)),
+                "{code}: help missing from {html}"
+            );
         }
     }
 }

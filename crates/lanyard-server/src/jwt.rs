@@ -95,7 +95,8 @@ fn header_bytes(headers: &HeaderMap) -> usize {
 /// parameter is checked by [`pick_token`].) A refusal goes through the login like any other:
 /// error page with its code, metric and audit event.
 fn oversize(headers: &HeaderMap, raw: Option<&str>) -> Option<JwtError> {
-    let too_large = |part, max, got| (got > max).then_some(JwtError::RequestTooLarge { part, max, got });
+    let too_large =
+        |part, max, got| (got > max).then_some(JwtError::RequestTooLarge { part, max, got });
     too_large("header section", MAX_HEADER_BYTES, header_bytes(headers))
         .or_else(|| too_large("query", MAX_QUERY_BYTES, raw.map_or(0, str::len)))
 }

@@ -590,10 +590,7 @@ fn pem(label: &str, der: &[u8]) -> String {
 
 fn pem_der(text: &str) -> Vec<u8> {
     use base64::engine::general_purpose::STANDARD;
-    let body: String = text
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect();
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
     STANDARD.decode(body).unwrap()
 }
 
@@ -625,7 +622,10 @@ fn synthetic_rsa(bits: usize) -> String {
     let alg = tlv(
         0x30,
         &[
-            tlv(0x06, &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01]),
+            tlv(
+                0x06,
+                &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01],
+            ),
             vec![0x05, 0x00],
         ]
         .concat(),
@@ -639,7 +639,11 @@ fn synthetic_rsa(bits: usize) -> String {
 /// for the verifier is refused at save rather than failing every login.
 #[test]
 fn j_rsa_key_sizes_are_checked_and_reported() {
-    let rs = [JwtAlgorithm::RS256, JwtAlgorithm::RS384, JwtAlgorithm::RS512];
+    let rs = [
+        JwtAlgorithm::RS256,
+        JwtAlgorithm::RS384,
+        JwtAlgorithm::RS512,
+    ];
     for (file, bits) in [
         ("rsa512.pub", 512),
         ("rsa1024.pub", 1024),
@@ -692,7 +696,10 @@ fn j_ec_keys_are_checked_for_curve_and_point() {
         ("brainpool384.pub", "brainpoolP384r1"),
         ("ec256.crt", "P-256"),
     ];
-    for (alg, curve) in [(JwtAlgorithm::ES256, "P-256"), (JwtAlgorithm::ES384, "P-384")] {
+    for (alg, curve) in [
+        (JwtAlgorithm::ES256, "P-256"),
+        (JwtAlgorithm::ES384, "P-384"),
+    ] {
         for (file, found) in cases {
             let got = decoding_key(alg, &fixture(file));
             if found == curve {
@@ -703,7 +710,8 @@ fn j_ec_keys_are_checked_for_curve_and_point() {
             assert_eq!(e.code(), "INVALID_KEY", "{file} for {alg:?}");
             let msg = e.to_string();
             assert!(
-                msg.contains(&format!("on {found}")) && msg.contains(&format!("needs a {curve} key")),
+                msg.contains(&format!("on {found}"))
+                    && msg.contains(&format!("needs a {curve} key")),
                 "{file} for {alg:?}: {msg}"
             );
         }
@@ -718,7 +726,10 @@ fn j_ec_keys_are_checked_for_curve_and_point() {
     }
     // Invalid-curve attacks: points that are not on P-256 / P-384 (y changed, x and y swapped,
     // all zero, all ones) and the point at infinity.
-    for (file, alg) in [("ec256.pub", JwtAlgorithm::ES256), ("ec384.pub", JwtAlgorithm::ES384)] {
+    for (file, alg) in [
+        ("ec256.pub", JwtAlgorithm::ES256),
+        ("ec384.pub", JwtAlgorithm::ES384),
+    ] {
         let spki = pem_der(&fixture_text(file));
         let coord = if alg == JwtAlgorithm::ES256 { 32 } else { 48 };
         let head = spki.len() - (1 + 2 * coord);
@@ -780,14 +791,22 @@ fn j_wrong_key_types_and_malformed_pem() {
         good.replace("-----END PUBLIC KEY-----", ""),
         good.replace("PUBLIC KEY", "CERTIFICATE"),
         good.replace("PUBLIC KEY", "EC PARAMETERS"),
-        fixture_text("rsa.crt").replace("-----BEGIN CERTIFICATE-----", "-----BEGIN PUBLIC KEY-----").replace("-----END CERTIFICATE-----", "-----END PUBLIC KEY-----"),
-        format!("{}\nextra-inside\n{}", body[..2].join("\n"), body[2..].join("\n")),
+        fixture_text("rsa.crt")
+            .replace("-----BEGIN CERTIFICATE-----", "-----BEGIN PUBLIC KEY-----")
+            .replace("-----END CERTIFICATE-----", "-----END PUBLIC KEY-----"),
+        format!(
+            "{}\nextra-inside\n{}",
+            body[..2].join("\n"),
+            body[2..].join("\n")
+        ),
         format!("{good}{good}"),
         format!("{good}{}", fixture_text("rsa.crt")),
     ];
     for (i, g) in garbage.iter().enumerate() {
         assert_eq!(
-            decoding_key(JwtAlgorithm::RS256, g.as_bytes()).unwrap_err().code(),
+            decoding_key(JwtAlgorithm::RS256, g.as_bytes())
+                .unwrap_err()
+                .code(),
             "INVALID_KEY",
             "case {i}: {g}"
         );
@@ -806,10 +825,16 @@ fn j_oversized_tokens_get_request_too_large() {
     for p in TOKEN_PARAMS {
         let e = pick_token([(p, big.as_str())]).unwrap_err();
         assert_eq!(e.code(), "REQUEST_TOO_LARGE");
-        assert!(e.to_string().contains(&format!("{p} has {} bytes", MAX_TOKEN_BYTES + 1)), "{e}");
+        assert!(
+            e.to_string()
+                .contains(&format!("{p} has {} bytes", MAX_TOKEN_BYTES + 1)),
+            "{e}"
+        );
         // Also when a normal token comes first.
         assert_eq!(
-            pick_token([("jwt", "a.b.c"), (p, big.as_str())]).unwrap_err().code(),
+            pick_token([("jwt", "a.b.c"), (p, big.as_str())])
+                .unwrap_err()
+                .code(),
             "REQUEST_TOO_LARGE"
         );
     }

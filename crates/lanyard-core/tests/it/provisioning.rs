@@ -405,21 +405,44 @@ async fn claim_names_roles_and_every_login_default_follows_arcs_order() {
         assert!(u.created, "{}", e.name);
         assert_eq!(u.user.role.as_deref(), Some("standard"), "{}", e.name);
         // Multi-valued: the first value that names a role.
-        assert_eq!(role(f.login(&with(&["nobody", "Auditor", "support"])).await.unwrap()).as_deref(), Some("auditor"));
+        assert_eq!(
+            role(
+                f.login(&with(&["nobody", "Auditor", "support"]))
+                    .await
+                    .unwrap()
+            )
+            .as_deref(),
+            Some("auditor")
+        );
         // A table row beats a role name, wherever it is in the claim.
-        assert_eq!(role(f.login(&with(&["support", "Okta-Admins"])).await.unwrap()).as_deref(), Some("admin"));
+        assert_eq!(
+            role(f.login(&with(&["support", "Okta-Admins"])).await.unwrap()).as_deref(),
+            Some("admin")
+        );
         // An unknown role name: the default role (Arc), not "unchanged".
-        assert_eq!(role(f.login(&with(&["no-such-role"])).await.unwrap()).as_deref(), Some("viewer"));
-        assert_eq!(role(f.login(&with(&["support"])).await.unwrap()).as_deref(), Some("support"));
+        assert_eq!(
+            role(f.login(&with(&["no-such-role"])).await.unwrap()).as_deref(),
+            Some("viewer")
+        );
+        assert_eq!(
+            role(f.login(&with(&["support"])).await.unwrap()).as_deref(),
+            Some("support")
+        );
         // The claim missing altogether: the default role.
-        assert_eq!(role(f.login(&with(&[])).await.unwrap()).as_deref(), Some("viewer"));
+        assert_eq!(
+            role(f.login(&with(&[])).await.unwrap()).as_deref(),
+            Some("viewer")
+        );
         // No default role: no role.
         f.set_provisioning(proto::ProvisioningInput {
             default_role: Some(None),
             ..Default::default()
         })
         .await;
-        assert_eq!(role(f.login(&with(&["support"])).await.unwrap()).as_deref(), Some("support"));
+        assert_eq!(
+            role(f.login(&with(&["support"])).await.unwrap()).as_deref(),
+            Some("support")
+        );
         assert_eq!(role(f.login(&with(&[])).await.unwrap()), None);
         // Each change is audited with where the role came from.
         let events =
@@ -439,7 +462,10 @@ async fn claim_names_roles_and_every_login_default_follows_arcs_order() {
             })
             .collect();
         for s in ["claim_names_role", "role_mapping", "default_role", "none"] {
-            assert!(sources.iter().any(|x| x == s), "{s} not audited: {sources:?}");
+            assert!(
+                sources.iter().any(|x| x == s),
+                "{s} not audited: {sources:?}"
+            );
         }
         // `every_login` (not Arc): a role name is followed, but no match never demotes.
         f.set_provisioning(proto::ProvisioningInput {
@@ -448,19 +474,34 @@ async fn claim_names_roles_and_every_login_default_follows_arcs_order() {
             ..Default::default()
         })
         .await;
-        assert_eq!(role(f.login(&with(&["Support"])).await.unwrap()).as_deref(), Some("support"));
-        assert_eq!(role(f.login(&with(&["no-such-role"])).await.unwrap()).as_deref(), Some("support"));
-        assert_eq!(role(f.login(&with(&[])).await.unwrap()).as_deref(), Some("support"));
+        assert_eq!(
+            role(f.login(&with(&["Support"])).await.unwrap()).as_deref(),
+            Some("support")
+        );
+        assert_eq!(
+            role(f.login(&with(&["no-such-role"])).await.unwrap()).as_deref(),
+            Some("support")
+        );
+        assert_eq!(
+            role(f.login(&with(&[])).await.unwrap()).as_deref(),
+            Some("support")
+        );
         // `at_creation`: later claims change nothing; a new user gets the named role once.
         f.set_provisioning(proto::ProvisioningInput {
             role_sync: Some(proto::RoleSync::AtCreation),
             ..Default::default()
         })
         .await;
-        assert_eq!(role(f.login(&with(&["admin"])).await.unwrap()).as_deref(), Some("support"));
+        assert_eq!(
+            role(f.login(&with(&["admin"])).await.unwrap()).as_deref(),
+            Some("support")
+        );
         let mut other = identity("u2", Some("u2@acme.example"));
         other.role_claims = vec!["AUDITOR".into()];
-        assert_eq!(role(f.login(&other).await.unwrap()).as_deref(), Some("auditor"));
+        assert_eq!(
+            role(f.login(&other).await.unwrap()).as_deref(),
+            Some("auditor")
+        );
         // Names are not roles unless the connection says so.
         f.set_provisioning(proto::ProvisioningInput {
             role_claim_is_role_name: Some(false),
@@ -469,7 +510,10 @@ async fn claim_names_roles_and_every_login_default_follows_arcs_order() {
         .await;
         let mut third = identity("u3", Some("u3@acme.example"));
         third.role_claims = vec!["admin".into()];
-        assert_eq!(role(f.login(&third).await.unwrap()).as_deref(), Some("viewer"));
+        assert_eq!(
+            role(f.login(&third).await.unwrap()).as_deref(),
+            Some("viewer")
+        );
     })
     .await;
 }

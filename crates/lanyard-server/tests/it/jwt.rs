@@ -97,9 +97,18 @@ async fn admin_api_saves_jwt_connections_with_the_customer_codes() {
         ),
         // Issue 15: a short RSA key is a key-length problem, also inside a certificate; an EC
         // key of another curve, or a key of another type, is refused at save.
-        (portal("a", "RS256", &fixture("rsa1024.pub")), "INVALID_KEY_LENGTH"),
-        (portal("a", "RS256", &fixture("rsa1024.crt")), "INVALID_KEY_LENGTH"),
-        (portal("a", "ES256", &fixture("secp256k1.pub")), "INVALID_KEY"),
+        (
+            portal("a", "RS256", &fixture("rsa1024.pub")),
+            "INVALID_KEY_LENGTH",
+        ),
+        (
+            portal("a", "RS256", &fixture("rsa1024.crt")),
+            "INVALID_KEY_LENGTH",
+        ),
+        (
+            portal("a", "ES256", &fixture("secp256k1.pub")),
+            "INVALID_KEY",
+        ),
         (portal("a", "ES384", &fixture("ec256.crt")), "INVALID_KEY"),
         (portal("a", "ES256", &fixture("ed25519.pub")), "INVALID_KEY"),
         (portal("a", "HS256", &fixture("rsa.pub")), "INVALID_KEY"),
@@ -130,16 +139,32 @@ async fn admin_api_saves_jwt_connections_with_the_customer_codes() {
         res.text()
     );
     // Issue 15: a pasted certificate is accepted for RS*/ES* and its key is used.
-    for (slug, alg, cert) in [("rs-cert", "RS256", "rsa.crt"), ("es-cert", "ES256", "ec256.crt")] {
+    for (slug, alg, cert) in [
+        ("rs-cert", "RS256", "rsa.crt"),
+        ("es-cert", "ES256", "ec256.crt"),
+    ] {
         let res = jwt_connection(&app, "acme", portal(slug, alg, &fixture(cert))).await;
         assert_eq!(res.status, StatusCode::CREATED, "{cert}: {}", res.text());
     }
     let signed = [
-        ("rs-cert", EncodingKey::from_rsa_pem(fixture("rsa.key").as_bytes()).unwrap(), Algorithm::RS256),
-        ("es-cert", EncodingKey::from_ec_pem(fixture("ec256.key").as_bytes()).unwrap(), Algorithm::ES256),
+        (
+            "rs-cert",
+            EncodingKey::from_rsa_pem(fixture("rsa.key").as_bytes()).unwrap(),
+            Algorithm::RS256,
+        ),
+        (
+            "es-cert",
+            EncodingKey::from_ec_pem(fixture("ec256.key").as_bytes()).unwrap(),
+            Algorithm::ES256,
+        ),
     ];
     for (slug, key, alg) in signed {
-        let t = sign(&json!({"alg": format!("{alg:?}"), "typ": "JWT"}), &claims(slug, slug), &key, alg);
+        let t = sign(
+            &json!({"alg": format!("{alg:?}"), "typ": "JWT"}),
+            &claims(slug, slug),
+            &key,
+            alg,
+        );
         let res = verify(&app, "acme", slug, &format!("jwt={t}")).await;
         assert_eq!(res.status, StatusCode::SEE_OTHER, "{slug}: {}", res.text());
     }
@@ -516,26 +541,49 @@ async fn oversize_verify_requests_get_a_page_a_code_a_metric_and_an_audit_event(
     let check = |res: crate::harness::Res, part: &'static str| {
         let app = &app;
         async move {
-            assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{part}: {}", res.text());
+            assert_eq!(
+                res.status,
+                StatusCode::UNAUTHORIZED,
+                "{part}: {}",
+                res.text()
+            );
             assert_refused(app, &res, "REQUEST_TOO_LARGE", before).await;
-            assert!(res.text().contains(&format!("request&#39;s {part} has")), "{part}: {}", res.text());
+            assert!(
+                res.text().contains(&format!("request&#39;s {part} has")),
+                "{part}: {}",
+                res.text()
+            );
         }
     };
     let big_token = "A".repeat(MAX_TOKEN_BYTES + 1);
     for p in ["jwt", "code", "id_token", "access_token"] {
-        check(verify(&app, "acme", "portal", &format!("{p}={big_token}")).await, p).await;
+        check(
+            verify(&app, "acme", "portal", &format!("{p}={big_token}")).await,
+            p,
+        )
+        .await;
     }
     // A good token does not help an oversize redirect URL through.
     let good = hs_token(&claims("visitor", "r1"));
     let long_page = format!("/{}", "a".repeat(MAX_REDIRECT_URL_BYTES));
     check(
-        verify(&app, "acme", "portal", &format!("jwt={good}&redirect_url={long_page}")).await,
+        verify(
+            &app,
+            "acme",
+            "portal",
+            &format!("jwt={good}&redirect_url={long_page}"),
+        )
+        .await,
         "redirect_url",
     )
     .await;
     // The whole query, whatever parameter carries the bulk.
     let pad = "x".repeat(MAX_QUERY_BYTES);
-    check(verify(&app, "acme", "portal", &format!("jwt={good}&pad={pad}")).await, "query").await;
+    check(
+        verify(&app, "acme", "portal", &format!("jwt={good}&pad={pad}")).await,
+        "query",
+    )
+    .await;
     // The header section (cookies or any header).
     for name in ["cookie", "x-padding"] {
         let req = axum::http::Request::get(format!("/t/acme/jwt/portal/verify?jwt={good}"))
@@ -545,14 +593,22 @@ async fn oversize_verify_requests_get_a_page_a_code_a_metric_and_an_audit_event(
         check(app.send(req).await, "header section").await;
     }
     // Just under every limit the same good token still signs in.
-    let res = verify(&app, "acme", "portal", &format!("jwt={good}&redirect_url=/t/acme/session")).await;
+    let res = verify(
+        &app,
+        "acme",
+        "portal",
+        &format!("jwt={good}&redirect_url=/t/acme/session"),
+    )
+    .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
     let metrics = app.get("/metrics", None).await.text();
     assert!(
-        metrics.lines().any(|l| l.starts_with("lanyard_logins_total")
-            && l.contains(r#"method="jwt""#)
-            && l.contains(r#"outcome="failure""#)
-            && l.contains(r#"code="REQUEST_TOO_LARGE""#)),
+        metrics
+            .lines()
+            .any(|l| l.starts_with("lanyard_logins_total")
+                && l.contains(r#"method="jwt""#)
+                && l.contains(r#"outcome="failure""#)
+                && l.contains(r#"code="REQUEST_TOO_LARGE""#)),
         "{metrics}"
     );
 }
@@ -569,7 +625,12 @@ async fn a_jwt_role_claim_naming_a_role_is_applied_in_arcs_order() {
         "role_mapping": [{"value": "Portal-Admins", "role": "admin"}]});
     let res = jwt_connection(&app, "acme", body).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
-    assert_eq!(res.json()["provisioning"]["role_sync"], "every_login_default", "{}", res.text());
+    assert_eq!(
+        res.json()["provisioning"]["role_sync"],
+        "every_login_default",
+        "{}",
+        res.text()
+    );
     assert_eq!(res.json()["provisioning"]["role_claim_is_role_name"], true);
     let login = |groups: Value, jti: &'static str| {
         let app = &app;
@@ -582,7 +643,10 @@ async fn a_jwt_role_claim_naming_a_role_is_applied_in_arcs_order() {
         }
     };
     assert_eq!(login(json!(["Staff", "Support"]), "1").await, "support");
-    assert_eq!(login(json!(["support", "Portal-Admins"]), "2").await, "admin");
+    assert_eq!(
+        login(json!(["support", "Portal-Admins"]), "2").await,
+        "admin"
+    );
     assert_eq!(login(json!(["no-such-role"]), "3").await, "viewer");
     assert_eq!(login(json!("STANDARD"), "4").await, "standard");
 }
