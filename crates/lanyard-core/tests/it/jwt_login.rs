@@ -612,7 +612,7 @@ fn synthetic_rsa(bits: usize) -> String {
     let bytes = bits.div_ceil(8);
     let mut n = vec![0xa5u8; bytes];
     let top = bits - (bytes - 1) * 8;
-    n[0] = (0xffu16 >> (8 - top)) as u8 & 0xff;
+    n[0] = (0xffu16 >> (8 - top)) as u8;
     n[0] |= 1 << (top - 1);
     n[bytes - 1] |= 1;
     if n[0] & 0x80 != 0 {
