@@ -683,6 +683,39 @@ fn j_rsa_key_sizes_are_checked_and_reported() {
     }
 }
 
+/// Issue 15 (same class): an RSA key whose public exponent makes signatures forgeable or
+/// meaningless (e = 1: every message is its own signature; even, zero or huge exponents) is
+/// refused at save, not accepted and left to the verifier.
+#[test]
+fn j_rsa_exponents_that_break_signatures_are_refused() {
+    let spki = pem_der(&fixture_text("rsa.pub"));
+    // The 2048-bit modulus: INTEGER 0x00 || 256 bytes, inside the PKCS#1 SEQUENCE.
+    let at = spki
+        .windows(4)
+        .position(|w| w == [0x02, 0x82, 0x01, 0x01])
+        .unwrap();
+    let modulus = &spki[at + 4..at + 4 + 257];
+    let with_exponent = |e: &[u8]| {
+        let pkcs1 = tlv(0x30, &[tlv(0x02, modulus), tlv(0x02, e)].concat());
+        pem("RSA PUBLIC KEY", &pkcs1)
+    };
+    assert!(decoding_key(JwtAlgorithm::RS256, with_exponent(&[1, 0, 1]).as_bytes()).is_ok());
+    for e in [
+        &[1u8][..],
+        &[0],
+        &[2],
+        &[1, 0, 0],
+        &[0x01, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+    ] {
+        let got = decoding_key(JwtAlgorithm::RS256, with_exponent(e).as_bytes());
+        assert_eq!(
+            got.map(|_| ()).unwrap_err().code(),
+            "INVALID_KEY",
+            "e = {e:?}"
+        );
+    }
+}
+
 /// Issue 15: an EC key must be on the algorithm's curve (ES256: P-256, ES384: P-384), a valid
 /// point of it, uncompressed and with a named curve; each refusal says what was found.
 #[test]
@@ -801,6 +834,8 @@ fn j_wrong_key_types_and_malformed_pem() {
         ),
         format!("{good}{good}"),
         format!("{good}{}", fixture_text("rsa.crt")),
+        // A certificate chain: paste the remote login's own certificate only.
+        format!("{}{}", fixture_text("rsa.crt"), fixture_text("ec256.crt")),
     ];
     for (i, g) in garbage.iter().enumerate() {
         assert_eq!(

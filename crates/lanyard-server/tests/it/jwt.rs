@@ -138,13 +138,51 @@ async fn admin_api_saves_jwt_connections_with_the_customer_codes() {
         "{}",
         res.text()
     );
-    // Issue 15: a pasted certificate is accepted for RS*/ES* and its key is used.
+    // Issue 15: a pasted certificate is accepted for RS*/ES* and its key is used; an expired
+    // one too (the dates do not matter to a JWT signature), with a warning in the audit log.
     for (slug, alg, cert) in [
         ("rs-cert", "RS256", "rsa.crt"),
         ("es-cert", "ES256", "ec256.crt"),
+        ("es-expired", "ES256", "ec256_expired.crt"),
     ] {
         let res = jwt_connection(&app, "acme", portal(slug, alg, &fixture(cert))).await;
         assert_eq!(res.status, StatusCode::CREATED, "{cert}: {}", res.text());
+    }
+    let audit = app
+        .api(
+            Method::GET,
+            "/api/v1/audit-events?kind=connection.created&limit=200",
+            None,
+            None,
+        )
+        .await
+        .json();
+    let warned: Vec<&Value> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["details"]["connection"] == "es-expired")
+        .collect();
+    assert_eq!(warned.len(), 1, "{audit}");
+    assert!(
+        warned[0]["details"]["key_warnings"][0]
+            .as_str()
+            .is_some_and(|w| w.contains("expired on 2001-01-01")),
+        "{}",
+        warned[0]
+    );
+    for current in ["rs-cert", "es-cert"] {
+        let ev = audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["details"]["connection"] == current)
+            .unwrap();
+        assert_eq!(
+            ev["details"]["key_warnings"],
+            json!([]),
+            "a current certificate carries no warning: {ev}"
+        );
     }
     let signed = [
         (
@@ -154,6 +192,11 @@ async fn admin_api_saves_jwt_connections_with_the_customer_codes() {
         ),
         (
             "es-cert",
+            EncodingKey::from_ec_pem(fixture("ec256.key").as_bytes()).unwrap(),
+            Algorithm::ES256,
+        ),
+        (
+            "es-expired",
             EncodingKey::from_ec_pem(fixture("ec256.key").as_bytes()).unwrap(),
             Algorithm::ES256,
         ),
@@ -172,12 +215,20 @@ async fn admin_api_saves_jwt_connections_with_the_customer_codes() {
     let list = app
         .api(Method::GET, "/api/v1/tenants/acme/connections", None, None)
         .await;
-    // `portal` and the two certificate connections above.
-    assert_eq!(list.json().as_array().unwrap().len(), 3);
+    // `portal` and the three certificate connections above.
+    assert_eq!(list.json().as_array().unwrap().len(), 4);
     assert!(!list.text().contains("PRIVATE KEY"));
     let audit = app
-        .api(Method::GET, "/api/v1/audit?limit=200", None, None)
+        .api(Method::GET, "/api/v1/audit-events?limit=200", None, None)
         .await;
+    assert_eq!(audit.status, StatusCode::OK, "{}", audit.text());
+    assert!(
+        audit.json()["items"]
+            .as_array()
+            .is_some_and(|i| !i.is_empty()),
+        "{}",
+        audit.text()
+    );
     assert!(!audit.text().contains("PRIVATE KEY"), "{}", audit.text());
 
     // PATCH rotates the key; the SAML PATCH does not apply to a JWT connection.
