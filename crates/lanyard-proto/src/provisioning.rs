@@ -29,7 +29,12 @@ pub enum AttributePreset {
 pub enum RoleSync {
     #[default]
     AtCreation,
+    /// A role the claims grant (role table, or a role named by the claim) replaces the role at
+    /// each sign-in; no match leaves the role as it is (never demotes to the default).
     EveryLogin,
+    /// CData Arc's order, at every sign-in: the role the claims grant, else the default role,
+    /// else no role (a user whose claim no longer grants anything drops to the default).
+    EveryLoginDefault,
 }
 
 /// One row of a connection's role table: a role-claim value and the tenant role it grants.
@@ -59,6 +64,10 @@ pub struct Provisioning {
     /// The role of a new account when no row matches (`null`: no role).
     pub default_role: Option<String>,
     pub role_sync: RoleSync,
+    /// The role claim's values may name tenant roles directly (compared case-insensitively; the
+    /// first value, in the order sent, that names a role wins). Role-table rows come first.
+    #[serde(default)]
+    pub role_claim_is_role_name: bool,
     /// Refuse to create an account just in time without an email (default: SAML yes, others no).
     pub jit_requires_email: bool,
 }
@@ -83,6 +92,8 @@ pub struct ProvisioningInput {
     pub default_role: Option<Option<String>>,
     #[serde(default)]
     pub role_sync: Option<RoleSync>,
+    #[serde(default)]
+    pub role_claim_is_role_name: Option<bool>,
     #[serde(default)]
     pub jit_requires_email: Option<bool>,
 }

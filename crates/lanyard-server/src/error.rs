@@ -109,9 +109,67 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         log_if_server_side(&self.0);
         let status = status_of(self.0.kind());
-        let mut res =
-            pages::error_page_with_help(status, self.0.code(), &self.0.to_string(), self.0.help());
+        let help = self.0.help_text();
+        let mut res = pages::error_page_with_help(
+            status,
+            self.0.code(),
+            &self.0.to_string(),
+            help.as_deref(),
+        );
         res.extensions_mut().insert(ErrorCode(self.0.code()));
         res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt as _;
+
+    fn escaped(s: &str) -> String {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&#34;")
+            .replace('\'', "&#39;")
+    }
+
+    /// Issue 15: the error page of every `login.*` refusal carries the code and that refusal's
+    /// own help sentence (a bare code leaves the user and their IT admin with nothing to do).
+    #[tokio::test]
+    async fn every_login_refusal_page_carries_its_own_help() {
+        let refusals = [
+            Error::InvalidCredentials,
+            Error::Throttled {
+                retry_after_secs: 30,
+            },
+            Error::FederatedUnknownUser {
+                tenant: "acme".into(),
+                connection: "okta".into(),
+                federation_id: "00u1abc".into(),
+            },
+            Error::FederatedUserDisabled,
+            Error::AccountExistsUseInvitation,
+            Error::ProvisioningUsernameTaken("ada".into()),
+            Error::ProvisioningMissingEmail("email, mail".into()),
+            Error::ProvisioningMissingClaim("username".into()),
+            Error::EmailUnconfirmed,
+            Error::SsoRequired,
+        ];
+        let mut helps = std::collections::HashSet::new();
+        for e in refusals {
+            let code = e.code();
+            let help = e.help_text().unwrap_or_default();
+            assert!(!help.is_empty(), "{code} has no help");
+            assert!(helps.insert(help.clone()), "{code} shares its help");
+            let res = PageError(e).into_response();
+            let body = res.into_body().collect().await.unwrap().to_bytes();
+            let html = String::from_utf8(body.to_vec()).unwrap();
+            assert!(html.contains(code), "{code}: {html}");
+            assert!(
+                html.contains(&escaped(&help)),
+                "{code}: help missing from {html}"
+            );
+        }
     }
 }

@@ -17,6 +17,8 @@ pub struct LoginPage<'a> {
     pub username: &'a str,
     pub error: Option<String>,
     pub error_code: &'a str,
+    /// What to do about the refusal (every `login.*` refusal has one).
+    pub error_help: Option<String>,
     /// Sign-in buttons: (connection name, start URL).
     pub sso: &'a [(String, String)],
 }

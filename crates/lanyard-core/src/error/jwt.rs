@@ -27,6 +27,10 @@ pub enum JwtError {
         got: usize,
     },
     #[error(
+        "the RSA public key has {bits} bits; {alg} needs an RSA key of 2048 to 8192 bits: generate a new key pair of at least 2048 bits and paste its public key"
+    )]
+    InvalidRsaKeyLength { alg: &'static str, bits: usize },
+    #[error(
         "a private key was pasted where the public key belongs; it was not stored: paste the public key and rotate the exposed private key"
     )]
     PrivateKeyProvided,
@@ -34,6 +38,12 @@ pub enum JwtError {
     InvalidLoginUrl(&'static str),
     #[error("the token's jti {0}")]
     JtiClaimInvalid(&'static str),
+    #[error("the request's {part} has {got} bytes; at most {max} are accepted")]
+    RequestTooLarge {
+        part: &'static str,
+        max: usize,
+        got: usize,
+    },
 }
 
 impl JwtError {
@@ -47,10 +57,13 @@ impl JwtError {
             Self::TokenVerificationFailed(_) => "TOKEN_VERIFICATION_FAILED",
             Self::MissingEmailInToken => "MISSING_EMAIL_IN_TOKEN",
             Self::InvalidKey(_) => "INVALID_KEY",
-            Self::InvalidKeyLength { .. } => "INVALID_KEY_LENGTH",
+            Self::InvalidKeyLength { .. } | Self::InvalidRsaKeyLength { .. } => {
+                "INVALID_KEY_LENGTH"
+            }
             Self::PrivateKeyProvided => "PRIVATE_KEY_PROVIDED",
             Self::InvalidLoginUrl(_) => "INVALID_LOGIN_URL",
             Self::JtiClaimInvalid(_) => "JTI_CLAIM_INVALID",
+            Self::RequestTooLarge { .. } => "REQUEST_TOO_LARGE",
         }
     }
 
@@ -60,6 +73,7 @@ impl JwtError {
             self,
             Self::InvalidKey(_)
                 | Self::InvalidKeyLength { .. }
+                | Self::InvalidRsaKeyLength { .. }
                 | Self::PrivateKeyProvided
                 | Self::InvalidLoginUrl(_)
         )
@@ -76,8 +90,12 @@ impl JwtError {
             Self::JtiClaimInvalid(_) => {
                 "Each token can be used once; sign in again so the remote login issues a new one."
             }
+            Self::RequestTooLarge { .. } => {
+                "The remote login sent more than Lanyard accepts: its administrator should keep the token small (only the claims Lanyard reads: email, sub, name, exp, jti and the role claim) and the redirect URL short; a browser extension or proxy adding large headers can also cause this."
+            }
             Self::InvalidKey(_)
             | Self::InvalidKeyLength { .. }
+            | Self::InvalidRsaKeyLength { .. }
             | Self::PrivateKeyProvided
             | Self::InvalidLoginUrl(_) => {
                 "Correct the connection's JWT settings (login URL, algorithm and key) and save again."

@@ -133,8 +133,14 @@ pub enum Error {
     OidcUserinfoSubMismatch,
     #[error("the account's hosted domain (hd) is not the one this connection requires")]
     OidcHostedDomainMismatch,
-    #[error("no user of this tenant is linked to this identity")]
-    FederatedUnknownUser,
+    #[error(
+        "no user of this tenant has a federated identity with federation ID `{federation_id}` on connection `{connection}`, and just-in-time account creation (JIT) is off for this connection"
+    )]
+    FederatedUnknownUser {
+        tenant: String,
+        connection: String,
+        federation_id: String,
+    },
     #[error("the user linked to this identity is disabled")]
     FederatedUserDisabled,
 
@@ -251,7 +257,7 @@ impl Error {
             Self::OidcTokenRequest(_) => "oidc.token_request_failed",
             Self::OidcUserinfoSubMismatch => "oidc.userinfo_sub_mismatch",
             Self::OidcHostedDomainMismatch => "oidc.hosted_domain_mismatch",
-            Self::FederatedUnknownUser => "login.unknown_user",
+            Self::FederatedUnknownUser { .. } => "login.unknown_user",
             Self::FederatedUserDisabled => "login.user_disabled",
             Self::AccountExistsUseInvitation => "login.account_exists_use_invitation",
             Self::ProvisioningUsernameTaken(_) => "login.username_taken",
@@ -306,7 +312,7 @@ impl Error {
             | Self::OidcTokenRequest(_)
             | Self::OidcUserinfoSubMismatch => ErrorKind::Unauthenticated,
             Self::OidcHostedDomainMismatch => ErrorKind::Forbidden,
-            Self::FederatedUnknownUser
+            Self::FederatedUnknownUser { .. }
             | Self::FederatedUserDisabled
             | Self::AccountExistsUseInvitation
             | Self::ProvisioningUsernameTaken(_)
@@ -396,8 +402,14 @@ impl Error {
             Self::OidcHostedDomainMismatch => {
                 "Sign in with an account of your organisation's domain."
             }
-            Self::FederatedUnknownUser => {
-                "Your account has not been set up for this sign-in method; ask your administrator to invite you or to turn on automatic account creation for this connection."
+            Self::FederatedUnknownUser { .. } => {
+                "Your account has not been set up for this sign-in method. An administrator can turn on just-in-time account creation (jit) for this connection, or link your existing user to this federation ID through the admin API (PUT /api/v1/tenants/{tenant}/users/{user_id}/federated-identities/{connection})."
+            }
+            Self::InvalidCredentials => {
+                "Check your username and password (passwords are case-sensitive) and try again; if you have forgotten your password, ask your administrator to reset it."
+            }
+            Self::Throttled { .. } => {
+                "Wait for the time shown before trying again; if you have forgotten your password, ask your administrator to reset it rather than guessing."
             }
             Self::FederatedUserDisabled => "Your account is disabled; ask your administrator.",
             Self::SamlMissingAttribute(_) => {
@@ -410,8 +422,11 @@ impl Error {
             Self::ProvisioningUsernameTaken(_) => {
                 "Another account already has this username; ask your administrator to link your identity to your account or to rename one of them."
             }
-            Self::ProvisioningMissingEmail(_) | Self::ProvisioningMissingClaim(_) => {
-                "The identity provider must send the attribute or claim named in this connection's settings; its administrator should add it, or change the setting."
+            Self::ProvisioningMissingEmail(_) => {
+                "The identity provider must send an email address it vouches for (one of the attributes or claims named above) to create accounts through this connection; its administrator should add it, or an administrator can turn off provisioning.jit_requires_email for this connection."
+            }
+            Self::ProvisioningMissingClaim(_) => {
+                "The identity provider must send the attribute or claim named above; its administrator should add it, or an administrator can change which attribute this connection reads (username_attribute, username_claim)."
             }
             Self::EmailUnconfirmed => {
                 "Open the confirmation link in the welcome email we sent you, then sign in again."
@@ -449,6 +464,23 @@ impl From<OidcError> for Error {
     }
 }
 
+impl Error {
+    /// [`Error::help`] with this refusal's particulars filled in (e.g. the exact admin API call
+    /// that links an unknown federation ID); what the error page shows.
+    pub fn help_text(&self) -> Option<String> {
+        match self {
+            Self::FederatedUnknownUser {
+                tenant,
+                connection,
+                federation_id,
+            } => Some(format!(
+                "For the IT administrator: either turn on just-in-time account creation for connection `{connection}` (\"jit\": true) so that this first sign-in creates the user, or link the existing user to this identity: PUT /api/v1/tenants/{tenant}/users/{{user_id}}/federated-identities/{connection} with {{\"federation_id\": \"{federation_id}\"}}. Then sign in again."
+            )),
+            other => other.help().map(str::to_owned),
+        }
+    }
+}
+
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         Self::StoreUnavailable(e)
@@ -460,6 +492,82 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One of every `login.*` refusal (add new ones here: the test below checks each has help).
+    fn login_refusals() -> Vec<Error> {
+        vec![
+            Error::InvalidCredentials,
+            Error::Throttled {
+                retry_after_secs: 30,
+            },
+            Error::FederatedUnknownUser {
+                tenant: "acme".into(),
+                connection: "okta".into(),
+                federation_id: "00u1abc".into(),
+            },
+            Error::FederatedUserDisabled,
+            Error::AccountExistsUseInvitation,
+            Error::ProvisioningUsernameTaken("ada".into()),
+            Error::ProvisioningMissingEmail("email, mail".into()),
+            Error::ProvisioningMissingClaim("username".into()),
+            Error::EmailUnconfirmed,
+            Error::SsoRequired,
+        ]
+    }
+
+    /// Issue 15: a sign-in refusal whose page shows a code but no sentence saying what to do
+    /// leaves the user and their IT admin stuck. Every login.* code has its own actionable help.
+    #[test]
+    fn every_login_refusal_has_its_own_help() {
+        let all = login_refusals();
+        let mut seen = std::collections::HashSet::new();
+        for e in &all {
+            assert!(e.code().starts_with("login."), "{}", e.code());
+            let help = e
+                .help_text()
+                .unwrap_or_else(|| panic!("{} has no help", e.code()));
+            assert!(
+                help.len() > 40 && help.ends_with('.'),
+                "{}: {help}",
+                e.code()
+            );
+            assert!(
+                seen.insert(help.clone()),
+                "{} shares its help text",
+                e.code()
+            );
+            assert_ne!(
+                help,
+                e.to_string(),
+                "{}: help repeats the message",
+                e.code()
+            );
+        }
+        let codes: std::collections::HashSet<_> = all.iter().map(Error::code).collect();
+        assert_eq!(codes.len(), all.len(), "one sample per code");
+    }
+
+    /// Issue 15: the unknown-user page says why (JIT off, no identity with this federation ID)
+    /// and the two ways out, naming the real tenant, connection and federation ID.
+    #[test]
+    fn unknown_user_help_names_the_federation_id_and_both_fixes() {
+        let e = Error::FederatedUnknownUser {
+            tenant: "acme".into(),
+            connection: "okta".into(),
+            federation_id: "00u1abc".into(),
+        };
+        let msg = e.to_string();
+        assert!(
+            msg.contains("`00u1abc`") && msg.contains("`okta`") && msg.contains("JIT) is off"),
+            "{msg}"
+        );
+        let help = e.help_text().unwrap();
+        assert!(help.contains("\"jit\": true"), "{help}");
+        assert!(
+            help.contains("PUT /api/v1/tenants/acme/users/{user_id}/federated-identities/okta with {\"federation_id\": \"00u1abc\"}"),
+            "{help}"
+        );
+    }
 
     #[test]
     fn codes_are_dotted_and_stable() {

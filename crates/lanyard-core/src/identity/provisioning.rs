@@ -8,8 +8,11 @@
 //!   with a confirmation link), else it is refused.
 //! - Later logins update username, email and display name when the claims differ, and the role
 //!   when the connection syncs roles at every login; the audit log records each change.
-//! - Role: the first row of the connection's role table matching a role-claim value, else the
-//!   connection's default role, else no role.
+//! - Role: the first row of the connection's role table matching a role-claim value, else (with
+//!   `role_claim_is_role_name`) the first claim value naming a tenant role, else the
+//!   connection's default role, else no role. `role_sync`: `at_creation` applies it once;
+//!   `every_login` re-applies what the claims grant (never the fallback); `every_login_default`
+//!   (CData Arc's order) re-applies all of it, default and no role included.
 
 use crate::audit::{Actor, Ctx, RequestMeta};
 use crate::error::{Error, Result};
@@ -35,6 +38,8 @@ pub struct ProvisioningSettings {
     pub role_mapping: Vec<proto::RoleMapping>,
     pub default_role: Option<String>,
     pub role_sync: proto::RoleSync,
+    /// Role-claim values may name tenant roles directly (case-insensitive), after the table.
+    pub role_claim_is_role_name: bool,
     /// `None`: the kind's default (SAML requires an email to create accounts, the others not).
     pub jit_requires_email: Option<bool>,
 }
@@ -72,6 +77,7 @@ impl ProvisioningSettings {
             role_mapping: self.role_mapping.clone(),
             default_role: self.default_role.clone(),
             role_sync: self.role_sync,
+            role_claim_is_role_name: self.role_claim_is_role_name,
             jit_requires_email: self.requires_email(kind),
         }
     }
@@ -129,6 +135,9 @@ impl ProvisioningSettings {
         if let Some(r) = input.jit_requires_email {
             s.jit_requires_email = Some(r);
         }
+        if let Some(r) = input.role_claim_is_role_name {
+            s.role_claim_is_role_name = r;
+        }
         Ok(s)
     }
 
@@ -140,12 +149,79 @@ impl ProvisioningSettings {
             .map(|m| m.role.as_str())
     }
 
+    /// The tenant role the first role-claim value naming one designates (in the order the IdP
+    /// sent them; an exact name first, else case-insensitively), when the connection lets the
+    /// claim name roles.
+    pub fn named_role<'r>(
+        &self,
+        role_claims: &[String],
+        tenant_roles: &'r [String],
+    ) -> Option<&'r str> {
+        if !self.role_claim_is_role_name {
+            return None;
+        }
+        role_claims.iter().find_map(|v| {
+            let v = v.trim();
+            tenant_roles
+                .iter()
+                .find(|r| r.as_str() == v)
+                .or_else(|| tenant_roles.iter().find(|r| r.eq_ignore_ascii_case(v)))
+                .map(String::as_str)
+        })
+    }
+
+    /// The role the claims resolve to, and from where. The order: (1) the first row of the role
+    /// table matching a claim value; (2) with `role_claim_is_role_name`, the first claim value
+    /// naming a tenant role; (3) the default role; (4) no role. Whether (3) and (4) apply
+    /// depends on the sync mode: see [`Lanyard::provision`].
+    pub fn resolve_role(
+        &self,
+        role_claims: &[String],
+        tenant_roles: &[String],
+    ) -> (Option<String>, RoleSource) {
+        if let Some(r) = self.mapped_role(role_claims) {
+            return (Some(r.to_owned()), RoleSource::RoleMapping);
+        }
+        if let Some(r) = self.named_role(role_claims, tenant_roles) {
+            return (Some(r.to_owned()), RoleSource::ClaimNamesRole);
+        }
+        match &self.default_role {
+            Some(r) => (Some(r.clone()), RoleSource::DefaultRole),
+            None => (None, RoleSource::NoRole),
+        }
+    }
+
     /// Every role name the settings mention (to check they exist in the tenant).
     pub fn roles(&self) -> impl Iterator<Item = &str> {
         self.role_mapping
             .iter()
             .map(|m| m.role.as_str())
             .chain(self.default_role.as_deref())
+    }
+}
+
+/// Where a resolved role came from (recorded in the audit log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleSource {
+    RoleMapping,
+    ClaimNamesRole,
+    DefaultRole,
+    NoRole,
+}
+
+impl RoleSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RoleMapping => "role_mapping",
+            Self::ClaimNamesRole => "claim_names_role",
+            Self::DefaultRole => "default_role",
+            Self::NoRole => "none",
+        }
+    }
+
+    /// The claims themselves granted the role (not the fallback).
+    pub fn from_claims(self) -> bool {
+        matches!(self, Self::RoleMapping | Self::ClaimNamesRole)
     }
 }
 
@@ -248,7 +324,11 @@ impl Lanyard {
             (None, Some(inv)) => self.upgrade(tenant, c, id, inv, meta).await,
             (None, None) => {
                 if !jit {
-                    return Err(Error::FederatedUnknownUser);
+                    return Err(Error::FederatedUnknownUser {
+                        tenant: tenant.slug.clone(),
+                        connection: c.slug.clone(),
+                        federation_id: id.federation_id.chars().take(256).collect(),
+                    });
                 }
                 self.create_just_in_time(tenant, c, &p, id, meta).await
             }
@@ -351,15 +431,29 @@ impl Lanyard {
             );
             u.display_name = Some(d.clone());
         }
-        if p.role_sync == proto::RoleSync::EveryLogin
-            && let Some(role) = p.mapped_role(&id.role_claims)
-            && u.role.as_deref() != Some(role)
-        {
-            if self.store.role(&tenant.id, role).await?.is_some() {
-                change(&mut changes, "role", &u.role, &Some(role.to_owned()));
-                u.role = Some(role.to_owned());
-            } else {
-                warnings.push(format!("the role table grants `{role}`, which no longer exists in this tenant; role unchanged"));
+        if p.role_sync != proto::RoleSync::AtCreation {
+            let (wanted, source) = self.resolve_role_for(tenant, p, id).await?;
+            // `every_login` only follows what the claims grant; `every_login_default` (Arc's
+            // order) also falls back to the default role, else to no role.
+            let applies = source.from_claims() || p.role_sync == proto::RoleSync::EveryLoginDefault;
+            if applies && u.role != wanted {
+                match &wanted {
+                    Some(role) if self.store.role(&tenant.id, role).await?.is_none() => {
+                        let by = match source {
+                            RoleSource::RoleMapping => "the role table grants",
+                            RoleSource::ClaimNamesRole => "the role claim names",
+                            RoleSource::DefaultRole | RoleSource::NoRole => "the default role is",
+                        };
+                        warnings.push(format!(
+                            "{by} `{role}`, which no longer exists in this tenant; role unchanged"
+                        ));
+                    }
+                    _ => {
+                        change(&mut changes, "role", &u.role, &wanted);
+                        changes.insert("role_source".into(), json!(source.as_str()));
+                        u.role = wanted;
+                    }
+                }
             }
         }
         ch.touch_links
@@ -524,8 +618,8 @@ impl Lanyard {
             return Err(Error::ProvisioningUsernameTaken(username));
         }
         let mut warnings: Vec<String> = Vec::new();
-        let wanted = p.mapped_role(&id.role_claims).or(p.default_role.as_deref());
-        let role = match wanted {
+        let (wanted, role_source) = self.resolve_role_for(tenant, p, id).await?;
+        let role = match wanted.as_deref() {
             Some(r) if self.store.role(&tenant.id, r).await?.is_some() => Some(r.to_owned()),
             Some(r) => {
                 warnings.push(format!(
@@ -554,7 +648,7 @@ impl Lanyard {
             Ctx::new(Actor::System, meta.clone())
                 .event(now, Some(&tenant.slug), "user.created")
                 .user(&u.id)
-                .details(json!({"username": u.username, "email": u.email, "display_name": u.display_name, "role": u.role,
+                .details(json!({"username": u.username, "email": u.email, "display_name": u.display_name, "role": u.role, "role_source": role_source.as_str(),
                     "via": format!("{}.jit", id.method), "connection": c.slug, "federation_id": id.federation_id,
                     "role_claims": id.role_claims, "email_unverified_ignored": id.email.is_some() && !id.email_verified,
                     "claims": bounded_claims(&id.raw_claims),
@@ -574,6 +668,27 @@ impl Lanyard {
 }
 
 impl Lanyard {
+    /// [`ProvisioningSettings::resolve_role`] with the tenant's roles (read only when the claim
+    /// may name roles).
+    async fn resolve_role_for(
+        &self,
+        tenant: &Tenant,
+        p: &ProvisioningSettings,
+        id: &Identity,
+    ) -> Result<(Option<String>, RoleSource)> {
+        let tenant_roles: Vec<String> = if p.role_claim_is_role_name {
+            self.store
+                .list_roles(&tenant.id)
+                .await?
+                .into_iter()
+                .map(|r| r.name)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(p.resolve_role(&id.role_claims, &tenant_roles))
+    }
+
     /// A connection's provisioning JSON after applying `input` onto `current` (`None` on
     /// create); every role it names must exist in the tenant.
     pub(crate) async fn provisioning_json(
@@ -675,6 +790,68 @@ mod tests {
         assert_eq!(p.mapped_role(&[]), None);
     }
 
+    /// Issue 15: the resolution order, every branch: table row, claim naming a role (exact
+    /// first, else case-insensitive; first matching value of a multi-valued claim), default,
+    /// none.
+    #[test]
+    fn role_resolution_order() {
+        let roles: Vec<String> = ["admin", "auditor", "standard", "viewer"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        let claims = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let mut p = ProvisioningSettings {
+            role_mapping: rows(&[("Okta-Admins", "admin")]),
+            default_role: Some("viewer".into()),
+            role_claim_is_role_name: true,
+            ..Default::default()
+        };
+        let r = |p: &ProvisioningSettings, c: &[&str]| {
+            let (role, src) = p.resolve_role(&claims(c), &roles);
+            (role, src.as_str())
+        };
+        // The table wins over a value naming a role, wherever it is in the claim.
+        assert_eq!(
+            r(&p, &["standard", "Okta-Admins"]),
+            (Some("admin".into()), "role_mapping")
+        );
+        assert_eq!(
+            r(&p, &["standard"]),
+            (Some("standard".into()), "claim_names_role")
+        );
+        assert_eq!(
+            r(&p, &["AUDITOR"]),
+            (Some("auditor".into()), "claim_names_role")
+        );
+        assert_eq!(
+            r(&p, &[" viewer "]),
+            (Some("viewer".into()), "claim_names_role")
+        );
+        assert_eq!(
+            r(&p, &["nobody", "Standard", "admin"]),
+            (Some("standard".into()), "claim_names_role"),
+            "first value that names a role"
+        );
+        assert_eq!(
+            r(&p, &["no-such-role"]),
+            (Some("viewer".into()), "default_role")
+        );
+        assert_eq!(r(&p, &[]), (Some("viewer".into()), "default_role"));
+        p.default_role = None;
+        assert_eq!(r(&p, &["no-such-role"]), (None, "none"));
+        assert_eq!(r(&p, &[]), (None, "none"));
+        p.role_claim_is_role_name = false;
+        assert_eq!(
+            r(&p, &["standard"]),
+            (None, "none"),
+            "off: names are not roles"
+        );
+        assert_eq!(
+            r(&p, &["Okta-Admins"]),
+            (Some("admin".into()), "role_mapping")
+        );
+    }
+
     #[test]
     fn apply_validates_and_merges() {
         let p = ProvisioningSettings::default();
@@ -705,6 +882,21 @@ mod tests {
             ..Default::default()
         };
         assert!(p.apply(&too_many, "saml").is_err());
+        let p = p
+            .apply(
+                &proto::ProvisioningInput {
+                    role_claim_is_role_name: Some(true),
+                    role_sync: Some(proto::RoleSync::EveryLoginDefault),
+                    ..Default::default()
+                },
+                "jwt",
+            )
+            .unwrap();
+        assert!(p.role_claim_is_role_name);
+        assert_eq!(
+            serde_json::to_value(p.to_wire("jwt")).unwrap()["role_sync"],
+            "every_login_default"
+        );
         assert!(p.requires_email("saml") && !p.requires_email("oidc"));
         assert_eq!(
             ProvisioningSettings::from_json("{}").unwrap(),

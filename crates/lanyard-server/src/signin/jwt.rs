@@ -13,13 +13,16 @@ use crate::signin::signed_in;
 use crate::signin::{invitation_cookie_name, removal};
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use lanyard_core::Error;
+use lanyard_core::error::JwtError;
 use lanyard_core::signin::jwt::JwtVerifyRequest;
-use lanyard_core::signin::jwt::token::{MAX_TOKEN_BYTES, pick_token};
+use lanyard_core::signin::jwt::token::{
+    MAX_HEADER_BYTES, MAX_QUERY_BYTES, MAX_REDIRECT_URL_BYTES, pick_token,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -80,33 +83,56 @@ async fn start_route(
     start(&s, &tenant, &conn, page, &meta).await
 }
 
+/// The size of a request's header section as sent (name, `: `, value, CRLF per field).
+fn header_bytes(headers: &HeaderMap) -> usize {
+    headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum()
+}
+
+/// Lanyard's own size limits on what reaches the verify URL, checked before anything is
+/// decoded: an oversize header section or query, or an oversize `redirect_url`. (Each token
+/// parameter is checked by [`pick_token`].) A refusal goes through the login like any other:
+/// error page with its code, metric and audit event.
+fn oversize(headers: &HeaderMap, raw: Option<&str>) -> Option<JwtError> {
+    let too_large =
+        |part, max, got| (got > max).then_some(JwtError::RequestTooLarge { part, max, got });
+    too_large("header section", MAX_HEADER_BYTES, header_bytes(headers))
+        .or_else(|| too_large("query", MAX_QUERY_BYTES, raw.map_or(0, str::len)))
+}
+
 async fn verify(
     State(s): State<AppState>,
     Path((tenant, conn)): Path<(String, String)>,
     Meta(meta): Meta,
     jar: CookieJar,
+    headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    // A query far larger than any token is refused before it is decoded.
-    let too_long = raw
-        .as_deref()
-        .is_some_and(|q| q.len() > 4 * MAX_TOKEN_BYTES);
-    let pairs = if too_long {
+    // A request far larger than any token is refused before its query is decoded.
+    let refused = oversize(&headers, raw.as_deref());
+    let pairs = if refused.is_some() {
         Vec::new()
     } else {
         query_pairs(raw.as_deref())
-    };
-    let picked = if too_long {
-        Err(lanyard_core::error::JwtError::TokenVerificationFailed(
-            "the request is larger than any accepted token".into(),
-        ))
-    } else {
-        pick_token(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     };
     let redirect_url = pairs
         .iter()
         .find(|(k, _)| k == "redirect_url")
         .map(|(_, v)| v.as_str());
+    let refused = refused.or_else(|| {
+        let got = redirect_url.map_or(0, str::len);
+        (got > MAX_REDIRECT_URL_BYTES).then_some(JwtError::RequestTooLarge {
+            part: "redirect_url",
+            max: MAX_REDIRECT_URL_BYTES,
+            got,
+        })
+    });
+    let picked = match refused {
+        Some(e) => Err(e),
+        None => pick_token(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+    };
     let public = public(&s);
     let invitation_cookie = invitation_cookie_name(&s);
     let invitation = jar

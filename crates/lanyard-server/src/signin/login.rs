@@ -154,9 +154,9 @@ fn form_response(
         3600,
         SameSite::Strict,
     ));
-    let (status, message, code) = match error {
-        Some((status, e)) => (status, Some(e.to_string()), e.code()),
-        None => (StatusCode::OK, None, ""),
+    let (status, message, code, help) = match error {
+        Some((status, e)) => (status, Some(e.to_string()), e.code(), e.help_text()),
+        None => (StatusCode::OK, None, "", None),
     };
     let page = LoginPage {
         tenant_slug: slug,
@@ -166,6 +166,7 @@ fn form_response(
         username,
         error: message.map(|m| capitalise(&m)),
         error_code: code,
+        error_help: help,
         sso,
     };
     let mut res = (jar, pages::render(status, &page)).into_response();

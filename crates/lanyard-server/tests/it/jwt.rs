@@ -95,7 +95,22 @@ async fn admin_api_saves_jwt_connections_with_the_customer_codes() {
             portal("a", "ES256", &fixture("ec256.key")),
             "PRIVATE_KEY_PROVIDED",
         ),
-        (portal("a", "RS256", &fixture("rsa1024.pub")), "INVALID_KEY"),
+        // Issue 15: a short RSA key is a key-length problem, also inside a certificate; an EC
+        // key of another curve, or a key of another type, is refused at save.
+        (
+            portal("a", "RS256", &fixture("rsa1024.pub")),
+            "INVALID_KEY_LENGTH",
+        ),
+        (
+            portal("a", "RS256", &fixture("rsa1024.crt")),
+            "INVALID_KEY_LENGTH",
+        ),
+        (
+            portal("a", "ES256", &fixture("secp256k1.pub")),
+            "INVALID_KEY",
+        ),
+        (portal("a", "ES384", &fixture("ec256.crt")), "INVALID_KEY"),
+        (portal("a", "ES256", &fixture("ed25519.pub")), "INVALID_KEY"),
         (portal("a", "HS256", &fixture("rsa.pub")), "INVALID_KEY"),
         (
             json!({"slug": "a", "name": "A", "login_url": "http://portal.example/login", "algorithm": "HS256", "secret_key": SECRET}),
@@ -115,15 +130,105 @@ async fn admin_api_saves_jwt_connections_with_the_customer_codes() {
         assert!(res.status.is_client_error(), "{body}: {}", res.text());
         assert_eq!(res.code(), code, "{body}");
     }
+    let res = jwt_connection(&app, "acme", portal("a", "RS256", &fixture("rsa1024.pub"))).await;
+    assert!(
+        res.json()["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("has 1024 bits") && m.contains("2048")),
+        "{}",
+        res.text()
+    );
+    // Issue 15: a pasted certificate is accepted for RS*/ES* and its key is used; an expired
+    // one too (the dates do not matter to a JWT signature), with a warning in the audit log.
+    for (slug, alg, cert) in [
+        ("rs-cert", "RS256", "rsa.crt"),
+        ("es-cert", "ES256", "ec256.crt"),
+        ("es-expired", "ES256", "ec256_expired.crt"),
+    ] {
+        let res = jwt_connection(&app, "acme", portal(slug, alg, &fixture(cert))).await;
+        assert_eq!(res.status, StatusCode::CREATED, "{cert}: {}", res.text());
+    }
+    let audit = app
+        .api(
+            Method::GET,
+            "/api/v1/audit-events?kind=connection.created&limit=200",
+            None,
+            None,
+        )
+        .await
+        .json();
+    let warned: Vec<&Value> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["details"]["connection"] == "es-expired")
+        .collect();
+    assert_eq!(warned.len(), 1, "{audit}");
+    assert!(
+        warned[0]["details"]["key_warnings"][0]
+            .as_str()
+            .is_some_and(|w| w.contains("expired on 2001-01-01")),
+        "{}",
+        warned[0]
+    );
+    for current in ["rs-cert", "es-cert"] {
+        let ev = audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["details"]["connection"] == current)
+            .unwrap();
+        assert_eq!(
+            ev["details"]["key_warnings"],
+            json!([]),
+            "a current certificate carries no warning: {ev}"
+        );
+    }
+    let signed = [
+        (
+            "rs-cert",
+            EncodingKey::from_rsa_pem(fixture("rsa.key").as_bytes()).unwrap(),
+            Algorithm::RS256,
+        ),
+        (
+            "es-cert",
+            EncodingKey::from_ec_pem(fixture("ec256.key").as_bytes()).unwrap(),
+            Algorithm::ES256,
+        ),
+        (
+            "es-expired",
+            EncodingKey::from_ec_pem(fixture("ec256.key").as_bytes()).unwrap(),
+            Algorithm::ES256,
+        ),
+    ];
+    for (slug, key, alg) in signed {
+        let t = sign(
+            &json!({"alg": format!("{alg:?}"), "typ": "JWT"}),
+            &claims(slug, slug),
+            &key,
+            alg,
+        );
+        let res = verify(&app, "acme", slug, &format!("jwt={t}")).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{slug}: {}", res.text());
+    }
     // The refused private keys were stored nowhere.
     let list = app
         .api(Method::GET, "/api/v1/tenants/acme/connections", None, None)
         .await;
-    assert_eq!(list.json().as_array().unwrap().len(), 1);
+    // `portal` and the three certificate connections above.
+    assert_eq!(list.json().as_array().unwrap().len(), 4);
     assert!(!list.text().contains("PRIVATE KEY"));
     let audit = app
-        .api(Method::GET, "/api/v1/audit?limit=200", None, None)
+        .api(Method::GET, "/api/v1/audit-events?limit=200", None, None)
         .await;
+    assert_eq!(audit.status, StatusCode::OK, "{}", audit.text());
+    assert!(
+        audit.json()["items"]
+            .as_array()
+            .is_some_and(|i| !i.is_empty()),
+        "{}",
+        audit.text()
+    );
     assert!(!audit.text().contains("PRIVATE KEY"), "{}", audit.text());
 
     // PATCH rotates the key; the SAML PATCH does not apply to a JWT connection.
@@ -471,6 +576,130 @@ async fn refusals_show_their_code_audit_it_and_change_nothing() {
         metrics.contains(r#"method="jwt""#) && metrics.contains("JTI_CLAIM_INVALID"),
         "{metrics}"
     );
+}
+
+/// Issue 15: every oversize part of the verify URL gets Lanyard's own refusal, below hyper's
+/// limits: an error page with REQUEST_TOO_LARGE, a `login.failed` audit event and the
+/// `lanyard_logins_total` failure metric; never a bare 414/431 and never a session.
+#[tokio::test]
+async fn oversize_verify_requests_get_a_page_a_code_a_metric_and_an_audit_event() {
+    use lanyard_core::signin::jwt::token::{
+        MAX_HEADER_BYTES, MAX_QUERY_BYTES, MAX_REDIRECT_URL_BYTES, MAX_TOKEN_BYTES,
+    };
+    let app = TestApp::with_url("https://sso.example.com").await;
+    jwt_connection(&app, "acme", portal("portal", "HS256", SECRET)).await;
+    let before = counts(&app).await;
+    let check = |res: crate::harness::Res, part: &'static str| {
+        let app = &app;
+        async move {
+            assert_eq!(
+                res.status,
+                StatusCode::UNAUTHORIZED,
+                "{part}: {}",
+                res.text()
+            );
+            assert_refused(app, &res, "REQUEST_TOO_LARGE", before).await;
+            assert!(
+                res.text().contains(&format!("request&#39;s {part} has")),
+                "{part}: {}",
+                res.text()
+            );
+        }
+    };
+    let big_token = "A".repeat(MAX_TOKEN_BYTES + 1);
+    for p in ["jwt", "code", "id_token", "access_token"] {
+        check(
+            verify(&app, "acme", "portal", &format!("{p}={big_token}")).await,
+            p,
+        )
+        .await;
+    }
+    // A good token does not help an oversize redirect URL through.
+    let good = hs_token(&claims("visitor", "r1"));
+    let long_page = format!("/{}", "a".repeat(MAX_REDIRECT_URL_BYTES));
+    check(
+        verify(
+            &app,
+            "acme",
+            "portal",
+            &format!("jwt={good}&redirect_url={long_page}"),
+        )
+        .await,
+        "redirect_url",
+    )
+    .await;
+    // The whole query, whatever parameter carries the bulk.
+    let pad = "x".repeat(MAX_QUERY_BYTES);
+    check(
+        verify(&app, "acme", "portal", &format!("jwt={good}&pad={pad}")).await,
+        "query",
+    )
+    .await;
+    // The header section (cookies or any header).
+    for name in ["cookie", "x-padding"] {
+        let req = axum::http::Request::get(format!("/t/acme/jwt/portal/verify?jwt={good}"))
+            .header(name, "v".repeat(MAX_HEADER_BYTES))
+            .body(axum::body::Body::empty())
+            .unwrap();
+        check(app.send(req).await, "header section").await;
+    }
+    // Just under every limit the same good token still signs in.
+    let res = verify(
+        &app,
+        "acme",
+        "portal",
+        &format!("jwt={good}&redirect_url=/t/acme/session"),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let metrics = app.get("/metrics", None).await.text();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("lanyard_logins_total")
+                && l.contains(r#"method="jwt""#)
+                && l.contains(r#"outcome="failure""#)
+                && l.contains(r#"code="REQUEST_TOO_LARGE""#)),
+        "{metrics}"
+    );
+}
+
+/// Issue 15: roles through a real JWT remote login: the token's `groups` claim names a tenant
+/// role (case-insensitively) and `every_login_default` re-resolves it at every sign-in, falling
+/// back to the default role when the claim no longer names one.
+#[tokio::test]
+async fn a_jwt_role_claim_naming_a_role_is_applied_in_arcs_order() {
+    let app = TestApp::with_url("https://sso.example.com").await;
+    let mut body = portal("portal", "HS256", SECRET);
+    body["provisioning"] = json!({"role_claim": "groups", "role_claim_is_role_name": true,
+        "role_sync": "every_login_default", "default_role": "viewer",
+        "role_mapping": [{"value": "Portal-Admins", "role": "admin"}]});
+    let res = jwt_connection(&app, "acme", body).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    assert_eq!(
+        res.json()["provisioning"]["role_sync"],
+        "every_login_default",
+        "{}",
+        res.text()
+    );
+    assert_eq!(res.json()["provisioning"]["role_claim_is_role_name"], true);
+    let login = |groups: Value, jti: &'static str| {
+        let app = &app;
+        async move {
+            let mut c = claims("visitor", jti);
+            c["groups"] = groups;
+            let res = verify(app, "acme", "portal", &format!("jwt={}", hs_token(&c))).await;
+            assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+            session_json(app, &res, "acme").await["user"]["role"].clone()
+        }
+    };
+    assert_eq!(login(json!(["Staff", "Support"]), "1").await, "support");
+    assert_eq!(
+        login(json!(["support", "Portal-Admins"]), "2").await,
+        "admin"
+    );
+    assert_eq!(login(json!(["no-such-role"]), "3").await, "viewer");
+    assert_eq!(login(json!("STANDARD"), "4").await, "standard");
 }
 
 /// A JWT remote login has no pending-login row, so an accepted invitation rides in a MAC'd,

@@ -122,6 +122,13 @@ async fn wrong_password_and_unknown_user_get_the_same_page() {
         "identical apart from the echoed username"
     );
     assert!(a.text().contains("The username or password is incorrect."));
+    // Issue 15: the sign-in form's refusal carries its help sentence (the same for both).
+    assert!(
+        a.text()
+            .contains("<p class=\"help\">Check your username and password"),
+        "{}",
+        a.text()
+    );
     assert!(a.cookie_value("lanyard_session_acme").is_none());
 }
 

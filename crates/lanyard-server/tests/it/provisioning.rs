@@ -90,6 +90,12 @@ pub(crate) fn assert_password_refused(res: &Res, code: &str) {
         "{code} not on the page: {}",
         res.text()
     );
+    // Issue 15: every login.* refusal says what to do, on the sign-in form too.
+    assert!(
+        res.text().contains("<p class=\"help\">"),
+        "{code} has no help on the page: {}",
+        res.text()
+    );
     assert!(res.cookie_value("lanyard_session_acme").is_none());
 }
 

@@ -295,11 +295,17 @@ async fn unknown_user_is_refused_without_jit_and_email_never_links() {
     .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     assert_refused(&app, &res, "login.unknown_user", before).await;
-    assert!(
-        res.text().contains("ask your administrator"),
-        "{}",
-        res.text()
-    );
+    // Issue 15: the page says why (JIT off, no identity with this federation ID, shown) and
+    // what the IT admin can do (turn JIT on, or link the user through the API).
+    let html = res.text();
+    for needed in [
+        "00u-alice",
+        "JIT) is off",
+        "&#34;jit&#34;: true",
+        "PUT /api/v1/tenants/acme/users/{user_id}/federated-identities/okta",
+    ] {
+        assert!(html.contains(needed), "{needed} missing: {html}");
+    }
 
     // JIT on, and the IdP claims the email of the existing password user `jo`: no silent link,
     // no takeover, no new user.

@@ -28,7 +28,7 @@ use lanyard_proto as proto;
 use lanyard_proto::JwtAlgorithm;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use token::{JwtVerifier, decoding_key, strict_object};
+use token::{JwtVerifier, certificate_warnings, decoding_key, strict_object};
 
 pub const DEFAULT_JWT_SKEW_SECS: u32 = 60;
 pub const MAX_JWT_SKEW_SECS: u32 = 600;
@@ -551,5 +551,6 @@ fn jwt_audit_details(
         "algorithm": s.algorithm.as_str(), "secret_configured": s.sealed_secret.is_some(),
         "public_key": s.public_key, "issuer": s.issuer, "subject": s.subject,
         "audience": s.audience, "clock_skew_secs": s.clock_skew_secs, "jit": s.jit,
+        "key_warnings": certificate_warnings(s.public_key.as_deref(), c.updated_at),
     })
 }

@@ -13,8 +13,22 @@ use lanyard_proto::JwtAlgorithm;
 use serde_json::{Map, Value};
 use std::fmt;
 
-/// Longest token accepted (any of the four parameters).
+/// Longest token accepted (any of the four parameters). A remote-login JWT carries a handful
+/// of claims (well under 2 KiB even with an RSA-4096 signature); 16 KiB leaves room for large
+/// group lists while staying far below hyper's own limits, so an oversized token reaches
+/// Lanyard and gets a page with a code instead of hyper's bare 414.
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+/// Longest `redirect_url` accepted at the verify URL (a same-origin page: at most 2 KiB of path
+/// and query after Lanyard's own origin, which may be spelled out).
+pub const MAX_REDIRECT_URL_BYTES: usize = 4 * 1024;
+/// Longest query accepted at the verify URL: one token plus a redirect URL and percent-encoding
+/// slack. hyper refuses request lines over 64 KiB (and header sections over ~400 KiB) itself,
+/// with a bare 414/431 before Lanyard sees the request; this limit, half of that, makes every
+/// oversize query Lanyard's own refusal (page, code, metric, audit).
+pub const MAX_QUERY_BYTES: usize = 32 * 1024;
+/// Largest header section accepted at the verify URL (names, values and separators). Browsers
+/// send a few KiB; hyper's own limit is ~400 KiB.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 /// Longest accepted `jti` (it is kept in the replay cache).
 pub const MAX_JTI_LEN: usize = 256;
 /// The query parameters a remote login may put its token in.
@@ -129,7 +143,11 @@ impl JwtVerifier {
             return Err(failed("no token was sent"));
         }
         if token.len() > MAX_TOKEN_BYTES {
-            return Err(failed("the token is larger than 16 KiB"));
+            return Err(JwtError::RequestTooLarge {
+                part: "token",
+                max: MAX_TOKEN_BYTES,
+                got: token.len(),
+            });
         }
         let mut parts = token.split('.');
         let (Some(h), Some(p), Some(sig), None) =
@@ -380,57 +398,259 @@ pub fn decoding_key(alg: JwtAlgorithm, secret: &[u8]) -> Result<DecodingKey, Jwt
         }
         return Ok(DecodingKey::from_secret(secret));
     }
+    let (spki, _cert) = public_key_info(text)?;
+    checked_public_key(alg, &spki)
+}
+
+/// What a pasted certificate says about itself (its key is used; the dates only warn).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CertificateDates {
+    pub not_before: i64,
+    pub not_after: i64,
+}
+
+/// The SubjectPublicKeyInfo DER of the one PEM block in `text`: a `PUBLIC KEY`, a PKCS#1
+/// `RSA PUBLIC KEY` or an X.509 `CERTIFICATE` (its subject key; the dates are returned so the
+/// caller can warn). Text around the block (e.g. `openssl x509 -text` output) is ignored.
+pub fn public_key_info(text: &str) -> Result<(Vec<u8>, Option<CertificateDates>), JwtError> {
+    use x509_parser::prelude::FromDer as _;
     let blocks = pem_blocks(text);
     let [(label, der)] = blocks.as_slice() else {
-        return Err(JwtError::InvalidKey(
-            "paste exactly one public key in PEM form (-----BEGIN PUBLIC KEY-----)".into(),
-        ));
+        return Err(JwtError::InvalidKey(if blocks.is_empty() {
+            "no PEM block found: paste the public key (-----BEGIN PUBLIC KEY-----) or the certificate (-----BEGIN CERTIFICATE-----)".into()
+        } else {
+            format!(
+                "{} PEM blocks found: paste exactly one public key or certificate",
+                blocks.len()
+            )
+        }));
     };
     if der.is_empty() {
-        return Err(JwtError::InvalidKey(
-            "the PEM block is not valid base64".into(),
+        return Err(JwtError::InvalidKey(format!(
+            "the `{label}` PEM block is not valid base64 (or is not closed by -----END {label}-----)"
+        )));
+    }
+    match label.as_str() {
+        "PUBLIC KEY" => Ok((der.clone(), None)),
+        "RSA PUBLIC KEY" => Ok((pkcs1_to_spki(der), None)),
+        "CERTIFICATE" => {
+            let (rest, cert) =
+                x509_parser::certificate::X509Certificate::from_der(der).map_err(|_| {
+                    JwtError::InvalidKey("the CERTIFICATE block is not an X.509 certificate".into())
+                })?;
+            if !rest.is_empty() {
+                return Err(JwtError::InvalidKey(
+                    "the CERTIFICATE block has bytes after the certificate".into(),
+                ));
+            }
+            let dates = CertificateDates {
+                not_before: cert.validity().not_before.timestamp(),
+                not_after: cert.validity().not_after.timestamp(),
+            };
+            Ok((cert.public_key().raw.to_vec(), Some(dates)))
+        }
+        l => Err(JwtError::InvalidKey(format!(
+            "a `{l}` PEM block is not a public key; paste -----BEGIN PUBLIC KEY----- or -----BEGIN CERTIFICATE-----"
+        ))),
+    }
+}
+
+/// Warnings about a pasted certificate's dates, for the audit record of the settings change. The
+/// certificate is only a container for the public key: a JWT signature does not depend on its
+/// validity dates, so an expired (or not yet valid) certificate is accepted and its key used,
+/// with this warning.
+pub fn certificate_warnings(public_key: Option<&str>, now: UnixTime) -> Vec<String> {
+    let Some(Ok((_, Some(d)))) = public_key.map(public_key_info) else {
+        return Vec::new();
+    };
+    let date = |t: i64| {
+        time::OffsetDateTime::from_unix_timestamp(t)
+            .ok()
+            .and_then(|d| {
+                d.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_else(|| t.to_string())
+    };
+    let mut out = Vec::new();
+    if d.not_after < now {
+        out.push(format!(
+            "the certificate expired on {}; its public key is still used to verify tokens (JWT signatures do not depend on certificate dates), but check that the remote login still signs with this key",
+            date(d.not_after)
         ));
     }
+    if d.not_before > now {
+        out.push(format!(
+            "the certificate is valid only from {}; its public key is used to verify tokens already",
+            date(d.not_before)
+        ));
+    }
+    out
+}
+
+/// Smallest and largest RSA modulus accepted for RS* (the verifier checks 2048-8192 bits).
+pub const MIN_RSA_BITS: usize = 2048;
+pub const MAX_RSA_BITS: usize = 8192;
+
+const OID_RSA: &str = "1.2.840.113549.1.1.1";
+const OID_EC: &str = "1.2.840.10045.2.1";
+
+/// Names of key types an admin may paste by mistake.
+fn key_type_name(oid: &str) -> Option<&'static str> {
+    Some(match oid {
+        OID_RSA => "RSA",
+        "1.2.840.113549.1.1.10" => "RSA-PSS",
+        OID_EC => "EC",
+        "1.3.132.1.12" => "EC (ECDH-only)",
+        "1.3.101.112" => "Ed25519",
+        "1.3.101.113" => "Ed448",
+        "1.3.101.110" => "X25519",
+        "1.3.101.111" => "X448",
+        "1.2.840.10040.4.1" => "DSA",
+        _ => return None,
+    })
+}
+
+/// The curve and coordinate size in bytes of a named-curve OID.
+fn curve_of(oid: &str) -> Option<(&'static str, usize)> {
+    Some(match oid {
+        "1.2.840.10045.3.1.7" => ("P-256", 32),
+        "1.3.132.0.34" => ("P-384", 48),
+        "1.3.132.0.35" => ("P-521", 66),
+        "1.3.132.0.10" => ("secp256k1", 32),
+        "1.3.132.0.33" => ("P-224", 28),
+        "1.2.840.10045.3.1.1" => ("P-192", 24),
+        "1.3.36.3.3.2.8.1.1.7" => ("brainpoolP256r1", 32),
+        "1.3.36.3.3.2.8.1.1.11" => ("brainpoolP384r1", 48),
+        "1.3.36.3.3.2.8.1.1.13" => ("brainpoolP512r1", 64),
+        _ => return None,
+    })
+}
+
+/// Bits of a big-endian unsigned integer (leading zero bytes ignored).
+fn bit_length(be: &[u8]) -> usize {
+    let trimmed: &[u8] = match be.iter().position(|b| *b != 0) {
+        Some(i) => be.get(i..).unwrap_or_default(),
+        None => &[],
+    };
+    match trimmed.first() {
+        Some(first) => (trimmed.len() - 1) * 8 + (8 - first.leading_zeros() as usize),
+        None => 0,
+    }
+}
+
+/// Checks a SubjectPublicKeyInfo against `alg` (RS* or ES*) and returns the key to verify
+/// with. Reads the key type, the RSA size and the EC curve and point itself, so each refusal
+/// says what was found and what the algorithm needs.
+pub fn checked_public_key(alg: JwtAlgorithm, spki_der: &[u8]) -> Result<DecodingKey, JwtError> {
+    use x509_parser::prelude::FromDer as _;
+    let (rest, spki) = x509_parser::x509::SubjectPublicKeyInfo::from_der(spki_der)
+        .map_err(|_| {
+            JwtError::InvalidKey(
+                "the PEM block is not a SubjectPublicKeyInfo (export the public key in PEM/SPKI form)"
+                    .into(),
+            )
+        })?;
+    if !rest.is_empty() {
+        return Err(JwtError::InvalidKey(
+            "the public key has bytes after its end".into(),
+        ));
+    }
+    let oid = spki.algorithm.algorithm.to_id_string();
+    let found = key_type_name(&oid).unwrap_or("an unknown type of");
     let is_rsa = matches!(
         alg,
         JwtAlgorithm::RS256 | JwtAlgorithm::RS384 | JwtAlgorithm::RS512
     );
-    match (label.as_str(), is_rsa) {
-        ("PUBLIC KEY", true) | ("RSA PUBLIC KEY", true) => {
-            let spki = if label == "RSA PUBLIC KEY" {
-                pkcs1_to_spki(der)
-            } else {
-                der.clone()
+    let wanted = if is_rsa { "RSA" } else { "EC" };
+    let key_bytes: &[u8] = &spki.subject_public_key.data;
+    match (oid.as_str(), is_rsa) {
+        (OID_RSA, true) => {
+            let (_, rsa) = x509_parser::public_key::RSAPublicKey::from_der(key_bytes)
+                .map_err(|_| JwtError::InvalidKey("the RSA public key does not parse".into()))?;
+            let bits = bit_length(rsa.modulus);
+            if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
+                return Err(JwtError::InvalidRsaKeyLength {
+                    alg: alg.as_str(),
+                    bits,
+                });
+            }
+            let params: &'static aws_lc_rs::signature::RsaParameters = match alg {
+                JwtAlgorithm::RS384 => &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA384,
+                JwtAlgorithm::RS512 => &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA512,
+                _ => &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
             };
-            let k = aws_lc_rs::rsa::PublicEncryptingKey::from_der(&spki)
-                .map_err(|_| JwtError::InvalidKey("not an RSA public key".into()))?;
-            if k.key_size_bits() < 2048 {
+            aws_lc_rs::signature::ParsedPublicKey::new(params, key_bytes).map_err(|e| {
+                JwtError::InvalidKey(format!("the RSA public key is not usable ({e})"))
+            })?;
+            Ok(DecodingKey::from_rsa_der(key_bytes))
+        }
+        (OID_EC, false) => {
+            let (want_curve, want_len, verify_alg): (
+                &str,
+                usize,
+                &'static aws_lc_rs::signature::EcdsaVerificationAlgorithm,
+            ) = if alg == JwtAlgorithm::ES384 {
+                ("P-384", 48, &aws_lc_rs::signature::ECDSA_P384_SHA384_FIXED)
+            } else {
+                ("P-256", 32, &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED)
+            };
+            let curve_oid = spki
+                .algorithm
+                .parameters
+                .as_ref()
+                // A named curve is an OBJECT IDENTIFIER (tag 6); explicit parameters are a SEQUENCE.
+                .filter(|p| p.tag().0 == 6)
+                .and_then(|p| p.clone().oid().ok())
+                .map(|o| o.to_id_string())
+                .ok_or_else(|| {
+                    JwtError::InvalidKey(format!(
+                        "the EC key does not name its curve (explicit curve parameters are not supported); {} needs a {want_curve} key",
+                        alg.as_str()
+                    ))
+                })?;
+            let (curve, _) = curve_of(&curve_oid).unwrap_or(("an unknown curve", 0));
+            if curve != want_curve {
                 return Err(JwtError::InvalidKey(format!(
-                    "the RSA key has {} bits; at least 2048 are required",
-                    k.key_size_bits()
+                    "the EC key is on {curve} ({curve_oid}); {} needs a {want_curve} key",
+                    alg.as_str()
                 )));
             }
-            DecodingKey::from_rsa_pem(text.as_bytes())
-                .map_err(|e| JwtError::InvalidKey(format!("not an RSA public key ({e})")))
-        }
-        ("PUBLIC KEY", false) => {
-            let k = DecodingKey::from_ec_pem(text.as_bytes())
-                .map_err(|_| JwtError::InvalidKey("not an EC public key".into()))?;
-            let point = k
-                .try_get_as_bytes()
-                .map_err(|_| JwtError::InvalidKey("not an EC public key".into()))?;
-            let want = if alg == JwtAlgorithm::ES256 { 65 } else { 97 };
-            if point.len() != want {
-                return Err(JwtError::InvalidKey(format!(
-                    "the EC key is not on the curve {} needs ({})",
-                    alg.as_str(),
-                    if want == 65 { "P-256" } else { "P-384" }
-                )));
+            match key_bytes.first() {
+                Some(0x04) if key_bytes.len() == 1 + 2 * want_len => {}
+                Some(0x02 | 0x03) => {
+                    return Err(JwtError::InvalidKey(
+                        "the EC point is compressed, which is not supported: export the public key uncompressed"
+                            .into(),
+                    ));
+                }
+                Some(0x00) => {
+                    return Err(JwtError::InvalidKey(
+                        "the EC point is the point at infinity, which is not a public key".into(),
+                    ));
+                }
+                _ => {
+                    return Err(JwtError::InvalidKey(format!(
+                        "the EC point is not a {want_curve} point ({} bytes; an uncompressed point has {})",
+                        key_bytes.len(),
+                        1 + 2 * want_len
+                    )));
+                }
             }
-            Ok(k)
+            aws_lc_rs::signature::ParsedPublicKey::new(verify_alg, key_bytes).map_err(|_| {
+                JwtError::InvalidKey(format!(
+                    "the EC point is not on the {want_curve} curve (the key is corrupt or forged)"
+                ))
+            })?;
+            Ok(DecodingKey::from_ec_der(key_bytes))
         }
-        (l, _) => Err(JwtError::InvalidKey(format!(
-            "a `{l}` PEM block is not a public key for {}; paste -----BEGIN PUBLIC KEY-----",
+        _ => Err(JwtError::InvalidKey(format!(
+            "this is {found} key{}; {} needs an {wanted} public key",
+            if found == "an unknown type of" {
+                format!(" ({oid})")
+            } else {
+                String::new()
+            },
             alg.as_str()
         ))),
     }
@@ -444,8 +664,18 @@ pub fn pick_token<'a>(
 ) -> Result<&'a str, JwtError> {
     let mut found: Option<&str> = None;
     for (k, v) in params {
-        if !TOKEN_PARAMS.contains(&k) || v.is_empty() {
+        let Some(param) = TOKEN_PARAMS.iter().find(|p| **p == k) else {
             continue;
+        };
+        if v.is_empty() {
+            continue;
+        }
+        if v.len() > MAX_TOKEN_BYTES {
+            return Err(JwtError::RequestTooLarge {
+                part: param,
+                max: MAX_TOKEN_BYTES,
+                got: v.len(),
+            });
         }
         match found {
             Some(f) if f != v => {
@@ -457,4 +687,54 @@ pub fn pick_token<'a>(
         }
     }
     found.ok_or_else(|| failed("no token was sent in jwt, code, id_token or access_token"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn self_signed(not_before: i64, not_after: i64) -> String {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let mut p = rcgen::CertificateParams::new(vec!["remote-login.example".into()]).unwrap();
+        p.not_before = time::OffsetDateTime::from_unix_timestamp(not_before).unwrap();
+        p.not_after = time::OffsetDateTime::from_unix_timestamp(not_after).unwrap();
+        let der = p.self_signed(&key).unwrap().der().to_vec();
+        format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            STANDARD.encode(der)
+        )
+    }
+
+    /// Decision: an expired or not-yet-valid certificate is accepted (its key verifies tokens
+    /// the same whatever the dates) and the settings change's audit record warns about it.
+    #[test]
+    fn expired_and_future_certificates_are_accepted_with_a_warning() {
+        let now = 1_800_000_000;
+        let expired = self_signed(now - 400 * 86_400, now - 35 * 86_400);
+        assert!(decoding_key(JwtAlgorithm::ES256, expired.as_bytes()).is_ok());
+        let w = certificate_warnings(Some(&expired), now);
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains("expired on 2026-"), "{w:?}");
+        let future = self_signed(now + 86_400, now + 400 * 86_400);
+        assert!(decoding_key(JwtAlgorithm::ES256, future.as_bytes()).is_ok());
+        assert!(certificate_warnings(Some(&future), now)[0].contains("valid only from"));
+        let current = self_signed(now - 86_400, now + 86_400);
+        assert!(certificate_warnings(Some(&current), now).is_empty());
+        // A certificate of the wrong curve is refused like the bare key would be.
+        assert_eq!(
+            decoding_key(JwtAlgorithm::ES384, current.as_bytes())
+                .unwrap_err()
+                .code(),
+            "INVALID_KEY"
+        );
+    }
+
+    #[test]
+    fn bit_length_ignores_leading_zeros() {
+        assert_eq!(bit_length(&[0, 0x80, 0]), 16);
+        assert_eq!(bit_length(&[0x7f, 0xff]), 15);
+        assert_eq!(bit_length(&[1]), 1);
+        assert_eq!(bit_length(&[0, 0]), 0);
+        assert_eq!(bit_length(&[]), 0);
+    }
 }
