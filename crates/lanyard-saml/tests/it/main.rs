@@ -14,5 +14,8 @@ mod common;
 mod generated;
 mod idp_fixtures;
 mod metadata;
+mod post_binding;
+mod response_only;
+mod authn_statement;
 mod robustness;
 mod xmlsec_differential;
