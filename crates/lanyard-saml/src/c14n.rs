@@ -408,7 +408,10 @@ mod tests {
         // Issue 18: 19 bytes from the c14n fuzz target. The parser took `xml` as a PI target
         // (the `$` is not a name character) and the canonical form `<?xml $?>` is an XML
         // declaration in the middle of a document, which does not re-parse.
-        assert_eq!(round_trips("<doc><?xml$?></doc>"), Err("saml.malformed_xml"));
+        assert_eq!(
+            round_trips("<doc><?xml$?></doc>"),
+            Err("saml.malformed_xml")
+        );
     }
 
     #[test]
@@ -416,7 +419,16 @@ mod tests {
         // XML 1.0 reserves PI targets beginning with `xml` in any case; Namespaces in XML
         // forbids colons in them. Refused before, inside and after the root element.
         for target in [
-            "xml$", "xml", "XML", "Xml", "xMl", "xml-stylesheet", "xmlfoo", "XMLx", "a:b", ":a",
+            "xml$",
+            "xml",
+            "XML",
+            "Xml",
+            "xMl",
+            "xml-stylesheet",
+            "xmlfoo",
+            "XMLx",
+            "a:b",
+            ":a",
             "p:xml",
         ] {
             for doc in [

@@ -25,19 +25,27 @@ pub enum Error {
     BadBase64(&'static str),
     /// The `SAMLResponse` posted to the ACS is base64 of DEFLATE-compressed data (raw DEFLATE,
     /// zlib or gzip): the HTTP-Redirect binding's encoding used on the HTTP-POST binding.
-    #[error("the SAMLResponse is {0}-compressed before base64 (HTTP-Redirect binding encoding), but the HTTP-POST binding sends plain base64")]
+    #[error(
+        "the SAMLResponse is {0}-compressed before base64 (HTTP-Redirect binding encoding), but the HTTP-POST binding sends plain base64"
+    )]
     DeflatedResponse(&'static str),
     /// The `SAMLResponse` uses the URL-safe base64 alphabet (`-` and `_`).
-    #[error("the SAMLResponse is in URL-safe base64 (with - and _), not the standard alphabet the HTTP-POST binding uses")]
+    #[error(
+        "the SAMLResponse is in URL-safe base64 (with - and _), not the standard alphabet the HTTP-POST binding uses"
+    )]
     UrlSafeBase64,
     /// The `SAMLResponse` is base64 of base64 of the response.
     #[error("the SAMLResponse is base64-encoded twice")]
     DoubleBase64,
     /// The `SAMLResponse` is still percent-encoded after form decoding (URL-encoded twice).
-    #[error("the SAMLResponse is still percent-encoded (%XX) after form decoding: it was URL-encoded twice")]
+    #[error(
+        "the SAMLResponse is still percent-encoded (%XX) after form decoding: it was URL-encoded twice"
+    )]
     PercentEncoded,
     /// The `SAMLResponse` had its `+` characters turned into spaces (sent without form encoding).
-    #[error("the SAMLResponse contains spaces where base64 has '+': it was posted without form (URL) encoding")]
+    #[error(
+        "the SAMLResponse contains spaces where base64 has '+': it was posted without form (URL) encoding"
+    )]
     PlusAsSpace,
     /// The `SAMLResponse` is XML as is, not base64.
     #[error("the SAMLResponse is raw XML, not base64-encoded")]

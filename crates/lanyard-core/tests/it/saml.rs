@@ -392,7 +392,10 @@ fn signed_assertions_default_off_for_new_connections_and_stored_settings_keep_th
     assert!(patched.require_signed_assertions);
     // Stored JSON from before the change always has the field (every save writes it).
     let stored = strict.to_json();
-    assert!(stored.contains("\"require_signed_assertions\":true"), "{stored}");
+    assert!(
+        stored.contains("\"require_signed_assertions\":true"),
+        "{stored}"
+    );
     assert!(
         SamlSettings::from_json(&stored)
             .unwrap()
@@ -438,7 +441,11 @@ fn saml_logoff_url_is_validated() {
         "//arc.example/",
         "",
     ] {
-        assert_eq!(with(Some(bad)).unwrap_err().code(), "request.invalid_field", "{bad}");
+        assert_eq!(
+            with(Some(bad)).unwrap_err().code(),
+            "request.invalid_field",
+            "{bad}"
+        );
     }
     assert_eq!(with(None).unwrap().logoff_url, None);
 }

@@ -88,7 +88,10 @@ fn authn_statement_outside_the_verified_assertion_does_not_count() {
     let r = Resp::default();
     let (doc, statement) = without_authn(&r);
     let foreign_ns = statement
-        .replace("<saml:AuthnStatement ", "<x:AuthnStatement xmlns:x=\"urn:example:not-saml\" ")
+        .replace(
+            "<saml:AuthnStatement ",
+            "<x:AuthnStatement xmlns:x=\"urn:example:not-saml\" ",
+        )
         .replace("</saml:AuthnStatement>", "</x:AuthnStatement>");
     // Outside the Assertion the saml prefix has to be declared again.
     let declared = statement.replacen(

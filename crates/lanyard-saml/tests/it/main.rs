@@ -9,6 +9,7 @@
     clippy::indexing_slicing
 )]
 
+mod authn_statement;
 mod c14n_fixtures;
 mod common;
 mod generated;
@@ -16,6 +17,5 @@ mod idp_fixtures;
 mod metadata;
 mod post_binding;
 mod response_only;
-mod authn_statement;
 mod robustness;
 mod xmlsec_differential;

@@ -86,8 +86,14 @@ fn refused_with_unsigned_assertion_under_the_strict_setting() {
 fn assertion_edited_in_place_breaks_the_response_digest() {
     let doc = response_signed(&Resp::default());
     for (from, to) in [
-        (">alice@acme.example</saml:NameID>", ">admin@acme.example</saml:NameID>"),
-        (">admins</saml:AttributeValue>", ">root</saml:AttributeValue>"),
+        (
+            ">alice@acme.example</saml:NameID>",
+            ">admin@acme.example</saml:NameID>",
+        ),
+        (
+            ">admins</saml:AttributeValue>",
+            ">root</saml:AttributeValue>",
+        ),
         (
             r#"NotOnOrAfter="2026-01-01T12:05:00Z" Recipient"#,
             r#"NotOnOrAfter="2027-01-01T12:05:00Z" Recipient"#,
@@ -108,7 +114,11 @@ fn evil_assertion_added_before_or_after_the_covered_one() {
     let bad = evil().assertion_xml();
     let before = replace_once(&doc, "<saml:Assertion ", &format!("{bad}<saml:Assertion "));
     assert_eq!(check(&before).unwrap_err(), Error::MultipleAssertions(2));
-    let after = replace_once(&doc, "</samlp:Response>", &format!("{bad}</samlp:Response>"));
+    let after = replace_once(
+        &doc,
+        "</samlp:Response>",
+        &format!("{bad}</samlp:Response>"),
+    );
     assert_eq!(check(&after).unwrap_err(), Error::MultipleAssertions(2));
 }
 
@@ -168,7 +178,11 @@ fn signed_response_wrapped_in_an_evil_response() {
     let outer = |placement: &dyn Fn(&str) -> String| -> String {
         let e = evil();
         let inner = placement(&doc);
-        replace_once(&e.unsigned(), "<samlp:Status>", &format!("{inner}<samlp:Status>"))
+        replace_once(
+            &e.unsigned(),
+            "<samlp:Status>",
+            &format!("{inner}<samlp:Status>"),
+        )
     };
     let in_extensions = outer(&|d| format!("<samlp:Extensions>{d}</samlp:Extensions>"));
     assert_eq!(code(check(&in_extensions)), "saml.multiple_assertions");
@@ -313,7 +327,11 @@ fn comment_injection_reads_the_full_signed_text() {
         ..Resp::default()
     };
     let doc = response_signed(&r);
-    let attack = replace_once(&doc, &format!(">{SP}.evil<"), &format!(">{SP}<!---->.evil<"));
+    let attack = replace_once(
+        &doc,
+        &format!(">{SP}.evil<"),
+        &format!(">{SP}<!---->.evil<"),
+    );
     assert_eq!(code(check(&attack)), "saml.bad_audience");
 }
 
@@ -328,7 +346,10 @@ fn name_id_tricks_inside_the_covered_assertion() {
             "</saml:NameID><saml:NameID>admin@acme.example</saml:NameID>",
         ),
         (">alice@acme.example<", ">alice@acme.example<?x admin?><"),
-        (">alice@acme.example<", "><x>admin@acme.example</x>alice@acme.example<"),
+        (
+            ">alice@acme.example<",
+            "><x>admin@acme.example</x>alice@acme.example<",
+        ),
     ] {
         let attack = replace_once(&doc, from, to);
         assert_eq!(

@@ -1181,7 +1181,10 @@ async fn response_only_signing_is_accepted_unless_the_connection_requires_signed
     let doc = Resp::new("acme", "okta", Some(&id)).response_signed_only();
     let res = post_acs(&app, "acme", "okta", &doc, Some(&rs)).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
-    assert_eq!(session_json(&app, &res, "acme").await["auth_method"], "saml");
+    assert_eq!(
+        session_json(&app, &res, "acme").await["auth_method"],
+        "saml"
+    );
 
     let c = connection(
         &app,
@@ -1227,9 +1230,17 @@ async fn logout_of_a_saml_session_continues_at_the_connections_logoff_url() {
         json!({"jit": true, "logoff_url": "https://arc.example.test/logoff?app=1"}),
     )
     .await;
-    assert_eq!(c["saml"]["logoff_url"], "https://arc.example.test/logoff?app=1");
+    assert_eq!(
+        c["saml"]["logoff_url"],
+        "https://arc.example.test/logoff?app=1"
+    );
     let got = app
-        .api(Method::GET, "/api/v1/tenants/acme/connections/arc", None, None)
+        .api(
+            Method::GET,
+            "/api/v1/tenants/acme/connections/arc",
+            None,
+            None,
+        )
         .await;
     assert_eq!(
         got.json()["saml"]["logoff_url"],
@@ -1288,7 +1299,11 @@ async fn logout_of_a_saml_session_continues_at_the_connections_logoff_url() {
             .await;
         assert_eq!(res.code(), "request.invalid_field", "{bad}");
     }
-    for dev in ["http://localhost:8081/bye", "http://127.0.0.1/bye", "http://[::1]/bye"] {
+    for dev in [
+        "http://localhost:8081/bye",
+        "http://127.0.0.1/bye",
+        "http://[::1]/bye",
+    ] {
         let res = app
             .api(
                 Method::PATCH,
