@@ -295,7 +295,8 @@ pub struct SamlSettings {
     pub allow_idp_initiated: bool,
     /// Accept rsa-sha1 / sha1 signatures (default false; only for IdPs that cannot do better).
     pub allow_sha1: bool,
-    /// Require the Assertion itself to be signed (default true).
+    /// Require the Assertion itself to be signed (default false: a signed Response, which covers
+    /// its Assertion, is enough; turn on to refuse responses whose Assertion is not signed).
     pub require_signed_assertions: bool,
     /// Allowed clock difference with the IdP in seconds (default 90).
     pub clock_skew_secs: u32,
@@ -311,6 +312,10 @@ pub struct SamlSettings {
     pub sign_requests: bool,
     /// The SP signing certificate (PEM) to upload to the IdP; present once signing was enabled.
     pub sp_certificate: Option<String>,
+    /// Where the browser goes after signing out of a session that came from this connection
+    /// (the IdP's logoff page, as CData Arc and others offer); none: the tenant's sign-in page.
+    #[serde(default)]
+    pub logoff_url: Option<String>,
 }
 
 /// Creates (POST) or partially updates (PATCH) a SAML connection. On create `slug` and `name` are
@@ -366,6 +371,11 @@ pub struct ConnectionInput {
     /// Sign AuthnRequests; turning it on generates the SP key and certificate.
     #[serde(default)]
     pub sign_requests: Option<bool>,
+    /// An https URL (http only on a loopback host) the browser goes to after signing out of a
+    /// session from this connection; `null` clears.
+    #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub logoff_url: Option<Option<String>>,
     #[serde(default)]
     pub provisioning: Option<ProvisioningInput>,
 }

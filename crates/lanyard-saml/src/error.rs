@@ -23,6 +23,33 @@ pub enum Error {
     /// A base64 field (SAMLResponse, DigestValue, SignatureValue, certificate) did not decode.
     #[error("invalid base64 in {0}")]
     BadBase64(&'static str),
+    /// The `SAMLResponse` posted to the ACS is base64 of DEFLATE-compressed data (raw DEFLATE,
+    /// zlib or gzip): the HTTP-Redirect binding's encoding used on the HTTP-POST binding.
+    #[error(
+        "the SAMLResponse is {0}-compressed before base64 (HTTP-Redirect binding encoding), but the HTTP-POST binding sends plain base64"
+    )]
+    DeflatedResponse(&'static str),
+    /// The `SAMLResponse` uses the URL-safe base64 alphabet (`-` and `_`).
+    #[error(
+        "the SAMLResponse is in URL-safe base64 (with - and _), not the standard alphabet the HTTP-POST binding uses"
+    )]
+    UrlSafeBase64,
+    /// The `SAMLResponse` is base64 of base64 of the response.
+    #[error("the SAMLResponse is base64-encoded twice")]
+    DoubleBase64,
+    /// The `SAMLResponse` is still percent-encoded after form decoding (URL-encoded twice).
+    #[error(
+        "the SAMLResponse is still percent-encoded (%XX) after form decoding: it was URL-encoded twice"
+    )]
+    PercentEncoded,
+    /// The `SAMLResponse` had its `+` characters turned into spaces (sent without form encoding).
+    #[error(
+        "the SAMLResponse contains spaces where base64 has '+': it was posted without form (URL) encoding"
+    )]
+    PlusAsSpace,
+    /// The `SAMLResponse` is XML as is, not base64.
+    #[error("the SAMLResponse is raw XML, not base64-encoded")]
+    UnencodedXml,
     /// Inflating an HTTP-Redirect binding message failed.
     #[error("could not inflate the DEFLATE-compressed message: {0}")]
     BadDeflate(String),
@@ -69,6 +96,10 @@ pub enum Error {
     /// A configured key is too weak (RSA under 2048 bits, unsupported curve).
     #[error("weak or unsupported key: {0}")]
     WeakKey(String),
+    /// The verified Assertion has no `AuthnStatement` (SAML profiles 4.1.4.2 requires one in a
+    /// Web Browser SSO response; one in Advice or elsewhere in the document does not count).
+    #[error("the Assertion has no AuthnStatement")]
+    MissingAuthnStatement,
     /// Issuer differs from the configured IdP entity ID.
     #[error("issuer {found:?} is not the configured identity provider {expected:?}")]
     BadIssuer { expected: String, found: String },
@@ -131,6 +162,13 @@ impl Error {
             Error::MalformedXml(_) => "saml.malformed_xml",
             Error::BadBase64(_) => "saml.bad_base64",
             Error::BadDeflate(_) => "saml.bad_deflate",
+            Error::DeflatedResponse(_) => "saml.deflated_response",
+            Error::UrlSafeBase64 => "saml.url_safe_base64",
+            Error::DoubleBase64 => "saml.double_base64",
+            Error::PercentEncoded => "saml.percent_encoded",
+            Error::PlusAsSpace => "saml.plus_as_space",
+            Error::UnencodedXml => "saml.unencoded_xml",
+            Error::MissingAuthnStatement => "saml.missing_authn_statement",
             Error::BadTime(_) => "saml.bad_time",
             Error::DuplicateId(_) => "saml.duplicate_id",
             Error::MultipleAssertions(_) => "saml.multiple_assertions",
@@ -172,6 +210,27 @@ impl Error {
             }
             Error::MalformedXml(_) | Error::BadBase64(_) | Error::BadDeflate(_) => {
                 "The message is not a well-formed SAML 2.0 message; check that the IdP posts a SAML Response (base64 of UTF-8 XML) to this ACS URL."
+            }
+            Error::DeflatedResponse(_) => {
+                "The IdP (or a proxy in front of this server) compressed the response with DEFLATE as the HTTP-Redirect binding does, but posted it to the ACS, which uses the HTTP-POST binding: configure the IdP to send the response with the HTTP-POST binding (plain base64, no compression)."
+            }
+            Error::UrlSafeBase64 => {
+                "The response was encoded with the URL-safe base64 alphabet; the HTTP-POST binding requires standard base64 (with + and /): check the IdP's or the proxy's SAML binding settings."
+            }
+            Error::DoubleBase64 => {
+                "The response was base64-encoded twice; the IdP or a proxy in front of this server encodes it once too often: check its SAML binding settings."
+            }
+            Error::PercentEncoded => {
+                "The response was URL-encoded twice (it still contains %XX sequences after form decoding); the IdP or a proxy in front of this server encodes it once too often."
+            }
+            Error::PlusAsSpace => {
+                "The response was posted without URL-encoding the form field, so its '+' characters arrived as spaces; the IdP or a proxy in front of this server must post it as application/x-www-form-urlencoded."
+            }
+            Error::UnencodedXml => {
+                "The response was posted as raw XML; the HTTP-POST binding requires the SAMLResponse field to be the base64 of the XML: check the IdP's or the proxy's SAML binding settings."
+            }
+            Error::MissingAuthnStatement => {
+                "The assertion has no AuthnStatement, which a sign-in response must carry; configure the IdP to send an authentication (sign-in) assertion, not an attribute-only assertion, for this application."
             }
             Error::BadTime(_) => {
                 "A timestamp in the message is not a valid xs:dateTime; check the IdP's SAML implementation."

@@ -9,9 +9,9 @@
 //! 4. every `ds:Signature` in the document is the direct child of the Response or of that
 //!    Assertion; each present signature is checked against the closed profile (algorithms first,
 //!    so a weak algorithm is reported as such);
-//! 5. signing requirement: with `require_signed_assertions` (default) the Assertion itself must be
-//!    signed; without it a signed Response (whose digest covers the Assertion) is enough. At least
-//!    one signature is always required;
+//! 5. signing requirement: a signed Response (whose digest covers the Assertion) or a signed
+//!    Assertion; with `require_signed_assertions` (off by default) the Assertion itself must be
+//!    signed. At least one signature is always required;
 //! 6. every present signature must verify with a configured key (a broken Response signature is
 //!    fatal even when the Assertion's is good);
 //! 7. Response `Issuer` (if present) and Assertion `Issuer` equal the IdP entity ID; `Destination`
@@ -20,6 +20,8 @@
 //!    contains the SP entity ID;
 //! 9. a bearer `SubjectConfirmation` with Recipient = ACS URL, NotOnOrAfter in the future and
 //!    InResponseTo matching the pending request (or none, for allowed IdP-initiated logins);
+//!    an `AuthnStatement` as a direct child of the verified Assertion (SAML profiles 4.1.4.2;
+//!    one inside Advice or anywhere else does not count);
 //! 10. claims (NameID, attributes, AuthnStatement) are then read from the verified Assertion node
 //!     itself — the same roxmltree node whose canonical form was digested — never by searching the
 //!     document again.
@@ -62,7 +64,8 @@ pub struct Options<'a> {
     pub now: SystemTime,
     /// Allowed clock difference with the IdP (default 90 s).
     pub clock_skew: Duration,
-    /// Require the Assertion itself to be signed (default true).
+    /// Require the Assertion itself to be signed (default false: a verified signature on the
+    /// Response, whose digest covers the Assertion, is enough).
     pub require_signed_assertions: bool,
     /// Accept responses without InResponseTo when no request is pending (default false).
     pub allow_idp_initiated: bool,
@@ -78,13 +81,13 @@ pub struct Options<'a> {
 }
 
 impl Options<'_> {
-    /// Defaults at `now`: 90 s skew, signed assertions required, no IdP-initiated login, no SHA-1.
+    /// Defaults at `now`: 90 s skew, a signed Response or Assertion, no IdP-initiated login, no SHA-1.
     #[must_use]
     pub fn new(now: SystemTime) -> Self {
         Options {
             now,
             clock_skew: Duration::from_secs(90),
-            require_signed_assertions: true,
+            require_signed_assertions: false,
             allow_idp_initiated: false,
             expected_in_response_to: None,
             allow_sha1: false,
@@ -183,8 +186,14 @@ impl VerifiedAssertion {
     }
 }
 
-/// Decodes the `SAMLResponse` form field of the HTTP-POST binding (base64, whitespace tolerated),
-/// refusing anything that would decode to more than `limits.max_bytes`.
+/// Decodes the `SAMLResponse` form field of the HTTP-POST binding (standard base64 of the XML,
+/// XML whitespace tolerated), refusing anything that would decode to more than `limits.max_bytes`.
+///
+/// The usual encoding mistakes of IdPs and proxies are refused each with its own error rather than
+/// reported as bad base64 or malformed XML: DEFLATE-compressed content (raw, zlib or gzip: the
+/// HTTP-Redirect binding's encoding; only a short prefix is ever inflated, to recognise it),
+/// URL-safe base64, base64 applied twice, percent-encoding left over from a second URL encoding,
+/// `+` turned into spaces by a missing form encoding, and raw XML sent without base64.
 pub fn decode_post_binding(field: &str, limits: &Limits) -> Result<Vec<u8>> {
     let max_encoded = limits.max_bytes.saturating_mul(4) / 3 + 4;
     let significant = field.bytes().filter(|b| !b.is_ascii_whitespace()).count();
@@ -194,14 +203,115 @@ pub fn decode_post_binding(field: &str, limits: &Limits) -> Result<Vec<u8>> {
             limit: limits.max_bytes,
         });
     }
-    let bytes = xml::decode_base64_ws(field, "SAMLResponse")?;
+    let trimmed = field.trim_start_matches(|c: char| c == '\u{feff}' || c.is_ascii_whitespace());
+    if trimmed.starts_with('<') {
+        return Err(Error::UnencodedXml);
+    }
+    if has_percent_escape(field) {
+        return Err(Error::PercentEncoded);
+    }
+    let bytes = match xml::decode_base64_ws(field, "SAMLResponse") {
+        Ok(b) => b,
+        Err(e) => return Err(misencoding_of_undecodable(field).unwrap_or(e)),
+    };
     if bytes.len() > limits.max_bytes {
         return Err(Error::TooLarge {
             size: bytes.len(),
             limit: limits.max_bytes,
         });
     }
+    if !looks_like_xml(&bytes) {
+        if let Some(e) = misencoding_of_decoded(&bytes) {
+            return Err(e);
+        }
+        // `+` lost to spaces can still decode (to garbage) when the count happens to fit.
+        if field.contains(' ') && decodes_to_xml(&field.replace(' ', "+")) {
+            return Err(Error::PlusAsSpace);
+        }
+    }
     Ok(bytes)
+}
+
+/// Bytes inflated at most to recognise compressed content (never the whole message).
+const SNIFF_BYTES: u64 = 512;
+
+/// `<` after an optional UTF-8 byte order mark and XML whitespace.
+fn looks_like_xml(bytes: &[u8]) -> bool {
+    let rest = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    rest.iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        .is_some_and(|b| *b == b'<')
+}
+
+fn has_percent_escape(field: &str) -> bool {
+    field
+        .as_bytes()
+        .windows(3)
+        .any(|w| matches!(w, [b'%', a, b] if a.is_ascii_hexdigit() && b.is_ascii_hexdigit()))
+}
+
+/// Standard base64 (XML whitespace ignored) whose content is XML.
+fn decodes_to_xml(text: &str) -> bool {
+    xml::decode_base64_ws(text, "SAMLResponse").is_ok_and(|b| looks_like_xml(&b))
+}
+
+/// Why a field that is not standard base64 did not decode, when it is a known mistake.
+fn misencoding_of_undecodable(field: &str) -> Option<Error> {
+    use base64::Engine as _;
+    if field.contains(' ') {
+        let restored = field.replace(' ', "+");
+        if let Ok(b) = xml::decode_base64_ws(&restored, "SAMLResponse")
+            && (looks_like_xml(&b) || misencoding_of_decoded(&b).is_some())
+        {
+            return Some(Error::PlusAsSpace);
+        }
+    }
+    if field.contains(['-', '_']) {
+        let compact: String = field.chars().filter(|c| !xml::is_xml_space(*c)).collect();
+        let unpadded = compact.trim_end_matches('=');
+        if base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(unpadded)
+            .is_ok()
+        {
+            return Some(Error::UrlSafeBase64);
+        }
+    }
+    None
+}
+
+/// Decoded bytes that are not XML but a known wrong encoding of it.
+fn misencoding_of_decoded(bytes: &[u8]) -> Option<Error> {
+    if let Some(kind) = deflate_kind(bytes) {
+        return Some(Error::DeflatedResponse(kind));
+    }
+    // Base64 of base64: the decoded bytes are themselves base64 text of XML (or of DEFLATE).
+    let text = std::str::from_utf8(bytes).ok()?;
+    let inner = xml::decode_base64_ws(text, "SAMLResponse").ok()?;
+    (looks_like_xml(&inner) || deflate_kind(&inner).is_some()).then_some(Error::DoubleBase64)
+}
+
+/// Recognises gzip, zlib and raw DEFLATE streams by inflating at most [`SNIFF_BYTES`] of them:
+/// the content must start like XML.
+fn deflate_kind(bytes: &[u8]) -> Option<&'static str> {
+    use flate2::read::{DeflateDecoder, GzDecoder, ZlibDecoder};
+    use std::io::Read;
+    fn sniff(reader: impl Read) -> bool {
+        let mut out = Vec::new();
+        // A stream cut short by the cap reads fine; one that is not DEFLATE fails or is empty.
+        let _ = reader.take(SNIFF_BYTES).read_to_end(&mut out);
+        looks_like_xml(&out)
+    }
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        return sniff(GzDecoder::new(bytes)).then_some("gzip");
+    }
+    if let [cmf, flg, ..] = bytes
+        && cmf & 0x0f == 8
+        && (u16::from(*cmf) * 256 + u16::from(*flg)) % 31 == 0
+        && sniff(ZlibDecoder::new(bytes))
+    {
+        return Some("zlib");
+    }
+    sniff(DeflateDecoder::new(bytes)).then_some("raw DEFLATE")
 }
 
 fn skew_ms(opts: &Options<'_>) -> i64 {
@@ -443,26 +553,19 @@ pub fn verify_response(
     let (in_response_to, confirmation_noa) =
         check_bearer(subject, response_irt, sp, opts, now, skew)?;
 
-    // AuthnStatement (optional: Keycloak, for one, can omit it).
-    let authn = xml::children(assertion, NS_ASSERTION, "AuthnStatement").next();
-    let session_not_on_or_after = authn
-        .map(|a| time_attr(a, "SessionNotOnOrAfter"))
-        .transpose()?
-        .flatten();
+    // AuthnStatement: required in a Web Browser SSO response (SAML profiles 4.1.4.2), and only a
+    // direct child of the verified Assertion counts (never one in Advice or elsewhere).
+    let authn = xml::children(assertion, NS_ASSERTION, "AuthnStatement")
+        .next()
+        .ok_or(Error::MissingAuthnStatement)?;
+    let session_not_on_or_after = time_attr(authn, "SessionNotOnOrAfter")?;
     if let Some(t) = session_not_on_or_after
         && too_late(now, t, skew)
     {
         return Err(Error::Expired("the IdP session (SessionNotOnOrAfter)"));
     }
-    let authn_instant = authn
-        .map(|a| time_attr(a, "AuthnInstant"))
-        .transpose()?
-        .flatten();
-    let authn_context = authn
-        .map(|a| xml::single_child(a, NS_ASSERTION, "AuthnContext"))
-        .transpose()?
-        .flatten();
-    let authn_context_class_ref = match authn_context {
+    let authn_instant = time_attr(authn, "AuthnInstant")?;
+    let authn_context_class_ref = match xml::single_child(authn, NS_ASSERTION, "AuthnContext")? {
         Some(ctx) => xml::single_child(ctx, NS_ASSERTION, "AuthnContextClassRef")?
             .map(|r| xml::simple_text(r).map(|t| xml::trim_xml(&t).to_string()))
             .transpose()?,
@@ -481,7 +584,7 @@ pub fn verify_response(
             sp_name_qualifier: opt_string(name_id_el, "SPNameQualifier"),
         },
         attributes,
-        session_index: authn.and_then(|a| opt_string(a, "SessionIndex")),
+        session_index: opt_string(authn, "SessionIndex"),
         authn_context_class_ref,
         authn_instant: authn_instant.map(time::from_millis),
         session_not_on_or_after: session_not_on_or_after.map(time::from_millis),

@@ -70,7 +70,29 @@ pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Document<'a>> {
         other => Error::MalformedXml(other.to_string()),
     })?;
     check_shape(&doc, limits)?;
+    check_processing_instructions(&doc)?;
     Ok(doc)
+}
+
+/// Refuses processing instructions whose target XML reserves or namespaces forbid, wherever they
+/// are (before, inside or after the root element). XML 1.0 §2.6 reserves targets beginning with
+/// `xml` in any case (and the parser would otherwise take `<?xml$?>` for a PI named `xml`, whose
+/// canonical form `<?xml $?>` is an XML declaration out of place); Namespaces in XML §7 forbids
+/// colons in PI targets.
+fn check_processing_instructions(doc: &Document<'_>) -> Result<()> {
+    for pi in doc.descendants().filter_map(|n| n.pi()) {
+        let reserved = pi
+            .target
+            .get(..3)
+            .is_some_and(|p| p.eq_ignore_ascii_case("xml"));
+        if reserved || pi.target.contains(':') {
+            return Err(Error::MalformedXml(format!(
+                "processing instruction target {:?} is reserved or not allowed",
+                pi.target.chars().take(64).collect::<String>()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Depth and per-element attribute limits (roxmltree has no option for these).

@@ -1,48 +1,125 @@
 //! `lanyard saml verify`: the offline debugger. It runs exactly the verifier the ACS runs
-//! (`lanyard_saml::verify_response` with a connection's default options) on a captured response.
+//! (`lanyard_saml::verify_response` with the options the ACS derives from a connection's stored
+//! settings, `lanyard_core::signin::saml::verify_options`) on a captured response.
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
+use lanyard_core::connection::SamlSettings;
 use lanyard_saml::metadata::parse_idp_metadata;
 use lanyard_saml::xml::Limits;
-use lanyard_saml::{IdentityProvider, Options, ServiceProvider, VerifiedAssertion};
+use lanyard_saml::{IdentityProvider, ServiceProvider, VerifiedAssertion};
 use serde_json::json;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 #[derive(Subcommand)]
 pub enum SamlCommand {
     /// Verify a captured SAML response offline, as the ACS would
+    ///
+    /// The IdP, the SP and the policy come from --connection (the connection's JSON as
+    /// `GET /api/v1/tenants/{tenant}/connections/{connection}` returns it), or from --metadata with
+    /// --sp-entity-id and --acs-url (then the policy is a new connection's defaults); the other
+    /// flags override single settings, so a refusal can be replayed under exactly the policy that
+    /// refused it.
+    ///
+    /// InResponseTo: with --request-id the response must answer that AuthnRequest. Without it, a
+    /// response that claims an InResponseTo is checked as the ACS checks it, taking the claimed ID
+    /// as the browser's pending request (the ACS looks that request up by this ID; its expiry,
+    /// relay state and browser binding cannot be checked offline): the Response's and the
+    /// SubjectConfirmation's InResponseTo must agree. A response without InResponseTo is
+    /// unsolicited and refused (saml.unsolicited), as the ACS refuses it, unless the connection
+    /// allows IdP-initiated login or --allow-unsolicited is given.
+    #[command(verbatim_doc_comment)]
     Verify {
-        /// The IdP's metadata XML (entity ID and signing certificates)
-        #[arg(long, value_name = "IDP.xml")]
-        metadata: PathBuf,
-        /// The SP entity ID of the connection (the Audience)
-        #[arg(long, value_name = "ID")]
-        sp_entity_id: String,
-        /// The ACS URL of the connection (Destination and Recipient)
-        #[arg(long, value_name = "URL")]
-        acs_url: String,
+        /// The connection as JSON (GET .../connections/{connection}): SP entity ID, ACS URL, IdP
+        /// entity ID, certificates and policy
+        #[arg(
+            long,
+            value_name = "CONNECTION.json",
+            required_unless_present = "metadata"
+        )]
+        connection: Option<PathBuf>,
+        /// The IdP's metadata XML (entity ID and signing certificates), instead of --connection
+        #[arg(long, value_name = "IDP.xml", conflicts_with = "connection")]
+        metadata: Option<PathBuf>,
+        /// The SP entity ID of the connection (the Audience) [default with --connection: its sp_entity_id]
+        #[arg(long, value_name = "ID", required_unless_present = "connection")]
+        sp_entity_id: Option<String>,
+        /// The ACS URL of the connection (Destination and Recipient) [default with --connection: its acs_url]
+        #[arg(long, value_name = "URL", required_unless_present = "connection")]
+        acs_url: Option<String>,
         /// Verify at this instant (RFC 3339), e.g. when the response was captured [default: now]
         #[arg(long, value_name = "RFC3339")]
         now: Option<String>,
-        /// The AuthnRequest ID the response must answer; without it InResponseTo is not checked
+        /// The AuthnRequest ID the response must answer [default: the InResponseTo it claims]
         #[arg(long, value_name = "ID")]
         request_id: Option<String>,
-        /// Allowed clock skew in seconds
-        #[arg(long, value_name = "SECS", default_value_t = 90)]
-        clock_skew: u64,
-        /// Accept rsa-sha1 / sha1 (as a connection with allow_sha1)
-        #[arg(long)]
-        allow_sha1: bool,
+        /// Accept unsolicited (IdP-initiated) responses, as a connection with allow_idp_initiated
+        #[arg(long, visible_alias = "allow-idp-initiated", value_name = "BOOL",
+              num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+        allow_unsolicited: Option<bool>,
+        /// Require the Assertion itself to be signed, as a connection with require_signed_assertions
+        #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+        require_signed_assertions: Option<bool>,
+        /// Accept rsa-sha1 / sha1, as a connection with allow_sha1
+        #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+        allow_sha1: Option<bool>,
+        /// Allowed clock skew in seconds, as the connection's clock_skew_secs [default: 90]
+        #[arg(long, visible_alias = "clock-skew", value_name = "SECS")]
+        clock_skew_secs: Option<u32>,
         /// Print one JSON object
         #[arg(long)]
         json: bool,
         /// File holding the response as XML or base64 (as posted in SAMLResponse); `-` for stdin
         response: PathBuf,
     },
+}
+
+/// The connection to verify against: the SP, the IdP and the stored settings whose policy the
+/// ACS applies (read with the same defaults as the server's stored settings).
+struct Target {
+    sp_entity_id: Option<String>,
+    acs_url: Option<String>,
+    settings: SamlSettings,
+    idp: IdentityProvider,
+}
+
+fn load_connection(path: &Path) -> Result<Target> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let conn: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let saml = conn.get("saml").filter(|v| v.is_object()).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{} is not a SAML connection (no \"saml\" settings): save the output of GET /api/v1/tenants/{{tenant}}/connections/{{connection}}",
+            path.display()
+        )
+    })?;
+    let settings: SamlSettings = serde_json::from_value(saml.clone())
+        .with_context(|| format!("{}: unreadable SAML settings", path.display()))?;
+    let keys = settings
+        .trusted_keys()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let field = |name: &str| conn.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+    Ok(Target {
+        sp_entity_id: field("sp_entity_id"),
+        acs_url: field("acs_url"),
+        idp: IdentityProvider {
+            entity_id: settings.idp_entity_id.clone(),
+            keys,
+        },
+        settings,
+    })
+}
+
+/// A new connection's settings (the serde defaults of the stored settings).
+fn default_settings(idp_entity_id: &str) -> Result<SamlSettings> {
+    serde_json::from_value(json!({
+        "idp_entity_id": idp_entity_id, "sso_url": "", "certificates": [],
+    }))
+    .context("default connection settings")
 }
 
 fn read_input(path: &Path) -> Result<Vec<u8>> {
@@ -118,13 +195,16 @@ pub fn run(cmd: SamlCommand) -> ExitCode {
 
 fn verify(cmd: SamlCommand) -> Result<ExitCode> {
     let SamlCommand::Verify {
+        connection,
         metadata,
         sp_entity_id,
         acs_url,
         now,
         request_id,
-        clock_skew,
+        allow_unsolicited,
+        require_signed_assertions,
         allow_sha1,
+        clock_skew_secs,
         json,
         response,
     } = cmd;
@@ -132,38 +212,69 @@ fn verify(cmd: SamlCommand) -> Result<ExitCode> {
         Some(s) => parse_now(&s)?,
         None => SystemTime::now(),
     };
-    let md_bytes =
-        std::fs::read(&metadata).with_context(|| format!("cannot read {}", metadata.display()))?;
+    let target = match &connection {
+        Some(path) => Some(load_connection(path)?),
+        None => None,
+    };
+    let md_bytes = match &metadata {
+        Some(path) => {
+            Some(std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?)
+        }
+        None => None,
+    };
+    let sp = ServiceProvider {
+        entity_id: sp_entity_id
+            .or_else(|| target.as_ref().and_then(|t| t.sp_entity_id.clone()))
+            .context("--sp-entity-id is required (the connection JSON has no sp_entity_id)")?,
+        acs_url: acs_url
+            .or_else(|| target.as_ref().and_then(|t| t.acs_url.clone()))
+            .context("--acs-url is required (the connection JSON has no acs_url)")?,
+    };
     let raw = read_input(&response)?;
     let limits = Limits::default();
 
-    let outcome = (|| {
-        let md = parse_idp_metadata(
-            &md_bytes,
-            &Limits {
-                max_bytes: 1024 * 1024,
-                max_nodes: 200_000,
-                ..Limits::default()
-            },
-        )?;
-        let idp = IdentityProvider {
-            entity_id: md.entity_id.clone(),
-            keys: md.trusted_keys()?,
+    let outcome = (|| -> Result<VerifiedAssertion, lanyard_saml::Error> {
+        let (idp, mut settings) = match (target, &md_bytes) {
+            (Some(t), _) => (t.idp, t.settings),
+            (None, Some(bytes)) => {
+                let md = parse_idp_metadata(
+                    bytes,
+                    &Limits {
+                        max_bytes: 1024 * 1024,
+                        max_nodes: 200_000,
+                        ..Limits::default()
+                    },
+                )?;
+                let idp = IdentityProvider {
+                    entity_id: md.entity_id.clone(),
+                    keys: md.trusted_keys()?,
+                };
+                let settings = default_settings(&md.entity_id)
+                    .map_err(|_| lanyard_saml::Error::InvalidArgument("default settings"))?;
+                (idp, settings)
+            }
+            // clap requires --connection or --metadata.
+            (None, None) => return Err(lanyard_saml::Error::NoCertificate),
         };
+        if let Some(v) = allow_unsolicited {
+            settings.allow_idp_initiated = v;
+        }
+        if let Some(v) = require_signed_assertions {
+            settings.require_signed_assertions = v;
+        }
+        if let Some(v) = allow_sha1 {
+            settings.allow_sha1 = v;
+        }
+        if let Some(v) = clock_skew_secs {
+            settings.clock_skew_secs = v;
+        }
         let xml = response_xml(&raw, &limits)?;
-        // Without --request-id the debugger cannot know the request: accept what the response
-        // claims (and unsolicited responses), and say so.
-        let claimed = lanyard_core::signin::saml::claimed_in_response_to(&xml);
-        let expected = request_id.clone().or(claimed);
-        let mut opts = Options::new(now);
-        opts.clock_skew = Duration::from_secs(clock_skew);
-        opts.allow_sha1 = allow_sha1;
-        opts.expected_in_response_to = expected.as_deref();
-        opts.allow_idp_initiated = request_id.is_none();
-        let sp = ServiceProvider {
-            entity_id: sp_entity_id.clone(),
-            acs_url: acs_url.clone(),
-        };
+        // The ACS finds the pending request by the InResponseTo the response claims; offline,
+        // --request-id stands for it, or else the claimed ID itself (see --help).
+        let pending = request_id
+            .clone()
+            .or_else(|| lanyard_core::signin::saml::claimed_in_response_to(&xml));
+        let opts = lanyard_core::signin::saml::verify_options(&settings, now, pending.as_deref());
         lanyard_saml::verify_response(&xml, &sp, &idp, &opts)
     })();
 
@@ -190,7 +301,9 @@ fn verify(cmd: SamlCommand) -> Result<ExitCode> {
                 match (&v.in_response_to, request_id.is_some()) {
                     (Some(irt), true) => println!("InResponseTo:  {irt}"),
                     (Some(irt), false) => {
-                        println!("InResponseTo:  {irt} (not checked; pass --request-id)")
+                        println!(
+                            "InResponseTo:  {irt} (taken as the pending request; pass --request-id to check it)"
+                        )
                     }
                     (None, _) => println!("InResponseTo:  (none: IdP-initiated)"),
                 }

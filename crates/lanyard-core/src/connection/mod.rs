@@ -41,7 +41,10 @@ pub struct SamlSettings {
     pub allow_idp_initiated: bool,
     #[serde(default)]
     pub allow_sha1: bool,
-    #[serde(default = "yes")]
+    /// Require the Assertion itself to be signed; off by default (a verified Response
+    /// signature covers the Assertion). Stored settings always carry the field, so connections
+    /// saved while the default was on keep it on.
+    #[serde(default)]
     pub require_signed_assertions: bool,
     #[serde(default = "default_skew")]
     pub clock_skew_secs: u32,
@@ -59,10 +62,9 @@ pub struct SamlSettings {
     /// Generated when request signing is first turned on; kept when it is turned off again.
     #[serde(default)]
     pub sp_credentials: Option<SpCredentials>,
-}
-
-fn yes() -> bool {
-    true
+    /// Where the browser goes after signing out of a session from this connection.
+    #[serde(default)]
+    pub logoff_url: Option<String>,
 }
 
 fn default_skew() -> u32 {
@@ -158,6 +160,7 @@ impl SamlSettings {
             display_name_attribute: self.display_name_attribute.clone(),
             sign_requests: self.sign_requests,
             sp_certificate: self.sp_credentials.as_ref().map(|c| c.certificate.clone()),
+            logoff_url: self.logoff_url.clone(),
         }
     }
 
@@ -271,6 +274,13 @@ impl SamlSettings {
             }
             Ok(v)
         };
+        let logoff_url = match &input.logoff_url {
+            Some(v) => v.clone(),
+            None => current.and_then(|c| c.logoff_url.clone()),
+        };
+        if let Some(u) = &logoff_url {
+            validate_logoff_url(u)?;
+        }
         let flag = |given: Option<bool>, cur: Option<bool>, default: bool| {
             given.or(cur).unwrap_or(default)
         };
@@ -293,7 +303,7 @@ impl SamlSettings {
             require_signed_assertions: flag(
                 input.require_signed_assertions,
                 current.map(|c| c.require_signed_assertions),
-                true,
+                false,
             ),
             clock_skew_secs,
             jit: flag(input.jit, current.map(|c| c.jit), false),
@@ -314,6 +324,7 @@ impl SamlSettings {
             )?,
             sign_requests: flag(input.sign_requests, current.map(|c| c.sign_requests), false),
             sp_credentials: current.and_then(|c| c.sp_credentials.clone()),
+            logoff_url,
         })
     }
 }
@@ -383,6 +394,24 @@ pub fn validate_http_url(field: &'static str, s: &str) -> Result<url::Url> {
         return Err(bad());
     }
     Ok(u)
+}
+
+/// A logoff URL: https, or http only on a loopback host (development).
+fn validate_logoff_url(s: &str) -> Result<()> {
+    let u = validate_http_url("logoff_url", s)?;
+    let loopback = match u.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    if u.scheme() != "https" && !loopback {
+        return Err(Error::invalid(
+            "logoff_url",
+            "must be an https:// URL (http:// only on localhost or a loopback address)",
+        ));
+    }
+    Ok(())
 }
 
 fn validate_attribute_name(field: &'static str, s: &str) -> Result<()> {
@@ -462,6 +491,7 @@ fn audit_details(c: &Connection, s: &SamlSettings, changed: &[&str]) -> serde_js
         "request_binding": w.request_binding, "allow_idp_initiated": w.allow_idp_initiated,
         "allow_sha1": w.allow_sha1, "require_signed_assertions": w.require_signed_assertions,
         "clock_skew_secs": w.clock_skew_secs, "jit": w.jit, "sign_requests": w.sign_requests,
+        "logoff_url": w.logoff_url,
     })
 }
 
@@ -493,6 +523,7 @@ fn given_fields(i: &proto::ConnectionInput) -> Vec<&'static str> {
     add(i.email_attribute.is_some(), "email_attribute");
     add(i.display_name_attribute.is_some(), "display_name_attribute");
     add(i.sign_requests.is_some(), "sign_requests");
+    add(i.logoff_url.is_some(), "logoff_url");
     v
 }
 

@@ -96,18 +96,34 @@ fn google_workspace_sends_only_the_nameid() {
 }
 
 #[test]
-fn keycloak_roles_and_email_nameid() {
-    let id = identity(
-        "keycloak",
-        Some("saml_flow_95q1hli3z0vohj0d55l4j4yo1"),
-        AttributePreset::Generic,
-    );
-    assert_eq!(id.federation_id, "ulysse.carion@ssoready.com");
-    assert_eq!(id.verified_email(), Some("ulysse.carion@ssoready.com"));
-    assert!(
-        id.role_claims.contains(&"default-roles-master".to_owned()),
-        "{:?}",
-        id.role_claims
+fn keycloak_capture_without_authn_statement_is_refused() {
+    // SSOReady's Keycloak capture carries no AuthnStatement, which a Web Browser SSO response
+    // must (SAML profiles 4.1.4.2): it verifies up to that check and is refused there, so it no
+    // longer yields an Identity.
+    let params: serde_json::Value = serde_json::from_slice(&read("keycloak/params.json")).unwrap();
+    let xml = read("keycloak/assertion.xml");
+    let md = parse_idp_metadata(&read("keycloak/metadata.xml"), &Limits::default()).unwrap();
+    let idp = IdentityProvider {
+        entity_id: md.entity_id.clone(),
+        keys: md.trusted_keys().unwrap(),
+    };
+    let acs_url = String::from_utf8_lossy(&xml)
+        .split("Destination=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_owned();
+    let sp = ServiceProvider {
+        entity_id: params["sp_entity_id"].as_str().unwrap().to_owned(),
+        acs_url,
+    };
+    let mut opts = Options::new(lanyard_saml::time::from_millis(
+        lanyard_saml::time::parse_datetime(params["now"].as_str().unwrap()).unwrap(),
+    ));
+    opts.expected_in_response_to = Some("saml_flow_95q1hli3z0vohj0d55l4j4yo1");
+    assert_eq!(
+        verify_response(&xml, &sp, &idp, &opts).unwrap_err().code(),
+        "saml.missing_authn_statement"
     );
 }
 

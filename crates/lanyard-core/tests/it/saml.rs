@@ -362,3 +362,90 @@ async fn federated_identities_link_by_connection_and_subject_only() {
     })
     .await;
 }
+
+/// `require_signed_assertions` is off for new connections; settings stored while the default was
+/// on carry the field explicitly and keep it; an explicit true stays strict through unrelated
+/// changes.
+#[test]
+fn signed_assertions_default_off_for_new_connections_and_stored_settings_keep_theirs() {
+    use lanyard_core::connection::SamlSettings;
+    let new = SamlSettings::apply(None, &input("n")).unwrap();
+    assert!(!new.require_signed_assertions);
+    let strict = SamlSettings::apply(
+        None,
+        &proto::ConnectionInput {
+            require_signed_assertions: Some(true),
+            ..input("s")
+        },
+    )
+    .unwrap();
+    assert!(strict.require_signed_assertions);
+    // A later PATCH of another field keeps the strict setting.
+    let patched = SamlSettings::apply(
+        Some(&strict),
+        &proto::ConnectionInput {
+            jit: Some(true),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(patched.require_signed_assertions);
+    // Stored JSON from before the change always has the field (every save writes it).
+    let stored = strict.to_json();
+    assert!(
+        stored.contains("\"require_signed_assertions\":true"),
+        "{stored}"
+    );
+    assert!(
+        SamlSettings::from_json(&stored)
+            .unwrap()
+            .require_signed_assertions
+    );
+    // Only hand-written settings without the field get the new default.
+    let minimal = r#"{"idp_entity_id":"https://idp.example/","sso_url":"https://idp.example/sso","certificates":[]}"#;
+    let s = SamlSettings::from_json(minimal).unwrap();
+    assert!(!s.require_signed_assertions);
+    assert_eq!(s.logoff_url, None);
+}
+
+/// The logoff URL: https, or http on a loopback host only; other schemes and credentials refused.
+#[test]
+fn saml_logoff_url_is_validated() {
+    use lanyard_core::connection::SamlSettings;
+    let with = |u: Option<&str>| {
+        SamlSettings::apply(
+            None,
+            &proto::ConnectionInput {
+                logoff_url: Some(u.map(str::to_owned)),
+                ..input("l")
+            },
+        )
+    };
+    for ok in [
+        "https://arc.example/logoff",
+        "http://localhost/bye",
+        "http://LOCALHOST:8080/bye",
+        "http://127.0.0.2/bye",
+        "http://[::1]:9/bye",
+    ] {
+        assert_eq!(with(Some(ok)).unwrap().logoff_url.as_deref(), Some(ok));
+    }
+    for bad in [
+        "http://arc.example/logoff",
+        "http://localhost.evil.example/",
+        "http://127.0.0.1.nip.io/",
+        "javascript:alert(1)",
+        "data:text/html,x",
+        "https://u:p@arc.example/",
+        "https://arc.example/#frag",
+        "//arc.example/",
+        "",
+    ] {
+        assert_eq!(
+            with(Some(bad)).unwrap_err().code(),
+            "request.invalid_field",
+            "{bad}"
+        );
+    }
+    assert_eq!(with(None).unwrap().logoff_url, None);
+}

@@ -80,18 +80,42 @@ fn assertion_only_signed_verifies() {
 }
 
 #[test]
-fn response_only_signed_needs_the_setting_off() {
+fn response_only_signed_is_accepted_by_default() {
+    // OneLogin, PingFederate and Auth0 can sign only the Response; its verified signature
+    // covers the Assertion, and claims are read from that covered Assertion.
     let key = TestKey::load("idp");
     let doc = Resp::default().signed_with(false, true, &SignSpec::new(&key));
+    let v = check(&doc).unwrap();
+    assert!(!v.assertion_signed && v.response_signed);
+    assert_eq!(v.name_id.value, "alice@acme.example");
+    assert_eq!(v.in_response_to.as_deref(), Some(REQ));
+    // The ECDSA key as well.
+    let ec = TestKey::load("ec");
+    let doc = Resp::default().signed_with(false, true, &SignSpec::new(&ec));
+    let v = verify_response(doc.as_bytes(), &sp(), &idp_with(&["ec"]), &opts()).unwrap();
+    assert!(!v.assertion_signed && v.response_signed);
+}
+
+#[test]
+fn response_only_signed_is_refused_when_signed_assertions_are_required() {
+    let key = TestKey::load("idp");
+    let doc = Resp::default().signed_with(false, true, &SignSpec::new(&key));
+    let mut strict = opts();
+    strict.require_signed_assertions = true;
     assert_eq!(
-        check(&doc).unwrap_err(),
+        check_with(&doc, &strict).unwrap_err(),
         Error::UnsignedAssertion {
             response_signed: true
         }
     );
-    let v = check_with(&doc, &response_only_opts()).unwrap();
-    assert!(!v.assertion_signed && v.response_signed);
-    assert_eq!(v.name_id.value, "alice@acme.example");
+    assert_eq!(code(check_with(&doc, &strict)), "saml.unsigned_assertion");
+    // Both signed, or the Assertion alone: fine under the strict setting.
+    check_with(&Resp::default().signed(), &strict).unwrap();
+    check_with(
+        &Resp::default().signed_with(true, false, &SignSpec::new(&key)),
+        &strict,
+    )
+    .unwrap();
 }
 
 #[test]

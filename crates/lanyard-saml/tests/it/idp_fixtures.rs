@@ -152,38 +152,17 @@ fn google_workspace() {
 }
 
 #[test]
-fn keycloak() {
-    let v = verify(
+fn keycloak_without_authn_statement_is_refused_after_every_other_check() {
+    // This Keycloak capture has no AuthnStatement (SAML profiles 4.1.4.2 requires one in a
+    // Web Browser SSO response). The check comes after the signature, issuer, conditions and
+    // subject checks, so this specific code also shows that everything else verified.
+    let err = verify(
         &format!("{GOOD}/keycloak"),
         Some("saml_flow_95q1hli3z0vohj0d55l4j4yo1"),
     )
-    .unwrap();
-    assert_eq!(v.issuer, "http://localhost:8085/realms/master");
-    assert_eq!(v.name_id.value, "ulysse.carion@ssoready.com");
-    assert_eq!(
-        v.name_id.format.as_deref(),
-        Some("urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress")
-    );
-    assert_eq!(
-        v.attribute_values("Role"),
-        [
-            "view-profile",
-            "manage-account-links",
-            "default-roles-master",
-            "manage-account",
-            "uma_authorization",
-            "offline_access"
-        ]
-    );
-    assert_eq!(
-        v.attributes[0].name_format.as_deref(),
-        Some("urn:oasis:names:tc:SAML:2.0:attrname-format:basic")
-    );
-    assert_eq!(
-        v.in_response_to.as_deref(),
-        Some("saml_flow_95q1hli3z0vohj0d55l4j4yo1")
-    );
-    assert_eq!(v.assertion_id, "ID_eea47a08-aa75-4f6c-b016-cc5a5f5216ba");
+    .unwrap_err();
+    assert_eq!(err, Error::MissingAuthnStatement);
+    assert_eq!(err.code(), "saml.missing_authn_statement");
 }
 
 #[test]
@@ -296,28 +275,36 @@ fn bad_sp_entity_id() {
 fn no_certificate() {
     // SSOReady's case strips the KeyInfo from the Response signature and the Assertion's whole
     // Signature. Lanyard never reads KeyInfo, so the missing certificate is not itself the fault:
-    // the Assertion is unsigned (default policy) ...
-    assert_eq!(
-        bad("no-certificate"),
-        Error::UnsignedAssertion {
-            response_signed: true
-        }
-    );
-    // ... and with Response-only signing allowed, the Response digest (which covered the removed
-    // Assertion signature) no longer matches.
+    // by default the Response signature has to cover the Assertion, and its digest (which covered
+    // the removed Assertion signature) no longer matches ...
+    assert_eq!(bad("no-certificate").code(), "saml.bad_signature");
+    // ... and with signed assertions required, the Assertion is unsigned.
     let c = load(&format!("{BAD}/no-certificate")).unwrap();
     let mut opts = Options::new(c.now);
     opts.allow_idp_initiated = true;
-    opts.require_signed_assertions = false;
+    opts.require_signed_assertions = true;
     assert_eq!(
-        verify_response(&c.xml, &c.sp, &c.idp, &opts)
-            .unwrap_err()
-            .code(),
-        "saml.bad_signature"
+        verify_response(&c.xml, &c.sp, &c.idp, &opts).unwrap_err(),
+        Error::UnsignedAssertion {
+            response_signed: true
+        }
     );
 }
 
 #[test]
 fn unsigned_assertion() {
-    assert_eq!(bad("unsigned-assertion").code(), "saml.unsigned_assertion");
+    // The Assertion's signature was removed after the Response was signed: by default the
+    // Response signature no longer verifies; with signed assertions required, the missing
+    // Assertion signature is reported.
+    assert_eq!(bad("unsigned-assertion").code(), "saml.bad_signature");
+    let c = load(&format!("{BAD}/unsigned-assertion")).unwrap();
+    let mut opts = Options::new(c.now);
+    opts.allow_idp_initiated = true;
+    opts.require_signed_assertions = true;
+    assert_eq!(
+        verify_response(&c.xml, &c.sp, &c.idp, &opts)
+            .unwrap_err()
+            .code(),
+        "saml.unsigned_assertion"
+    );
 }

@@ -9,10 +9,13 @@
     clippy::indexing_slicing
 )]
 
+mod authn_statement;
 mod c14n_fixtures;
 mod common;
 mod generated;
 mod idp_fixtures;
 mod metadata;
+mod post_binding;
+mod response_only;
 mod robustness;
 mod xmlsec_differential;

@@ -113,7 +113,11 @@ AAAA\n-----END CERTIFICATE-----"]),
     assert_eq!(c["saml"]["clock_skew_secs"], 90);
     assert_eq!(c["saml"]["allow_idp_initiated"], false);
     assert_eq!(c["saml"]["allow_sha1"], false);
-    assert_eq!(c["saml"]["require_signed_assertions"], true);
+    assert_eq!(
+        c["saml"]["require_signed_assertions"], false,
+        "a signed Response is enough by default"
+    );
+    assert_eq!(c["saml"]["logoff_url"], Value::Null);
 
     // Rollover: two certificates; a bad PATCH changes nothing.
     let res = api(
@@ -552,4 +556,184 @@ fn urlencoding_decode(s: &str) -> String {
         .unwrap()
         .1
         .into_owned()
+}
+
+/// IdPs that sign only the Response are accepted by default; a connection that requires signed
+/// assertions refuses them with saml.unsigned_assertion, audited, no session.
+#[tokio::test]
+async fn response_only_signing_is_accepted_unless_the_connection_requires_signed_assertions() {
+    let app = TestApp::new().await;
+    connection(&app, "acme", "okta", json!({"jit": true})).await;
+    let (id, rs) = start(&app, "acme", "okta", None).await;
+    let doc = Resp::new("acme", "okta", Some(&id)).response_signed_only();
+    let res = post_acs(&app, "acme", "okta", &doc, Some(&rs)).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    assert_eq!(
+        session_json(&app, &res, "acme").await["auth_method"],
+        "saml"
+    );
+
+    let c = connection(
+        &app,
+        "acme",
+        "strict",
+        json!({"jit": true, "require_signed_assertions": true}),
+    )
+    .await;
+    assert_eq!(c["saml"]["require_signed_assertions"], true);
+    let before = counts(&app).await;
+    let (id, rs) = start(&app, "acme", "strict", None).await;
+    let doc = Resp::new("acme", "strict", Some(&id)).response_signed_only();
+    let res = post_acs(&app, "acme", "strict", &doc, Some(&rs)).await;
+    assert_refused(&app, &res, "saml.unsigned_assertion", before).await;
+}
+
+/// A response DEFLATE-compressed (the Redirect binding's encoding) posted to the ACS is refused
+/// with its own code, audited, no session.
+#[tokio::test]
+async fn a_deflated_response_at_the_acs_is_named() {
+    use std::io::Write as _;
+    let app = TestApp::new().await;
+    connection(&app, "acme", "okta", json!({"jit": true})).await;
+    let before = counts(&app).await;
+    let (id, rs) = start(&app, "acme", "okta", None).await;
+    let xml = Resp::new("acme", "okta", Some(&id)).signed_xml();
+    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(xml.as_bytes()).unwrap();
+    let deflated = crate::saml_idp::b64(&e.finish().unwrap());
+    let res = post_acs(&app, "acme", "okta", &deflated, Some(&rs)).await;
+    assert_refused(&app, &res, "saml.deflated_response", before).await;
+}
+
+/// CData Arc-style logoff URL: signing out of a session from a SAML connection continues at the
+/// connection's logoff URL; it is validated (https, http only on loopback) and can be cleared.
+#[tokio::test]
+async fn logout_of_a_saml_session_continues_at_the_connections_logoff_url() {
+    let app = TestApp::new().await;
+    let c = connection(
+        &app,
+        "acme",
+        "arc",
+        json!({"jit": true, "logoff_url": "https://arc.example.test/logoff?app=1"}),
+    )
+    .await;
+    assert_eq!(
+        c["saml"]["logoff_url"],
+        "https://arc.example.test/logoff?app=1"
+    );
+    let got = app
+        .api(
+            Method::GET,
+            "/api/v1/tenants/acme/connections/arc",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        got.json()["saml"]["logoff_url"],
+        "https://arc.example.test/logoff?app=1"
+    );
+
+    let (id, rs) = start(&app, "acme", "arc", None).await;
+    let res = post_acs(
+        &app,
+        "acme",
+        "arc",
+        &Resp::new("acme", "arc", Some(&id)).signed(),
+        Some(&rs),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let cookie = res
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("lanyard_session_acme="))
+        .unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let csrf = app.get("/t/acme/session", Some(&cookie)).await.json()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = app
+        .form("/t/acme/logout", &cookie, &[("csrf_token", &csrf)])
+        .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        out.headers[header::LOCATION],
+        "https://arc.example.test/logoff?app=1"
+    );
+    assert_eq!(
+        app.get("/t/acme/session", Some(&cookie)).await.code(),
+        "session.revoked",
+        "ended locally first"
+    );
+
+    // Validation: plain http only on loopback, no other schemes, no credentials.
+    for bad in [
+        "http://arc.example.test/logoff",
+        "javascript:alert(1)",
+        "https://user:pw@arc.example.test/logoff",
+        "/relative",
+        "ftp://arc.example.test/",
+    ] {
+        let res = app
+            .api(
+                Method::PATCH,
+                "/api/v1/tenants/acme/connections/arc",
+                Some(json!({"logoff_url": bad})),
+                None,
+            )
+            .await;
+        assert_eq!(res.code(), "request.invalid_field", "{bad}");
+    }
+    for dev in [
+        "http://localhost:8081/bye",
+        "http://127.0.0.1/bye",
+        "http://[::1]/bye",
+    ] {
+        let res = app
+            .api(
+                Method::PATCH,
+                "/api/v1/tenants/acme/connections/arc",
+                Some(json!({"logoff_url": dev})),
+                None,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{dev}: {}", res.text());
+        assert_eq!(res.json()["saml"]["logoff_url"], dev);
+    }
+
+    // Cleared: sign-out lands on the tenant's sign-in page again.
+    let res = app
+        .api(
+            Method::PATCH,
+            "/api/v1/tenants/acme/connections/arc",
+            Some(json!({"logoff_url": null})),
+            None,
+        )
+        .await;
+    assert_eq!(res.json()["saml"]["logoff_url"], Value::Null);
+    let (id, rs) = start(&app, "acme", "arc", None).await;
+    let res = post_acs(
+        &app,
+        "acme",
+        "arc",
+        &Resp::new("acme", "arc", Some(&id)).signed(),
+        Some(&rs),
+    )
+    .await;
+    let cookie = res
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("lanyard_session_acme="))
+        .unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let csrf = app.get("/t/acme/session", Some(&cookie)).await.json()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = app
+        .form("/t/acme/logout", &cookie, &[("csrf_token", &csrf)])
+        .await;
+    assert_eq!(out.headers[header::LOCATION], "/t/acme/login");
 }

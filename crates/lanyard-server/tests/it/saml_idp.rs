@@ -198,6 +198,20 @@ impl Resp {
         self.signed_by("idp")
     }
 
+    /// Only the Response signed (OneLogin, PingFederate, Auth0 can do this), as the POST binding
+    /// carries it.
+    pub fn response_signed_only(&self) -> String {
+        let key = Key::load("idp");
+        b64(sign_element(&self.unsigned(), &self.response_id, &key).as_bytes())
+    }
+
+    /// Both signed, as XML (for tests that encode it themselves).
+    pub fn signed_xml(&self) -> String {
+        let key = Key::load("idp");
+        let doc = sign_element(&self.unsigned(), &self.assertion_id, &key);
+        sign_element(&doc, &self.response_id, &key)
+    }
+
     /// Signed, then the NameID changed (the signatures no longer match).
     pub fn tampered(&self) -> String {
         let key = Key::load("idp");

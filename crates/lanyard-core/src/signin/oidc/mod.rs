@@ -81,7 +81,8 @@ impl Lanyard {
     /// RP-initiated logout: after a session opened through an OIDC connection ends here, where to
     /// send the browser so the provider ends its session too — the connection's logoff URL, else
     /// the discovered `end_session_endpoint` — with `client_id` and a `post_logout_redirect_uri`
-    /// back to the tenant's sign-in page. `None` for other sessions. The target comes only from
+    /// back to the tenant's sign-in page; for a session from a SAML connection, its `logoff_url`
+    /// as is. `None` for other sessions. The target comes only from
     /// the admin's configuration, never from the request.
     pub async fn idp_logout_url(
         &self,
@@ -94,6 +95,10 @@ impl Lanyard {
         let Some(c) = self.store.connection_by_id(&ended.tenant_id, cid).await? else {
             return Ok(None);
         };
+        if c.kind == crate::connection::KIND_SAML {
+            // The SAML connection's logoff URL as configured (no SAML Single Logout).
+            return Ok(c.saml_settings()?.logoff_url);
+        }
         if c.kind != KIND_OIDC {
             return Ok(None);
         }
