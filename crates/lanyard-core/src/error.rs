@@ -82,6 +82,9 @@ pub enum Error {
     },
     #[error("the IdP metadata could not be fetched: {0}")]
     MetadataFetch(String),
+    /// A request to an identity provider failed (per endpoint and failure kind).
+    #[error("{0}")]
+    Fetch(crate::outbound::FetchError),
     #[error(
         "the metadata URL points at a loopback, private or otherwise internal address, which this server does not fetch"
     )]
@@ -225,6 +228,7 @@ impl Error {
             Self::ConnectionDisabled => "connection.disabled",
             Self::SamlConfig { source, .. } => source.code(),
             Self::MetadataFetch(_) => "connection.metadata_fetch_failed",
+            Self::Fetch(e) => e.code(),
             Self::MetadataUrlForbidden => "connection.metadata_url_forbidden",
             Self::Saml(e) => e.code(),
             Self::SamlUnknownRequest => "saml.unknown_request",
@@ -277,6 +281,8 @@ impl Error {
             | Self::SamlConfig { .. }
             | Self::MetadataFetch(_)
             | Self::MetadataUrlForbidden => ErrorKind::Invalid,
+            Self::Fetch(e) if e.is_settings_error() => ErrorKind::Invalid,
+            Self::Fetch(_) => ErrorKind::Unauthenticated,
             Self::Saml(_)
             | Self::SamlUnknownRequest
             | Self::SamlRequestExpired
@@ -373,6 +379,7 @@ impl Error {
                 "Each SAML assertion can be used once; start the sign-in again so that the IdP issues a new one."
             }
             Self::Jwt(e) => e.help(),
+            Self::Fetch(e) => e.help(),
             Self::Oidc(_)
             | Self::OidcIssuerMixUp
             | Self::OidcTokenRequest(_)

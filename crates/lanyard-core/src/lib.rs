@@ -17,6 +17,7 @@ pub mod mail;
 pub mod model;
 pub mod oidc;
 pub mod oidc_login;
+pub mod outbound;
 pub mod password;
 pub mod provisioning;
 pub mod routing;

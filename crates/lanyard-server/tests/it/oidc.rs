@@ -493,7 +493,7 @@ async fn o_disco_and_ssrf_are_refused_at_import() {
     .await;
     assert_eq!(
         res.code(),
-        "connection.metadata_fetch_failed",
+        "fetch.discovery.redirect_refused",
         "{}",
         res.text()
     );
@@ -502,14 +502,15 @@ async fn o_disco_and_ssrf_are_refused_at_import() {
     for (url, want) in [
         (
             "http://169.254.169.254/latest/meta-data/",
-            "connection.metadata_url_forbidden",
+            "fetch.discovery.address_forbidden",
         ),
-        ("http://127.0.0.1:22/", "connection.metadata_url_forbidden"),
+        ("http://2852039166/", "fetch.discovery.address_forbidden"),
+        ("http://127.0.0.1:22/", "fetch.discovery.address_not_allowed"),
         (
             "http://10.0.0.1/.well-known/openid-configuration",
-            "connection.metadata_url_forbidden",
+            "fetch.discovery.address_not_allowed",
         ),
-        ("http://[::1]/", "connection.metadata_url_forbidden"),
+        ("http://[::1]/", "fetch.discovery.address_not_allowed"),
         ("file:///etc/passwd", "request.invalid_field"),
         ("gopher://example.com/", "request.invalid_field"),
     ] {

@@ -675,11 +675,11 @@ async fn connection_admin_api_validates_and_isolates_tenants() {
         ),
         (
             with("metadata_url", json!("http://127.0.0.1:9/metadata")),
-            "connection.metadata_url_forbidden",
+            "fetch.saml_metadata.address_not_allowed",
         ),
         (
             with("metadata_url", json!("http://169.254.169.254/latest")),
-            "connection.metadata_url_forbidden",
+            "fetch.saml_metadata.address_forbidden",
         ),
     ];
     for (body, code) in cases {
@@ -987,7 +987,7 @@ async fn metadata_urls_are_fetched_with_limits_and_without_redirects() {
         .await;
     assert_eq!(
         res.code(),
-        "connection.metadata_fetch_failed",
+        "fetch.saml_metadata.redirect_refused",
         "{}",
         res.text()
     );
@@ -1002,7 +1002,7 @@ async fn metadata_urls_are_fetched_with_limits_and_without_redirects() {
         .await;
     assert_eq!(
         res.code(),
-        "connection.metadata_fetch_failed",
+        "fetch.saml_metadata.too_large",
         "{}",
         res.text()
     );
@@ -1018,7 +1018,7 @@ async fn metadata_urls_are_fetched_with_limits_and_without_redirects() {
         .await;
     assert_eq!(
         res.code(),
-        "connection.metadata_fetch_failed",
+        "fetch.saml_metadata.unreachable",
         "{}",
         res.text()
     );
