@@ -120,6 +120,10 @@ pub enum Error {
     OidcBrowserMismatch,
     #[error("the authorization response comes from another issuer than this connection's (mix-up)")]
     OidcIssuerMixUp,
+    #[error(
+        "the authorization response has no `iss`, although this connection's provider announces that it always sends one (RFC 9207)"
+    )]
+    OidcIssuerMissing,
     #[error("the provider refused the sign-in: {0}")]
     OidcProviderError(String),
     #[error("the authorization response has no code")]
@@ -244,6 +248,7 @@ impl Error {
             Self::OidcStateExpired => "oidc.state_expired",
             Self::OidcBrowserMismatch => "oidc.browser_mismatch",
             Self::OidcIssuerMixUp => "oidc.issuer_mix_up",
+            Self::OidcIssuerMissing => "oidc.issuer_missing",
             Self::OidcProviderError(_) => "oidc.provider_error",
             Self::OidcMissingCode => "oidc.missing_code",
             Self::OidcTokenRequest(_) => "oidc.token_request_failed",
@@ -302,6 +307,7 @@ impl Error {
             | Self::OidcStateExpired
             | Self::OidcBrowserMismatch
             | Self::OidcIssuerMixUp
+            | Self::OidcIssuerMissing
             | Self::OidcProviderError(_)
             | Self::OidcMissingCode
             | Self::OidcTokenRequest(_)
@@ -385,6 +391,9 @@ impl Error {
             | Self::OidcTokenRequest(_)
             | Self::OidcUserinfoSubMismatch => {
                 "The identity provider's answer does not match this connection's settings; its administrator should compare issuer, client ID, keys and algorithms."
+            }
+            Self::OidcIssuerMissing => {
+                "The response lacks the issuer the identity provider promised to include, so it may come from another provider: start the sign-in again; if it persists, the connection's administrator should re-import the provider's discovery document or turn off require_iss."
             }
             Self::OidcStateUnknown
             | Self::OidcStateExpired

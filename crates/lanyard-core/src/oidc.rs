@@ -100,6 +100,9 @@ pub struct Discovery {
     pub userinfo_endpoint: Option<String>,
     pub end_session_endpoint: Option<String>,
     pub jwks_uri: String,
+    /// `authorization_response_iss_parameter_supported` (RFC 9207 §3): the provider sends
+    /// `iss` with every authorization response, so one without it is refused.
+    pub iss_parameter_supported: bool,
 }
 
 /// Parses a discovery document; its `issuer` must equal `expected_issuer` exactly (OIDC
@@ -128,6 +131,8 @@ pub fn parse_discovery(bytes: &[u8], expected_issuer: &str) -> Result<Discovery,
         userinfo_endpoint: text("userinfo_endpoint"),
         end_session_endpoint: text("end_session_endpoint"),
         jwks_uri: need("jwks_uri")?,
+        iss_parameter_supported: doc.get("authorization_response_iss_parameter_supported")
+            == Some(&Value::Bool(true)),
     })
 }
 

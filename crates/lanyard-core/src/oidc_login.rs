@@ -58,6 +58,10 @@ pub struct OidcSettings {
     pub clock_skew_secs: u32,
     #[serde(default)]
     pub jit: bool,
+    /// RFC 9207: refuse authorization responses without `iss` (set from the discovery
+    /// document's `authorization_response_iss_parameter_supported` at import, or by the admin).
+    #[serde(default)]
+    pub require_iss: bool,
 }
 
 pub fn callback_url(public_url: &str, tenant_slug: &str, conn_slug: &str) -> String {
@@ -113,6 +117,7 @@ impl OidcSettings {
             username_claim: self.username_claim.clone(),
             clock_skew_secs: self.clock_skew_secs,
             jit: self.jit,
+            require_iss: self.require_iss,
         }
     }
 
@@ -304,6 +309,11 @@ impl OidcSettings {
             username_claim,
             clock_skew_secs,
             jit: input.jit.or(current.map(|c| c.jit)).unwrap_or(false),
+            require_iss: input
+                .require_iss
+                .or(disco.as_ref().map(|d| d.iss_parameter_supported))
+                .or(current.map(|c| c.require_iss))
+                .unwrap_or(false),
         })
     }
 
@@ -584,10 +594,12 @@ impl Lanyard {
                 return Err(Error::OidcBrowserMismatch);
             }
         }
-        if let Some(iss) = &p.iss
-            && *iss != s.issuer
-        {
-            return Err(Error::OidcIssuerMixUp);
+        match &p.iss {
+            Some(iss) if *iss != s.issuer => return Err(Error::OidcIssuerMixUp),
+            // RFC 9207 §2.4: a provider that announced `iss` must send it; a response without
+            // it may come from another provider.
+            None if s.require_iss => return Err(Error::OidcIssuerMissing),
+            _ => {}
         }
         if let Some(err) = &p.error {
             return Err(Error::OidcProviderError(format!(

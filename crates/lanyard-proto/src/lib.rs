@@ -454,6 +454,10 @@ pub struct OidcSettings {
     pub username_claim: Option<String>,
     pub clock_skew_secs: u32,
     pub jit: bool,
+    /// Refuse authorization responses without `iss` (RFC 9207); set at discovery import from
+    /// `authorization_response_iss_parameter_supported`.
+    #[serde(default)]
+    pub require_iss: bool,
 }
 
 /// Creates (POST) or partially updates (PATCH) an OpenID Connect connection. Give
@@ -517,6 +521,11 @@ pub struct OidcConnectionInput {
     pub clock_skew_secs: Option<u32>,
     #[serde(default)]
     pub jit: Option<bool>,
+    /// Refuse authorization responses without `iss` (RFC 9207). Default: the discovery
+    /// document's `authorization_response_iss_parameter_supported` when one is imported,
+    /// else unchanged (false on create).
+    #[serde(default)]
+    pub require_iss: Option<bool>,
     #[serde(default)]
     pub provisioning: Option<ProvisioningInput>,
 }
