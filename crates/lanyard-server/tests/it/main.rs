@@ -13,6 +13,7 @@ mod health;
 mod jwt;
 mod login;
 mod oidc;
+mod outbound;
 mod provisioning;
 mod saml;
 mod saml_idp;
