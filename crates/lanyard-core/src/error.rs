@@ -386,11 +386,15 @@ impl Error {
             }
             Self::Jwt(e) => e.help(),
             Self::Fetch(e) => e.help(),
-            Self::Oidc(_)
-            | Self::OidcIssuerMixUp
-            | Self::OidcTokenRequest(_)
-            | Self::OidcUserinfoSubMismatch => {
-                "The identity provider's answer does not match this connection's settings; its administrator should compare issuer, client ID, keys and algorithms."
+            Self::Oidc(e) => e.help(),
+            Self::OidcIssuerMixUp => {
+                "The response names another issuer than this connection's, so it may come from another provider (mix-up): start the sign-in again from this application; the administrator should check the connection's issuer."
+            }
+            Self::OidcTokenRequest(_) => {
+                "The identity provider's token endpoint did not redeem the sign-in code: its administrator should check the client ID, client secret and token endpoint."
+            }
+            Self::OidcUserinfoSubMismatch => {
+                "The userinfo endpoint describes another user than the ID token: check that the connection's userinfo endpoint belongs to this provider."
             }
             Self::OidcIssuerMissing => {
                 "The response lacks the issuer the identity provider promised to include, so it may come from another provider: start the sign-in again; if it persists, the connection's administrator should re-import the provider's discovery document or turn off require_iss."
@@ -459,6 +463,47 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every OIDC refusal gets a help sentence of its own: none sends an admin to compare
+    /// "issuer, client ID, keys and algorithms" for a problem that is about something else.
+    #[test]
+    fn every_oidc_refusal_has_its_own_help() {
+        use crate::oidc::OidcError as O;
+        let all = [
+            Error::Oidc(O::DiscoveryIssuerMismatch {
+                expected: "a".into(),
+                found: "b".into(),
+            }),
+            Error::Oidc(O::DiscoveryInvalid("x".into())),
+            Error::Oidc(O::JwksInvalid("x".into())),
+            Error::Oidc(O::Malformed("x")),
+            Error::Oidc(O::AlgorithmNotAllowed("HS256".into())),
+            Error::Oidc(O::UnknownKid),
+            Error::Oidc(O::BadSignature),
+            Error::Oidc(O::IssuerMismatch),
+            Error::Oidc(O::AudienceMismatch),
+            Error::Oidc(O::AzpMismatch),
+            Error::Oidc(O::TimeInvalid("has expired")),
+            Error::Oidc(O::NonceMismatch),
+            Error::Oidc(O::AtHashMismatch),
+            Error::Oidc(O::MissingClaim("sub".into())),
+            Error::OidcIssuerMixUp,
+            Error::OidcIssuerMissing,
+            Error::OidcTokenRequest("x".into()),
+            Error::OidcUserinfoSubMismatch,
+            Error::OidcHostedDomainMismatch,
+            Error::OidcProviderError("access_denied".into()),
+        ];
+        let mut seen = std::collections::HashMap::new();
+        for e in &all {
+            let help = e.help().unwrap_or_else(|| panic!("{} has no help", e.code()));
+            assert!(!help.contains("compare issuer"), "{}", e.code());
+            assert!(help.ends_with('.'), "{}", e.code());
+            if let Some(other) = seen.insert(help, e.code()) {
+                panic!("{} and {other} share a help text", e.code());
+            }
+        }
+    }
 
     #[test]
     fn codes_are_dotted_and_stable() {

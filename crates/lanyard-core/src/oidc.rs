@@ -71,6 +71,56 @@ impl OidcError {
     }
 }
 
+impl OidcError {
+    /// One sentence for the provider's or the connection's administrator, per refusal.
+    pub fn help(&self) -> &'static str {
+        match self {
+            Self::DiscoveryIssuerMismatch { .. } => {
+                "The discovery document names another issuer: set the connection's issuer to exactly the document's issuer (a trailing slash counts), or use this provider's own discovery URL."
+            }
+            Self::DiscoveryInvalid(_) => {
+                "The discovery document lacks required fields: check that the discovery URL is the provider's /.well-known/openid-configuration document."
+            }
+            Self::JwksInvalid(_) => {
+                "The provider's keys hold no usable signing key (RSA of at least 2048 bits, EC P-256/P-384 or Ed25519): check the JWKS URI, or paste the provider's signing certificate into signing_certificates."
+            }
+            Self::Malformed(_) => {
+                "The identity provider sent an ID token that is not a well-formed signed JWT: its administrator should check that ID tokens are signed and not encrypted."
+            }
+            Self::AlgorithmNotAllowed(_) => {
+                "The ID token is signed with an algorithm this connection does not allow: add it to allowed_algorithms if the provider really signs with it."
+            }
+            Self::UnknownKid => {
+                "The ID token names a signing key the provider's published keys do not have: check the JWKS URI or the pasted signing certificates; the provider may have rotated its keys."
+            }
+            Self::BadSignature => {
+                "The ID token's signature does not verify with the provider's keys: check that the JWKS URI or the pasted signing certificates belong to this provider."
+            }
+            Self::IssuerMismatch => {
+                "The ID token's issuer (iss) is not the connection's issuer: set the issuer to exactly the value the provider puts in its tokens."
+            }
+            Self::AudienceMismatch => {
+                "The ID token is addressed to another client (aud): check the connection's client ID and audience URIs."
+            }
+            Self::AzpMismatch => {
+                "The ID token was issued to another client (azp): check the connection's client ID."
+            }
+            Self::TimeInvalid(_) => {
+                "The ID token is expired or not yet valid: check the clocks of this server and of the identity provider (or raise clock_skew_secs), then start the sign-in again."
+            }
+            Self::NonceMismatch => {
+                "The ID token does not belong to this sign-in (nonce): start the sign-in again from this application, in one browser."
+            }
+            Self::AtHashMismatch => {
+                "The ID token does not match the access token it came with (at_hash): start the sign-in again; if it persists, the provider's answer is being altered."
+            }
+            Self::MissingClaim(_) => {
+                "The ID token lacks a claim this connection needs (its key claim, such as sub or oid): the provider's administrator should add it, or the connection's key_claim should name one the provider sends."
+            }
+        }
+    }
+}
+
 /// The ID-token signing algorithms a connection may allow (never `none`, never HS*).
 pub fn parse_algorithm(name: &str) -> Option<Algorithm> {
     Some(match name {
