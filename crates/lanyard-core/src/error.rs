@@ -124,6 +124,9 @@ pub enum Error {
         "the authorization response has no `iss`, although this connection's provider announces that it always sends one (RFC 9207)"
     )]
     OidcIssuerMissing,
+    /// A pasted signing certificate or key of an OIDC connection was refused.
+    #[error("{0}")]
+    OidcSigningKey(crate::oidc_keys::SigningKeyError),
     #[error("the provider refused the sign-in: {0}")]
     OidcProviderError(String),
     #[error("the authorization response has no code")]
@@ -249,6 +252,7 @@ impl Error {
             Self::OidcBrowserMismatch => "oidc.browser_mismatch",
             Self::OidcIssuerMixUp => "oidc.issuer_mix_up",
             Self::OidcIssuerMissing => "oidc.issuer_missing",
+            Self::OidcSigningKey(e) => e.code(),
             Self::OidcProviderError(_) => "oidc.provider_error",
             Self::OidcMissingCode => "oidc.missing_code",
             Self::OidcTokenRequest(_) => "oidc.token_request_failed",
@@ -287,6 +291,7 @@ impl Error {
             | Self::MetadataFetch(_)
             | Self::MetadataUrlForbidden => ErrorKind::Invalid,
             Self::Fetch(e) if e.is_settings_error() => ErrorKind::Invalid,
+            Self::OidcSigningKey(_) => ErrorKind::Invalid,
             Self::Fetch(_) => ErrorKind::Unauthenticated,
             Self::Saml(_)
             | Self::SamlUnknownRequest
@@ -386,6 +391,7 @@ impl Error {
             }
             Self::Jwt(e) => e.help(),
             Self::Fetch(e) => e.help(),
+            Self::OidcSigningKey(e) => e.help(),
             Self::Oidc(e) => e.help(),
             Self::OidcIssuerMixUp => {
                 "The response names another issuer than this connection's, so it may come from another provider (mix-up): start the sign-in again from this application; the administrator should check the connection's issuer."

@@ -16,6 +16,7 @@ pub mod links;
 pub mod mail;
 pub mod model;
 pub mod oidc;
+pub mod oidc_keys;
 pub mod oidc_login;
 pub mod outbound;
 pub mod password;

@@ -458,6 +458,10 @@ pub struct OidcSettings {
     /// `authorization_response_iss_parameter_supported`.
     #[serde(default)]
     pub require_iss: bool,
+    /// Pasted PEM certificates or public keys of the provider (public, so shown): when present,
+    /// ID tokens are verified with these keys only and `jwks_uri` is never fetched.
+    #[serde(default)]
+    pub signing_certificates: Vec<String>,
 }
 
 /// Creates (POST) or partially updates (PATCH) an OpenID Connect connection. Give
@@ -526,6 +530,10 @@ pub struct OidcConnectionInput {
     /// else unchanged (false on create).
     #[serde(default)]
     pub require_iss: Option<bool>,
+    /// PEM X.509 certificates or public keys (RSA ≥ 2048 bits, EC P-256/P-384, Ed25519) to
+    /// verify ID tokens with instead of the JWKS URI; `[]` clears (then `jwks_uri` is needed).
+    #[serde(default)]
+    pub signing_certificates: Option<Vec<String>>,
     #[serde(default)]
     pub provisioning: Option<ProvisioningInput>,
 }

@@ -249,6 +249,15 @@ async fn finish(
         access_token: access_token.as_deref(),
         userinfo: info.as_ref(),
     };
+    if !b.settings.signing_certificates.is_empty() {
+        // Pasted keys only: the JWKS URI is never fetched, and no refetch on an unknown kid.
+        let jwks = lanyard_core::oidc_keys::pasted_jwks(&b.settings.signing_certificates)
+            .map_err(Error::OidcSigningKey)?;
+        return s
+            .lanyard
+            .oidc_callback_finish(b, &tokens, &jwks, meta, true)
+            .await;
+    }
     let now = s.lanyard.now();
     let jwks = match s
         .lanyard
@@ -348,6 +357,7 @@ async fn callback(
             if matches!(
                 e,
                 Error::Fetch(_)
+                    | Error::OidcSigningKey(_)
                     | Error::OidcTokenRequest(_)
                     | Error::Oidc(OidcError::JwksInvalid(_))
             ) {

@@ -13,6 +13,7 @@ mod health;
 mod jwt;
 mod login;
 mod oidc;
+mod oidc_pasted_keys;
 mod outbound;
 mod provisioning;
 mod saml;

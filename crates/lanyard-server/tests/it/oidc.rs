@@ -35,16 +35,16 @@ pub(crate) struct OpState {
     issuer: String,
     /// Claims patch applied to the next ID tokens (null removes a claim).
     pub(crate) patch: Value,
-    header_patch: Value,
+    pub(crate) header_patch: Value,
     /// Sign with the attacker's key.
-    wrong_key: bool,
+    pub(crate) wrong_key: bool,
     /// Keys published at /jwks: "k1" and, after a rotation, "k2".
     rotated: bool,
     userinfo_sub: Option<String>,
     /// code -> (code_challenge, nonce)
     codes: HashMap<String, (String, String)>,
     pub(crate) token_calls: usize,
-    jwks_calls: usize,
+    pub(crate) jwks_calls: usize,
     auth_seen: Vec<String>,
 }
 
