@@ -502,7 +502,9 @@ mod tests {
         ];
         let mut seen = std::collections::HashMap::new();
         for e in &all {
-            let help = e.help().unwrap_or_else(|| panic!("{} has no help", e.code()));
+            let help = e
+                .help()
+                .unwrap_or_else(|| panic!("{} has no help", e.code()));
             assert!(!help.contains("compare issuer"), "{}", e.code());
             assert!(help.ends_with('.'), "{}", e.code());
             if let Some(other) = seen.insert(help, e.code()) {

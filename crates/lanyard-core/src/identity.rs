@@ -487,7 +487,10 @@ mod tests {
             let id = from_oidc(&c, "s".into(), None, &p);
             let (claimed, warning) = id.claimed_username();
             assert_eq!(claimed, None, "{name}");
-            assert!(warning.is_some_and(|w| w.contains("verified email")), "{name}");
+            assert!(
+                warning.is_some_and(|w| w.contains("verified email")),
+                "{name}"
+            );
             assert_eq!(id.new_account_username().0, "me@x.test", "{name}");
             let c = claims(json!({"username": name, "email": "me@x.test"}));
             let id = from_jwt("me@x.test", "s", None, &c, &p);

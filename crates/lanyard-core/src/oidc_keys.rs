@@ -25,17 +25,27 @@ const OID_P384: &str = "1.3.132.0.34";
 /// Why a pasted signing key was refused (entry numbers count from 1).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SigningKeyError {
-    #[error("signing_certificates: entry {0} holds no PEM block (-----BEGIN CERTIFICATE----- or -----BEGIN PUBLIC KEY-----)")]
+    #[error(
+        "signing_certificates: entry {0} holds no PEM block (-----BEGIN CERTIFICATE----- or -----BEGIN PUBLIC KEY-----)"
+    )]
     NotPem(usize),
-    #[error("signing_certificates: entry {0} is a private key; paste the provider's certificate or public key, never a private key")]
+    #[error(
+        "signing_certificates: entry {0} is a private key; paste the provider's certificate or public key, never a private key"
+    )]
     PrivateKey(usize),
     #[error("signing_certificates: entry {0} cannot be read: {1}")]
     Unreadable(usize, String),
-    #[error("signing_certificates: entry {index} is an RSA key of {bits} bits; at least 2048 are required")]
+    #[error(
+        "signing_certificates: entry {index} is an RSA key of {bits} bits; at least 2048 are required"
+    )]
     RsaTooShort { index: usize, bits: usize },
-    #[error("signing_certificates: entry {index} is an EC key on {curve}; only P-256 and P-384 are accepted")]
+    #[error(
+        "signing_certificates: entry {index} is an EC key on {curve}; only P-256 and P-384 are accepted"
+    )]
     UnsupportedCurve { index: usize, curve: String },
-    #[error("signing_certificates: entry {index} is a {kind} key; only RSA, EC (P-256, P-384) and Ed25519 keys verify ID tokens")]
+    #[error(
+        "signing_certificates: entry {index} is a {kind} key; only RSA, EC (P-256, P-384) and Ed25519 keys verify ID tokens"
+    )]
     UnsupportedType { index: usize, kind: String },
     #[error("signing_certificates: at most {MAX_SIGNING_CERTIFICATES} keys")]
     TooMany,
@@ -155,7 +165,8 @@ fn key_of_spki(index: usize, spki_der: &[u8]) -> Result<Jwk, SigningKeyError> {
                     return Err(SigningKeyError::RsaTooShort { index, bits });
                 }
                 // DER integers carry a leading zero byte when the top bit is set.
-                let strip = |b: &[u8]| -> Vec<u8> { b.iter().copied().skip_while(|x| *x == 0).collect() };
+                let strip =
+                    |b: &[u8]| -> Vec<u8> { b.iter().copied().skip_while(|x| *x == 0).collect() };
                 Ok(Jwk::pasted(
                     "RSA",
                     None,
@@ -188,16 +199,26 @@ fn key_of_spki(index: usize, spki_der: &[u8]) -> Result<Jwk, SigningKeyError> {
             };
             let point: &[u8] = &spki.subject_public_key.data;
             if point.len() != len || point.first() != Some(&4) {
-                return Err(unreadable("the EC point is not an uncompressed point of its curve"));
+                return Err(unreadable(
+                    "the EC point is not an uncompressed point of its curve",
+                ));
             }
-            Ok(Jwk::pasted("EC", Some(crv), DecodingKey::from_ec_der(point)))
+            Ok(Jwk::pasted(
+                "EC",
+                Some(crv),
+                DecodingKey::from_ec_der(point),
+            ))
         }
         OID_ED25519 => {
             let raw: &[u8] = &spki.subject_public_key.data;
             if raw.len() != 32 {
                 return Err(unreadable("the Ed25519 key is not 32 bytes"));
             }
-            Ok(Jwk::pasted("OKP", Some("Ed25519"), DecodingKey::from_ed_der(raw)))
+            Ok(Jwk::pasted(
+                "OKP",
+                Some("Ed25519"),
+                DecodingKey::from_ed_der(raw),
+            ))
         }
         "1.3.101.113" => Err(SigningKeyError::UnsupportedType {
             index,
@@ -305,11 +326,17 @@ mod tests {
             assert_eq!(codes(&[&fixture(f)]), Ok(1), "{f}");
         }
         for f in ["rsa.pub", "rsa_pkcs1.pub", "ec256.pub", "ec384.pub"] {
-            assert_eq!(codes(&[&fixture(&format!("tests/fixtures/jwt/{f}"))]), Ok(1), "{f}");
+            assert_eq!(
+                codes(&[&fixture(&format!("tests/fixtures/jwt/{f}"))]),
+                Ok(1),
+                "{f}"
+            );
         }
         let kp = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
-        let mut spki = vec![0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
-        spki.extend_from_slice(&kp.public_key_raw());
+        let mut spki = vec![
+            0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+        ];
+        spki.extend_from_slice(kp.public_key_raw());
         assert_eq!(codes(&[&spki_pem(&spki, "PUBLIC KEY")]), Ok(1));
         let cert = rcgen::CertificateParams::new(vec!["idp.example".into()])
             .unwrap()
@@ -317,7 +344,11 @@ mod tests {
             .unwrap();
         assert_eq!(codes(&[&spki_pem(cert.der(), "CERTIFICATE")]), Ok(1));
         // Two blocks in one entry, or two entries: two keys.
-        let two = format!("{}{}", fixture("tests/fixtures/jwt/rsa.pub"), fixture("tests/fixtures/jwt/ec256.pub"));
+        let two = format!(
+            "{}{}",
+            fixture("tests/fixtures/jwt/rsa.pub"),
+            fixture("tests/fixtures/jwt/ec256.pub")
+        );
         assert_eq!(codes(&[&two]), Ok(2));
     }
 
@@ -328,14 +359,20 @@ mod tests {
         let secp256k1 = "-----BEGIN PUBLIC KEY-----\nMFYwEAYHKoZIzj0CAQYFK4EEAAoDQgAEeXCkR8flG9ZPExHM75WSTOMiVo3FfCMD\nsPsRjSEHSKGKHtzqIoQVCp1eC+3PpI7ORnVDzsF/k1pYzSkycxc+qQ==\n-----END PUBLIC KEY-----\n";
         let ed448 = "-----BEGIN PUBLIC KEY-----\nMEMwBQYDK2VxAzoAKENH1s87DJoPN0tuhoIr/w1ZuXNaVM3N+u5dGNmnvfTQlHh5\nLLJ4H6D4BAQ2zheTF6AaHXhBqE8A\n-----END PUBLIC KEY-----\n";
         let cases: Vec<(String, &str)> = vec![
-            (fixture("tests/fixtures/jwt/rsa1024.pub"), "oidc.signing_key_too_short"),
+            (
+                fixture("tests/fixtures/jwt/rsa1024.pub"),
+                "oidc.signing_key_too_short",
+            ),
             (
                 fixture("../lanyard-saml/tests/fixtures/keys/weak.crt"),
                 "oidc.signing_key_too_short",
             ),
             (secp256k1.into(), "oidc.signing_key_unsupported_curve"),
             (ed448.into(), "oidc.signing_key_unsupported_type"),
-            (fixture("tests/fixtures/jwt/rsa.key"), "oidc.signing_certificate_private_key"),
+            (
+                fixture("tests/fixtures/jwt/rsa.key"),
+                "oidc.signing_certificate_private_key",
+            ),
             (
                 fixture("../lanyard-saml/tests/fixtures/keys/idp.pk8.pem"),
                 "oidc.signing_certificate_private_key",
@@ -367,7 +404,9 @@ mod tests {
             .map(|_| fixture("tests/fixtures/jwt/ec256.pub"))
             .collect();
         assert_eq!(
-            parse_signing_certificates(&many).map(|k| k.len()).map_err(|e| e.code()),
+            parse_signing_certificates(&many)
+                .map(|k| k.len())
+                .map_err(|e| e.code()),
             Err("oidc.signing_certificates_too_many")
         );
     }
@@ -406,8 +445,18 @@ mod tests {
         let read = |f: &str| fixture(&format!("tests/fixtures/jwt/{f}"));
         let cases = [
             ("rsa.key", "rsa.pub", Algorithm::RS256, "rsa_other.pub"),
-            ("rsa.key", "rsa_pkcs1.pub", Algorithm::PS256, "rsa_other.pub"),
-            ("rsa_other.key", "rsa_other.pub", Algorithm::RS512, "rsa.pub"),
+            (
+                "rsa.key",
+                "rsa_pkcs1.pub",
+                Algorithm::PS256,
+                "rsa_other.pub",
+            ),
+            (
+                "rsa_other.key",
+                "rsa_other.pub",
+                Algorithm::RS512,
+                "rsa.pub",
+            ),
             ("ec256.key", "ec256.pub", Algorithm::ES256, "ec384.pub"),
             ("ec384.key", "ec384.pub", Algorithm::ES384, "ec256.pub"),
         ];

@@ -189,7 +189,9 @@ impl OidcSettings {
         let jwks_uri = pick(
             &input.jwks_uri,
             disco.as_ref().map(|d| d.jwks_uri.clone()),
-            current.map(|c| c.jwks_uri.clone()).filter(|u| !u.is_empty()),
+            current
+                .map(|c| c.jwks_uri.clone())
+                .filter(|u| !u.is_empty()),
         );
         // With pasted keys the JWKS URI is optional (and never fetched).
         let jwks_uri = match jwks_uri {

@@ -314,7 +314,15 @@ impl Lanyard {
         let mut warnings: Vec<String> = Vec::new();
         let (claimed_username, username_warning) = id.claimed_username();
         if let Some(w) = username_warning {
-            ch.audit.push(username_warning_event(&tenant.slug, c, id, &u.id, w, now, meta));
+            ch.audit.push(username_warning_event(
+                &tenant.slug,
+                c,
+                id,
+                &u.id,
+                w,
+                now,
+                meta,
+            ));
         }
         if let Some(name) = claimed_username
             && *name != u.username
@@ -566,7 +574,15 @@ impl Lanyard {
         let mut ch = Changes::at(now);
         ch.link.push(first_login_link(tenant, c, id, &u.id, now));
         for w in username_warnings {
-            ch.audit.push(username_warning_event(&tenant.slug, c, id, &u.id, w, now, meta));
+            ch.audit.push(username_warning_event(
+                &tenant.slug,
+                c,
+                id,
+                &u.id,
+                w,
+                now,
+                meta,
+            ));
         }
         if let Some(e) = &email {
             self.welcome_mail(tenant, c, &u, e, &mut ch)?;

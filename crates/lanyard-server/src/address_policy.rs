@@ -195,7 +195,10 @@ impl OutboundPolicy {
                     }
                 }
                 let routes_to_v4 = v6.to_ipv4_mapped().is_some()
-                    || matches!(v6.segments(), [0, 0, 0, 0, 0xffff, 0, _, _] | [0x64, 0xff9b, ..])
+                    || matches!(
+                        v6.segments(),
+                        [0, 0, 0, 0, 0xffff, 0, _, _] | [0x64, 0xff9b, ..]
+                    )
                     || matches!(v6.segments(), [0, 0, 0, 0, 0, 0, hi, lo] if hi != 0 || lo > 1);
                 if routes_to_v4 && let Some(v4) = embedded_ipv4(v6) {
                     // The packets go to the IPv4 address: judge it (an allow-list entry for
@@ -305,7 +308,11 @@ mod tests {
             "http://0/",
             "http://[::]/",
         ];
-        for allow in [policy(&[]), policy(&["169.254.0.0/16", "fe80::/10"]), everything()] {
+        for allow in [
+            policy(&[]),
+            policy(&["169.254.0.0/16", "fe80::/10"]),
+            everything(),
+        ] {
             for u in urls {
                 let url = url::Url::parse(u).unwrap();
                 let ip = OutboundPolicy::literal_ip(&url).unwrap_or_else(|| panic!("{u}"));
@@ -383,7 +390,11 @@ mod tests {
                 "{ip}: {:?}",
                 none.check(ip)
             );
-            assert_eq!(everything().check(ip), Ok(()), "{ip} with 0.0.0.0/0 and ::/0");
+            assert_eq!(
+                everything().check(ip),
+                Ok(()),
+                "{ip} with 0.0.0.0/0 and ::/0"
+            );
         }
         let lab = policy(&["127.0.0.0/8", "::1"]);
         for ip in ["127.0.0.1", "::1", "::ffff:127.0.0.1", "64:ff9b::7f00:1"] {

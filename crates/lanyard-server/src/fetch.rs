@@ -9,7 +9,7 @@
 use crate::address_policy::{AddressRefusal, OutboundPolicy};
 use lanyard_core::Error;
 use lanyard_core::connection::{MAX_METADATA_BYTES, validate_http_url};
-use lanyard_core::outbound::{Endpoint, FetchError, Failure};
+use lanyard_core::outbound::{Endpoint, Failure, FetchError};
 use std::net::SocketAddr;
 
 /// The error of a request to `url` at `endpoint`.
@@ -255,12 +255,22 @@ pub async fn post_form(
             },
         ));
     }
-    Ok((status.as_u16(), read_capped(ep, url, res, max, policy).await?))
+    Ok((
+        status.as_u16(),
+        read_capped(ep, url, res, max, policy).await?,
+    ))
 }
 
 /// GETs the metadata document at `url` and returns it as text.
 pub async fn metadata(url: &str, policy: &OutboundPolicy) -> Result<String, Error> {
-    let body = get(Endpoint::SamlMetadata, url, None, policy, MAX_METADATA_BYTES).await?;
+    let body = get(
+        Endpoint::SamlMetadata,
+        url,
+        None,
+        policy,
+        MAX_METADATA_BYTES,
+    )
+    .await?;
     String::from_utf8(body).map_err(|_| {
         failed(
             Endpoint::SamlMetadata,
@@ -342,9 +352,7 @@ mod tests {
             let e = get(ep, &format!("{silent}/x"), None, &p, 256 * 1024)
                 .await
                 .unwrap_err();
-            let Error::Fetch(f) = &e else {
-                panic!("{e:?}")
-            };
+            let Error::Fetch(f) = &e else { panic!("{e:?}") };
             assert_eq!(f.endpoint, ep);
             assert!(e.code().ends_with(".timeout"), "{}: {e}", e.code());
             assert!(e.to_string().contains("timed out"), "{e}");
@@ -445,7 +453,10 @@ mod tests {
             .await
             .unwrap_err();
             assert_eq!(e.code(), "fetch.token.address_forbidden", "{url}: {e}");
-            assert!(started.elapsed() < Duration::from_secs(1), "no connection attempt");
+            assert!(
+                started.elapsed() < Duration::from_secs(1),
+                "no connection attempt"
+            );
         }
     }
 

@@ -9,6 +9,7 @@
 use crate::AppState;
 use crate::error::PageError;
 use crate::extract::Meta;
+use crate::fetch::failed;
 use crate::login::{cookie, default_landing, session_cookie_name};
 use crate::metrics::login_outcome;
 use crate::saml::BINDING_COOKIE;
@@ -21,7 +22,6 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::SameSite;
 use base64::Engine as _;
 use lanyard_core::oidc::{Jwks, OidcError};
-use crate::fetch::failed;
 use lanyard_core::oidc_login::{CallbackBegun, CallbackParams, TokenResult};
 use lanyard_core::outbound::{Endpoint, Failure};
 use lanyard_core::{Error, RequestMeta};
@@ -172,7 +172,13 @@ async fn redeem(s: &AppState, b: &CallbackBegun) -> Result<(String, Option<Strin
     let id_token = json
         .get("id_token")
         .and_then(Value::as_str)
-        .ok_or_else(|| failed(ep, url, Failure::Malformed("the answer has no id_token".into())))?
+        .ok_or_else(|| {
+            failed(
+                ep,
+                url,
+                Failure::Malformed("the answer has no id_token".into()),
+            )
+        })?
         .to_owned();
     let access_token = json
         .get("access_token")

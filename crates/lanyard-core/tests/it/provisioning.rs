@@ -1283,7 +1283,10 @@ async fn usernames_that_look_like_someone_elses_email_are_not_taken() {
         // The verified email itself (in any case) is a fine username; so is a plain name.
         let mut id = identity("00u-own", Some("own@acme.example"));
         id.username = Some("OWN@acme.example".into());
-        assert_eq!(f.login(&id).await.unwrap().user.username, "OWN@acme.example");
+        assert_eq!(
+            f.login(&id).await.unwrap().user.username,
+            "OWN@acme.example"
+        );
         let mut id = identity("00u-plain", Some("plain@acme.example"));
         id.username = Some("plain".into());
         assert_eq!(f.login(&id).await.unwrap().user.username, "plain");

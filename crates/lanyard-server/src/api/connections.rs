@@ -178,8 +178,13 @@ async fn resolve_discovery(s: &AppState, input: &mut OidcConnectionInput) -> Res
         crate::oidc::MAX_RESPONSE_BYTES,
     )
     .await?;
-    let malformed =
-        |why: &str| crate::fetch::failed(ep, &url, lanyard_core::outbound::Failure::Malformed(why.into()));
+    let malformed = |why: &str| {
+        crate::fetch::failed(
+            ep,
+            &url,
+            lanyard_core::outbound::Failure::Malformed(why.into()),
+        )
+    };
     let text = String::from_utf8(body).map_err(|_| malformed("the document is not UTF-8"))?;
     if !matches!(
         serde_json::from_str::<serde_json::Value>(&text),

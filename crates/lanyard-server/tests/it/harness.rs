@@ -131,10 +131,11 @@ impl TestApp {
 
     /// Sets `outbound_allow_networks`.
     pub fn with_outbound_allow(mut self, nets: &[&str]) -> Self {
-        self.outbound.allow_networks = lanyard_server::address_policy::OutboundPolicy::parse_networks(
-            &nets.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>(),
-        )
-        .unwrap();
+        self.outbound.allow_networks =
+            lanyard_server::address_policy::OutboundPolicy::parse_networks(
+                &nets.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>(),
+            )
+            .unwrap();
         self
     }
 

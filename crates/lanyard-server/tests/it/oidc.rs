@@ -509,7 +509,10 @@ async fn o_disco_and_ssrf_are_refused_at_import() {
             "fetch.discovery.address_forbidden",
         ),
         ("http://2852039166/", "fetch.discovery.address_forbidden"),
-        ("http://127.0.0.1:22/", "fetch.discovery.address_not_allowed"),
+        (
+            "http://127.0.0.1:22/",
+            "fetch.discovery.address_not_allowed",
+        ),
         (
             "http://10.0.0.1/.well-known/openid-configuration",
             "fetch.discovery.address_not_allowed",

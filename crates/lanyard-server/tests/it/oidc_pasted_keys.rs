@@ -61,7 +61,12 @@ async fn pasted_keys_are_the_only_keys_and_the_jwks_uri_is_never_fetched() {
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
     assert_eq!(op.lock().unwrap().jwks_calls, 0);
     let res = app
-        .api(Method::GET, "/api/v1/tenants/acme/connections/op", None, None)
+        .api(
+            Method::GET,
+            "/api/v1/tenants/acme/connections/op",
+            None,
+            None,
+        )
         .await;
     assert_eq!(
         res.json()["oidc"]["signing_certificates"]
@@ -107,14 +112,21 @@ async fn signing_certificates_are_checked_at_save() {
     let (app, issuer, op) = setup().await;
     for (pem, want) in [
         (fixture("jwt/rsa1024.pub"), "oidc.signing_key_too_short"),
-        (fixture("jwt/rsa.key"), "oidc.signing_certificate_private_key"),
+        (
+            fixture("jwt/rsa.key"),
+            "oidc.signing_certificate_private_key",
+        ),
         ("hello".to_owned(), "oidc.signing_certificate_not_pem"),
     ] {
         let res = patch(&app, json!({"signing_certificates": [pem]})).await;
         assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text());
         assert_eq!(res.code(), want, "{}", res.text());
     }
-    let res = patch(&app, json!({"signing_certificates": [fixture("jwt/ec256.pub")]})).await;
+    let res = patch(
+        &app,
+        json!({"signing_certificates": [fixture("jwt/ec256.pub")]}),
+    )
+    .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     // Cleared: the JWKS URI counts again (here the provider's own).
     let res = patch(
