@@ -201,13 +201,9 @@ impl OutboundPolicy {
                     )
                     || matches!(v6.segments(), [0, 0, 0, 0, 0, 0, hi, lo] if hi != 0 || lo > 1);
                 if routes_to_v4 && let Some(v4) = embedded_ipv4(v6) {
-                    // The packets go to the IPv4 address: judge it (an allow-list entry for
-                    // the IPv6 form counts too).
-                    return if self.allowed(ip) {
-                        Ok(())
-                    } else {
-                        self.check_v4(v4, ip)
-                    };
+                    // The packets go to the IPv4 address: judge it alone (an IPv6 entry such
+                    // as `::/0` does not open the IPv4 networks behind these forms).
+                    return self.check_v4(v4, ip);
                 }
                 if let Some(rule) = special_v6(v6) {
                     return if self.allowed(ip) {
@@ -402,6 +398,17 @@ mod tests {
         }
         for ip in ["10.0.0.1", "192.168.0.1", "fd00::1"] {
             assert!(lab.check(ip.parse().unwrap()).is_err(), "{ip}");
+        }
+        // An IPv6-only allow-list does not open IPv4 networks through mapped/NAT64 forms.
+        let v6_only = policy(&["::/0"]);
+        for ip in ["::ffff:10.0.0.1", "64:ff9b::a00:1", "::ffff:127.0.0.1"] {
+            assert!(
+                matches!(
+                    v6_only.check(ip.parse().unwrap()),
+                    Err(AddressRefusal::NotAllowed { .. })
+                ),
+                "{ip}"
+            );
         }
         let onprem = policy(&["10.20.0.0/16"]);
         assert_eq!(onprem.check("10.20.3.4".parse().unwrap()), Ok(()));
