@@ -14,6 +14,7 @@ mod jwt;
 mod login;
 mod oidc;
 mod oidc_pasted_keys;
+mod oidc_rfc9207;
 mod outbound;
 mod provisioning;
 mod saml;
