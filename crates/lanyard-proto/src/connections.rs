@@ -168,6 +168,14 @@ pub struct OidcSettings {
     pub username_claim: Option<String>,
     pub clock_skew_secs: u32,
     pub jit: bool,
+    /// Refuse authorization responses without `iss` (RFC 9207); set at discovery import from
+    /// `authorization_response_iss_parameter_supported`.
+    #[serde(default)]
+    pub require_iss: bool,
+    /// Pasted PEM certificates or public keys of the provider (public, so shown): when present,
+    /// ID tokens are verified with these keys only and `jwks_uri` is never fetched.
+    #[serde(default)]
+    pub signing_certificates: Vec<String>,
 }
 
 /// Creates (POST) or partially updates (PATCH) an OpenID Connect connection. Give
@@ -231,6 +239,15 @@ pub struct OidcConnectionInput {
     pub clock_skew_secs: Option<u32>,
     #[serde(default)]
     pub jit: Option<bool>,
+    /// Refuse authorization responses without `iss` (RFC 9207). Default: the discovery
+    /// document's `authorization_response_iss_parameter_supported` when one is imported,
+    /// else unchanged (false on create).
+    #[serde(default)]
+    pub require_iss: Option<bool>,
+    /// PEM X.509 certificates or public keys (RSA ≥ 2048 bits, EC P-256/P-384, Ed25519) to
+    /// verify ID tokens with instead of the JWKS URI; `[]` clears (then `jwks_uri` is needed).
+    #[serde(default)]
+    pub signing_certificates: Option<Vec<String>>,
     #[serde(default)]
     pub provisioning: Option<ProvisioningInput>,
 }

@@ -1,6 +1,7 @@
 //! Lanyard's HTTP surfaces. Each module exposes `router()`; handlers extract, call the domain,
 //! and map its errors onto responses in one place ([`error`]). [`app`] assembles the whole service.
 
+pub mod address_policy;
 pub mod api;
 pub mod error;
 pub mod extract;
@@ -31,8 +32,9 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<IpNet>,
     /// Maximum time a request may take before it is answered with 408.
     pub request_timeout: Duration,
-    /// Let the admin API fetch IdP metadata from loopback and private addresses (tests, labs).
-    pub allow_private_metadata_urls: bool,
+    /// Outbound requests to identity providers: the networks beyond the public internet they
+    /// may reach (`outbound_allow_networks`) and their time limit.
+    pub outbound: address_policy::OutboundPolicy,
     /// Development mode (the public URL is plain http): JWT remote-login URLs may be http too.
     pub dev_mode: bool,
 }
@@ -44,7 +46,7 @@ impl ServerConfig {
             public_url,
             trusted_proxies: Vec::new(),
             request_timeout: Duration::from_secs(30),
-            allow_private_metadata_urls: false,
+            outbound: address_policy::OutboundPolicy::default(),
         }
     }
 

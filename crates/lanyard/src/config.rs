@@ -59,6 +59,17 @@ pub struct ConfigArgs {
     /// `outbox:` to keep mail in the outbox (readable through the API) [default: outbox:]
     #[arg(long, env = "LANYARD_SMTP_URL", global = true, value_name = "URL")]
     pub smtp_url: Option<String>,
+    /// Comma-separated CIDRs of non-public networks (on-premises IdPs; loopback for labs) that
+    /// requests to identity providers may reach. Link-local and cloud metadata addresses are
+    /// never reached, whatever this lists.
+    #[arg(
+        long,
+        env = "LANYARD_OUTBOUND_ALLOW_NETWORKS",
+        global = true,
+        value_name = "CIDRS",
+        value_delimiter = ','
+    )]
+    pub outbound_allow_networks: Option<Vec<String>>,
     /// Log format
     #[arg(long, env = "LANYARD_LOG_FORMAT", global = true, value_enum)]
     pub log_format: Option<LogFormat>,
@@ -83,7 +94,10 @@ struct FileConfig {
     /// Allow a plain-http public URL on a non-loopback host (development only).
     dev_allow_http: Option<bool>,
     request_timeout_secs: Option<u64>,
-    /// Let the admin API import IdP metadata from loopback/private addresses (labs, tests).
+    /// Non-public networks requests to identity providers may reach.
+    outbound_allow_networks: Option<Vec<String>>,
+    /// Deprecated: `true` stands for the loopback and private ranges in
+    /// `outbound_allow_networks` (never link-local or metadata addresses).
     allow_private_metadata_urls: Option<bool>,
 }
 
@@ -103,7 +117,11 @@ pub struct Config {
     pub log_format: LogFormat,
     pub demo: bool,
     pub request_timeout: Duration,
-    pub allow_private_metadata_urls: bool,
+    /// Non-public networks requests to identity providers may reach (`outbound_allow_networks`,
+    /// plus the loopback and private ranges when the deprecated switch is on).
+    pub outbound_allow_networks: Vec<IpNet>,
+    /// Warnings about deprecated settings, logged at start-up.
+    pub deprecations: Vec<String>,
 }
 
 impl Config {
@@ -220,6 +238,26 @@ pub fn resolve(args: &ConfigArgs) -> Result<Config> {
     if timeout == 0 || timeout > 600 {
         bail!("request_timeout_secs must be between 1 and 600");
     }
+    let mut outbound = args
+        .outbound_allow_networks
+        .clone()
+        .or(file.outbound_allow_networks)
+        .unwrap_or_default();
+    let mut deprecations = Vec::new();
+    if file.allow_private_metadata_urls == Some(true) {
+        deprecations.push(format!(
+            "allow_private_metadata_urls is deprecated: it now stands for outbound_allow_networks = {:?} (link-local and cloud metadata addresses are never reached); list your IdPs' networks in outbound_allow_networks instead",
+            lanyard_server::address_policy::LEGACY_PRIVATE_NETWORKS
+        ));
+        outbound.extend(
+            lanyard_server::address_policy::LEGACY_PRIVATE_NETWORKS
+                .iter()
+                .map(|s| (*s).to_owned()),
+        );
+    }
+    let outbound_allow_networks =
+        lanyard_server::address_policy::OutboundPolicy::parse_networks(&outbound)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(Config {
         listen,
         data_dir,
@@ -232,7 +270,8 @@ pub fn resolve(args: &ConfigArgs) -> Result<Config> {
         log_format: args.log_format.or(file.log_format).unwrap_or_default(),
         demo: !args.no_demo && file.demo.unwrap_or(true),
         request_timeout: Duration::from_secs(timeout),
-        allow_private_metadata_urls: file.allow_private_metadata_urls.unwrap_or(false),
+        outbound_allow_networks,
+        deprecations,
     })
 }
 
@@ -259,13 +298,53 @@ mod tests {
         assert_eq!(c.public_url.as_str(), "http://127.0.0.1:8080/");
         assert!(c.demo && c.uses_sqlite());
         assert!(
-            !c.allow_private_metadata_urls,
-            "metadata from private addresses is opt-in"
+            c.outbound_allow_networks.is_empty(),
+            "requests to private addresses are opt-in"
         );
     }
 
     #[test]
-    fn private_metadata_urls_are_a_file_setting() {
+    fn outbound_allow_networks_from_file_env_form_and_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("l.toml");
+        std::fs::write(
+            &f,
+            "outbound_allow_networks = [\"10.20.0.0/16\", \"::1\"]\n",
+        )
+        .unwrap();
+        let from_file = ConfigArgs {
+            config: Some(f),
+            ..Default::default()
+        };
+        let c = resolve(&from_file).unwrap();
+        let nets: Vec<String> = c
+            .outbound_allow_networks
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(nets, ["10.20.0.0/16", "::1/128"]);
+        assert!(c.deprecations.is_empty());
+        let flag_wins = ConfigArgs {
+            outbound_allow_networks: Some(vec!["127.0.0.0/8".into()]),
+            ..from_file
+        };
+        let c = resolve(&flag_wins).unwrap();
+        assert_eq!(c.outbound_allow_networks.len(), 1);
+        let err = resolve(&ConfigArgs {
+            outbound_allow_networks: Some(vec!["intranet".into()]),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("outbound_allow_networks"),
+            "{err:#}"
+        );
+    }
+
+    /// The old switch still starts the server, warns, and means loopback + private ranges:
+    /// never the link-local metadata service it used to open as well.
+    #[test]
+    fn allow_private_metadata_urls_is_a_deprecated_alias() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("l.toml");
         std::fs::write(&f, "allow_private_metadata_urls = true\n").unwrap();
@@ -274,7 +353,18 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
-        assert!(c.allow_private_metadata_urls);
+        assert_eq!(c.deprecations.len(), 1);
+        assert!(c.deprecations[0].contains("deprecated"));
+        let policy = lanyard_server::address_policy::OutboundPolicy {
+            allow_networks: c.outbound_allow_networks.clone(),
+            ..Default::default()
+        };
+        for ok in ["127.0.0.1", "10.1.2.3", "192.168.1.1", "::1"] {
+            assert!(policy.check(ok.parse().unwrap()).is_ok(), "{ok}");
+        }
+        for never in ["169.254.169.254", "fe80::1", "100.100.100.200"] {
+            assert!(policy.check(never.parse().unwrap()).is_err(), "{never}");
+        }
     }
 
     #[test]

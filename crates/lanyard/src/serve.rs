@@ -99,7 +99,10 @@ pub async fn run(config: Config) -> Result<()> {
     let mut server_config = lanyard_server::ServerConfig::new(config.public_url.clone());
     server_config.trusted_proxies = config.trusted_proxies.clone();
     server_config.request_timeout = config.request_timeout;
-    server_config.allow_private_metadata_urls = config.allow_private_metadata_urls;
+    server_config.outbound.allow_networks = config.outbound_allow_networks.clone();
+    for d in &config.deprecations {
+        tracing::warn!("{d}");
+    }
     let app = lanyard_server::app(lanyard.clone(), server_config);
 
     print_banner(&config, local, demo.as_ref(), &lanyard).await;

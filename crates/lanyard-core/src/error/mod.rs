@@ -5,7 +5,7 @@ mod jwt;
 mod oidc;
 
 pub use jwt::JwtError;
-pub use oidc::OidcError;
+pub use oidc::{MAX_SIGNING_CERTIFICATES, OidcError, SigningKeyError};
 
 /// How a refusal maps onto a protocol status (the server turns this into HTTP).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +88,9 @@ pub enum Error {
     },
     #[error("the IdP metadata could not be fetched: {0}")]
     MetadataFetch(String),
+    /// A request to an identity provider failed (per endpoint and failure kind).
+    #[error("{0}")]
+    Fetch(crate::outbound::FetchError),
     #[error(
         "the metadata URL points at a loopback, private or otherwise internal address, which this server does not fetch"
     )]
@@ -123,6 +126,13 @@ pub enum Error {
     OidcBrowserMismatch,
     #[error("the authorization response comes from another issuer than this connection's (mix-up)")]
     OidcIssuerMixUp,
+    #[error(
+        "the authorization response has no `iss`, although this connection's provider announces that it always sends one (RFC 9207)"
+    )]
+    OidcIssuerMissing,
+    /// A pasted signing certificate or key of an OIDC connection was refused.
+    #[error("{0}")]
+    OidcSigningKey(SigningKeyError),
     #[error("the provider refused the sign-in: {0}")]
     OidcProviderError(String),
     #[error("the authorization response has no code")]
@@ -237,6 +247,7 @@ impl Error {
             Self::ConnectionDisabled => "connection.disabled",
             Self::SamlConfig { source, .. } => source.code(),
             Self::MetadataFetch(_) => "connection.metadata_fetch_failed",
+            Self::Fetch(e) => e.code(),
             Self::MetadataUrlForbidden => "connection.metadata_url_forbidden",
             Self::Saml(e) => e.code(),
             Self::SamlUnknownRequest => "saml.unknown_request",
@@ -252,6 +263,8 @@ impl Error {
             Self::OidcStateExpired => "oidc.state_expired",
             Self::OidcBrowserMismatch => "oidc.browser_mismatch",
             Self::OidcIssuerMixUp => "oidc.issuer_mix_up",
+            Self::OidcIssuerMissing => "oidc.issuer_missing",
+            Self::OidcSigningKey(e) => e.code(),
             Self::OidcProviderError(_) => "oidc.provider_error",
             Self::OidcMissingCode => "oidc.missing_code",
             Self::OidcTokenRequest(_) => "oidc.token_request_failed",
@@ -289,6 +302,9 @@ impl Error {
             | Self::SamlConfig { .. }
             | Self::MetadataFetch(_)
             | Self::MetadataUrlForbidden => ErrorKind::Invalid,
+            Self::Fetch(e) if e.is_settings_error() => ErrorKind::Invalid,
+            Self::OidcSigningKey(_) => ErrorKind::Invalid,
+            Self::Fetch(_) => ErrorKind::Unauthenticated,
             Self::Saml(_)
             | Self::SamlUnknownRequest
             | Self::SamlRequestExpired
@@ -307,6 +323,7 @@ impl Error {
             | Self::OidcStateExpired
             | Self::OidcBrowserMismatch
             | Self::OidcIssuerMixUp
+            | Self::OidcIssuerMissing
             | Self::OidcProviderError(_)
             | Self::OidcMissingCode
             | Self::OidcTokenRequest(_)
@@ -384,11 +401,20 @@ impl Error {
                 "Each SAML assertion can be used once; start the sign-in again so that the IdP issues a new one."
             }
             Self::Jwt(e) => e.help(),
-            Self::Oidc(_)
-            | Self::OidcIssuerMixUp
-            | Self::OidcTokenRequest(_)
-            | Self::OidcUserinfoSubMismatch => {
-                "The identity provider's answer does not match this connection's settings; its administrator should compare issuer, client ID, keys and algorithms."
+            Self::Fetch(e) => e.help(),
+            Self::OidcSigningKey(e) => e.help(),
+            Self::Oidc(e) => e.help(),
+            Self::OidcIssuerMixUp => {
+                "The response names another issuer than this connection's, so it may come from another provider (mix-up): start the sign-in again from this application; the administrator should check the connection's issuer."
+            }
+            Self::OidcTokenRequest(_) => {
+                "The identity provider's token endpoint did not redeem the sign-in code: its administrator should check the client ID, client secret and token endpoint."
+            }
+            Self::OidcUserinfoSubMismatch => {
+                "The userinfo endpoint describes another user than the ID token: check that the connection's userinfo endpoint belongs to this provider."
+            }
+            Self::OidcIssuerMissing => {
+                "The response lacks the issuer the identity provider promised to include, so it may come from another provider: start the sign-in again; if it persists, the connection's administrator should re-import the provider's discovery document or turn off require_iss."
             }
             Self::OidcStateUnknown
             | Self::OidcStateExpired
@@ -567,6 +593,49 @@ mod tests {
             help.contains("PUT /api/v1/tenants/acme/users/{user_id}/federated-identities/okta with {\"federation_id\": \"00u1abc\"}"),
             "{help}"
         );
+    }
+
+    /// Every OIDC refusal gets a help sentence of its own: none sends an admin to compare
+    /// "issuer, client ID, keys and algorithms" for a problem that is about something else.
+    #[test]
+    fn every_oidc_refusal_has_its_own_help() {
+        use crate::error::OidcError as O;
+        let all = [
+            Error::Oidc(O::DiscoveryIssuerMismatch {
+                expected: "a".into(),
+                found: "b".into(),
+            }),
+            Error::Oidc(O::DiscoveryInvalid("x".into())),
+            Error::Oidc(O::JwksInvalid("x".into())),
+            Error::Oidc(O::Malformed("x")),
+            Error::Oidc(O::AlgorithmNotAllowed("HS256".into())),
+            Error::Oidc(O::UnknownKid),
+            Error::Oidc(O::BadSignature),
+            Error::Oidc(O::IssuerMismatch),
+            Error::Oidc(O::AudienceMismatch),
+            Error::Oidc(O::AzpMismatch),
+            Error::Oidc(O::TimeInvalid("has expired")),
+            Error::Oidc(O::NonceMismatch),
+            Error::Oidc(O::AtHashMismatch),
+            Error::Oidc(O::MissingClaim("sub".into())),
+            Error::OidcIssuerMixUp,
+            Error::OidcIssuerMissing,
+            Error::OidcTokenRequest("x".into()),
+            Error::OidcUserinfoSubMismatch,
+            Error::OidcHostedDomainMismatch,
+            Error::OidcProviderError("access_denied".into()),
+        ];
+        let mut seen = std::collections::HashMap::new();
+        for e in &all {
+            let help = e
+                .help()
+                .unwrap_or_else(|| panic!("{} has no help", e.code()));
+            assert!(!help.contains("compare issuer"), "{}", e.code());
+            assert!(help.ends_with('.'), "{}", e.code());
+            if let Some(other) = seen.insert(help, e.code()) {
+                panic!("{} and {other} share a help text", e.code());
+            }
+        }
     }
 
     #[test]

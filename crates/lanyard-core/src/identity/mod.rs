@@ -44,6 +44,72 @@ impl Identity {
     pub fn verified_email(&self) -> Option<&str> {
         self.email.as_deref().filter(|_| self.email_verified)
     }
+
+    /// The username the IdP sent, if provisioning may use it, and otherwise why not.
+    ///
+    /// The rule (against a username that impersonates someone else's email address in user
+    /// lists and the audit log): a username that looks like an email address (it holds `@` or a
+    /// character that reads as one) is taken only when it equals this identity's verified email,
+    /// ignoring case. Otherwise it is treated as if no username had been sent (a new account
+    /// is named after the verified email, else the federation ID; a linked account keeps its
+    /// username), and the returned warning says why. This holds for every protocol.
+    pub fn claimed_username(&self) -> (Option<&str>, Option<String>) {
+        let Some(name) = self.username.as_deref() else {
+            return (None, None);
+        };
+        if !looks_like_email(name) {
+            return (Some(name), None);
+        }
+        match self.verified_email() {
+            Some(e) if e.to_lowercase() == name.to_lowercase() => (Some(name), None),
+            _ => (
+                None,
+                Some(format!(
+                    "username `{}` from the IdP looks like an email address but is not this identity's verified email; it was not used (a username with @ must equal the verified email)",
+                    name.chars().take(128).collect::<String>()
+                )),
+            ),
+        }
+    }
+
+    /// The username of an account created for this identity, and the warnings about the
+    /// username claim: the claimed username (see [`Self::claimed_username`]), else the verified
+    /// email, else the federation ID (which, when it looks like an email that is not the
+    /// verified one, is replaced by a neutral `{method}-{hash}` name).
+    pub fn new_account_username(&self) -> (String, Vec<String>) {
+        let (claimed, warning) = self.claimed_username();
+        let mut warnings: Vec<String> = warning.into_iter().collect();
+        if let Some(n) = claimed {
+            return (n.to_owned(), warnings);
+        }
+        if let Some(e) = self.verified_email() {
+            return (e.to_owned(), warnings);
+        }
+        let fid = &self.federation_id;
+        if looks_like_email(fid) {
+            let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, fid.as_bytes());
+            let hash: String = d
+                .as_ref()
+                .iter()
+                .take(6)
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            warnings.push(format!(
+                "the federation ID looks like an email address that is not verified; the username is `{}-{hash}` instead",
+                self.method
+            ));
+            return (format!("{}-{hash}", self.method), warnings);
+        }
+        (fid.clone(), warnings)
+    }
+}
+
+/// `@` and the characters that read as one (fullwidth U+FF20, small U+FE6B).
+const AT_SIGNS: [char; 3] = ['@', '\u{FF20}', '\u{FE6B}'];
+
+/// Whether a name could pass for an email address in a user list.
+pub fn looks_like_email(name: &str) -> bool {
+    name.contains(AT_SIGNS)
 }
 
 /// Attribute names a preset looks under when the connection names none (first present wins).
@@ -403,6 +469,53 @@ mod tests {
         assert_eq!(
             from_jwt("a@x.test", "s", None, &c, &p).verified_email(),
             None
+        );
+    }
+
+    /// The username rule holds for the identity of every protocol: OIDC's unverified
+    /// `preferred_username`, a JWT's `username`, whatever the case or the look-alike `@`.
+    #[test]
+    fn usernames_that_look_like_another_email_are_not_claimed() {
+        let p = ProvisioningSettings::default();
+        for name in [
+            "victim@x.test",
+            "VICTIM@X.TEST",
+            "victim+tag@x.test",
+            "victim\u{FF20}x.test",
+            "victim\u{FE6B}x.test",
+        ] {
+            let c = claims(
+                json!({"sub": "s", "email": "me@x.test", "email_verified": true, "preferred_username": name}),
+            );
+            let id = from_oidc(&c, "s".into(), None, &p);
+            let (claimed, warning) = id.claimed_username();
+            assert_eq!(claimed, None, "{name}");
+            assert!(
+                warning.is_some_and(|w| w.contains("verified email")),
+                "{name}"
+            );
+            assert_eq!(id.new_account_username().0, "me@x.test", "{name}");
+            let c = claims(json!({"username": name, "email": "me@x.test"}));
+            let id = from_jwt("me@x.test", "s", None, &c, &p);
+            assert_eq!(id.claimed_username().0, None, "{name}");
+        }
+        // The own verified email, in any case, is taken; an unverified one is not.
+        let c = claims(
+            json!({"sub": "s", "email": "Me@X.test", "email_verified": true, "preferred_username": "me@x.TEST"}),
+        );
+        let id = from_oidc(&c, "s".into(), None, &p);
+        assert_eq!(id.claimed_username(), (Some("me@x.TEST"), None));
+        let c = claims(
+            json!({"sub": "s", "email": "me@x.test", "email_verified": false, "preferred_username": "me@x.test"}),
+        );
+        let id = from_oidc(&c, "s".into(), None, &p);
+        assert_eq!(id.claimed_username().0, None);
+        assert_eq!(id.new_account_username().0, "s");
+        // A plain username is taken as before.
+        let c = claims(json!({"sub": "s", "preferred_username": "ada"}));
+        assert_eq!(
+            from_oidc(&c, "s".into(), None, &p).claimed_username(),
+            (Some("ada"), None)
         );
     }
 

@@ -281,6 +281,24 @@ fn bounded_claims(v: &Value) -> Value {
     }
 }
 
+/// `login.warning`: the IdP's username claim was not used (see
+/// [`Identity::claimed_username`]).
+#[allow(clippy::too_many_arguments)]
+fn username_warning_event(
+    tenant_slug: &str,
+    c: &Connection,
+    id: &Identity,
+    user_id: &str,
+    warning: String,
+    now: crate::clock::UnixTime,
+    meta: &RequestMeta,
+) -> crate::model::AuditRecord {
+    Ctx::new(Actor::System, meta.clone())
+        .event(now, Some(tenant_slug), "login.warning")
+        .user(user_id)
+        .details(json!({"method": id.method, "connection": c.slug, "federation_id": id.federation_id, "warnings": [warning]}))
+}
+
 /// One field's change, for the audit log.
 fn change(
     changes: &mut serde_json::Map<String, Value>,
@@ -374,7 +392,19 @@ impl Lanyard {
         let mut ch = Changes::at(now);
         let mut changes = serde_json::Map::new();
         let mut warnings: Vec<String> = Vec::new();
-        if let Some(name) = &id.username
+        let (claimed_username, username_warning) = id.claimed_username();
+        if let Some(w) = username_warning {
+            ch.audit.push(username_warning_event(
+                &tenant.slug,
+                c,
+                id,
+                &u.id,
+                w,
+                now,
+                meta,
+            ));
+        }
+        if let Some(name) = claimed_username
             && *name != u.username
         {
             if validate::username(name).is_err() {
@@ -398,9 +428,9 @@ impl Lanyard {
                     &mut changes,
                     "username",
                     &Some(u.username.clone()),
-                    &Some(name.clone()),
+                    &Some(name.to_owned()),
                 );
-                u.username = name.clone();
+                u.username = name.to_owned();
             }
         }
         if let Some(email) = id.verified_email()
@@ -602,11 +632,7 @@ impl Lanyard {
         if email.is_none() && p.requires_email(&c.kind) {
             return Err(Error::ProvisioningMissingEmail(id.email_sources.join(", ")));
         }
-        let username = id
-            .username
-            .clone()
-            .or_else(|| email.clone())
-            .unwrap_or_else(|| id.federation_id.clone());
+        let (username, username_warnings) = id.new_account_username();
         validate::username(&username)
             .map_err(|_| Error::ProvisioningMissingClaim("username".into()))?;
         if self
@@ -641,6 +667,17 @@ impl Lanyard {
         u.email_confirmed = email.is_none();
         let mut ch = Changes::at(now);
         ch.link.push(first_login_link(tenant, c, id, &u.id, now));
+        for w in username_warnings {
+            ch.audit.push(username_warning_event(
+                &tenant.slug,
+                c,
+                id,
+                &u.id,
+                w,
+                now,
+                meta,
+            ));
+        }
         if let Some(e) = &email {
             self.welcome_mail(tenant, c, &u, e, &mut ch)?;
         }

@@ -539,3 +539,142 @@ async fn oidc_state_is_single_use_per_connection_on_both_backends() {
     })
     .await;
 }
+
+/// RFC 9207 §2.4 (mix-up): a provider whose discovery document announces
+/// `authorization_response_iss_parameter_supported` must send `iss`; a response without it is
+/// refused (the attacker's provider would not send the honest one's issuer). A wrong `iss` is
+/// the mix-up code with or without the flag; without the flag a missing `iss` is accepted as
+/// before, unless the admin sets `require_iss`.
+#[tokio::test]
+async fn rfc9207_missing_iss_is_refused_when_the_provider_announces_it() {
+    use lanyard_core::Ctx;
+    use lanyard_core::signin::oidc::CallbackParams;
+    crate::harness::each_backend(|e| async move {
+        let l = &e.lanyard;
+        l.create_tenant(
+            &Ctx::cli(),
+            lanyard_proto::CreateTenant {
+                slug: "a".into(),
+                name: "A".into(),
+                session_lifetime_secs: None,
+            },
+        )
+        .await
+        .unwrap();
+        let doc = |flag: Value| {
+            let mut d = json!({"issuer": ISS, "authorization_endpoint": "https://op.example/auth",
+                "token_endpoint": "https://op.example/token", "jwks_uri": "https://op.example/jwks"});
+            if !flag.is_null() {
+                d["authorization_response_iss_parameter_supported"] = flag;
+            }
+            d.to_string()
+        };
+        let with_doc = |slug: &str, flag: Value| lanyard_proto::OidcConnectionInput {
+            discovery_json: Some(doc(flag)),
+            authorization_endpoint: None,
+            token_endpoint: None,
+            jwks_uri: None,
+            ..oidc_input(slug)
+        };
+        let (_, c) = l
+            .create_oidc_connection(&Ctx::cli(), "a", with_doc("flagged", json!(true)))
+            .await
+            .unwrap();
+        assert!(c.oidc_settings().unwrap().require_iss, "recorded at import");
+        assert!(c.oidc_settings().unwrap().to_wire().require_iss, "shown");
+        for (slug, flag) in [("unflagged", json!(false)), ("absent", Value::Null), ("string", json!("true"))] {
+            let (_, c) = l
+                .create_oidc_connection(&Ctx::cli(), "a", with_doc(slug, flag))
+                .await
+                .unwrap();
+            assert!(!c.oidc_settings().unwrap().require_iss, "{slug}");
+        }
+        l.create_oidc_connection(&Ctx::cli(), "a", oidc_input("manual"))
+            .await
+            .unwrap();
+        let begin = |conn: &'static str, iss: Option<&'static str>| async move {
+            let state = start_state(l, conn).await;
+            l.oidc_callback_begin(
+                "a",
+                conn,
+                &CallbackParams {
+                    code: Some("code-1".into()),
+                    state: Some(state),
+                    iss: iss.map(str::to_owned),
+                    ..Default::default()
+                },
+                None,
+                "https://sso.example.com",
+                &crate::harness::meta("203.0.113.7"),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| e.code())
+        };
+        assert_eq!(begin("flagged", None).await, Err("oidc.issuer_missing"), "{}", e.name);
+        assert_eq!(
+            begin("flagged", Some("https://evil.example")).await,
+            Err("oidc.issuer_mix_up")
+        );
+        assert_eq!(begin("flagged", Some(ISS)).await, Ok(()));
+        // Without the flag: missing iss accepted as before, a present one still checked.
+        for conn in ["unflagged", "absent", "manual"] {
+            assert_eq!(begin(conn, None).await, Ok(()), "{conn}");
+            assert_eq!(
+                begin(conn, Some("https://evil.example")).await,
+                Err("oidc.issuer_mix_up"),
+                "{conn}"
+            );
+        }
+        // An admin may require iss on a connection configured without discovery.
+        l.update_oidc_connection(
+            &Ctx::cli(),
+            "a",
+            "manual",
+            lanyard_proto::OidcConnectionInput {
+                require_iss: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(begin("manual", None).await, Err("oidc.issuer_missing"));
+        // A PATCH that does not re-import keeps the recorded flag; a re-import updates it.
+        l.update_oidc_connection(
+            &Ctx::cli(),
+            "a",
+            "flagged",
+            lanyard_proto::OidcConnectionInput {
+                name: Some("Renamed".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(begin("flagged", None).await, Err("oidc.issuer_missing"));
+        l.update_oidc_connection(
+            &Ctx::cli(),
+            "a",
+            "flagged",
+            lanyard_proto::OidcConnectionInput {
+                discovery_json: Some(doc(json!(false))),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(begin("flagged", None).await, Ok(()));
+        // The refusals are audited with their code.
+        let ev = l
+            .store
+            .list_audit(&lanyard_core::model::AuditFilter {
+                kind: Some("login.failed".into()),
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(ev.iter().any(|r| r.code.as_deref() == Some("oidc.issuer_missing")), "{}", e.name);
+    })
+    .await;
+}

@@ -4,7 +4,7 @@
 use crate::harness::{T0, each_backend, meta};
 use crate::provisioning::*;
 use lanyard_core::model::SsoState;
-use lanyard_core::{Actor, Ctx};
+use lanyard_core::{Actor, Ctx, Lanyard};
 use lanyard_proto as proto;
 
 #[tokio::test]
@@ -525,6 +525,102 @@ async fn api_tokens_expire_are_revocable_and_stay_in_their_tenant() {
                 "request.invalid_field"
             );
         }
+    })
+    .await;
+}
+
+/// Impersonation through the username claim: an IdP that does not verify `preferred_username`
+/// (or any username attribute) lets a user pick `victim@…`, and the account then reads as the
+/// victim in user lists and the audit log. A username that looks like an email is taken only
+/// when it equals the identity's verified email (ignoring case), at JIT and at every later
+/// login, for every protocol's identity; each refusal leaves a `login.warning` saying why.
+#[tokio::test]
+async fn usernames_that_look_like_someone_elses_email_are_not_taken() {
+    each_backend(|e| async move {
+        // Accounts without an email may be created (to see the federation-ID fallback).
+        let f = fixture(
+            &e,
+            Some(proto::ProvisioningInput {
+                jit_requires_email: Some(false),
+                ..Default::default()
+            }),
+        )
+        .await;
+        let warnings = |l: Lanyard| async move {
+            l.store
+                .list_audit(&lanyard_core::model::AuditFilter {
+                    kind: Some("login.warning".into()),
+                    limit: 100,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+        };
+        // JIT: each look-alike of the victim's address, from each protocol's identity.
+        let look_alikes = [
+            "victim@acme.example",
+            "Victim@Acme.Example",
+            "victim+sso@acme.example",
+            "victim\u{FF20}acme.example",
+            "victim\u{FE6B}acme.example",
+            "victim@acme.example.evil.test",
+        ];
+        for (i, name) in look_alikes.iter().enumerate() {
+            for method in ["saml", "oidc", "jwt"] {
+                let mut id = identity(
+                    &format!("mallory-{method}-{i}"),
+                    Some(&format!("mallory.{method}.{i}@acme.example")),
+                );
+                id.method = method;
+                id.username = Some((*name).to_owned());
+                let p = f.login(&id).await.unwrap();
+                assert!(p.created);
+                assert_eq!(
+                    p.user.username,
+                    format!("mallory.{method}.{i}@acme.example"),
+                    "{} {method}: `{name}` falls back to the verified email",
+                    e.name
+                );
+            }
+        }
+        let ev = warnings(f.l.clone()).await;
+        assert_eq!(ev.len(), look_alikes.len() * 3, "{}", e.name);
+        assert!(ev[0].details.contains("looks like an email address"));
+        assert_eq!(ev[0].kind, "login.warning");
+
+        // Without a verified email the federation ID names the account; one that looks like
+        // an email gets a neutral name.
+        let mut id = identity("00u-x", Some("victim@acme.example"));
+        id.email_verified = false;
+        id.username = Some("victim@acme.example".into());
+        let p = f.login(&id).await.unwrap();
+        assert_eq!(p.user.username, "00u-x");
+        let mut id = identity("victim@acme.example", None);
+        id.method = "oidc";
+        let p = f.login(&id).await.unwrap();
+        assert!(p.user.username.starts_with("oidc-"), "{}", p.user.username);
+
+        // The verified email itself (in any case) is a fine username; so is a plain name.
+        let mut id = identity("00u-own", Some("own@acme.example"));
+        id.username = Some("OWN@acme.example".into());
+        assert_eq!(
+            f.login(&id).await.unwrap().user.username,
+            "OWN@acme.example"
+        );
+        let mut id = identity("00u-plain", Some("plain@acme.example"));
+        id.username = Some("plain".into());
+        assert_eq!(f.login(&id).await.unwrap().user.username, "plain");
+
+        // Reconcile: a linked user whose username claim turns into the victim's address keeps
+        // the username, with a warning; the own verified email is still accepted.
+        let before = warnings(f.l.clone()).await.len();
+        id.username = Some("victim@acme.example".into());
+        let p = f.login(&id).await.unwrap();
+        assert_eq!(p.user.username, "plain");
+        assert_eq!(warnings(f.l.clone()).await.len(), before + 1);
+        id.username = Some("Plain@Acme.Example".into());
+        let p = f.login(&id).await.unwrap();
+        assert_eq!(p.user.username, "Plain@Acme.Example");
     })
     .await;
 }

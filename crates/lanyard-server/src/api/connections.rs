@@ -39,7 +39,7 @@ async fn resolve_metadata(s: &AppState, input: &mut ConnectionInput) -> Result<(
         )
         .into());
     }
-    let xml = crate::fetch::metadata(&url, s.config.allow_private_metadata_urls).await?;
+    let xml = crate::fetch::metadata(&url, &s.config.outbound).await?;
     input.metadata_xml = Some(xml);
     Ok(())
 }
@@ -169,17 +169,30 @@ async fn resolve_discovery(s: &AppState, input: &mut OidcConnectionInput) -> Res
         )
         .into());
     }
+    let ep = lanyard_core::outbound::Endpoint::Discovery;
     let body = crate::fetch::get(
-        "discovery_url",
+        ep,
         &url,
         None,
-        s.config.allow_private_metadata_urls,
+        &s.config.outbound,
         crate::signin::MAX_RESPONSE_BYTES,
     )
     .await?;
-    input.discovery_json = Some(String::from_utf8(body).map_err(|_| {
-        lanyard_core::Error::MetadataFetch("the discovery document is not UTF-8".into())
-    })?);
+    let malformed = |why: &str| {
+        crate::fetch::failed(
+            ep,
+            &url,
+            lanyard_core::outbound::Failure::Malformed(why.into()),
+        )
+    };
+    let text = String::from_utf8(body).map_err(|_| malformed("the document is not UTF-8"))?;
+    if !matches!(
+        serde_json::from_str::<serde_json::Value>(&text),
+        Ok(serde_json::Value::Object(_))
+    ) {
+        return Err(malformed("the document is not a JSON object").into());
+    }
+    input.discovery_json = Some(text);
     Ok(())
 }
 

@@ -9,6 +9,7 @@
 use crate::AppState;
 use crate::error::PageError;
 use crate::extract::Meta;
+use crate::fetch::failed;
 use crate::metrics::login_outcome;
 use crate::signin::{MAX_RESPONSE_BYTES, binding_cookie};
 use crate::signin::{browser_binding, set_binding_cookie, signed_in};
@@ -20,6 +21,7 @@ use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use base64::Engine as _;
 use lanyard_core::error::OidcError;
+use lanyard_core::outbound::{Endpoint, Failure};
 use lanyard_core::signin::oidc::checks::Jwks;
 use lanyard_core::signin::oidc::{CallbackBegun, CallbackParams, TokenResult};
 use lanyard_core::{Error, RequestMeta};
@@ -81,10 +83,6 @@ pub(crate) async fn start(
     Ok(res)
 }
 
-fn token_error(msg: impl Into<String>) -> Error {
-    Error::OidcTokenRequest(msg.into())
-}
-
 fn form_encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
@@ -114,32 +112,55 @@ async fn redeem(s: &AppState, b: &CallbackBegun) -> Result<(String, Option<Strin
         }
         (None, _) => form.push(("client_id", &st.client_id)),
     }
+    let ep = Endpoint::Token;
+    let url = st.token_endpoint.as_str();
     let (status, body) = crate::fetch::post_form(
-        "token_endpoint",
-        &st.token_endpoint,
+        ep,
+        url,
         &form,
         authorization.as_deref(),
-        s.config.allow_private_metadata_urls,
+        &s.config.outbound,
         MAX_RESPONSE_BYTES,
     )
-    .await
-    .map_err(|e| token_error(e.to_string()))?;
-    let json: Value = serde_json::from_slice(&body)
-        .map_err(|_| token_error(format!("HTTP {status}, the answer is not JSON")))?;
+    .await?;
+    let json = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .filter(Value::is_object);
     if !(200..300).contains(&status) {
-        let err = json
-            .get("error")
-            .and_then(Value::as_str)
-            .unwrap_or("unknown");
-        return Err(token_error(format!(
-            "HTTP {status}: {}",
-            err.chars().take(64).collect::<String>()
-        )));
+        // RFC 6749 §5.2: the error answer names the reason.
+        let field = |k: &str| {
+            json.as_ref()
+                .and_then(|j| j.get(k))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        return Err(failed(
+            ep,
+            url,
+            Failure::HttpStatus {
+                status,
+                error: field("error"),
+                description: field("error_description"),
+            },
+        ));
     }
+    let json = json.ok_or_else(|| {
+        failed(
+            ep,
+            url,
+            Failure::Malformed(format!("HTTP {status}, the answer is not a JSON object")),
+        )
+    })?;
     let id_token = json
         .get("id_token")
         .and_then(Value::as_str)
-        .ok_or_else(|| token_error("the answer has no id_token"))?
+        .ok_or_else(|| {
+            failed(
+                ep,
+                url,
+                Failure::Malformed("the answer has no id_token".into()),
+            )
+        })?
         .to_owned();
     let access_token = json
         .get("access_token")
@@ -149,15 +170,22 @@ async fn redeem(s: &AppState, b: &CallbackBegun) -> Result<(String, Option<Strin
 }
 
 async fn fetch_jwks(s: &AppState, b: &CallbackBegun) -> Result<std::sync::Arc<Jwks>, Error> {
+    let url = b.settings.jwks_uri.as_str();
     let body = crate::fetch::get(
-        "jwks_uri",
-        &b.settings.jwks_uri,
+        Endpoint::Jwks,
+        url,
         None,
-        s.config.allow_private_metadata_urls,
+        &s.config.outbound,
         MAX_RESPONSE_BYTES,
     )
-    .await
-    .map_err(|e| Error::Oidc(OidcError::JwksInvalid(e.to_string())))?;
+    .await?;
+    if serde_json::from_slice::<Value>(&body).is_err() {
+        return Err(failed(
+            Endpoint::Jwks,
+            url,
+            Failure::Malformed("the answer is not JSON".into()),
+        ));
+    }
     let jwks = Jwks::parse(&body).map_err(Error::Oidc)?;
     Ok(s.lanyard.jwks_cache().put(
         &b.connection.id,
@@ -180,17 +208,20 @@ async fn userinfo(
         return Ok(None);
     };
     let body = crate::fetch::get(
-        "userinfo_endpoint",
+        Endpoint::Userinfo,
         url,
         Some(at),
-        s.config.allow_private_metadata_urls,
+        &s.config.outbound,
         MAX_RESPONSE_BYTES,
     )
-    .await
-    .map_err(|e| token_error(format!("userinfo: {e}")))?;
+    .await?;
     match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(m)) => Ok(Some(m)),
-        _ => Err(token_error("userinfo: the answer is not a JSON object")),
+        _ => Err(failed(
+            Endpoint::Userinfo,
+            url,
+            Failure::Malformed("the answer is not a JSON object".into()),
+        )),
     }
 }
 
@@ -206,6 +237,15 @@ async fn finish(
         access_token: access_token.as_deref(),
         userinfo: info.as_ref(),
     };
+    if !b.settings.signing_certificates.is_empty() {
+        // Pasted keys only: the JWKS URI is never fetched, and no refetch on an unknown kid.
+        let jwks = lanyard_core::signin::oidc::keys::pasted_jwks(&b.settings.signing_certificates)
+            .map_err(Error::OidcSigningKey)?;
+        return s
+            .lanyard
+            .oidc_callback_finish(b, &tokens, &jwks, meta, true)
+            .await;
+    }
     let now = s.lanyard.now();
     let jwks = match s
         .lanyard
@@ -292,7 +332,10 @@ async fn callback(
             // the verdicts it reaches itself).
             if matches!(
                 e,
-                Error::OidcTokenRequest(_) | Error::Oidc(OidcError::JwksInvalid(_))
+                Error::Fetch(_)
+                    | Error::OidcSigningKey(_)
+                    | Error::OidcTokenRequest(_)
+                    | Error::Oidc(OidcError::JwksInvalid(_))
             ) {
                 s.lanyard
                     .audit_oidc_failure(&tenant, &conn, &meta, &e, Value::Null)

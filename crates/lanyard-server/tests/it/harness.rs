@@ -18,7 +18,7 @@ pub struct TestApp {
     /// Operator key.
     pub key: String,
     https: bool,
-    allow_private_metadata: bool,
+    outbound: lanyard_server::address_policy::OutboundPolicy,
     peer: SocketAddr,
     _dir: tempfile::TempDir,
 }
@@ -117,15 +117,31 @@ impl TestApp {
             clock,
             key,
             https: public_url.starts_with("https"),
-            allow_private_metadata: false,
+            outbound: Default::default(),
             peer: "192.0.2.10:50000".parse().unwrap(),
             _dir: dir,
         }
     }
 
-    /// Lets the admin API fetch IdP metadata from loopback (a test server).
-    pub fn with_private_metadata_urls(mut self) -> Self {
-        self.allow_private_metadata = true;
+    /// Lets outbound requests reach loopback (a test server): `outbound_allow_networks`
+    /// holding the loopback networks.
+    pub fn with_private_metadata_urls(self) -> Self {
+        self.with_outbound_allow(&["127.0.0.0/8", "::1/128"])
+    }
+
+    /// Sets `outbound_allow_networks`.
+    pub fn with_outbound_allow(mut self, nets: &[&str]) -> Self {
+        self.outbound.allow_networks =
+            lanyard_server::address_policy::OutboundPolicy::parse_networks(
+                &nets.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>(),
+            )
+            .unwrap();
+        self
+    }
+
+    /// Sets the time limit of outbound requests.
+    pub fn with_outbound_timeout(mut self, t: std::time::Duration) -> Self {
+        self.outbound.timeout = t;
         self
     }
 
@@ -141,7 +157,7 @@ impl TestApp {
             "http://127.0.0.1:8080"
         };
         let mut config = lanyard_server::ServerConfig::new(url.parse().unwrap());
-        config.allow_private_metadata_urls = self.allow_private_metadata;
+        config.outbound = self.outbound.clone();
         lanyard_server::app(self.lanyard.clone(), config).layer(MockConnectInfo(self.peer))
     }
 

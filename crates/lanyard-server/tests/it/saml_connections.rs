@@ -57,11 +57,11 @@ AAAA\n-----END CERTIFICATE-----"]),
         ),
         (
             with("metadata_url", json!("http://127.0.0.1:9/metadata")),
-            "connection.metadata_url_forbidden",
+            "fetch.saml_metadata.address_not_allowed",
         ),
         (
             with("metadata_url", json!("http://169.254.169.254/latest")),
-            "connection.metadata_url_forbidden",
+            "fetch.saml_metadata.address_forbidden",
         ),
     ];
     for (body, code) in cases {
@@ -378,7 +378,7 @@ Connection: close\r\n\r\n"
         .await;
     assert_eq!(
         res.code(),
-        "connection.metadata_fetch_failed",
+        "fetch.saml_metadata.redirect_refused",
         "{}",
         res.text()
     );
@@ -393,7 +393,7 @@ Connection: close\r\n\r\n"
         .await;
     assert_eq!(
         res.code(),
-        "connection.metadata_fetch_failed",
+        "fetch.saml_metadata.too_large",
         "{}",
         res.text()
     );
@@ -409,7 +409,7 @@ Connection: close\r\n\r\n"
         .await;
     assert_eq!(
         res.code(),
-        "connection.metadata_fetch_failed",
+        "fetch.saml_metadata.unreachable",
         "{}",
         res.text()
     );

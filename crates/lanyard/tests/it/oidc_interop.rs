@@ -259,7 +259,11 @@ fn code_flow_with_oidc_provider_then_key_rotation() {
     let Some(dir) = peer_dir() else { return };
     let data = tempfile::tempdir().unwrap();
     let conf = data.path().join("lanyard.toml");
-    std::fs::write(&conf, "allow_private_metadata_urls = true\n").unwrap();
+    std::fs::write(
+        &conf,
+        "outbound_allow_networks = [\"127.0.0.0/8\", \"::1/128\"]\n",
+    )
+    .unwrap();
     let server = Server::start(
         &data.path().join("data"),
         &["--config", conf.to_str().unwrap()],

@@ -232,7 +232,11 @@ fn invitation_status(server: &Server, key: &str, user_id: &str) -> Value {
 fn start_server() -> (tempfile::TempDir, Server, String) {
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("lanyard.toml");
-    std::fs::write(&conf, "allow_private_metadata_urls = true\n").unwrap();
+    std::fs::write(
+        &conf,
+        "outbound_allow_networks = [\"127.0.0.0/8\", \"::1/128\"]\n",
+    )
+    .unwrap();
     let server = Server::start(
         &dir.path().join("data"),
         &["--config", conf.to_str().unwrap()],

@@ -138,6 +138,7 @@ fn sp_initiated_login_with_the_saml_idp_npm_package() {
     let Some(idp_bin) = saml_idp() else { return };
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("lanyard.toml");
+    // The deprecated switch (loopback + private ranges) still starts the server.
     std::fs::write(&conf, "allow_private_metadata_urls = true\n").unwrap();
     let server = Server::start(
         &dir.path().join("data"),

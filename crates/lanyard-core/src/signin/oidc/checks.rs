@@ -48,6 +48,9 @@ pub struct Discovery {
     pub userinfo_endpoint: Option<String>,
     pub end_session_endpoint: Option<String>,
     pub jwks_uri: String,
+    /// `authorization_response_iss_parameter_supported` (RFC 9207 §3): the provider sends
+    /// `iss` with every authorization response, so one without it is refused.
+    pub iss_parameter_supported: bool,
 }
 
 /// Parses a discovery document; its `issuer` must equal `expected_issuer` exactly (OIDC
@@ -76,6 +79,8 @@ pub fn parse_discovery(bytes: &[u8], expected_issuer: &str) -> Result<Discovery,
         userinfo_endpoint: text("userinfo_endpoint"),
         end_session_endpoint: text("end_session_endpoint"),
         jwks_uri: need("jwks_uri")?,
+        iss_parameter_supported: doc.get("authorization_response_iss_parameter_supported")
+            == Some(&Value::Bool(true)),
     })
 }
 
@@ -86,6 +91,26 @@ pub struct Jwk {
     kty: String,
     crv: Option<String>,
     key: DecodingKey,
+    /// A key the admin pasted (no kid): tried whatever kid the token names.
+    any_kid: bool,
+}
+
+impl Jwk {
+    #[cfg(test)]
+    pub(crate) fn verify_for_test(&self, sig: &str, msg: &[u8], alg: Algorithm) -> bool {
+        jsonwebtoken::crypto::verify(sig, msg, &self.key, alg).unwrap_or(false)
+    }
+    /// A key from the connection's pasted `signing_certificates`.
+    pub(crate) fn pasted(kty: &str, crv: Option<&str>, key: DecodingKey) -> Self {
+        Self {
+            kid: None,
+            alg: None,
+            kty: kty.to_owned(),
+            crv: crv.map(str::to_owned),
+            key,
+            any_kid: true,
+        }
+    }
 }
 
 /// A provider's signing keys. Unparseable, private, encryption-only and symmetric keys are
@@ -141,6 +166,7 @@ impl Jwks {
                 kty,
                 crv: s("crv"),
                 key,
+                any_kid: false,
             });
             if keys.len() == MAX_JWKS_KEYS {
                 break;
@@ -176,7 +202,7 @@ impl Jwks {
                 _ => false,
             };
             let alg_ok = k.alg.as_deref().is_none_or(|a| a == format!("{alg:?}"));
-            let kid_ok = kid.is_none_or(|want| k.kid.as_deref() == Some(want));
+            let kid_ok = k.any_kid || kid.is_none_or(|want| k.kid.as_deref() == Some(want));
             family_ok && alg_ok && kid_ok
         })
     }

@@ -6,6 +6,7 @@
 //! checks userinfo, resolves the user by (connection, key claim) and opens the session.
 
 pub mod checks;
+pub mod keys;
 pub mod settings;
 
 use crate::audit::{Actor, Ctx, RequestMeta};
@@ -279,10 +280,12 @@ impl Lanyard {
                 return Err(Error::OidcBrowserMismatch);
             }
         }
-        if let Some(iss) = &p.iss
-            && *iss != s.issuer
-        {
-            return Err(Error::OidcIssuerMixUp);
+        match &p.iss {
+            Some(iss) if *iss != s.issuer => return Err(Error::OidcIssuerMixUp),
+            // RFC 9207 §2.4: a provider that announced `iss` must send it; a response without
+            // it may come from another provider.
+            None if s.require_iss => return Err(Error::OidcIssuerMissing),
+            _ => {}
         }
         if let Some(err) = &p.error {
             return Err(Error::OidcProviderError(format!(

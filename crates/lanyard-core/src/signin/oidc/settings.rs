@@ -46,6 +46,14 @@ pub struct OidcSettings {
     pub clock_skew_secs: u32,
     #[serde(default)]
     pub jit: bool,
+    /// RFC 9207: refuse authorization responses without `iss` (set from the discovery
+    /// document's `authorization_response_iss_parameter_supported` at import, or by the admin).
+    #[serde(default)]
+    pub require_iss: bool,
+    /// Pasted PEM certificates or public keys: when present, the only keys ID tokens are
+    /// verified with (the JWKS URI is then never fetched).
+    #[serde(default)]
+    pub signing_certificates: Vec<String>,
 }
 
 pub fn secret_context(connection_id: &str) -> String {
@@ -94,6 +102,8 @@ impl OidcSettings {
             username_claim: self.username_claim.clone(),
             clock_skew_secs: self.clock_skew_secs,
             jit: self.jit,
+            require_iss: self.require_iss,
+            signing_certificates: self.signing_certificates.clone(),
         }
     }
 
@@ -145,14 +155,30 @@ impl OidcSettings {
                 current.map(|c| c.token_endpoint.clone()),
             ),
         )?;
-        let jwks_uri = need(
-            "jwks_uri",
-            pick(
-                &input.jwks_uri,
-                disco.as_ref().map(|d| d.jwks_uri.clone()),
-                current.map(|c| c.jwks_uri.clone()),
-            ),
-        )?;
+        let signing_certificates: Vec<String> = match &input.signing_certificates {
+            Some(list) => list
+                .iter()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            None => current
+                .map(|c| c.signing_certificates.clone())
+                .unwrap_or_default(),
+        };
+        crate::signin::oidc::keys::parse_signing_certificates(&signing_certificates)
+            .map_err(Error::OidcSigningKey)?;
+        let jwks_uri = pick(
+            &input.jwks_uri,
+            disco.as_ref().map(|d| d.jwks_uri.clone()),
+            current
+                .map(|c| c.jwks_uri.clone())
+                .filter(|u| !u.is_empty()),
+        );
+        // With pasted keys the JWKS URI is optional (and never fetched).
+        let jwks_uri = match jwks_uri {
+            None if !signing_certificates.is_empty() => String::new(),
+            v => need("jwks_uri", v)?,
+        };
         let optional_url = |field: &'static str, v: Option<String>| -> Result<Option<String>> {
             if let Some(u) = &v {
                 validate_http_url(field, u)?;
@@ -285,6 +311,12 @@ impl OidcSettings {
             username_claim,
             clock_skew_secs,
             jit: input.jit.or(current.map(|c| c.jit)).unwrap_or(false),
+            require_iss: input
+                .require_iss
+                .or(disco.as_ref().map(|d| d.iss_parameter_supported))
+                .or(current.map(|c| c.require_iss))
+                .unwrap_or(false),
+            signing_certificates,
         })
     }
 
