@@ -4,6 +4,7 @@
 
 pub mod links;
 pub mod provisioning;
+pub mod settings;
 
 use crate::clock::UnixTime;
 use crate::connection::SamlSettings;
