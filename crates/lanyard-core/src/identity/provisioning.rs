@@ -26,6 +26,7 @@ use crate::{Lanyard, validate};
 use lanyard_proto as proto;
 use serde_json::{Value, json};
 
+/// The outcome of provisioning: the user to open a session for.
 #[derive(Debug, Clone)]
 pub struct Provisioned {
     pub user: User,

@@ -213,8 +213,6 @@ impl Connection {
     }
 }
 
-/// The outcome of provisioning: the user to open a session for.
-
 #[cfg(test)]
 mod tests {
     use super::*;
