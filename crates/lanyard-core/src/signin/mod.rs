@@ -8,7 +8,8 @@ pub mod password;
 pub mod saml;
 
 use crate::Lanyard;
-use crate::error::Result;
+use crate::audit::{Actor, Ctx, RequestMeta};
+use crate::error::{Error, Result};
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
@@ -60,5 +61,35 @@ impl Lanyard {
             .connection_by_slug(&t.id, conn_slug)
             .await?
             .map(|c| c.kind))
+    }
+}
+
+impl Lanyard {
+    /// Records a refused sign-in (`login.failed` with its code) together with what the way in
+    /// knew when it refused (`details`: only what was verified, or marked as claimed). A
+    /// failure to write the event is logged; it never hides the refusal itself.
+    pub(crate) async fn audit_login_failure(
+        &self,
+        tenant_slug: &str,
+        method: &'static str,
+        conn_slug: &str,
+        meta: &RequestMeta,
+        e: &Error,
+        details: Value,
+    ) {
+        let mut all = Map::new();
+        all.insert("method".into(), method.into());
+        all.insert("connection".into(), conn_slug.into());
+        all.insert("reason".into(), e.to_string().into());
+        if let Value::Object(extra) = details {
+            all.extend(extra);
+        }
+        let ev = Ctx::new(Actor::Anonymous, meta.clone())
+            .event(self.now(), Some(tenant_slug), "login.failed")
+            .code(e.code())
+            .details(Value::Object(all));
+        if let Err(err) = self.store.insert_audit(&ev).await {
+            tracing::error!(error = %err, method, "could not audit a refused sign-in");
+        }
     }
 }

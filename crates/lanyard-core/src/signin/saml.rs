@@ -5,7 +5,7 @@
 //! needs no SameSite=None cookie and a login may finish on another node. The verifier is
 //! `lanyard_saml::verify_response`, exactly as `lanyard saml verify` runs it.
 
-use crate::audit::{Actor, Ctx, RequestMeta};
+use crate::audit::RequestMeta;
 use crate::clock::UnixTime;
 use crate::connection::SamlSettings;
 use crate::error::{Error, Result};
@@ -366,24 +366,17 @@ impl Lanyard {
         e: &Error,
         trace: &Trace,
     ) {
-        let ev = Ctx::new(Actor::Anonymous, meta.clone())
-            .event(self.now(), Some(&tenant.slug), "login.failed")
-            .code(e.code())
-            .details(json!({
-                "method": "saml",
-                "connection": conn_slug,
-                "connection_id": trace.connection_id,
-                // Issuer and InResponseTo as the response claimed them; NameID only once verified.
-                "issuer": trace.issuer,
-                "name_id": trace.name_id,
-                "identity_verified": trace.name_id.is_some(),
-                "assertion_id": trace.assertion_id,
-                "in_response_to": trace.in_response_to,
-                "reason": e.to_string(),
-            }));
-        if let Err(err) = self.store.insert_audit(&ev).await {
-            tracing::error!(error = %err, "could not audit a refused SAML login");
-        }
+        let details = json!({
+            "connection_id": trace.connection_id,
+            // Issuer and InResponseTo as the response claimed them; NameID only once verified.
+            "issuer": trace.issuer,
+            "name_id": trace.name_id,
+            "identity_verified": trace.name_id.is_some(),
+            "assertion_id": trace.assertion_id,
+            "in_response_to": trace.in_response_to,
+        });
+        self.audit_login_failure(&tenant.slug, "saml", conn_slug, meta, e, details)
+            .await;
     }
 
     async fn saml_acs_inner(

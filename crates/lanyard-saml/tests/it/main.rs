@@ -13,6 +13,7 @@ mod authn_statement;
 mod c14n_fixtures;
 mod common;
 mod generated;
+mod generated_policy;
 mod idp_fixtures;
 mod metadata;
 mod post_binding;

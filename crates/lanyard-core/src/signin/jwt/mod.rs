@@ -17,7 +17,7 @@
 
 pub mod token;
 
-use crate::audit::{Actor, Ctx, RequestMeta};
+use crate::audit::{Ctx, RequestMeta};
 use crate::connection::validate_http_url;
 use crate::connection::{KIND_JWT, verify_url};
 use crate::error::{Error, JwtError, Result};
@@ -367,23 +367,16 @@ impl Lanyard {
         e: &Error,
         trace: &Trace,
     ) {
-        let ev = Ctx::new(Actor::Anonymous, meta.clone())
-            .event(self.now(), Some(&tenant.slug), "login.failed")
-            .code(e.code())
-            .details(json!({
-                "method": "jwt",
-                "connection": conn_slug,
-                "connection_id": trace.connection_id,
-                "header_alg": trace.header_alg,
-                // Only once the signature verified.
-                "federation_id": trace.federation_id,
-                "identity_verified": trace.federation_id.is_some(),
-                "jti": trace.jti,
-                "reason": e.to_string(),
-            }));
-        if let Err(err) = self.store.insert_audit(&ev).await {
-            tracing::error!(error = %err, "could not audit a refused JWT login");
-        }
+        let details = json!({
+            "connection_id": trace.connection_id,
+            "header_alg": trace.header_alg,
+            // Only once the signature verified.
+            "federation_id": trace.federation_id,
+            "identity_verified": trace.federation_id.is_some(),
+            "jti": trace.jti,
+        });
+        self.audit_login_failure(&tenant.slug, "jwt", conn_slug, meta, e, details)
+            .await;
     }
 
     async fn jwt_verify_inner(

@@ -151,13 +151,9 @@ impl Lanyard {
         e: &Error,
         details: Value,
     ) {
-        let ev = Ctx::new(Actor::Anonymous, meta.clone())
-            .event(self.now(), Some(tenant_slug), "login.failed")
-            .code(e.code())
-            .details(json!({"method": "oidc", "connection": conn_slug, "reason": e.to_string(), "trace": details}));
-        if let Err(err) = self.store.insert_audit(&ev).await {
-            tracing::error!(error = %err, "could not audit a refused OIDC login");
-        }
+        let details = json!({ "trace": details });
+        self.audit_login_failure(tenant_slug, "oidc", conn_slug, meta, e, details)
+            .await;
     }
 
     /// Starts an OIDC sign-in: stores the single-use state (with sealed nonce and PKCE
