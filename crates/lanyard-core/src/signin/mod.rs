@@ -5,6 +5,7 @@
 pub mod jwt;
 pub mod oidc;
 pub mod password;
+pub mod pem;
 pub mod saml;
 
 use crate::Lanyard;

@@ -5,9 +5,12 @@
 use crate::clock::UnixTime;
 use crate::error::JwtError;
 use crate::signin::StrictObject;
+use crate::signin::pem::{
+    OID_EC, OID_RSA, bit_length, curve_of, key_type_name, pem_blocks, pkcs1_to_spki,
+};
 use crate::validate;
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey};
 use lanyard_proto::JwtAlgorithm;
 use serde_json::{Map, Value};
@@ -307,36 +310,6 @@ impl JwtVerifier {
     }
 }
 
-/// One PEM block: its label and DER bytes.
-fn pem_blocks(text: &str) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("-----BEGIN ") {
-        let after = rest.get(start + 11..).unwrap_or_default();
-        let Some(label_end) = after.find("-----") else {
-            break;
-        };
-        let label = after.get(..label_end).unwrap_or_default().to_owned();
-        let body_start = after.get(label_end + 5..).unwrap_or_default();
-        let end_marker = format!("-----END {label}-----");
-        let Some(body_end) = body_start.find(&end_marker) else {
-            out.push((label, Vec::new()));
-            break;
-        };
-        let body: String = body_start
-            .get(..body_end)
-            .unwrap_or_default()
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        out.push((label, STANDARD.decode(body).unwrap_or_default()));
-        rest = body_start
-            .get(body_end + end_marker.len()..)
-            .unwrap_or_default();
-    }
-    out
-}
-
 fn looks_private(text: &str) -> bool {
     if text.contains("PRIVATE KEY") {
         return true;
@@ -346,32 +319,6 @@ fn looks_private(text: &str) -> bool {
         .ok()
         .and_then(|v| v.get("d").cloned())
         .is_some()
-}
-
-fn der_len(n: usize) -> Vec<u8> {
-    if n < 0x80 {
-        vec![n as u8]
-    } else if n <= 0xff {
-        vec![0x81, n as u8]
-    } else {
-        vec![0x82, (n >> 8) as u8, (n & 0xff) as u8]
-    }
-}
-
-/// Wraps a PKCS#1 RSAPublicKey into a SubjectPublicKeyInfo.
-fn pkcs1_to_spki(pkcs1: &[u8]) -> Vec<u8> {
-    const ALG: [u8; 15] = [
-        0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
-    ];
-    let mut bit = vec![0x03];
-    bit.extend(der_len(pkcs1.len() + 1));
-    bit.push(0);
-    bit.extend_from_slice(pkcs1);
-    let mut out = vec![0x30];
-    out.extend(der_len(ALG.len() + bit.len()));
-    out.extend_from_slice(&ALG);
-    out.extend(bit);
-    out
 }
 
 /// Parses and checks the configured key for `alg`: the shared secret (HS) or the public key
@@ -491,53 +438,6 @@ pub fn certificate_warnings(public_key: Option<&str>, now: UnixTime) -> Vec<Stri
 /// Smallest and largest RSA modulus accepted for RS* (the verifier checks 2048-8192 bits).
 pub const MIN_RSA_BITS: usize = 2048;
 pub const MAX_RSA_BITS: usize = 8192;
-
-const OID_RSA: &str = "1.2.840.113549.1.1.1";
-const OID_EC: &str = "1.2.840.10045.2.1";
-
-/// Names of key types an admin may paste by mistake.
-fn key_type_name(oid: &str) -> Option<&'static str> {
-    Some(match oid {
-        OID_RSA => "RSA",
-        "1.2.840.113549.1.1.10" => "RSA-PSS",
-        OID_EC => "EC",
-        "1.3.132.1.12" => "EC (ECDH-only)",
-        "1.3.101.112" => "Ed25519",
-        "1.3.101.113" => "Ed448",
-        "1.3.101.110" => "X25519",
-        "1.3.101.111" => "X448",
-        "1.2.840.10040.4.1" => "DSA",
-        _ => return None,
-    })
-}
-
-/// The curve and coordinate size in bytes of a named-curve OID.
-fn curve_of(oid: &str) -> Option<(&'static str, usize)> {
-    Some(match oid {
-        "1.2.840.10045.3.1.7" => ("P-256", 32),
-        "1.3.132.0.34" => ("P-384", 48),
-        "1.3.132.0.35" => ("P-521", 66),
-        "1.3.132.0.10" => ("secp256k1", 32),
-        "1.3.132.0.33" => ("P-224", 28),
-        "1.2.840.10045.3.1.1" => ("P-192", 24),
-        "1.3.36.3.3.2.8.1.1.7" => ("brainpoolP256r1", 32),
-        "1.3.36.3.3.2.8.1.1.11" => ("brainpoolP384r1", 48),
-        "1.3.36.3.3.2.8.1.1.13" => ("brainpoolP512r1", 64),
-        _ => return None,
-    })
-}
-
-/// Bits of a big-endian unsigned integer (leading zero bytes ignored).
-fn bit_length(be: &[u8]) -> usize {
-    let trimmed: &[u8] = match be.iter().position(|b| *b != 0) {
-        Some(i) => be.get(i..).unwrap_or_default(),
-        None => &[],
-    };
-    match trimmed.first() {
-        Some(first) => (trimmed.len() - 1) * 8 + (8 - first.leading_zeros() as usize),
-        None => 0,
-    }
-}
 
 /// Checks a SubjectPublicKeyInfo against `alg` (RS* or ES*) and returns the key to verify
 /// with. Reads the key type, the RSA size and the EC curve and point itself, so each refusal
@@ -692,6 +592,7 @@ pub fn pick_token<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::STANDARD;
 
     fn self_signed(not_before: i64, not_after: i64) -> String {
         let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();

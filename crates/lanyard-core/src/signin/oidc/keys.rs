@@ -6,80 +6,16 @@
 //! public key of a certificate counts (like a JWKS entry; its dates and issuer are not read).
 
 use crate::signin::oidc::checks::{Jwk, Jwks};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use jsonwebtoken::DecodingKey;
 use x509_parser::prelude::FromDer;
 use x509_parser::public_key::PublicKey;
 use x509_parser::x509::SubjectPublicKeyInfo;
 
 pub use crate::error::{MAX_SIGNING_CERTIFICATES, SigningKeyError};
+use crate::signin::pem::{OID_EC, OID_ED25519, OID_RSA, bit_length, pem_blocks, pkcs1_to_spki};
 
-const OID_RSA: &str = "1.2.840.113549.1.1.1";
-const OID_EC: &str = "1.2.840.10045.2.1";
-const OID_ED25519: &str = "1.3.101.112";
 const OID_P256: &str = "1.2.840.10045.3.1.7";
 const OID_P384: &str = "1.3.132.0.34";
-
-/// The PEM blocks of `text`: label and DER (empty when the base64 is damaged).
-fn pem_blocks(text: &str) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("-----BEGIN ") {
-        let after = rest.get(start + 11..).unwrap_or_default();
-        let Some(label_end) = after.find("-----") else {
-            break;
-        };
-        let label = after.get(..label_end).unwrap_or_default().to_owned();
-        let body = after.get(label_end + 5..).unwrap_or_default();
-        let end = format!("-----END {label}-----");
-        let Some(body_end) = body.find(&end) else {
-            out.push((label, Vec::new()));
-            break;
-        };
-        let b64: String = body
-            .get(..body_end)
-            .unwrap_or_default()
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        out.push((label, STANDARD.decode(b64).unwrap_or_default()));
-        rest = body.get(body_end + end.len()..).unwrap_or_default();
-    }
-    out
-}
-
-fn der_len(n: usize) -> Vec<u8> {
-    match n {
-        0..=0x7f => vec![n as u8],
-        0x80..=0xff => vec![0x81, n as u8],
-        _ => vec![0x82, (n >> 8) as u8, (n & 0xff) as u8],
-    }
-}
-
-/// A PKCS#1 RSAPublicKey wrapped as a SubjectPublicKeyInfo.
-fn pkcs1_to_spki(pkcs1: &[u8]) -> Vec<u8> {
-    const ALG: [u8; 15] = [
-        0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
-    ];
-    let mut bits = vec![0x03];
-    bits.extend(der_len(pkcs1.len() + 1));
-    bits.push(0);
-    bits.extend_from_slice(pkcs1);
-    let mut out = vec![0x30];
-    out.extend(der_len(ALG.len() + bits.len()));
-    out.extend_from_slice(&ALG);
-    out.extend(bits);
-    out
-}
-
-fn rsa_bits(modulus: &[u8]) -> usize {
-    let m: Vec<u8> = modulus.iter().copied().skip_while(|b| *b == 0).collect();
-    match m.first() {
-        Some(first) => (m.len() - 1) * 8 + (8 - first.leading_zeros() as usize),
-        None => 0,
-    }
-}
 
 /// One checked key: kty, crv, the verification key.
 fn key_of_spki(index: usize, spki_der: &[u8]) -> Result<Jwk, SigningKeyError> {
@@ -90,7 +26,7 @@ fn key_of_spki(index: usize, spki_der: &[u8]) -> Result<Jwk, SigningKeyError> {
     match alg.as_str() {
         OID_RSA => match spki.parsed() {
             Ok(PublicKey::RSA(rsa)) => {
-                let bits = rsa_bits(rsa.modulus);
+                let bits = bit_length(rsa.modulus);
                 if bits < 2048 {
                     return Err(SigningKeyError::RsaTooShort { index, bits });
                 }
@@ -219,6 +155,8 @@ pub fn pasted_jwks(entries: &[String]) -> Result<Jwks, SigningKeyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
 
     fn spki_pem(der: &[u8], label: &str) -> String {
         format!(
@@ -229,9 +167,9 @@ mod tests {
 
     #[test]
     fn rsa_bits_counts_significant_bits() {
-        assert_eq!(rsa_bits(&[0, 0x80, 0]), 16);
-        assert_eq!(rsa_bits(&[0x01, 0]), 9);
-        assert_eq!(rsa_bits(&[]), 0);
+        assert_eq!(bit_length(&[0, 0x80, 0]), 16);
+        assert_eq!(bit_length(&[0x01, 0]), 9);
+        assert_eq!(bit_length(&[]), 0);
     }
 
     fn codes(entries: &[&str]) -> Result<usize, &'static str> {
