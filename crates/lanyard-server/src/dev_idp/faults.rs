@@ -113,7 +113,7 @@ pub const FAULTS: &[Fault] = &[
         id: "rotated_key",
         label: "Rotated signing key",
         explain: "The IdP signs with a new key while the connection still holds only the old certificate (an IdP certificate rotation nobody copied into Lanyard).",
-        saml: Refused("saml.bad_signature"),
+        saml: Refused("saml.bad_certificate"),
         oidc: Refused("oidc.unknown_kid"),
     },
     Fault {
@@ -133,14 +133,14 @@ pub const FAULTS: &[Fault] = &[
     Fault {
         id: "unverified_email",
         label: "Unverified email",
-        explain: "email_verified is false: Lanyard keeps the address but does not treat it as confirmed.",
+        explain: "email_verified is false: Lanyard does not take an address the IdP did not vouch for, so a connection that needs an email to create the account refuses the first login.",
         saml: NotApplicable,
-        oidc: SignedIn,
+        oidc: Refused("login.missing_email"),
     },
     Fault {
         id: "transient_nameid",
         label: "Transient NameID",
-        explain: "A new random NameID at every login: with the NameID as federation ID, each login would be a new person. The demo SAML connection keys on the email attribute instead, so the login works; set federation_id_attribute when your IdP sends transient NameIDs.",
+        explain: "A new random NameID at every login. The first login works; but the federation ID is the NameID by default, so the next login is a different identity to Lanyard and cannot reuse the account. With such an IdP, set federation_id_attribute to a stable attribute.",
         saml: SignedIn,
         oidc: NotApplicable,
     },

@@ -430,7 +430,7 @@ impl DevIdp {
             certificates: Some(vec![self.keys.current_cert.clone()]),
             jit: Some(true),
             email_attribute: Some(Some("email".into())),
-            display_name_attribute: Some(Some("name".into())),
+            display_name_attribute: Some(Some("displayName".into())),
             provisioning: Some(demo_provisioning()),
             ..Default::default()
         }

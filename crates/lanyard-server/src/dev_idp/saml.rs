@@ -257,7 +257,7 @@ fn build_response(idp: &DevIdp, f: &SsoForm, s: &Subject) -> Result<String, DevI
         attribute("email", std::slice::from_ref(&s.email));
     }
     if !s.name.is_empty() {
-        attribute("name", std::slice::from_ref(&s.name));
+        attribute("displayName", std::slice::from_ref(&s.name));
     }
     if fault == "groups_overage" {
         attribute(
