@@ -458,32 +458,50 @@ impl DevIdp {
         }
     }
 
-    /// Creates the demo tenant's connections to this IdP when they are missing; returns the
-    /// slugs created. Existing connections are left as the admin changed them.
+    /// Creates the tenant's connections to this IdP when they are missing, and points existing
+    /// ones at this IdP's current URLs, certificate and client secret (the port may have
+    /// changed since the last start); other settings stay as the admin left them. Returns the
+    /// slugs created.
     pub async fn wire_tenant(
         &self,
         lanyard: &lanyard_core::Lanyard,
         tenant: &str,
     ) -> lanyard_core::Result<Vec<&'static str>> {
         let ctx = lanyard_core::Ctx::cli();
-        let existing: Vec<String> = lanyard
-            .list_connections(&ctx, tenant)
-            .await?
-            .1
-            .into_iter()
-            .map(|c| c.slug)
-            .collect();
+        let (_, existing) = lanyard.list_connections(&ctx, tenant).await?;
+        let has = |slug: &str| existing.iter().any(|c| c.slug == slug);
         let mut created = Vec::new();
-        if !existing.iter().any(|s| s == SAML_CONNECTION) {
+        let saml = self.saml_connection_input();
+        if has(SAML_CONNECTION) {
+            let endpoints = proto::ConnectionInput {
+                idp_entity_id: saml.idp_entity_id,
+                sso_url: saml.sso_url,
+                certificates: saml.certificates,
+                ..Default::default()
+            };
             lanyard
-                .create_connection(&ctx, tenant, self.saml_connection_input())
+                .update_connection(&ctx, tenant, SAML_CONNECTION, endpoints)
                 .await?;
+        } else {
+            lanyard.create_connection(&ctx, tenant, saml).await?;
             created.push(SAML_CONNECTION);
         }
-        if !existing.iter().any(|s| s == OIDC_CONNECTION) {
+        let oidc = self.oidc_connection_input();
+        if has(OIDC_CONNECTION) {
+            let endpoints = proto::OidcConnectionInput {
+                issuer: oidc.issuer,
+                authorization_endpoint: oidc.authorization_endpoint,
+                token_endpoint: oidc.token_endpoint,
+                userinfo_endpoint: oidc.userinfo_endpoint,
+                jwks_uri: oidc.jwks_uri,
+                client_secret: oidc.client_secret,
+                ..Default::default()
+            };
             lanyard
-                .create_oidc_connection(&ctx, tenant, self.oidc_connection_input())
+                .update_oidc_connection(&ctx, tenant, OIDC_CONNECTION, endpoints)
                 .await?;
+        } else {
+            lanyard.create_oidc_connection(&ctx, tenant, oidc).await?;
             created.push(OIDC_CONNECTION);
         }
         Ok(created)
