@@ -187,4 +187,21 @@ mod tests {
         }
         assert!(find(SETUP_FAULT_RSA_1024).is_none());
     }
+
+    /// The README's faults table is this table: every fault has its row with its codes.
+    #[test]
+    fn readme_documents_every_fault_with_its_codes() {
+        let readme = include_str!("../../../../README.md");
+        for f in FAULTS {
+            let row = readme
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{}` |", f.id)))
+                .unwrap_or_else(|| panic!("README has no row for fault {}", f.id));
+            for o in [f.saml, f.oidc] {
+                if let Refused(code) = o {
+                    assert!(row.contains(&format!("`{code}`")), "{row}");
+                }
+            }
+        }
+    }
 }
