@@ -259,8 +259,10 @@ async fn every_oidc_fault_produces_its_documented_outcome() {
 async fn response_only_signature_is_refused_when_the_connection_requires_signed_assertions() {
     let (app, _) = setup().await;
     let before = counts(&app).await;
-    let mut input = lanyard_proto::ConnectionInput::default();
-    input.require_signed_assertions = Some(true);
+    let input = lanyard_proto::ConnectionInput {
+        require_signed_assertions: Some(true),
+        ..Default::default()
+    };
     app.lanyard
         .update_connection(&lanyard_core::Ctx::cli(), "acme", SAML_CONNECTION, input)
         .await
