@@ -154,7 +154,7 @@ pub const FAULTS: &[Fault] = &[
     Fault {
         id: "amr_without_mfa",
         label: "amr without MFA",
-        explain: "The ID token's amr is [\"pwd\"] only. Lanyard does not require MFA claims today: the login succeeds, and the amr is kept in the audit log's claims.",
+        explain: "The ID token's amr is [\"pwd\"] only. Lanyard does not require MFA claims today: the login succeeds, which is what this fault shows.",
         saml: NotApplicable,
         oidc: SignedIn,
     },

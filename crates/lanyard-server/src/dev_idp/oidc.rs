@@ -98,6 +98,13 @@ pub(super) async fn authorize_get(
     if super::faults::find(&selected).is_none() {
         return Err(DevIdpError::UnknownFault(selected));
     }
+    // The picker posts to the IdP, which redirects to the client: browsers apply form-action to
+    // that redirect too, so the client's origin is allowed beside the IdP's own.
+    let client_origin = url::Url::parse(&q.redirect_uri)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .map(|u| u.origin().ascii_serialization())
+        .ok_or_else(|| DevIdpError::BadRequest("redirect_uri must be an http(s) URL".into()))?;
     let page = PickPage {
         protocol: "OpenID Connect",
         action: format!("{}/authorize", idp.issuer()),
@@ -112,7 +119,10 @@ pub(super) async fn authorize_get(
         selected,
         skew: q.skew.unwrap_or_default(),
     };
-    Ok(pages::render(StatusCode::OK, &page))
+    let csp = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' {client_origin}; frame-ancestors 'none'; base-uri 'none'"
+    );
+    Ok(pages::render_with_csp(StatusCode::OK, &page, &csp))
 }
 
 #[derive(Deserialize)]

@@ -77,6 +77,11 @@ fn cookies(res: &Res) -> String {
 
 /// Sign in through the test IdP's SAML side with `fault`; returns Lanyard's answer at the ACS.
 async fn saml_login(app: &TestApp, fault: &str, person: &str) -> Res {
+    saml_login_skewed(app, fault, person, "").await
+}
+
+/// As [`saml_login`], with `skew=` minutes given by query parameter (kept by the picker).
+async fn saml_login_skewed(app: &TestApp, fault: &str, person: &str, skew: &str) -> Res {
     let res = app
         .get(&format!("/t/acme/sso/{SAML_CONNECTION}/start"), None)
         .await;
@@ -88,7 +93,10 @@ async fn saml_login(app: &TestApp, fault: &str, person: &str) -> Res {
     );
     // The fault chosen by query parameter is preselected on the picker page.
     let page = app
-        .get(&format!("{}&fault={fault}", path_of(location)), None)
+        .get(
+            &format!("{}&fault={fault}&skew={skew}", path_of(location)),
+            None,
+        )
         .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text());
     let html = page.text();
@@ -97,7 +105,13 @@ async fn saml_login(app: &TestApp, fault: &str, person: &str) -> Res {
         "{fault} preselected: {html}"
     );
     let mut form = person_fields(person, fault);
-    for name in ["request_id", "acs_url", "sp_entity_id", "relay_state"] {
+    for name in [
+        "request_id",
+        "acs_url",
+        "sp_entity_id",
+        "relay_state",
+        "skew",
+    ] {
         form.push((
             name,
             field(&html, name).unwrap_or_else(|| panic!("{name}: {html}")),
@@ -311,4 +325,25 @@ async fn unknown_fault_and_foreign_client_are_refused_by_the_test_idp() {
     let page = app.get(&foreign, None).await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
     assert!(page.text().contains("dev_idp.bad_request"));
+}
+
+/// The remedy the clock faults name works: an IdP clock five minutes fast (`skew=5`) is refused
+/// with the default tolerance and accepted once the connection's clock_skew_secs covers it.
+#[tokio::test]
+async fn raising_clock_skew_accepts_the_clock_fault_the_default_refuses() {
+    let (app, _) = setup().await;
+    let before = counts(&app).await;
+    let res = saml_login_skewed(&app, "clock_ahead", "bob", "5").await;
+    assert_refused(&app, &res, "saml.not_yet_valid", before).await;
+    let input = lanyard_proto::ConnectionInput {
+        clock_skew_secs: Some(600),
+        ..Default::default()
+    };
+    app.lanyard
+        .update_connection(&lanyard_core::Ctx::cli(), "acme", SAML_CONNECTION, input)
+        .await
+        .unwrap();
+    let res = saml_login_skewed(&app, "clock_ahead", "bob", "5").await;
+    let s = session_json(&app, &res, "acme").await;
+    assert_eq!(s["user"]["email"], "bob@demo.example", "{s}");
 }
