@@ -337,6 +337,52 @@ mod tests {
         );
     }
 
+    /// The test IdP signs Responses and Assertions with this: both verify with our verifier; a
+    /// SHA-1 digest (a downgrade) is refused unless the policy allows SHA-1, and a tampered
+    /// element fails.
+    #[test]
+    fn sign_enveloped_signs_nested_elements_and_sha1_needs_the_legacy_policy() {
+        let assertion = r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_a1" Version="2.0"><saml:Issuer>https://idp.example/</saml:Issuer><saml:Subject><saml:NameID>alice@example.com</saml:NameID></saml:Subject></saml:Assertion>"#;
+        let check = |xml_text: &str, id: &str, allow_sha1: bool| {
+            let doc = xml::parse(xml_text.as_bytes(), &Limits::default()).unwrap();
+            let el = doc
+                .descendants()
+                .find(|n| n.attribute("ID") == Some(id))
+                .unwrap();
+            let sig = dsig::find_signature(el).unwrap().unwrap();
+            dsig::parse_signature(el, sig, Policy { allow_sha1 }).and_then(|p| {
+                p.verify(&TrustedKeys::from_pem(CERT_PEM).unwrap())
+                    .map(|_| ())
+            })
+        };
+        let signed = sign_enveloped(assertion, "_a1", &key(), Digest::Sha256).unwrap();
+        check(&signed, "_a1", false).unwrap();
+        // The signed assertion inside a Response that is signed too: both signatures hold.
+        let response = format!(
+            r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r1" Version="2.0"><saml:Issuer>https://idp.example/</saml:Issuer>{signed}</samlp:Response>"#
+        );
+        let both = sign_enveloped(&response, "_r1", &key(), Digest::Sha256).unwrap();
+        check(&both, "_r1", false).unwrap();
+        check(&both, "_a1", false).unwrap();
+        let tampered = both.replace("alice@example.com", "mallory@example.com");
+        assert_eq!(
+            check(&tampered, "_a1", false).unwrap_err().code(),
+            "saml.bad_signature"
+        );
+        let sha1 = sign_enveloped(assertion, "_a1", &key(), Digest::Sha1).unwrap();
+        assert_eq!(
+            check(&sha1, "_a1", false).unwrap_err().code(),
+            "saml.bad_digest_algorithm"
+        );
+        check(&sha1, "_a1", true).unwrap();
+        assert_eq!(
+            sign_enveloped(assertion, "_missing", &key(), Digest::Sha256)
+                .unwrap_err()
+                .code(),
+            "saml.invalid_argument"
+        );
+    }
+
     #[test]
     fn refuses_non_rsa_and_garbage_keys() {
         assert_eq!(

@@ -146,7 +146,16 @@ fn serve_demo_signs_in_through_the_test_idp_over_saml_and_oidc_and_every_fault_s
         "{}",
         server.banner
     );
-    assert!(dir.path().join("dev-idp-keys.json").exists());
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(dir.path().join("dev-idp-keys.json"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(
+        mode & 0o077,
+        0,
+        "test IdP keys readable by others: {mode:o}"
+    );
     let login = server.get("/t/demo/login", "");
     assert!(login.body.contains("Test IdP (SAML)"), "{}", login.body);
     assert!(login.body.contains("Test IdP (OIDC)"), "{}", login.body);
