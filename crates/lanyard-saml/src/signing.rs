@@ -24,6 +24,7 @@ use crate::xml::{self, Limits, NS_DSIG, NS_EXC_C14N};
 /// `SigAlg` / `SignatureMethod` for rsa-sha256.
 pub const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 const SHA256: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
+const SHA1: &str = "http://www.w3.org/2000/09/xmldsig#sha1";
 const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
 const SIGNATURE_VALUE_PLACEHOLDER: &str = "<ds:SignatureValue></ds:SignatureValue>";
 
@@ -99,46 +100,99 @@ impl AuthnRequest<'_> {
 
     /// The AuthnRequest with an enveloped signature after its Issuer.
     pub fn signed_xml(&self, key: &SigningKey) -> Result<String> {
-        let unsigned = self.to_xml()?;
-        let limits = Limits::default();
-        // Digest: the canonical request, which is the signed document minus its Signature.
-        let digest_value = {
-            let doc = xml::parse(unsigned.as_bytes(), &limits)?;
-            let canonical = c14n::canonicalize(doc.root_element(), &c14n::Options::default());
-            b64(digest::digest(&digest::SHA256, &canonical).as_ref())
-        };
-        let key_info = key
-            .certificate_der
-            .as_ref()
-            .map(|der| format!("<ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>", b64(der)))
-            .unwrap_or_default();
-        let signature = format!(
-            "<ds:Signature xmlns:ds=\"{NS_DSIG}\"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm=\"{NS_EXC_C14N}\"/><ds:SignatureMethod Algorithm=\"{RSA_SHA256}\"/><ds:Reference URI=\"#{}\"><ds:Transforms><ds:Transform Algorithm=\"{ENVELOPED}\"/><ds:Transform Algorithm=\"{NS_EXC_C14N}\"/></ds:Transforms><ds:DigestMethod Algorithm=\"{SHA256}\"/><ds:DigestValue>{digest_value}</ds:DigestValue></ds:Reference></ds:SignedInfo>{SIGNATURE_VALUE_PLACEHOLDER}{key_info}</ds:Signature>",
-            self.id
-        );
-        // Schema order: Issuer, then Signature.
-        let issuer_end = unsigned
-            .find("</saml:Issuer>")
-            .ok_or(Error::InvalidArgument("AuthnRequest without Issuer"))?
-            + "</saml:Issuer>".len();
-        let (head, tail) = unsigned.split_at(issuer_end);
-        let with_placeholder = format!("{head}{signature}{tail}");
-        // SignatureValue: over the canonical SignedInfo, in the document's namespace context.
-        let signature_value = {
-            let doc = xml::parse(with_placeholder.as_bytes(), &limits)?;
-            let signed_info = doc
-                .descendants()
-                .find(|n| xml::is(*n, NS_DSIG, "SignedInfo"))
-                .ok_or(Error::Missing("SignedInfo"))?;
-            let canonical = c14n::canonicalize(signed_info, &c14n::Options::default());
-            b64(&key.sign(&canonical)?)
-        };
-        Ok(with_placeholder.replacen(
-            SIGNATURE_VALUE_PLACEHOLDER,
-            &format!("<ds:SignatureValue>{signature_value}</ds:SignatureValue>"),
-            1,
-        ))
+        sign_enveloped(&self.to_xml()?, self.id, key, Digest::Sha256)
     }
+}
+
+/// The DigestMethod of an enveloped signature. SHA-1 exists only so that test tooling can show
+/// what a verifier answers to it (ours refuses it unless a connection allows SHA-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Digest {
+    Sha256,
+    Sha1,
+}
+
+impl Digest {
+    fn uri(self) -> &'static str {
+        match self {
+            Digest::Sha256 => SHA256,
+            Digest::Sha1 => SHA1,
+        }
+    }
+
+    fn algorithm(self) -> &'static digest::Algorithm {
+        match self {
+            Digest::Sha256 => &digest::SHA256,
+            Digest::Sha1 => &digest::SHA1_FOR_LEGACY_USE_ONLY,
+        }
+    }
+}
+
+/// Inserts an enveloped signature (exc-c14n, rsa-sha256, one Reference to `#id`) into the
+/// element of `xml_text` whose `ID` is `id`, right after that element's `Issuer` (schema order).
+/// The profile is the one [`crate::dsig`] verifies: used for signed AuthnRequests and by the
+/// built-in test identity provider to sign Responses and Assertions.
+pub fn sign_enveloped(
+    xml_text: &str,
+    id: &str,
+    key: &SigningKey,
+    digest_alg: Digest,
+) -> Result<String> {
+    let limits = Limits::default();
+    // Digest: the canonical element, which is the signed element minus its Signature.
+    let (digest_value, issuer_end) = {
+        let doc = xml::parse(xml_text.as_bytes(), &limits)?;
+        let el = doc
+            .descendants()
+            .find(|n| n.is_element() && n.attribute("ID") == Some(id))
+            .ok_or(Error::InvalidArgument("no element with the ID to sign"))?;
+        let canonical = c14n::canonicalize(el, &c14n::Options::default());
+        let issuer = el
+            .children()
+            .find(|c| c.is_element() && c.tag_name().name() == "Issuer")
+            .ok_or(Error::InvalidArgument("the element to sign has no Issuer"))?;
+        (
+            b64(digest::digest(digest_alg.algorithm(), &canonical).as_ref()),
+            issuer.range().end,
+        )
+    };
+    let key_info = key
+        .certificate_der
+        .as_ref()
+        .map(|der| format!("<ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>", b64(der)))
+        .unwrap_or_default();
+    let signature = format!(
+        "<ds:Signature xmlns:ds=\"{NS_DSIG}\"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm=\"{NS_EXC_C14N}\"/><ds:SignatureMethod Algorithm=\"{RSA_SHA256}\"/><ds:Reference URI=\"#{id}\"><ds:Transforms><ds:Transform Algorithm=\"{ENVELOPED}\"/><ds:Transform Algorithm=\"{NS_EXC_C14N}\"/></ds:Transforms><ds:DigestMethod Algorithm=\"{}\"/><ds:DigestValue>{digest_value}</ds:DigestValue></ds:Reference></ds:SignedInfo>{SIGNATURE_VALUE_PLACEHOLDER}{key_info}</ds:Signature>",
+        digest_alg.uri()
+    );
+    let head = xml_text
+        .get(..issuer_end)
+        .ok_or(Error::InvalidArgument("Issuer end outside the document"))?;
+    let tail = xml_text
+        .get(issuer_end..)
+        .ok_or(Error::InvalidArgument("Issuer end outside the document"))?;
+    let with_placeholder = format!("{head}{signature}{tail}");
+    // SignatureValue: over the canonical SignedInfo, in the document's namespace context.
+    let signature_value = {
+        let doc = xml::parse(with_placeholder.as_bytes(), &limits)?;
+        let signed_info = doc
+            .descendants()
+            .find(|n| {
+                xml::is(*n, NS_DSIG, "SignedInfo")
+                    && n.descendants().any(|r| {
+                        xml::is(r, NS_DSIG, "Reference")
+                            && r.attribute("URI") == Some(&format!("#{id}"))
+                    })
+            })
+            .ok_or(Error::Missing("SignedInfo"))?;
+        let canonical = c14n::canonicalize(signed_info, &c14n::Options::default());
+        b64(&key.sign(&canonical)?)
+    };
+    Ok(with_placeholder.replacen(
+        SIGNATURE_VALUE_PLACEHOLDER,
+        &format!("<ds:SignatureValue>{signature_value}</ds:SignatureValue>"),
+        1,
+    ))
 }
 
 #[cfg(test)]
@@ -280,6 +334,52 @@ mod tests {
         assert!(
             keys.verify(SignatureAlgorithm::RsaSha256, signed.as_bytes(), &sig)
                 .is_some()
+        );
+    }
+
+    /// The test IdP signs Responses and Assertions with this: both verify with our verifier; a
+    /// SHA-1 digest (a downgrade) is refused unless the policy allows SHA-1, and a tampered
+    /// element fails.
+    #[test]
+    fn sign_enveloped_signs_nested_elements_and_sha1_needs_the_legacy_policy() {
+        let assertion = r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_a1" Version="2.0"><saml:Issuer>https://idp.example/</saml:Issuer><saml:Subject><saml:NameID>alice@example.com</saml:NameID></saml:Subject></saml:Assertion>"#;
+        let check = |xml_text: &str, id: &str, allow_sha1: bool| {
+            let doc = xml::parse(xml_text.as_bytes(), &Limits::default()).unwrap();
+            let el = doc
+                .descendants()
+                .find(|n| n.attribute("ID") == Some(id))
+                .unwrap();
+            let sig = dsig::find_signature(el).unwrap().unwrap();
+            dsig::parse_signature(el, sig, Policy { allow_sha1 }).and_then(|p| {
+                p.verify(&TrustedKeys::from_pem(CERT_PEM).unwrap())
+                    .map(|_| ())
+            })
+        };
+        let signed = sign_enveloped(assertion, "_a1", &key(), Digest::Sha256).unwrap();
+        check(&signed, "_a1", false).unwrap();
+        // The signed assertion inside a Response that is signed too: both signatures hold.
+        let response = format!(
+            r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r1" Version="2.0"><saml:Issuer>https://idp.example/</saml:Issuer>{signed}</samlp:Response>"#
+        );
+        let both = sign_enveloped(&response, "_r1", &key(), Digest::Sha256).unwrap();
+        check(&both, "_r1", false).unwrap();
+        check(&both, "_a1", false).unwrap();
+        let tampered = both.replace("alice@example.com", "mallory@example.com");
+        assert_eq!(
+            check(&tampered, "_a1", false).unwrap_err().code(),
+            "saml.bad_signature"
+        );
+        let sha1 = sign_enveloped(assertion, "_a1", &key(), Digest::Sha1).unwrap();
+        assert_eq!(
+            check(&sha1, "_a1", false).unwrap_err().code(),
+            "saml.bad_digest_algorithm"
+        );
+        check(&sha1, "_a1", true).unwrap();
+        assert_eq!(
+            sign_enveloped(assertion, "_missing", &key(), Digest::Sha256)
+                .unwrap_err()
+                .code(),
+            "saml.invalid_argument"
         );
     }
 

@@ -3,6 +3,7 @@
 
 pub mod address_policy;
 pub mod api;
+pub mod dev_idp;
 pub mod error;
 pub mod extract;
 pub mod fetch;
@@ -37,6 +38,8 @@ pub struct ServerConfig {
     pub outbound: address_policy::OutboundPolicy,
     /// Development mode (the public URL is plain http): JWT remote-login URLs may be http too.
     pub dev_mode: bool,
+    /// The built-in test identity provider, mounted under `/dev-idp` (`serve --demo` only).
+    pub dev_idp: Option<Arc<dev_idp::DevIdp>>,
 }
 
 impl ServerConfig {
@@ -47,6 +50,7 @@ impl ServerConfig {
             trusted_proxies: Vec::new(),
             request_timeout: Duration::from_secs(30),
             outbound: address_policy::OutboundPolicy::default(),
+            dev_idp: None,
         }
     }
 
@@ -67,6 +71,11 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// timeouts and security headers around them.
 pub fn app(lanyard: Lanyard, config: ServerConfig) -> Router {
     let timeout = config.request_timeout;
+    let dev_idp = config
+        .dev_idp
+        .clone()
+        .map(dev_idp::router)
+        .unwrap_or_default();
     let state = AppState {
         lanyard,
         config: Arc::new(config),
@@ -76,6 +85,7 @@ pub fn app(lanyard: Lanyard, config: ServerConfig) -> Router {
         .merge(links::router())
         .merge(api::router())
         .merge(health::router())
+        .merge(dev_idp)
         .fallback(pages::not_found)
         .with_state(state)
         .layer(axum::middleware::from_fn(metrics::track))

@@ -127,7 +127,7 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
     render_with_csp(status, page, CSP)
 }
 
-fn render_with_csp(status: StatusCode, page: &impl Template, csp: &str) -> Response {
+pub(crate) fn render_with_csp(status: StatusCode, page: &impl Template, csp: &str) -> Response {
     match page.render() {
         Ok(html) => {
             let mut res = (status, Html(html)).into_response();

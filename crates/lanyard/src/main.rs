@@ -2,6 +2,7 @@
 
 mod admin;
 mod config;
+mod dev_idp;
 mod saml;
 mod serve;
 
@@ -21,13 +22,16 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (with no configuration: SQLite in ./lanyard-data, 127.0.0.1:8080, a demo tenant)
-    Serve,
+    Serve(dev_idp::ServeArgs),
     /// Administer the store directly (run on the server, with its configuration)
     #[command(subcommand)]
     Admin(admin::AdminCommand),
     /// SAML tools for support engineers and IT admins (offline; no server or database needed)
     #[command(subcommand)]
     Saml(saml::SamlCommand),
+    /// Run the built-in test identity provider alone (SAML 2.0 IdP and OpenID provider with
+    /// test people and injectable faults), for connecting an SP; never for real accounts
+    DevIdp(dev_idp::DevIdpArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +50,26 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let refusal = match &cli.command {
+        Command::Serve(a) if a.demo => {
+            dev_idp::loopback_refusal(&config.public_url, a.allow_non_loopback)
+        }
+        Command::DevIdp(a) => {
+            let url = a
+                .url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", a.bind));
+            match url::Url::parse(&url) {
+                Ok(u) => dev_idp::loopback_refusal(&u, a.allow_non_loopback),
+                Err(e) => Some(format!("--url {url}: {e}")),
+            }
+        }
+        _ => None,
+    };
+    if let Some(why) = refusal {
+        eprintln!("lanyard: {why}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -58,7 +82,8 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve => serve::run(config).await,
+            Command::Serve(a) => serve::run(config, a).await,
+            Command::DevIdp(a) => dev_idp::run(config, a).await,
             Command::Admin(cmd) => admin::run(config, cmd).await,
             // Handled above, before configuration: the debugger needs no server or store.
             Command::Saml(_) => Ok(()),

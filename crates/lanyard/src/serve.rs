@@ -80,7 +80,7 @@ pub async fn open(config: &Config) -> Result<Lanyard> {
         .with_public_url(config.public_url.as_str()))
 }
 
-pub async fn run(config: Config) -> Result<()> {
+pub async fn run(config: Config, args: crate::dev_idp::ServeArgs) -> Result<()> {
     init_logging(config.log_format);
     let lanyard = open(&config).await?;
     let demo = if config.demo {
@@ -100,12 +100,24 @@ pub async fn run(config: Config) -> Result<()> {
     server_config.trusted_proxies = config.trusted_proxies.clone();
     server_config.request_timeout = config.request_timeout;
     server_config.outbound.allow_networks = config.outbound_allow_networks.clone();
+    let dev_idp = if args.demo {
+        // The demo's own outbound requests (token, JWKS) go to the test IdP on this server.
+        server_config
+            .outbound
+            .allow_networks
+            .extend(crate::dev_idp::loopback_networks(&config.public_url));
+        Some(crate::dev_idp::for_serve(&config, &lanyard).await?)
+    } else {
+        None
+    };
+    server_config.dev_idp = dev_idp.clone();
     for d in &config.deprecations {
         tracing::warn!("{d}");
     }
     let app = lanyard_server::app(lanyard.clone(), server_config);
 
-    print_banner(&config, local, demo.as_ref(), &lanyard).await;
+    let extra = dev_idp.as_ref().map(|_| crate::dev_idp::banner(&config));
+    print_banner(&config, local, demo.as_ref(), &lanyard, extra.as_deref()).await;
     tracing::info!(listen = %local, store = ?lanyard.store.backend(), mail = ?config.mail, "lanyard is serving");
     let (stop_mail, mail_stopped) = tokio::sync::watch::channel(false);
     let sender = config.mail.delivers().then(|| {
@@ -144,6 +156,7 @@ async fn print_banner(
     local: std::net::SocketAddr,
     demo: Option<&lanyard_core::admin::DemoSecrets>,
     lanyard: &Lanyard,
+    extra: Option<&str>,
 ) {
     let base = config.public_url.as_str().trim_end_matches('/');
     let store = if config.uses_sqlite() {
@@ -191,6 +204,9 @@ async fn print_banner(
                 "{base}/api/v1/openapi.json  (create keys with `lanyard admin create-api-key`)\n"
             ));
         }
+    }
+    if let Some(extra) = extra {
+        out.push_str(extra);
     }
     out.push_str("  Stop with Ctrl-C; in-flight requests finish first.\n");
     let mut stdout = std::io::stdout().lock();

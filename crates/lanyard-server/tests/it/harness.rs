@@ -20,6 +20,7 @@ pub struct TestApp {
     https: bool,
     outbound: lanyard_server::address_policy::OutboundPolicy,
     peer: SocketAddr,
+    dev_idp: Option<Arc<lanyard_server::dev_idp::DevIdp>>,
     _dir: tempfile::TempDir,
 }
 
@@ -119,6 +120,7 @@ impl TestApp {
             https: public_url.starts_with("https"),
             outbound: Default::default(),
             peer: "192.0.2.10:50000".parse().unwrap(),
+            dev_idp: None,
             _dir: dir,
         }
     }
@@ -145,6 +147,12 @@ impl TestApp {
         self
     }
 
+    /// Mounts the built-in test IdP under /dev-idp.
+    pub fn with_dev_idp(mut self, idp: Arc<lanyard_server::dev_idp::DevIdp>) -> Self {
+        self.dev_idp = Some(idp);
+        self
+    }
+
     pub fn with_peer(mut self, peer: &str) -> Self {
         self.peer = peer.parse().unwrap();
         self
@@ -158,6 +166,7 @@ impl TestApp {
         };
         let mut config = lanyard_server::ServerConfig::new(url.parse().unwrap());
         config.outbound = self.outbound.clone();
+        config.dev_idp = self.dev_idp.clone();
         lanyard_server::app(self.lanyard.clone(), config).layer(MockConnectInfo(self.peer))
     }
 

@@ -8,6 +8,7 @@
 )] // tests fail by panicking
 
 mod api;
+mod dev_idp;
 mod harness;
 mod health;
 mod jwt;

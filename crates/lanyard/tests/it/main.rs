@@ -8,6 +8,7 @@
 )] // tests fail by panicking
 
 mod cli;
+mod dev_idp;
 mod harness;
 mod jwt_interop;
 mod oidc_interop;
