@@ -19,16 +19,13 @@ pub enum LogFormat {
     Json,
 }
 
-/// Options shared by `serve` and `admin`: where the data is and how to reach it.
+/// Where the data is and how to reach it: what `serve` and `admin` both need.
 #[derive(Debug, Clone, Args, Default)]
-#[command(next_help_heading = "Server configuration (serve, admin)")]
-pub struct ConfigArgs {
+#[command(next_help_heading = "Configuration")]
+pub struct StoreArgs {
     /// TOML configuration file
     #[arg(long, env = "LANYARD_CONFIG", global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Address to listen on [default: 127.0.0.1:8080]
-    #[arg(long, env = "LANYARD_LISTEN", global = true, value_name = "ADDR")]
-    pub listen: Option<String>,
     /// Directory for the embedded database and the generated master key [default: ./lanyard-data]
     #[arg(long, env = "LANYARD_DATA_DIR", global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -46,18 +43,36 @@ pub struct ConfigArgs {
         value_name = "FILE"
     )]
     pub master_key_file: Option<PathBuf>,
+    /// Log format
+    #[arg(long, env = "LANYARD_LOG_FORMAT", global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+/// `lanyard serve`: the store options plus what only a running server uses.
+#[derive(Debug, Clone, Args, Default)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "LANYARD_LISTEN", value_name = "ADDR", help_heading = "Server")]
+    pub listen: Option<String>,
     /// Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is trusted
     #[arg(
         long,
         env = "LANYARD_TRUSTED_PROXIES",
-        global = true,
         value_name = "CIDRS",
-        value_delimiter = ','
+        value_delimiter = ',',
+        help_heading = "Server"
     )]
     pub trusted_proxies: Option<Vec<String>>,
     /// Mail relay: `smtp://[user:pass@]host[:port][?tls=required][&from=addr]`, `smtps://…`, or
     /// `outbox:` to keep mail in the outbox (readable through the API) [default: outbox:]
-    #[arg(long, env = "LANYARD_SMTP_URL", global = true, value_name = "URL")]
+    #[arg(
+        long,
+        env = "LANYARD_SMTP_URL",
+        value_name = "URL",
+        help_heading = "Server"
+    )]
     pub smtp_url: Option<String>,
     /// Comma-separated CIDRs of non-public networks (on-premises IdPs; loopback for labs) that
     /// requests to identity providers may reach. Link-local and cloud metadata addresses are
@@ -65,16 +80,57 @@ pub struct ConfigArgs {
     #[arg(
         long,
         env = "LANYARD_OUTBOUND_ALLOW_NETWORKS",
-        global = true,
         value_name = "CIDRS",
-        value_delimiter = ','
+        value_delimiter = ',',
+        help_heading = "Server"
     )]
     pub outbound_allow_networks: Option<Vec<String>>,
-    /// Log format
-    #[arg(long, env = "LANYARD_LOG_FORMAT", global = true, value_enum)]
-    pub log_format: Option<LogFormat>,
     /// Do not create the demo tenant on an empty store
-    #[arg(long, env = "LANYARD_NO_DEMO", global = true)]
+    #[arg(long, env = "LANYARD_NO_DEMO", help_heading = "Server")]
+    pub no_demo: bool,
+}
+
+impl StoreArgs {
+    /// The settings `admin` commands resolve (server-only ones come from the file or defaults).
+    pub fn to_config_args(&self) -> ConfigArgs {
+        ConfigArgs {
+            config: self.config.clone(),
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+            public_url: self.public_url.clone(),
+            master_key_file: self.master_key_file.clone(),
+            log_format: self.log_format,
+            ..ConfigArgs::default()
+        }
+    }
+}
+
+impl ServeArgs {
+    pub fn to_config_args(&self) -> ConfigArgs {
+        ConfigArgs {
+            listen: self.listen.clone(),
+            trusted_proxies: self.trusted_proxies.clone(),
+            smtp_url: self.smtp_url.clone(),
+            outbound_allow_networks: self.outbound_allow_networks.clone(),
+            no_demo: self.no_demo,
+            ..self.store.to_config_args()
+        }
+    }
+}
+
+/// Every setting given by flag or environment (unset: from the file, else the default).
+#[derive(Debug, Clone, Default)]
+pub struct ConfigArgs {
+    pub config: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub public_url: Option<String>,
+    pub master_key_file: Option<PathBuf>,
+    pub trusted_proxies: Option<Vec<String>>,
+    pub smtp_url: Option<String>,
+    pub outbound_allow_networks: Option<Vec<String>>,
+    pub log_format: Option<LogFormat>,
     pub no_demo: bool,
 }
 
