@@ -659,8 +659,7 @@ impl Lanyard {
     ) -> Result<(User, String)> {
         let (t, u) = self.user_by_ref(ctx, slug, user).await?;
         let mut ch = crate::store::Changes::at(self.now());
-        let (link, hash, url) =
-            self.new_link(&t, &u.id, LinkPurpose::PasswordReset, None)?;
+        let (link, hash, url) = self.new_link(&t, &u.id, LinkPurpose::PasswordReset, None)?;
         ch.audit.push(
             ctx.event(ch.at, Some(&t.slug), "user.password_reset_link_created")
                 .user(&u.id)

@@ -283,13 +283,21 @@ async fn reset_password(
     };
     let field = if link { "reset_url" } else { "password" };
     if json {
-        print_json(&serde_json::json!({"tenant": tenant, "user_id": u.id, "username": u.username, field: secret}))
+        print_json(
+            &serde_json::json!({"tenant": tenant, "user_id": u.id, "username": u.username, field: secret}),
+        )
     } else if link {
-        println!("password-reset link for `{}` in `{tenant}` (one use, valid 3 days; the current password works until it is used):", u.username);
+        println!(
+            "password-reset link for `{}` in `{tenant}` (one use, valid 3 days; the current password works until it is used):",
+            u.username
+        );
         println!("{secret}");
         Ok(())
     } else {
-        println!("new password for `{}` in `{tenant}`; their sessions were ended:", u.username);
+        println!(
+            "new password for `{}` in `{tenant}`; their sessions were ended:",
+            u.username
+        );
         println!("password: {secret}   (shown once)");
         Ok(())
     }

@@ -54,7 +54,12 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub store: StoreArgs,
     /// Address to listen on [default: 127.0.0.1:8080]
-    #[arg(long, env = "LANYARD_LISTEN", value_name = "ADDR", help_heading = "Server")]
+    #[arg(
+        long,
+        env = "LANYARD_LISTEN",
+        value_name = "ADDR",
+        help_heading = "Server"
+    )]
     pub listen: Option<String>,
     /// Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is trusted
     #[arg(

@@ -194,9 +194,7 @@ async fn print_banner(
                 out.push_str(&format!(
                     "  Sign in:    {base}/t/demo/login  (credentials were printed on first start)\n"
                 ));
-                out.push_str(
-                    "  Lost it?    lanyard admin reset-password --tenant demo admin\n",
-                );
+                out.push_str("  Lost it?    lanyard admin reset-password --tenant demo admin\n");
             }
             out.push_str("  Admin API:  ");
             out.push_str(&format!(

@@ -184,13 +184,15 @@ async fn probe_postgres(opts: &PgConnectOptions) -> Result<()> {
             Ok(())
         }
         Ok(Err(e)) => Err(Error::StoreUnavailable(e)),
-        Err(_) => Err(Error::StoreUnavailable(sqlx::Error::Io(std::io::Error::new(
-            std::io::ErrorKind::TimedOut,
-            format!(
-                "no answer from the PostgreSQL server within {} s (is the host reachable, or a firewall dropping the connection?)",
-                PG_PROBE_TIMEOUT.as_secs()
+        Err(_) => Err(Error::StoreUnavailable(sqlx::Error::Io(
+            std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "no answer from the PostgreSQL server within {} s (is the host reachable, or a firewall dropping the connection?)",
+                    PG_PROBE_TIMEOUT.as_secs()
+                ),
             ),
-        )))),
+        ))),
     }
 }
 

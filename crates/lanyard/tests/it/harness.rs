@@ -29,7 +29,9 @@ pub fn free_port() -> u16 {
     for _ in 0..20_000 {
         let offset = NEXT.fetch_add(1, Ordering::Relaxed);
         let port = 12_000 + (base - 12_000 + offset) % 20_000;
-        let Ok(port) = u16::try_from(port) else { continue };
+        let Ok(port) = u16::try_from(port) else {
+            continue;
+        };
         if TcpListener::bind(("127.0.0.1", port)).is_ok() {
             return port;
         }

@@ -8,6 +8,7 @@
 )] // tests fail by panicking
 
 mod cli;
+mod first_run;
 mod harness;
 mod jwt_interop;
 mod oidc_interop;
