@@ -271,9 +271,15 @@ pub fn resolve(args: &ConfigArgs) -> Result<Config> {
             "public URL `{public_text}` must be an origin without a path (e.g. https://sso.example.com)"
         );
     }
+    // A key file named explicitly must exist; naming the default place (as the example file
+    // does) still lets the first start create it.
+    let default_key = data_dir.join("master.key");
     let (master_key_file, explicit) = match args.master_key_file.clone().or(file.master_key_file) {
-        Some(p) => (p, true),
-        None => (data_dir.join("master.key"), false),
+        Some(p) => {
+            let explicit = p != default_key;
+            (p, explicit)
+        }
+        None => (default_key, false),
     };
     let mut trusted_proxies = Vec::new();
     for p in args
@@ -519,6 +525,42 @@ mod tests {
         })
         .unwrap_err();
         assert!(format!("{err:#}").contains("smtp_url"), "{err:#}");
+    }
+
+    /// `lanyard.example.toml` names every key the loader knows, with its default, and loads:
+    /// the example cannot drift from the code.
+    #[test]
+    fn the_example_file_loads_and_lists_every_key_with_its_default() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../lanyard.example.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let from_example = resolve(&ConfigArgs {
+            config: Some(path),
+            ..Default::default()
+        })
+        .unwrap();
+        let defaults = resolve(&ConfigArgs::default()).unwrap();
+        assert_eq!(
+            format!("{from_example:?}"),
+            format!("{defaults:?}"),
+            "the example's values are the defaults"
+        );
+        // Every field of the file form appears as a key (FileConfig refuses unknown ones, so
+        // a key in the example that the loader lacks already failed above).
+        let table: toml::Table = toml::from_str(&text).unwrap();
+        let keys: Vec<&str> = table.keys().map(String::as_str).collect();
+        let all = format!("{:?}", FileConfig::default());
+        let fields: Vec<&str> = all
+            .trim_start_matches("FileConfig {")
+            .trim_end_matches('}')
+            .split(',')
+            .filter_map(|f| f.split(':').next())
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .collect();
+        assert!(fields.len() >= 13, "{fields:?}");
+        for f in &fields {
+            assert!(keys.contains(f), "lanyard.example.toml lacks `{f}`");
+        }
     }
 
     #[test]

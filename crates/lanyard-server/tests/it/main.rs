@@ -10,6 +10,7 @@
 mod api;
 mod harness;
 mod health;
+mod home;
 mod jwt;
 mod login;
 mod oidc;

@@ -176,10 +176,10 @@ pub(crate) async fn identities(app: &TestApp, uid: &str) -> Vec<Value> {
         &format!("/api/v1/tenants/acme/users/{uid}/federated-identities"),
         None,
     )
-    .await
-    .as_array()
-    .unwrap()
-    .clone()
+    .await["items"]
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 pub(crate) async fn invitations(app: &TestApp) -> Vec<Value> {
