@@ -87,6 +87,14 @@ async fn every_list_has_the_items_and_next_cursor_shape() {
     let uid = app.user_id("acme", "jo").await;
     let mut lists = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for (status, res) in op["responses"].as_object().unwrap() {
+                assert_ne!(
+                    res["content"]["application/json"]["schema"]["type"], "array",
+                    "{method} {path} answers {status} with a bare array: use Page<T>"
+                );
+            }
+        }
         let Some(get) = item.get("get") else { continue };
         let schema = &get["responses"]["200"]["content"]["application/json"]["schema"];
         assert_ne!(

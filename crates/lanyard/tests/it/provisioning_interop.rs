@@ -92,7 +92,7 @@ fn invite(server: &Server, key: &str, user: &str, email: &str, connection: Optio
     );
     assert_eq!(res.status, 201, "{}", res.body);
     let rows = json_of(&res);
-    let rows = rows.as_array().unwrap();
+    let rows = rows["items"].as_array().unwrap();
     assert_eq!(rows.len(), 1, "{rows:?}");
     let inv = &rows[0];
     assert_eq!(inv["status"], "pending", "{inv}");
