@@ -609,6 +609,69 @@ impl Lanyard {
         Ok(paginate(rows, limit, |r| r.seq.to_string()))
     }
 
+    // --- recovery (an operator on the server: `lanyard admin reset-password`) ---
+
+    /// The user of `slug` named by `user` (an ID or a username).
+    pub async fn user_by_ref(&self, ctx: &Ctx, slug: &str, user: &str) -> Result<(Tenant, User)> {
+        let t = self.admin_tenant(ctx, slug).await?;
+        let u = match self.store.user_by_id(&t.id, user).await? {
+            Some(u) => u,
+            None => self
+                .store
+                .user_by_username(&t.id, user)
+                .await?
+                .ok_or(Error::UserNotFound)?,
+        };
+        Ok((t, u))
+    }
+
+    /// Gives `user` a new random password (ending their sessions, audited as any password
+    /// change) and returns it, for an admin who lost theirs.
+    pub async fn reset_password_to_random(
+        &self,
+        ctx: &Ctx,
+        slug: &str,
+        user: &str,
+    ) -> Result<(User, String)> {
+        let (t, u) = self.user_by_ref(ctx, slug, user).await?;
+        let password = random_password();
+        let (_, u) = self
+            .update_user(
+                ctx,
+                &t.slug,
+                &u.id,
+                proto::UpdateUser {
+                    password: Some(Some(password.clone())),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        Ok((u, password))
+    }
+
+    /// A password-reset link for `user` (valid 3 days, one use), returned rather than mailed:
+    /// older reset links stop working; the current password stays until the link is used.
+    pub async fn password_reset_link(
+        &self,
+        ctx: &Ctx,
+        slug: &str,
+        user: &str,
+    ) -> Result<(User, String)> {
+        let (t, u) = self.user_by_ref(ctx, slug, user).await?;
+        let mut ch = crate::store::Changes::at(self.now());
+        let (link, hash, url) = self.new_link(&t, &u.id, LinkPurpose::PasswordReset, None)?;
+        ch.audit.push(
+            ctx.event(ch.at, Some(&t.slug), "user.password_reset_link_created")
+                .user(&u.id)
+                .details(json!({"reset_link_id": link.id, "username": u.username})),
+        );
+        ch.close_open_links
+            .push((u.id.clone(), LinkPurpose::PasswordReset));
+        ch.new_links.push((link, hash));
+        self.store.apply(&ch).await?;
+        Ok((u, url))
+    }
+
     // --- first start ---
 
     /// On an empty store: the `demo` tenant, an admin with a random password, and an operator

@@ -30,6 +30,17 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T> Page<T> {
+    /// A listing that fits one page (roles, connections, keys, tokens): every list in the API
+    /// has this one shape, so clients page through all of them the same way.
+    pub fn all(items: Vec<T>) -> Self {
+        Self {
+            items,
+            next_cursor: None,
+        }
+    }
+}
+
 /// Distinguishes a field that is absent (`None`) from one that is `null` (`Some(None)`).
 pub(crate) fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
 where

@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod fetch;
 pub mod health;
+mod home;
 mod links;
 pub mod metrics;
 pub mod pages;
@@ -86,6 +87,7 @@ pub fn app(lanyard: Lanyard, config: ServerConfig) -> Router {
         .merge(api::router())
         .merge(health::router())
         .merge(dev_idp)
+        .merge(home::router())
         .fallback(pages::not_found)
         .with_state(state)
         .layer(axum::middleware::from_fn(metrics::track))

@@ -14,6 +14,8 @@ static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 tokio::task_local! {
     /// The current request's ID, for error bodies built deep inside handlers.
     pub static CURRENT_REQUEST_ID: String;
+    /// The current request's path, so an error page can link back to its tenant's sign-in.
+    pub static CURRENT_PATH: String;
 }
 
 /// Installs the process-wide recorder once; later calls (tests build many apps) reuse it.
@@ -79,7 +81,10 @@ pub async fn track(req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let res = CURRENT_REQUEST_ID.scope(request_id, next.run(req)).await;
+    let path = req.uri().path().to_owned();
+    let res = CURRENT_REQUEST_ID
+        .scope(request_id, CURRENT_PATH.scope(path, next.run(req)))
+        .await;
     let status = res.status().as_u16().to_string();
     if let Some(ErrorCode(code)) = res.extensions().get::<ErrorCode>() {
         tracing::info!(status = %status, code, "refused");

@@ -81,6 +81,8 @@ pub struct SignedInPage<'a> {
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
     title: &'a str,
+    /// Back to the tenant's sign-in page, on errors under `/t/{tenant}/`.
+    sign_in: Option<String>,
     message: &'a str,
     help: Option<&'a str>,
     code: &'a str,
@@ -157,14 +159,10 @@ pub fn error_page_with_help(
     message: &str,
     help: Option<&str>,
 ) -> Response {
-    let title = match status {
-        StatusCode::NOT_FOUND => "Not found",
-        StatusCode::UNAUTHORIZED => "Please sign in",
-        StatusCode::FORBIDDEN => "Not allowed",
-        StatusCode::TOO_MANY_REQUESTS => "Too many attempts",
-        s if s.is_server_error() => "Something went wrong",
-        _ => "Request refused",
-    };
+    let path = crate::metrics::CURRENT_PATH
+        .try_with(Clone::clone)
+        .unwrap_or_default();
+    let title = error_title(status, code, &path);
     let request_id = crate::metrics::CURRENT_REQUEST_ID
         .try_with(Clone::clone)
         .ok()
@@ -173,12 +171,57 @@ pub fn error_page_with_help(
         status,
         &ErrorPage {
             title,
+            sign_in: tenant_of(&path).map(|t| format!("/t/{t}/login")),
             message,
             help,
             code,
             request_id,
         },
     )
+}
+
+/// The tenant slug of a `/t/{tenant}/…` path, when it is one a slug can be (so it is safe
+/// to put in a link).
+fn tenant_of(path: &str) -> Option<&str> {
+    let slug = path.strip_prefix("/t/")?.split('/').next()?;
+    let ok = !slug.is_empty()
+        && slug.len() <= 63
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    ok.then_some(slug)
+}
+
+/// The page heading: what happened, by the area of the error code first (a failed single
+/// sign-on reads as such whatever its status), else by the status.
+fn error_title(status: StatusCode, code: &str, path: &str) -> &'static str {
+    let area = code.split('.').next().unwrap_or_default();
+    // The identity-provider legs (JWT remote login keeps its customers' codes, without an area).
+    let sso_leg = path
+        .strip_prefix("/t/")
+        .and_then(|rest| rest.split('/').nth(1))
+        .is_some_and(|leg| matches!(leg, "sso" | "saml" | "oidc" | "jwt"));
+    match area {
+        "saml" | "oidc" | "jwt" | "sso" => return "Single sign-on did not complete",
+        "login" => return "Sign-in did not complete",
+        "invitation" | "link" => return "This link cannot be used",
+        "connection" if status.is_client_error() => {
+            return "Single sign-on is not available here";
+        }
+        _ if sso_leg && status == StatusCode::NOT_FOUND => {
+            return "Single sign-on is not available here";
+        }
+        _ if sso_leg && !status.is_server_error() => return "Single sign-on did not complete",
+        _ => {}
+    }
+    match status {
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::UNAUTHORIZED => "Please sign in",
+        StatusCode::FORBIDDEN => "Not allowed",
+        StatusCode::TOO_MANY_REQUESTS => "Too many attempts",
+        s if s.is_server_error() => "Something went wrong",
+        _ => "Request refused",
+    }
 }
 
 /// Fallback for unknown paths: JSON under the API, a page elsewhere.

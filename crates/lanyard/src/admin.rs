@@ -1,12 +1,21 @@
 //! `lanyard admin …`: direct administration of the store, for bootstrap and automation.
 
-use crate::config::Config;
+use crate::config::{Config, StoreArgs};
 use crate::serve;
 use anyhow::{Context, Result, bail};
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use lanyard_core::Ctx;
 use lanyard_proto as proto;
 use std::io::Read;
+
+/// `lanyard admin`: the store options, then one command.
+#[derive(Args)]
+pub struct AdminArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
 
 #[derive(Subcommand)]
 pub enum AdminCommand {
@@ -66,6 +75,20 @@ pub enum AdminCommand {
         #[arg(long)]
         connection: Option<String>,
         /// Print the invitations as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give a user who lost their password a new one (printed once; their sessions end), or
+    /// with --link a one-use password-reset link to pass on
+    ResetPassword {
+        /// Tenant slug
+        #[arg(long)]
+        tenant: String,
+        /// Username or user ID
+        user: String,
+        /// Print a one-use reset link (valid 3 days) instead of setting a new password
+        #[arg(long)]
+        link: bool,
         #[arg(long)]
         json: bool,
     },
@@ -208,6 +231,12 @@ pub async fn run(config: Config, cmd: AdminCommand) -> Result<()> {
                 Ok(())
             }
         }
+        AdminCommand::ResetPassword {
+            tenant,
+            user,
+            link,
+            json,
+        } => reset_password(&lanyard, &ctx, &tenant, &user, link, json).await,
         AdminCommand::CreateApiKey { tenant, name, json } => {
             let (key, token) = lanyard
                 .create_api_key(&ctx, tenant.as_deref(), &name)
@@ -230,4 +259,46 @@ pub async fn run(config: Config, cmd: AdminCommand) -> Result<()> {
     };
     lanyard.store.close().await;
     result
+}
+
+async fn reset_password(
+    lanyard: &lanyard_core::Lanyard,
+    ctx: &Ctx,
+    tenant: &str,
+    user: &str,
+    link: bool,
+    json: bool,
+) -> Result<()> {
+    let result = if link {
+        lanyard.password_reset_link(ctx, tenant, user).await
+    } else {
+        lanyard.reset_password_to_random(ctx, tenant, user).await
+    };
+    let (u, secret) = match result {
+        Ok(r) => r,
+        Err(lanyard_core::Error::UserNotFound) => bail!(
+            "no user `{user}` in tenant `{tenant}`; give the username (or the user ID) as it appears in GET /api/v1/tenants/{tenant}/users"
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    let field = if link { "reset_url" } else { "password" };
+    if json {
+        print_json(
+            &serde_json::json!({"tenant": tenant, "user_id": u.id, "username": u.username, field: secret}),
+        )
+    } else if link {
+        println!(
+            "password-reset link for `{}` in `{tenant}` (one use, valid 3 days; the current password works until it is used):",
+            u.username
+        );
+        println!("{secret}");
+        Ok(())
+    } else {
+        println!(
+            "new password for `{}` in `{tenant}`; their sessions were ended:",
+            u.username
+        );
+        println!("password: {secret}   (shown once)");
+        Ok(())
+    }
 }

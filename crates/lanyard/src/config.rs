@@ -19,16 +19,13 @@ pub enum LogFormat {
     Json,
 }
 
-/// Options shared by `serve` and `admin`: where the data is and how to reach it.
+/// Where the data is and how to reach it: what `serve` and `admin` both need.
 #[derive(Debug, Clone, Args, Default)]
-#[command(next_help_heading = "Server configuration (serve, admin)")]
-pub struct ConfigArgs {
+#[command(next_help_heading = "Configuration")]
+pub struct StoreArgs {
     /// TOML configuration file
     #[arg(long, env = "LANYARD_CONFIG", global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Address to listen on [default: 127.0.0.1:8080]
-    #[arg(long, env = "LANYARD_LISTEN", global = true, value_name = "ADDR")]
-    pub listen: Option<String>,
     /// Directory for the embedded database and the generated master key [default: ./lanyard-data]
     #[arg(long, env = "LANYARD_DATA_DIR", global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -46,18 +43,43 @@ pub struct ConfigArgs {
         value_name = "FILE"
     )]
     pub master_key_file: Option<PathBuf>,
+    /// Log format
+    #[arg(long, env = "LANYARD_LOG_FORMAT", global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+/// `lanyard serve`: the store options plus what only a running server uses.
+#[derive(Debug, Clone, Args, Default)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub dev: crate::dev_idp::ServeArgs,
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(
+        long,
+        env = "LANYARD_LISTEN",
+        value_name = "ADDR",
+        help_heading = "Server"
+    )]
+    pub listen: Option<String>,
     /// Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is trusted
     #[arg(
         long,
         env = "LANYARD_TRUSTED_PROXIES",
-        global = true,
         value_name = "CIDRS",
-        value_delimiter = ','
+        value_delimiter = ',',
+        help_heading = "Server"
     )]
     pub trusted_proxies: Option<Vec<String>>,
     /// Mail relay: `smtp://[user:pass@]host[:port][?tls=required][&from=addr]`, `smtps://…`, or
     /// `outbox:` to keep mail in the outbox (readable through the API) [default: outbox:]
-    #[arg(long, env = "LANYARD_SMTP_URL", global = true, value_name = "URL")]
+    #[arg(
+        long,
+        env = "LANYARD_SMTP_URL",
+        value_name = "URL",
+        help_heading = "Server"
+    )]
     pub smtp_url: Option<String>,
     /// Comma-separated CIDRs of non-public networks (on-premises IdPs; loopback for labs) that
     /// requests to identity providers may reach. Link-local and cloud metadata addresses are
@@ -65,16 +87,57 @@ pub struct ConfigArgs {
     #[arg(
         long,
         env = "LANYARD_OUTBOUND_ALLOW_NETWORKS",
-        global = true,
         value_name = "CIDRS",
-        value_delimiter = ','
+        value_delimiter = ',',
+        help_heading = "Server"
     )]
     pub outbound_allow_networks: Option<Vec<String>>,
-    /// Log format
-    #[arg(long, env = "LANYARD_LOG_FORMAT", global = true, value_enum)]
-    pub log_format: Option<LogFormat>,
     /// Do not create the demo tenant on an empty store
-    #[arg(long, env = "LANYARD_NO_DEMO", global = true)]
+    #[arg(long, env = "LANYARD_NO_DEMO", help_heading = "Server")]
+    pub no_demo: bool,
+}
+
+impl StoreArgs {
+    /// The settings `admin` commands resolve (server-only ones come from the file or defaults).
+    pub fn to_config_args(&self) -> ConfigArgs {
+        ConfigArgs {
+            config: self.config.clone(),
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+            public_url: self.public_url.clone(),
+            master_key_file: self.master_key_file.clone(),
+            log_format: self.log_format,
+            ..ConfigArgs::default()
+        }
+    }
+}
+
+impl ServeArgs {
+    pub fn to_config_args(&self) -> ConfigArgs {
+        ConfigArgs {
+            listen: self.listen.clone(),
+            trusted_proxies: self.trusted_proxies.clone(),
+            smtp_url: self.smtp_url.clone(),
+            outbound_allow_networks: self.outbound_allow_networks.clone(),
+            no_demo: self.no_demo,
+            ..self.store.to_config_args()
+        }
+    }
+}
+
+/// Every setting given by flag or environment (unset: from the file, else the default).
+#[derive(Debug, Clone, Default)]
+pub struct ConfigArgs {
+    pub config: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub public_url: Option<String>,
+    pub master_key_file: Option<PathBuf>,
+    pub trusted_proxies: Option<Vec<String>>,
+    pub smtp_url: Option<String>,
+    pub outbound_allow_networks: Option<Vec<String>>,
+    pub log_format: Option<LogFormat>,
     pub no_demo: bool,
 }
 
@@ -210,9 +273,15 @@ pub fn resolve(args: &ConfigArgs) -> Result<Config> {
             "public URL `{public_text}` must be an origin without a path (e.g. https://sso.example.com)"
         );
     }
+    // A key file named explicitly must exist; naming the default place (as the example file
+    // does) still lets the first start create it.
+    let default_key = data_dir.join("master.key");
     let (master_key_file, explicit) = match args.master_key_file.clone().or(file.master_key_file) {
-        Some(p) => (p, true),
-        None => (data_dir.join("master.key"), false),
+        Some(p) => {
+            let explicit = p != default_key;
+            (p, explicit)
+        }
+        None => (default_key, false),
     };
     let mut trusted_proxies = Vec::new();
     for p in args
@@ -458,6 +527,42 @@ mod tests {
         })
         .unwrap_err();
         assert!(format!("{err:#}").contains("smtp_url"), "{err:#}");
+    }
+
+    /// `lanyard.example.toml` names every key the loader knows, with its default, and loads:
+    /// the example cannot drift from the code.
+    #[test]
+    fn the_example_file_loads_and_lists_every_key_with_its_default() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../lanyard.example.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let from_example = resolve(&ConfigArgs {
+            config: Some(path),
+            ..Default::default()
+        })
+        .unwrap();
+        let defaults = resolve(&ConfigArgs::default()).unwrap();
+        assert_eq!(
+            format!("{from_example:?}"),
+            format!("{defaults:?}"),
+            "the example's values are the defaults"
+        );
+        // Every field of the file form appears as a key (FileConfig refuses unknown ones, so
+        // a key in the example that the loader lacks already failed above).
+        let table: toml::Table = toml::from_str(&text).unwrap();
+        let keys: Vec<&str> = table.keys().map(String::as_str).collect();
+        let all = format!("{:?}", FileConfig::default());
+        let fields: Vec<&str> = all
+            .trim_start_matches("FileConfig {")
+            .trim_end_matches('}')
+            .split(',')
+            .filter_map(|f| f.split(':').next())
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .collect();
+        assert!(fields.len() >= 13, "{fields:?}");
+        for f in &fields {
+            assert!(keys.contains(f), "lanyard.example.toml lacks `{f}`");
+        }
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub struct ServeArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct DevIdpArgs {
+    #[command(flatten)]
+    pub store: crate::config::StoreArgs,
     /// Address the test IdP listens on (its own port, apart from `serve`'s --listen).
     #[arg(long, default_value = "127.0.0.1:8090", value_name = "ADDR")]
     pub bind: SocketAddr,

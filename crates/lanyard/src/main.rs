@@ -7,14 +7,19 @@ mod saml;
 mod serve;
 
 use clap::{Parser, Subcommand};
-use config::ConfigArgs;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "lanyard", version, about = "Self-hostable enterprise single sign-on", long_about = None)]
+#[command(
+    name = "lanyard",
+    version,
+    about = "Self-hostable enterprise single sign-on",
+    long_about = None,
+    after_help = "Settings come from a TOML file (--config, LANYARD_CONFIG), then LANYARD_* variables \
+                  (LANYARD_LISTEN, LANYARD_DATA_DIR, LANYARD_DATABASE_URL, LANYARD_PUBLIC_URL, …), \
+                  then flags; `lanyard serve --help` lists them all."
+)]
 struct Cli {
-    #[command(flatten)]
-    config: ConfigArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -22,10 +27,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (with no configuration: SQLite in ./lanyard-data, 127.0.0.1:8080, a demo tenant)
-    Serve(dev_idp::ServeArgs),
+    Serve(config::ServeArgs),
     /// Administer the store directly (run on the server, with its configuration)
-    #[command(subcommand)]
-    Admin(admin::AdminCommand),
+    Admin(admin::AdminArgs),
     /// SAML tools for support engineers and IT admins (offline; no server or database needed)
     #[command(subcommand)]
     Saml(saml::SamlCommand),
@@ -43,7 +47,13 @@ fn main() -> ExitCode {
         } => return saml::run(cmd),
         cli => cli,
     };
-    let config = match config::resolve(&cli.config) {
+    let args = match &cli.command {
+        Command::Serve(a) => a.to_config_args(),
+        Command::Admin(a) => a.store.to_config_args(),
+        Command::DevIdp(a) => a.store.to_config_args(),
+        Command::Saml(_) => config::ConfigArgs::default(),
+    };
+    let config = match config::resolve(&args) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("lanyard: configuration error: {e:#}");
@@ -51,8 +61,8 @@ fn main() -> ExitCode {
         }
     };
     let refusal = match &cli.command {
-        Command::Serve(a) if a.demo => {
-            dev_idp::loopback_refusal(&config.public_url, a.allow_non_loopback)
+        Command::Serve(a) if a.dev.demo => {
+            dev_idp::loopback_refusal(&config.public_url, a.dev.allow_non_loopback)
         }
         Command::DevIdp(a) => {
             let url = a
@@ -82,9 +92,9 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve(a) => serve::run(config, a).await,
+            Command::Serve(a) => serve::run(config, a.dev).await,
             Command::DevIdp(a) => dev_idp::run(config, a).await,
-            Command::Admin(cmd) => admin::run(config, cmd).await,
+            Command::Admin(a) => admin::run(config, a.command).await,
             // Handled above, before configuration: the debugger needs no server or store.
             Command::Saml(_) => Ok(()),
         }

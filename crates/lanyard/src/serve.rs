@@ -13,8 +13,10 @@ use tracing_subscriber::EnvFilter;
 pub fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_env("LANYARD_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    // Colours only for a person at a terminal: a journal, a file or a pipe gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
@@ -82,6 +84,16 @@ pub async fn open(config: &Config) -> Result<Lanyard> {
 
 pub async fn run(config: Config, args: crate::dev_idp::ServeArgs) -> Result<()> {
     init_logging(config.log_format);
+    // Bind first: when the port is taken, nothing (data directory, master key, demo secrets)
+    // is created, so the next start is still a first start and shows the secrets.
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (is another server using it? choose another with --listen)",
+                config.listen
+            )
+        })?;
     let lanyard = open(&config).await?;
     let demo = if config.demo {
         lanyard
@@ -92,9 +104,6 @@ pub async fn run(config: Config, args: crate::dev_idp::ServeArgs) -> Result<()> 
         None
     };
 
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
     let local = listener.local_addr().context("listener address")?;
     let mut server_config = lanyard_server::ServerConfig::new(config.public_url.clone());
     server_config.trusted_proxies = config.trusted_proxies.clone();
@@ -198,6 +207,7 @@ async fn print_banner(
                 out.push_str(&format!(
                     "  Sign in:    {base}/t/demo/login  (credentials were printed on first start)\n"
                 ));
+                out.push_str("  Lost it?    lanyard admin reset-password --tenant demo admin\n");
             }
             out.push_str("  Admin API:  ");
             out.push_str(&format!(

@@ -172,6 +172,30 @@ macro_rules! bind_audit {
     };
 }
 
+/// How long the first connection to PostgreSQL may take before start-up gives up.
+const PG_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Opens and closes one connection, so a failure carries its cause.
+async fn probe_postgres(opts: &PgConnectOptions) -> Result<()> {
+    use sqlx::{ConnectOptions, Connection};
+    match tokio::time::timeout(PG_PROBE_TIMEOUT, opts.connect()).await {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            Ok(())
+        }
+        Ok(Err(e)) => Err(Error::StoreUnavailable(e)),
+        Err(_) => Err(Error::StoreUnavailable(sqlx::Error::Io(
+            std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "no answer from the PostgreSQL server within {} s (is the host reachable, or a firewall dropping the connection?)",
+                    PG_PROBE_TIMEOUT.as_secs()
+                ),
+            ),
+        ))),
+    }
+}
+
 /// A value bound in a query assembled at run time (filters).
 enum Arg {
     Text(String),
@@ -215,10 +239,15 @@ impl Store {
     }
 
     pub async fn connect_postgres(opts: PgConnectOptions) -> Result<Self> {
+        let opts = opts.application_name("lanyard");
+        // One direct connection first: the pool retries until its timeout and then reports
+        // only "pool timed out", hiding the cause an operator needs (connection refused, the
+        // password or database refused, TLS).
+        probe_postgres(&opts).await?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(5))
-            .connect_with(opts.application_name("lanyard"))
+            .connect_with(opts)
             .await?;
         Ok(Self::Postgres(pool))
     }

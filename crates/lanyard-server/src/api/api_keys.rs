@@ -4,7 +4,7 @@ use crate::extract::{ApiCtx, ApiJson, ApiPath};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use lanyard_proto::{ApiKey, CreateApiKey, CreatedApiKey, ErrorBody};
+use lanyard_proto::{ApiKey, CreateApiKey, CreatedApiKey, ErrorBody, Page};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -17,19 +17,19 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Operator keys (not bound to a tenant); operator keys only.
 #[utoipa::path(get, path = "/api-keys", tag = "api-keys", security(("api_key" = [])),
-    responses((status = 200, body = Vec<ApiKey>), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Page<ApiKey>), (status = 403, body = ErrorBody)))]
 async fn list_operator_keys(
     State(s): State<AppState>,
     ApiCtx(ctx): ApiCtx,
-) -> Result<Json<Vec<ApiKey>>, ApiError> {
-    Ok(Json(
+) -> Result<Json<Page<ApiKey>>, ApiError> {
+    Ok(Json(Page::all(
         s.lanyard
             .list_api_keys(&ctx, None)
             .await?
             .iter()
             .map(|k| k.to_wire())
             .collect(),
-    ))
+    )))
 }
 
 /// Create an operator key. The token is in this response only.
@@ -63,20 +63,20 @@ async fn revoke_operator_key(
 }
 
 #[utoipa::path(get, path = "/tenants/{tenant}/api-keys", tag = "api-keys", params(("tenant" = String, Path)), security(("api_key" = [])),
-    responses((status = 200, body = Vec<ApiKey>), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Page<ApiKey>), (status = 403, body = ErrorBody)))]
 async fn list_tenant_keys(
     State(s): State<AppState>,
     ApiCtx(ctx): ApiCtx,
     ApiPath(slug): ApiPath<String>,
-) -> Result<Json<Vec<ApiKey>>, ApiError> {
-    Ok(Json(
+) -> Result<Json<Page<ApiKey>>, ApiError> {
+    Ok(Json(Page::all(
         s.lanyard
             .list_api_keys(&ctx, Some(&slug))
             .await?
             .iter()
             .map(|k| k.to_wire())
             .collect(),
-    ))
+    )))
 }
 
 /// Create a key that administers this tenant only. The token is in this response only.

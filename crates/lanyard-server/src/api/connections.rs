@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use lanyard_proto::{
-    Connection, ConnectionInput, ErrorBody, JwtConnectionInput, OidcConnectionInput,
+    Connection, ConnectionInput, ErrorBody, JwtConnectionInput, OidcConnectionInput, Page,
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -45,19 +45,19 @@ async fn resolve_metadata(s: &AppState, input: &mut ConnectionInput) -> Result<(
 }
 
 #[utoipa::path(get, path = "/tenants/{tenant}/connections", tag = "connections", params(("tenant" = String, Path)), security(("api_key" = [])),
-    responses((status = 200, body = Vec<Connection>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Page<Connection>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list_connections(
     State(s): State<AppState>,
     ApiCtx(ctx): ApiCtx,
     ApiPath(slug): ApiPath<String>,
-) -> Result<Json<Vec<Connection>>, ApiError> {
+) -> Result<Json<Page<Connection>>, ApiError> {
     let (t, rows) = s.lanyard.list_connections(&ctx, &slug).await?;
     let public = public(&s);
     let items = rows
         .iter()
         .map(|c| c.to_wire(&t.slug, &public))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Json(items))
+    Ok(Json(Page::all(items)))
 }
 
 /// Create a SAML connection. The response shows the SP entity ID, ACS URL and metadata URL to

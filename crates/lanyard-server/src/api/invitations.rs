@@ -17,15 +17,15 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// its API tokens are revoked and its other sessions end. An open invitation is re-sent, never
 /// replaced, so earlier links keep working.
 #[utoipa::path(post, path = "/tenants/{tenant}/invitations", tag = "invitations", params(("tenant" = String, Path)), request_body = CreateInvitations, security(("api_key" = [])),
-    responses((status = 201, body = Vec<Invitation>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 201, body = Page<Invitation>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn create_invitations(
     State(s): State<AppState>,
     ApiCtx(ctx): ApiCtx,
     ApiPath(slug): ApiPath<String>,
     ApiJson(req): ApiJson<CreateInvitations>,
-) -> Result<(StatusCode, Json<Vec<Invitation>>), ApiError> {
+) -> Result<(StatusCode, Json<Page<Invitation>>), ApiError> {
     let (_, rows) = s.lanyard.create_invitations(&ctx, &slug, req).await?;
-    Ok((StatusCode::CREATED, Json(rows)))
+    Ok((StatusCode::CREATED, Json(Page::all(rows))))
 }
 
 /// Every invitation with its link and status (`pending`, `declined`, `accepted`).

@@ -4,7 +4,7 @@ use crate::extract::{ApiCtx, ApiJson, ApiPath};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use lanyard_proto::{CreateRole, ErrorBody, Role};
+use lanyard_proto::{CreateRole, ErrorBody, Page, Role};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -14,20 +14,20 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 #[utoipa::path(get, path = "/tenants/{tenant}/roles", tag = "roles", params(("tenant" = String, Path)), security(("api_key" = [])),
-    responses((status = 200, body = Vec<Role>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Page<Role>), (status = 404, body = ErrorBody)))]
 async fn list_roles(
     State(s): State<AppState>,
     ApiCtx(ctx): ApiCtx,
     ApiPath(slug): ApiPath<String>,
-) -> Result<Json<Vec<Role>>, ApiError> {
-    Ok(Json(
+) -> Result<Json<Page<Role>>, ApiError> {
+    Ok(Json(Page::all(
         s.lanyard
             .list_roles(&ctx, &slug)
             .await?
             .iter()
             .map(|r| r.to_wire())
             .collect(),
-    ))
+    )))
 }
 
 #[utoipa::path(post, path = "/tenants/{tenant}/roles", tag = "roles", params(("tenant" = String, Path)), request_body = CreateRole, security(("api_key" = [])),

@@ -145,15 +145,15 @@ async fn revoke_user_sessions(
 
 /// The identities (per connection) that sign in as this user.
 #[utoipa::path(get, path = "/tenants/{tenant}/users/{user_id}/federated-identities", tag = "users", params(("tenant" = String, Path), ("user_id" = String, Path)), security(("api_key" = [])),
-    responses((status = 200, body = Vec<FederatedIdentity>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Page<FederatedIdentity>), (status = 404, body = ErrorBody)))]
 async fn list_federated_identities(
     State(s): State<AppState>,
     ApiCtx(ctx): ApiCtx,
     ApiPath((slug, id)): ApiPath<(String, String)>,
-) -> Result<Json<Vec<FederatedIdentity>>, ApiError> {
-    Ok(Json(
+) -> Result<Json<Page<FederatedIdentity>>, ApiError> {
+    Ok(Json(Page::all(
         s.lanyard.federated_identities(&ctx, &slug, &id).await?,
-    ))
+    )))
 }
 
 /// Sets the federation ID the user signs in with on a connection (exactly as the IdP sends it:
@@ -191,14 +191,14 @@ async fn remove_federated_identity(
 }
 
 #[utoipa::path(get, path = "/tenants/{tenant}/users/{user_id}/api-tokens", tag = "users", params(("tenant" = String, Path), ("user_id" = String, Path)), security(("api_key" = [])),
-    responses((status = 200, body = Vec<ApiToken>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Page<ApiToken>), (status = 404, body = ErrorBody)))]
 async fn list_api_tokens(
     State(s): State<AppState>,
     ApiCtx(ctx): ApiCtx,
     ApiPath((slug, id)): ApiPath<(String, String)>,
-) -> Result<Json<Vec<ApiToken>>, ApiError> {
+) -> Result<Json<Page<ApiToken>>, ApiError> {
     let rows = s.lanyard.list_api_tokens(&ctx, &slug, &id).await?;
-    Ok(Json(rows.iter().map(|t| t.to_wire()).collect()))
+    Ok(Json(Page::all(rows.iter().map(|t| t.to_wire()).collect())))
 }
 
 /// Issues a long-lived API token for the user (`lyt_…`, shown once). It authenticates

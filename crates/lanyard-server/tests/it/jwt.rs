@@ -216,7 +216,7 @@ async fn admin_api_saves_jwt_connections_with_the_customer_codes() {
         .api(Method::GET, "/api/v1/tenants/acme/connections", None, None)
         .await;
     // `portal` and the three certificate connections above.
-    assert_eq!(list.json().as_array().unwrap().len(), 4);
+    assert_eq!(list.json()["items"].as_array().unwrap().len(), 4);
     assert!(!list.text().contains("PRIVATE KEY"));
     let audit = app
         .api(Method::GET, "/api/v1/audit-events?limit=200", None, None)

@@ -11,6 +11,7 @@ mod api;
 mod dev_idp;
 mod harness;
 mod health;
+mod home;
 mod jwt;
 mod login;
 mod oidc;

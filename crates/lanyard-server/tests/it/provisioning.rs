@@ -176,10 +176,10 @@ pub(crate) async fn identities(app: &TestApp, uid: &str) -> Vec<Value> {
         &format!("/api/v1/tenants/acme/users/{uid}/federated-identities"),
         None,
     )
-    .await
-    .as_array()
-    .unwrap()
-    .clone()
+    .await["items"]
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 pub(crate) async fn invitations(app: &TestApp) -> Vec<Value> {
@@ -268,7 +268,7 @@ pub(crate) async fn invite(app: &TestApp, username: &str, email: &str) -> String
         )
         .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
-    let inv = res.json()[0].clone();
+    let inv = res.json()["items"][0].clone();
     assert_eq!(inv["status"], "pending");
     assert_eq!(inv["emailed"], true);
     let sent = mails(app, email, "connect your account to single sign-on").await;

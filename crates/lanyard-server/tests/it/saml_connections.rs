@@ -77,7 +77,7 @@ AAAA\n-----END CERTIFICATE-----"]),
         api(Method::GET, "/api/v1/tenants/acme/connections", None)
             .await
             .json(),
-        json!([]),
+        json!({"items": [], "next_cursor": null}),
         "bad input created nothing"
     );
 
@@ -429,7 +429,7 @@ Connection: close\r\n\r\n"
         .await
         .json();
     assert_eq!(
-        listed.as_array().unwrap().len(),
+        listed["items"].as_array().unwrap().len(),
         1,
         "only the good import created a connection"
     );

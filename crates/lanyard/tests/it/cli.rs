@@ -112,11 +112,7 @@ fn admin_commands_create_what_serve_then_uses() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
     let run = |args: &[&str]| {
-        let out = bin()
-            .args(args)
-            .args(["--data-dir", d, "--no-demo"])
-            .output()
-            .unwrap();
+        let out = bin().args(args).args(["--data-dir", d]).output().unwrap();
         assert!(
             out.status.success(),
             "{args:?}: {}",

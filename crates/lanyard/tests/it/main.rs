@@ -9,6 +9,7 @@
 
 mod cli;
 mod dev_idp;
+mod first_run;
 mod harness;
 mod jwt_interop;
 mod oidc_interop;

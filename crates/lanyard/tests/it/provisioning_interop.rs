@@ -92,7 +92,7 @@ fn invite(server: &Server, key: &str, user: &str, email: &str, connection: Optio
     );
     assert_eq!(res.status, 201, "{}", res.body);
     let rows = json_of(&res);
-    let rows = rows.as_array().unwrap();
+    let rows = rows["items"].as_array().unwrap();
     assert_eq!(rows.len(), 1, "{rows:?}");
     let inv = &rows[0];
     assert_eq!(inv["status"], "pending", "{inv}");
@@ -369,7 +369,7 @@ fn password_user_moves_to_saml_by_invitation_then_back_by_reset() {
     );
     assert_eq!(res.status, 200, "{}", res.body);
     let fed = json_of(&res);
-    let fed = fed.as_array().unwrap();
+    let fed = fed["items"].as_array().unwrap();
     assert_eq!(fed.len(), 1, "{fed:?}");
     assert_eq!(fed[0]["connection"], "test-idp");
     assert_eq!(fed[0]["federation_id"], email, "the IdP's NameID");
@@ -545,7 +545,7 @@ fn declined_invitation_resumed_later_through_oidc_provider() {
         "",
     );
     assert_eq!(res.status, 200, "{}", res.body);
-    let fed = json_of(&res);
+    let fed = &json_of(&res)["items"];
     assert_eq!(fed[0]["connection"], "op", "{fed}");
     assert_eq!(
         fed[0]["federation_id"], "alice",
