@@ -54,7 +54,7 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub store: StoreArgs,
     #[command(flatten)]
-    pub dev: crate::dev_idp::ServeArgs,
+    pub dev: crate::dev_idp::DemoArgs,
     /// Address to listen on [default: 127.0.0.1:8080]
     #[arg(
         long,

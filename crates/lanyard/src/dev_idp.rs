@@ -15,7 +15,8 @@ pub const ALLOW_FLAG: &str = "--dev-idp-allow-non-loopback";
 const KEY_FILE: &str = "dev-idp-keys.json";
 
 #[derive(clap::Args, Debug, Default, Clone)]
-pub struct ServeArgs {
+#[command(next_help_heading = "Demo")]
+pub struct DemoArgs {
     /// Also run the built-in test identity provider under /dev-idp and give the demo tenant a
     /// SAML and an OIDC connection to it ("Sign in with Test IdP"). Loopback public URLs only.
     #[arg(long)]

@@ -82,7 +82,7 @@ pub async fn open(config: &Config) -> Result<Lanyard> {
         .with_public_url(config.public_url.as_str()))
 }
 
-pub async fn run(config: Config, args: crate::dev_idp::ServeArgs) -> Result<()> {
+pub async fn run(config: Config, args: crate::dev_idp::DemoArgs) -> Result<()> {
     init_logging(config.log_format);
     // Bind first: when the port is taken, nothing (data directory, master key, demo secrets)
     // is created, so the next start is still a first start and shows the secrets.
