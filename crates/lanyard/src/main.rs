@@ -108,3 +108,14 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// clap checks a command line's definition only when it is built: two flattened argument
+    /// structs with one name, or a flag defined twice, would make every `lanyard` call panic.
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        use clap::CommandFactory as _;
+        super::Cli::command().debug_assert();
+    }
+}
