@@ -16,15 +16,32 @@ const AT_ONCE: usize = 4;
 
 /// Provisions `ids` concurrently, all released together; returns each outcome.
 async fn at_once(f: &Fx, ids: Vec<Identity>) -> Vec<lanyard_core::Result<Provisioned>> {
+    at_once_with(f, ids, None).await
+}
+
+/// The same, each sign-in carrying the upgrade invitation `invitation` (a link ID).
+async fn at_once_with(
+    f: &Fx,
+    ids: Vec<Identity>,
+    invitation: Option<String>,
+) -> Vec<lanyard_core::Result<Provisioned>> {
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(ids.len()));
     let tasks: Vec<_> = ids
         .into_iter()
         .map(|id| {
             let (l, t, c, barrier) = (f.l.clone(), f.t.clone(), f.c.clone(), barrier.clone());
+            let invitation = invitation.clone();
             tokio::spawn(async move {
                 barrier.wait().await;
-                l.provision(&t, &c, true, &id, None, &meta("198.51.100.1"))
-                    .await
+                l.provision(
+                    &t,
+                    &c,
+                    true,
+                    &id,
+                    invitation.as_deref(),
+                    &meta("198.51.100.1"),
+                )
+                .await
             })
         })
         .collect();
@@ -98,6 +115,50 @@ async fn simultaneous_first_sign_ins_of_two_people_with_one_email_still_conflict
             }
         }
         assert_eq!(f.users().await, ROUNDS, "{}", e.name);
+    })
+    .await;
+}
+
+/// An invited password user who accepts the invitation in two tabs at once: both sign-ins land in
+/// the invited account, which is linked once (the losing one finds the identity linked, or the
+/// invitation used, and continues as a returning sign-in).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_invitation_accepted_twice_at_once_links_the_account_once() {
+    each_backend(|e| async move {
+        let f = fixture(&e, None).await;
+        for round in 0..ROUNDS {
+            let name = format!("jo{round}");
+            let email = format!("{name}@acme.example");
+            let jo = f.password_user(&name, &email, "support").await;
+            let (_, inv) =
+                f.l.create_invitations(
+                    &lanyard_core::Ctx::cli(),
+                    "acme",
+                    lanyard_proto::CreateInvitations {
+                        users: Some(vec![jo.id.clone()]),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            let token = inv[0].url.rsplit('/').next().unwrap().to_owned();
+            let start = f.l.invitation("acme", &token).await.unwrap();
+            let id = identity(&format!("00u-{name}"), Some(&email));
+            let outcomes =
+                at_once_with(&f, vec![id; AT_ONCE], Some(start.opened.link.id.clone())).await;
+            let mut upgraded = 0;
+            for o in outcomes {
+                let p = o.unwrap_or_else(|err| {
+                    panic!("{}: round {round}: {} ({err})", e.name, err.code())
+                });
+                assert_eq!(p.user.id, jo.id, "{}: round {round}", e.name);
+                upgraded += usize::from(p.upgraded);
+            }
+            assert_eq!(upgraded, 1, "{}: round {round}: upgraded once", e.name);
+            let u = f.user(&jo.id).await;
+            assert_eq!(u.sso_state, lanyard_core::model::SsoState::Linked);
+            assert_eq!(u.password_hash, None);
+        }
     })
     .await;
 }
