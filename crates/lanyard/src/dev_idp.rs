@@ -29,8 +29,12 @@ pub struct DemoArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct DevIdpArgs {
-    #[command(flatten)]
-    pub store: crate::config::StoreArgs,
+    /// TOML configuration file (the test IdP reads only its `data_dir`)
+    #[arg(long, env = "LANYARD_CONFIG", value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+    /// Directory of the test IdP's keys (dev-idp-keys.json) [default: ./lanyard-data]
+    #[arg(long, env = "LANYARD_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<std::path::PathBuf>,
     /// Address the test IdP listens on (its own port, apart from `serve`'s --listen).
     #[arg(long, default_value = "127.0.0.1:8090", value_name = "ADDR")]
     pub bind: SocketAddr,
@@ -41,6 +45,17 @@ pub struct DevIdpArgs {
     /// to every SP that trusts it).
     #[arg(long = "dev-idp-allow-non-loopback")]
     pub allow_non_loopback: bool,
+}
+
+impl DevIdpArgs {
+    /// The settings the test IdP uses: where its keys live, nothing of the server's.
+    pub fn to_config_args(&self) -> crate::config::ConfigArgs {
+        crate::config::ConfigArgs {
+            config: self.config.clone(),
+            data_dir: self.data_dir.clone(),
+            ..crate::config::ConfigArgs::default()
+        }
+    }
 }
 
 fn is_loopback(url: &url::Url) -> bool {

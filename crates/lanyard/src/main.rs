@@ -50,7 +50,7 @@ fn main() -> ExitCode {
     let args = match &cli.command {
         Command::Serve(a) => a.to_config_args(),
         Command::Admin(a) => a.store.to_config_args(),
-        Command::DevIdp(a) => a.store.to_config_args(),
+        Command::DevIdp(a) => a.to_config_args(),
         Command::Saml(_) => config::ConfigArgs::default(),
     };
     let config = match config::resolve(&args) {

@@ -273,4 +273,27 @@ fn each_help_lists_only_its_own_flags() {
     ] {
         assert!(!saml.contains(flag), "saml --help lists {flag}:\n{saml}");
     }
+    // The test IdP needs a place for its keys and nothing of the server's store or network.
+    let dev_idp = help(&["dev-idp"]);
+    for flag in ["--data-dir", "--config", "--bind", "--url"] {
+        assert!(
+            dev_idp.contains(flag),
+            "dev-idp --help lacks {flag}:\n{dev_idp}"
+        );
+    }
+    for flag in [
+        "--database-url",
+        "--master-key-file",
+        "--public-url",
+        "--listen",
+        "--smtp-url",
+    ] {
+        // As an option of its own (the --bind help may mention serve's --listen in prose).
+        assert!(
+            !dev_idp
+                .lines()
+                .any(|l| l.trim_start().starts_with(&format!("{flag} "))),
+            "dev-idp --help lists {flag}:\n{dev_idp}"
+        );
+    }
 }
