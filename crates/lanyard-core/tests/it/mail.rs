@@ -49,9 +49,15 @@ struct SmtpSink {
     dir: tempfile::TempDir,
 }
 
+/// The Python of the test peers' virtual environment (tests/peers/venv, made by
+/// scripts/setup-test-peers): aiosmtpd is installed there, never into the system Python.
+fn peer_python() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/venv/bin/python3")
+}
+
 /// Whether the SMTP peer can run; without it the test is skipped, except in CI where it fails.
 fn sink_available() -> bool {
-    let ok = Command::new("python3")
+    let ok = Command::new(peer_python())
         .args(["-c", "import aiosmtpd"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -60,10 +66,10 @@ fn sink_available() -> bool {
     if !ok {
         assert!(
             std::env::var_os("CI").is_none(),
-            "CI is set but python3 with aiosmtpd is missing: run scripts/setup-test-peers"
+            "CI is set but tests/peers/venv with aiosmtpd is missing: run scripts/setup-test-peers"
         );
         eprintln!(
-            "SMTP delivery test skipped: python3 with aiosmtpd is missing (scripts/setup-test-peers)"
+            "SMTP delivery test skipped: tests/peers/venv with aiosmtpd is missing (scripts/setup-test-peers)"
         );
     }
     ok
@@ -73,7 +79,7 @@ impl SmtpSink {
     fn start(port: u16) -> Self {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/smtp/sink.py");
         let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new("python3")
+        let mut child = Command::new(peer_python())
             .arg(&script)
             .arg(port.to_string())
             .arg(dir.path())

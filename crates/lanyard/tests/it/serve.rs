@@ -156,7 +156,10 @@ fn serve_sends_queued_mail_through_the_configured_relay() {
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
 
-    let python = Command::new("python3")
+    // The test peers' virtual environment (scripts/setup-test-peers), not the system Python.
+    let venv_python =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/venv/bin/python3");
+    let python = Command::new(&venv_python)
         .args(["-c", "import aiosmtpd"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -165,9 +168,11 @@ fn serve_sends_queued_mail_through_the_configured_relay() {
     if !python {
         assert!(
             std::env::var_os("CI").is_none(),
-            "CI is set but python3 with aiosmtpd is missing: run scripts/setup-test-peers"
+            "CI is set but tests/peers/venv with aiosmtpd is missing: run scripts/setup-test-peers"
         );
-        eprintln!("SMTP serve test skipped: python3 with aiosmtpd is missing");
+        eprintln!(
+            "SMTP serve test skipped: tests/peers/venv with aiosmtpd is missing (scripts/setup-test-peers)"
+        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -204,7 +209,7 @@ fn serve_sends_queued_mail_through_the_configured_relay() {
     let inbox = tempfile::tempdir().unwrap();
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/smtp/sink.py");
-    let mut sink = Command::new("python3")
+    let mut sink = Command::new(&venv_python)
         .arg(&script)
         .arg(port.to_string())
         .arg(inbox.path())
