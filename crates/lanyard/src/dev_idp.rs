@@ -157,6 +157,7 @@ pub async fn run(config: Config, args: DevIdpArgs) -> Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
     let base = format!("{}{PREFIX}", url.as_str().trim_end_matches('/'));
+    let shutdown = crate::serve::shutdown_signal()?;
     println!(
         "\nLanyard Test IdP is listening on http://{}\n\n  SAML metadata:   {}/saml/metadata\n  SAML SSO URL:    {}\n  OIDC issuer:     {}\n  OIDC client:     {} / {}\n  Keys:            {}\n\n  Never use it for real accounts. Stop with Ctrl-C.\n",
         args.bind,
@@ -169,9 +170,7 @@ pub async fn run(config: Config, args: DevIdpArgs) -> Result<()> {
     );
     let app: axum::Router = lanyard_server::dev_idp::router(idp);
     axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(shutdown)
         .await
         .context("test IdP failed")
 }

@@ -125,6 +125,9 @@ pub async fn run(config: Config, args: crate::dev_idp::DemoArgs) -> Result<()> {
     }
     let app = lanyard_server::app(lanyard.clone(), server_config);
 
+    // Signal handlers are installed before the banner says "Stop with Ctrl-C": a SIGTERM sent
+    // the moment the banner appears must drain, not kill the process with the default action.
+    let shutdown = shutdown_signal()?;
     let extra = dev_idp.as_ref().map(|_| crate::dev_idp::banner(&config));
     print_banner(&config, local, demo.as_ref(), &lanyard, extra.as_deref()).await;
     tracing::info!(listen = %local, store = ?lanyard.store.backend(), mail = ?config.mail, "lanyard is serving");
@@ -141,7 +144,7 @@ pub async fn run(config: Config, args: crate::dev_idp::DemoArgs) -> Result<()> {
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(shutdown)
     .await
     .context("server failed")?;
     let _ = stop_mail.send(true);
@@ -255,24 +258,24 @@ async fn send_mail(
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Registers SIGINT and SIGTERM now and returns the future that completes on either.
+pub(crate) fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (mut interrupt, mut terminate) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::interrupt()).context("cannot handle SIGINT")?,
+            signal(SignalKind::terminate()).context("cannot handle SIGTERM")?,
+        )
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutdown signal received; draining");
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutdown signal received; draining");
+    })
 }
