@@ -18,6 +18,8 @@ mod oidc;
 mod oidc_pasted_keys;
 mod oidc_rfc9207;
 mod outbound;
+mod provider;
+mod provider_errors;
 mod provisioning;
 mod provisioning_access;
 mod saml;
