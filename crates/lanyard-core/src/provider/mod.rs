@@ -11,6 +11,7 @@
 pub mod apps;
 pub mod authorize;
 pub mod keys;
+pub mod logout;
 pub mod pkce;
 pub mod tokens;
 

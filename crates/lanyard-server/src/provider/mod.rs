@@ -7,6 +7,7 @@
 
 mod authorize;
 mod discovery;
+mod logout;
 mod oauth;
 mod token;
 
@@ -14,6 +15,8 @@ use crate::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
+
+pub use logout::{LogoutReport, send_due_logouts};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -31,6 +34,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/oauth2/revoke", post(token::revoke))
         .route("/oauth2/introspect", post(token::introspect))
+        .route("/oauth2/logout", get(logout::logout).post(logout::logout))
         .layer(DefaultBodyLimit::max(64 * 1024))
 }
 

@@ -20,6 +20,7 @@ mod oidc_rfc9207;
 mod outbound;
 mod provider;
 mod provider_errors;
+mod provider_logout;
 mod provisioning;
 mod provisioning_access;
 mod saml;
