@@ -71,6 +71,15 @@ fn person_claims(l: &Live) -> Map<String, Value> {
         m.insert("role".into(), json!(r));
     }
     m.insert("sid".into(), json!(l.session.id));
+    if let Some(groups) = l
+        .session
+        .idp_groups
+        .as_deref()
+        .and_then(|g| serde_json::from_str::<Vec<String>>(g).ok())
+        .filter(|g| !g.is_empty())
+    {
+        m.insert("groups".into(), json!(groups));
+    }
     let (amr, acr) = amr_acr(&l.session.auth_method);
     m.insert("amr".into(), amr);
     m.insert("acr".into(), json!(acr));
