@@ -23,8 +23,7 @@ fn receiver() -> (u16, Arc<Mutex<Vec<String>>>) {
             s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
             let mut buf = Vec::new();
             let mut chunk = [0u8; 4096];
-            loop {
-                let Ok(n) = s.read(&mut chunk) else { break };
+            while let Ok(n) = s.read(&mut chunk) {
                 if n == 0 {
                     break;
                 }
