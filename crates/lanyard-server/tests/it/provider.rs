@@ -296,3 +296,46 @@ async fn an_existing_session_is_reused_and_es256_apps_get_es256_id_tokens() {
     );
     verify_id_token(&t, &c, idt).await;
 }
+
+#[tokio::test]
+async fn the_sign_in_form_returns_to_the_resume_url_and_then_to_the_app() {
+    let t = TestApp::new().await;
+    let c = create_app(&t, true, None).await;
+    let login = location(&t.get(&authorize_path(&c, &[]), None).await);
+    let page = t.get(&login, None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf_name = t.csrf_cookie_name();
+    let csrf = page.cookie_value(csrf_name).unwrap();
+    let return_to = url::form_urlencoded::parse(login.split_once('?').unwrap().1.as_bytes())
+        .find(|(k, _)| k == "return_to")
+        .unwrap()
+        .1
+        .into_owned();
+    assert!(
+        page.text().contains("/oauth2/authorize/resume?request="),
+        "{}",
+        page.text()
+    );
+    let r = t
+        .form(
+            "/t/acme/login",
+            &format!("{csrf_name}={csrf}"),
+            &[
+                ("username", "jo"),
+                ("password", crate::harness::PW),
+                ("csrf_token", &csrf),
+                ("return_to", &return_to),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(location(&r), return_to);
+    let name = t.session_cookie_name("acme");
+    let cookie = format!("{name}={}", r.cookie_value(&name).unwrap());
+    let back = t.get(&return_to, Some(&cookie)).await;
+    let q = query_of(&location(&back));
+    assert_eq!((q["iss"].as_str(), q["state"].as_str()), (ISSUER, "st-1"));
+    // A public client redeems with PKCE and no secret.
+    let r = redeem(&t, &c, &q["code"]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+}
