@@ -339,3 +339,30 @@ async fn the_sign_in_form_returns_to_the_resume_url_and_then_to_the_app() {
     let r = redeem(&t, &c, &q["code"]).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
 }
+
+#[tokio::test]
+async fn browser_apps_may_call_the_token_and_userinfo_endpoints_cross_origin() {
+    let t = TestApp::new().await;
+    for path in ["/oauth2/token", "/oauth2/userinfo", "/oauth2/revoke"] {
+        let req = Request::options(path)
+            .header(header::ORIGIN, "https://spa.example")
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "authorization")
+            .body(Body::empty())
+            .unwrap();
+        let r = t.send(req).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{path}");
+        assert_eq!(r.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+        assert!(
+            r.headers
+                .get(header::ACCESS_CONTROL_ALLOW_CREDENTIALS)
+                .is_none()
+        );
+    }
+    let c = create_app(&t, true, None).await;
+    let r = redeem(&t, &c, "unknown").await;
+    assert_eq!(r.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+    // The authorization endpoint is a page for the browser, not an API: no CORS there.
+    let r = t.get(&authorize_path(&c, &[]), None).await;
+    assert!(r.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+}
