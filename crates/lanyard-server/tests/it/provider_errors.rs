@@ -279,6 +279,17 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
     .await;
     assert_eq!(oauth_error(&r).0, "invalid_grant");
     assert_eq!(userinfo(&t, &a2).await.status, StatusCode::UNAUTHORIZED);
+    // Each step left its audit event (written in the step's own transaction).
+    let kinds = t.audit_kinds().await;
+    for k in [
+        "oauth.code_issued",
+        "oauth.code_redeemed",
+        "oauth.tokens_issued",
+        "oauth.tokens_refreshed",
+        "oauth.refresh_reused",
+    ] {
+        assert!(kinds.iter().any(|x| x == k), "{k} missing from {kinds:?}");
+    }
 }
 
 #[tokio::test]
