@@ -121,6 +121,11 @@ pub async fn run(config: Config, args: crate::dev_idp::DemoArgs) -> Result<()> {
     };
     server_config.dev_idp = dev_idp.clone();
     let outbound = server_config.outbound.clone();
+    // The OpenID provider's signing keys exist before the first request needs them.
+    lanyard
+        .provider_keys()
+        .await
+        .context("cannot prepare the OpenID provider's signing keys")?;
     for d in &config.deprecations {
         tracing::warn!("{d}");
     }

@@ -377,6 +377,15 @@ async fn a_tenant_the_app_may_not_serve_is_access_denied() {
         q["error_description"].starts_with("oauth.tenant_not_allowed"),
         "{q:?}"
     );
+    // Without an organisation, an app limited to one tenant goes to that tenant's sign-in.
+    let r = t
+        .get(&authorize_path(&c, &[("organization", "")]), Some(&cookie))
+        .await;
+    assert!(
+        location(&r).starts_with("/t/other/login?"),
+        "{}",
+        location(&r)
+    );
 }
 
 #[tokio::test]
