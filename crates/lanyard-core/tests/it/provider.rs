@@ -318,6 +318,34 @@ async fn every_way_a_session_ends_queues_one_back_channel_logout_per_app() {
         let sids: Vec<&str> = q.iter().map(|j| j.session_id.as_str()).collect();
         assert_eq!(sids.len(), 2, "{}: {sids:?}", e.name);
         assert!(sids.contains(&s3.id.as_str()) && !sids.contains(&s2.id.as_str()));
+        // The SSO upgrade (and every other multi-row sign-in change) ends sessions through
+        // `Changes`: a session whose tokens were received there is queued too.
+        l.update_user(
+            &c,
+            "acme",
+            &s.user_id,
+            proto::UpdateUser {
+                disabled: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let s4 = open(&e, &s.user_id).await;
+        let code4 = code(&e, &app, &s4, "openid").await;
+        l.exchange_code(&app, &code4, Some(REDIRECT), Some(VERIFIER), &m)
+            .await
+            .unwrap();
+        let mut ch = lanyard_core::store::Changes::at(l.now());
+        ch.revoke_sessions_of.push(s.user_id.clone());
+        l.store.apply(&ch).await.unwrap();
+        let q = l.store.list_logouts().await.unwrap();
+        assert!(
+            q.iter().any(|j| j.session_id == s4.id),
+            "{}: upgrade path",
+            e.name
+        );
+        assert_eq!(q.len(), 3);
         // The logout token names the session and the user.
         let token = l.logout_token(&q[1]).await.unwrap();
         assert_eq!(token.split('.').count(), 3);
