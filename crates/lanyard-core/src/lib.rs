@@ -11,6 +11,7 @@ pub mod error;
 pub mod identity;
 pub mod mail;
 pub mod model;
+pub mod netmask;
 pub mod outbound;
 pub mod secret;
 pub mod session;

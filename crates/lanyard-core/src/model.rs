@@ -26,6 +26,9 @@ pub struct Tenant {
     pub sso_default_role: Option<String>,
     /// Accounts created just in time must confirm their email before they can sign in.
     pub require_email_confirmation: bool,
+    /// Where the client's address sends it at sign-in (see [`crate::access::routing`]).
+    #[sqlx(try_from = "String")]
+    pub network_masks: crate::netmask::NetworkMasks,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -40,6 +43,7 @@ impl Tenant {
             sso_required: self.sso_required,
             sso_default_role: self.sso_default_role.clone(),
             require_email_confirmation: self.require_email_confirmation,
+            network_masks: self.network_masks.to_strings(),
             created_at: rfc3339(self.created_at),
             updated_at: rfc3339(self.updated_at),
         }
@@ -83,6 +87,10 @@ pub struct User {
     pub collaborator: bool,
     /// `false` only for an account created just in time whose email is not confirmed yet.
     pub email_confirmed: bool,
+    /// May sign in with a password although the tenant requires SSO, until the account links to
+    /// a connection again: set when a removed or disconnected connection left it a password
+    /// reset (see [`crate::access::routing::password_route`]).
+    pub sso_exempt: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -143,6 +151,7 @@ impl User {
             sso_state: SsoState::None,
             collaborator: false,
             email_confirmed: true,
+            sso_exempt: false,
             created_at: now,
             updated_at: now,
         }
@@ -163,6 +172,7 @@ impl User {
             sso_state: self.sso_state.as_str().to_owned(),
             collaborator: self.collaborator,
             email_confirmed: self.email_confirmed,
+            sso_exempt: self.sso_exempt,
             created_at: rfc3339(self.created_at),
             updated_at: rfc3339(self.updated_at),
         }

@@ -21,6 +21,10 @@ pub struct Tenant {
     pub sso_default_role: Option<String>,
     /// Accounts created just in time must confirm their email before they can sign in.
     pub require_email_confirmation: bool,
+    /// CIDR ranges (IPv4 and IPv6, canonical form) that decide where sign-in sends a client:
+    /// inside a mask to SSO, outside to the password form. Empty: no mask rules.
+    #[serde(default)]
+    pub network_masks: Vec<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -50,6 +54,10 @@ pub struct UpdateTenant {
     pub sso_default_role: Option<Option<String>>,
     #[serde(default)]
     pub require_email_confirmation: Option<bool>,
+    /// Replaces the whole list. Each entry is a CIDR range with its prefix length and no host
+    /// bits set (`192.0.2.0/24`, `2001:db8::/32`); at most 500.
+    #[serde(default)]
+    pub network_masks: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +81,10 @@ pub struct User {
     pub collaborator: bool,
     /// `false` while an account created just in time has not confirmed its email.
     pub email_confirmed: bool,
+    /// The password works although the tenant requires SSO, until the account links to a
+    /// connection again (set when its only connection was removed or disconnected).
+    #[serde(default)]
+    pub sso_exempt: bool,
     pub created_at: String,
     pub updated_at: String,
 }

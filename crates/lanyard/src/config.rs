@@ -151,6 +151,8 @@ struct FileConfig {
     public_url: Option<String>,
     master_key_file: Option<PathBuf>,
     trusted_proxies: Option<Vec<String>>,
+    /// Which header the trusted proxies write: `x-forwarded-for` (default) or `forwarded`.
+    client_ip_header: Option<String>,
     smtp_url: Option<String>,
     log_format: Option<LogFormat>,
     demo: Option<bool>,
@@ -175,6 +177,8 @@ pub struct Config {
     /// Whether the master key file was named explicitly (then it must exist).
     pub master_key_file_explicit: bool,
     pub trusted_proxies: Vec<IpNet>,
+    /// The forwarding header the trusted proxies write (only that one is read).
+    pub client_ip_header: lanyard_core::access::client_ip::ForwardedHeader,
     /// Where mail goes; the outbox alone unless an SMTP relay is configured.
     pub mail: MailTransport,
     pub log_format: LogFormat,
@@ -300,6 +304,14 @@ pub fn resolve(args: &ConfigArgs) -> Result<Config> {
             .with_context(|| format!("trusted proxy `{p}` is not an IP address or CIDR"))?;
         trusted_proxies.push(net);
     }
+    let client_ip_header = match file.client_ip_header.as_deref() {
+        None => lanyard_core::access::client_ip::ForwardedHeader::default(),
+        Some(h) => {
+            lanyard_core::access::client_ip::ForwardedHeader::parse(h).with_context(|| {
+                format!("client_ip_header `{h}` must be `x-forwarded-for` or `forwarded`")
+            })?
+        }
+    };
     // Checked here, so a bad relay URL stops start-up like any other bad setting.
     let mail = MailTransport::from_url(args.smtp_url.as_deref().or(file.smtp_url.as_deref()))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -335,6 +347,7 @@ pub fn resolve(args: &ConfigArgs) -> Result<Config> {
         master_key_file,
         master_key_file_explicit: explicit,
         trusted_proxies,
+        client_ip_header,
         mail,
         log_format: args.log_format.or(file.log_format).unwrap_or_default(),
         demo: !args.no_demo && file.demo.unwrap_or(true),

@@ -107,6 +107,7 @@ pub async fn run(config: Config, args: crate::dev_idp::DemoArgs) -> Result<()> {
     let local = listener.local_addr().context("listener address")?;
     let mut server_config = lanyard_server::ServerConfig::new(config.public_url.clone());
     server_config.trusted_proxies = config.trusted_proxies.clone();
+    server_config.client_ip_header = config.client_ip_header;
     server_config.request_timeout = config.request_timeout;
     server_config.outbound.allow_networks = config.outbound_allow_networks.clone();
     let dev_idp = if args.demo {

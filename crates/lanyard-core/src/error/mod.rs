@@ -29,6 +29,12 @@ pub enum Error {
     TenantNotFound(String),
     #[error("the tenant slug `{0}` is already taken; choose another")]
     TenantSlugTaken(String),
+    #[error("the network mask `{entry}` is refused: {reason}")]
+    NetworkMaskInvalid { entry: String, reason: String },
+    #[error(
+        "{count} network masks is too many; a tenant may list at most 500 (merge adjacent ranges)"
+    )]
+    NetworkMasksTooMany { count: usize },
     #[error("no such user in this tenant")]
     UserNotFound,
     #[error("the username `{0}` is already used in this tenant")]
@@ -222,6 +228,8 @@ impl Error {
             Self::Invalid { .. } => "request.invalid_field",
             Self::TenantNotFound(_) => "tenant.not_found",
             Self::TenantSlugTaken(_) => "tenant.slug_taken",
+            Self::NetworkMaskInvalid { .. } => "tenant.network_mask_invalid",
+            Self::NetworkMasksTooMany { .. } => "tenant.network_masks_too_many",
             Self::UserNotFound => "user.not_found",
             Self::UsernameTaken(_) => "user.username_taken",
             Self::EmailTaken(_) => "user.email_taken",
@@ -299,6 +307,8 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::Invalid { .. }
+            | Self::NetworkMaskInvalid { .. }
+            | Self::NetworkMasksTooMany { .. }
             | Self::SamlConfig { .. }
             | Self::MetadataFetch(_)
             | Self::MetadataUrlForbidden => ErrorKind::Invalid,

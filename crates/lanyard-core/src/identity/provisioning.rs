@@ -303,6 +303,11 @@ impl Lanyard {
                 }
             }
         }
+        if u.sso_exempt {
+            // Back on SSO: the password exemption a removed connection left ends here.
+            u.sso_exempt = false;
+            changes.insert("sso_exempt".into(), json!({"from": true, "to": false}));
+        }
         ch.touch_links
             .push((c.id.clone(), id.federation_id.clone(), now));
         if let Some(inv) = &invitation {
@@ -375,6 +380,7 @@ impl Lanyard {
         u.password_hash = None;
         u.password_changed_at = Some(now);
         u.sso_state = SsoState::Linked;
+        u.sso_exempt = false;
         u.updated_at = now;
         let mut ch = Changes::at(now);
         ch.link.push(first_login_link(tenant, c, id, &u.id, now));

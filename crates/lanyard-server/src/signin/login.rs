@@ -2,7 +2,7 @@
 
 use crate::AppState;
 use crate::error::{ApiError, PageError};
-use crate::extract::Meta;
+use crate::extract::{Client, Meta};
 use crate::metrics::login_outcome;
 use crate::pages::{self, LoginPage, SignedInPage};
 use crate::signin::{
@@ -15,6 +15,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::SameSite;
+use lanyard_core::access::routing::{EntryPoint, Route};
 use lanyard_core::clock::rfc3339;
 use lanyard_core::secret::{constant_time_eq, random_token};
 use lanyard_core::{Error, validate};
@@ -57,6 +58,7 @@ async fn login_page(
     State(s): State<AppState>,
     Path(slug): Path<String>,
     Query(q): Query<LoginQuery>,
+    Client(client): Client,
     jar: CookieJar,
 ) -> Result<Response, PageError> {
     let tenant = s.lanyard.tenant(&slug).await?;
@@ -85,7 +87,24 @@ async fn login_page(
         }
     }
     let rt = return_to.as_deref().unwrap_or("");
+    // The tenant URL's row of the routing table (network masks; see access::routing).
+    let routing = s
+        .lanyard
+        .route_login(&slug, EntryPoint::TenantUrl, None, client)
+        .await?;
     let sso = sso_buttons(&s, &tenant, rt).await;
+    let password_form = match routing.route {
+        Route::Sso => {
+            if let [(_, href)] = sso.as_slice() {
+                return Ok(Redirect::to(href).into_response());
+            }
+            false
+        }
+        Route::UsernameThenPassword => {
+            return Ok(Redirect::to(&direct_url(&slug, rt, None)).into_response());
+        }
+        _ => true,
+    };
     Ok(form_response(
         &s,
         jar,
@@ -95,12 +114,30 @@ async fn login_page(
         "",
         None,
         &sso,
+        password_form,
     ))
+}
+
+/// The direct sign-in page's URL, carrying the return path and the username typed so far.
+pub(crate) fn direct_url(slug: &str, return_to: &str, username: Option<&str>) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    if !return_to.is_empty() {
+        q.append_pair("return_to", return_to);
+    }
+    if let Some(u) = username {
+        q.append_pair("username", u);
+    }
+    let q = q.finish();
+    if q.is_empty() {
+        format!("/t/{slug}/login/direct")
+    } else {
+        format!("/t/{slug}/login/direct?{q}")
+    }
 }
 
 /// The sign-in form, with a login-CSRF token in a cookie and a hidden field (double submit).
 /// The tenant's enabled connections as sign-in buttons (name, start URL with `return_to`).
-async fn sso_buttons(
+pub(crate) async fn sso_buttons(
     s: &AppState,
     tenant: &lanyard_core::model::Tenant,
     return_to: &str,
@@ -141,19 +178,9 @@ fn form_response(
     username: &str,
     error: Option<(StatusCode, &Error)>,
     sso: &[(String, String)],
+    password_form: bool,
 ) -> Response {
-    let existing = jar
-        .get(login_csrf_cookie_name(s))
-        .map(|c| c.value().to_owned())
-        .filter(|v| v.len() == 43);
-    let csrf = existing.unwrap_or_else(random_token);
-    let jar = jar.add(cookie(
-        s,
-        login_csrf_cookie_name(s).to_owned(),
-        csrf.clone(),
-        3600,
-        SameSite::Strict,
-    ));
+    let (jar, csrf) = login_csrf(s, jar);
     let (status, message, code, help) = match error {
         Some((status, e)) => (status, Some(e.to_string()), e.code(), e.help_text()),
         None => (StatusCode::OK, None, "", None),
@@ -168,6 +195,7 @@ fn form_response(
         error_code: code,
         error_help: help,
         sso,
+        password_form,
     };
     let mut res = (jar, pages::render(status, &page)).into_response();
     if let Some((_, e)) = error {
@@ -177,7 +205,34 @@ fn form_response(
     res
 }
 
-fn capitalise(s: &str) -> String {
+/// The login-CSRF token (double submit: a cookie and a hidden field), kept if the browser has
+/// one already.
+pub(crate) fn login_csrf(s: &AppState, jar: CookieJar) -> (CookieJar, String) {
+    let existing = jar
+        .get(login_csrf_cookie_name(s))
+        .map(|c| c.value().to_owned())
+        .filter(|v| v.len() == 43);
+    let csrf = existing.unwrap_or_else(random_token);
+    let jar = jar.add(cookie(
+        s,
+        login_csrf_cookie_name(s).to_owned(),
+        csrf.clone(),
+        3600,
+        SameSite::Strict,
+    ));
+    (jar, csrf)
+}
+
+/// Whether the form's CSRF token matches the login-CSRF cookie.
+pub(crate) fn login_csrf_ok(s: &AppState, jar: &CookieJar, submitted: &str) -> bool {
+    let cookie_csrf = jar
+        .get(login_csrf_cookie_name(s))
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    !cookie_csrf.is_empty() && constant_time_eq(cookie_csrf.as_bytes(), submitted.as_bytes())
+}
+
+pub(crate) fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect::<String>() + ".",
@@ -203,18 +258,13 @@ async fn login_submit(
             "",
             Some((StatusCode::BAD_REQUEST, &Error::CsrfInvalid)),
             &[],
+            true,
         ));
     };
     let return_to = validate::return_to(&form.return_to);
     let rt = return_to.as_deref().unwrap_or("");
     let sso = sso_buttons(&s, &tenant, rt).await;
-    let cookie_csrf = jar
-        .get(login_csrf_cookie_name(&s))
-        .map(|c| c.value().to_owned())
-        .unwrap_or_default();
-    if cookie_csrf.is_empty()
-        || !constant_time_eq(cookie_csrf.as_bytes(), form.csrf_token.as_bytes())
-    {
+    if !login_csrf_ok(&s, &jar, &form.csrf_token) {
         login_outcome("password", Error::CsrfInvalid.code());
         return Ok(form_response(
             &s,
@@ -225,6 +275,7 @@ async fn login_submit(
             &form.username,
             Some((StatusCode::FORBIDDEN, &Error::CsrfInvalid)),
             &sso,
+            true,
         ));
     }
     match s
@@ -257,6 +308,7 @@ async fn login_submit(
                 &form.username,
                 Some((status, &e)),
                 &sso,
+                true,
             );
             if let Error::Throttled { retry_after_secs } = e
                 && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())

@@ -20,6 +20,7 @@ mod oidc_rfc9207;
 mod outbound;
 mod provisioning;
 mod provisioning_access;
+mod routing;
 mod saml;
 mod saml_connections;
 mod saml_idp;

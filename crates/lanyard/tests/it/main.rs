@@ -14,6 +14,7 @@ mod harness;
 mod jwt_interop;
 mod oidc_interop;
 mod provisioning_interop;
+mod routing_e2e;
 mod saml_cli;
 mod saml_interop;
 mod serve;
