@@ -7,6 +7,7 @@ pub mod admin;
 pub mod audit;
 pub mod clock;
 pub mod connection;
+pub mod domain;
 pub mod error;
 pub mod identity;
 pub mod mail;
@@ -38,6 +39,8 @@ pub struct Lanyard {
     jwks_cache: Arc<signin::oidc::checks::JwksCache>,
     /// Lanyard's public base URL, for links in emails.
     public_url: Arc<str>,
+    /// The DNS server domain verification asks (`dns_resolver`).
+    dns_resolver: Option<std::net::SocketAddr>,
 }
 
 /// The public URL links in emails use unless [`Lanyard::with_public_url`] sets another.
@@ -66,6 +69,7 @@ impl Lanyard {
             idp_cache: Arc::default(),
             jwks_cache: Arc::default(),
             public_url: Arc::from(DEFAULT_PUBLIC_URL),
+            dns_resolver: None,
         })
     }
 
@@ -73,6 +77,16 @@ impl Lanyard {
     pub fn with_public_url(mut self, url: &str) -> Self {
         self.public_url = Arc::from(url.trim_end_matches('/'));
         self
+    }
+
+    /// Sets the DNS server that domain verification asks for TXT records.
+    pub fn with_dns_resolver(mut self, resolver: Option<std::net::SocketAddr>) -> Self {
+        self.dns_resolver = resolver;
+        self
+    }
+
+    pub fn dns_resolver(&self) -> Option<std::net::SocketAddr> {
+        self.dns_resolver
     }
 
     pub fn public_url(&self) -> &str {

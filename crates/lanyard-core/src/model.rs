@@ -529,3 +529,38 @@ pub struct LoginStart<'a> {
     pub invitation_id: Option<&'a str>,
     pub browser_binding: Option<&'a str>,
 }
+
+/// An email domain a tenant claims (see [`crate::domain`]).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TenantDomain {
+    pub id: String,
+    pub tenant_id: String,
+    /// Normalised: lowercase ASCII (IDN as punycode), no trailing dot.
+    pub domain: String,
+    /// `pending` or `verified`.
+    pub state: String,
+    pub challenge_token: String,
+    pub verified_at: Option<UnixTime>,
+    /// `dns` or `operator`.
+    pub verified_by: Option<String>,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+impl TenantDomain {
+    pub fn verified(&self) -> bool {
+        self.state == "verified"
+    }
+
+    pub fn to_wire(&self) -> proto::TenantDomain {
+        proto::TenantDomain {
+            domain: self.domain.clone(),
+            state: self.state.clone(),
+            challenge_record: format!("{}{}", crate::domain::CHALLENGE_PREFIX, self.domain),
+            challenge_value: self.challenge_token.clone(),
+            verified_at: self.verified_at.map(rfc3339),
+            verified_by: self.verified_by.clone(),
+            created_at: rfc3339(self.created_at),
+        }
+    }
+}

@@ -60,6 +60,32 @@ pub struct UpdateTenant {
     pub network_masks: Option<Vec<String>>,
 }
 
+/// An email domain the tenant claims for home-realm discovery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TenantDomain {
+    /// Normalised: lowercase, IDN as punycode, no trailing dot.
+    pub domain: String,
+    /// `pending` until the challenge is found (or an operator vouches), then `verified`.
+    pub state: String,
+    /// Publish a TXT record at this name …
+    pub challenge_record: String,
+    /// … holding exactly this value, then call `POST …/domains/{domain}/check`.
+    pub challenge_value: String,
+    pub verified_at: Option<String>,
+    /// `dns` or `operator`.
+    pub verified_by: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ClaimDomain {
+    /// An email domain (`example.com`, `bücher.example`); stored normalised.
+    pub domain: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct User {

@@ -79,7 +79,8 @@ pub async fn open(config: &Config) -> Result<Lanyard> {
     Ok(Lanyard::new(store, Arc::new(SystemClock), master_key)
         .await
         .context("cannot start")?
-        .with_public_url(config.public_url.as_str()))
+        .with_public_url(config.public_url.as_str())
+        .with_dns_resolver(config.dns_resolver))
 }
 
 pub async fn run(config: Config, args: crate::dev_idp::DemoArgs) -> Result<()> {

@@ -77,7 +77,10 @@ impl<'a> Reader<'a> {
         Ok(u16::from_be_bytes([self.u8()?, self.u8()?]))
     }
     fn bytes(&mut self, n: usize) -> Result<&'a [u8], DnsError> {
-        let end = self.pos.checked_add(n).ok_or(DnsError::Malformed("length"))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .ok_or(DnsError::Malformed("length"))?;
         let b = self
             .msg
             .get(self.pos..end)
@@ -113,7 +116,10 @@ impl<'a> Reader<'a> {
                     pos += usize::from(len);
                 }
                 0xC0 => {
-                    let low = *self.msg.get(pos + 1).ok_or(DnsError::Malformed("pointer"))?;
+                    let low = *self
+                        .msg
+                        .get(pos + 1)
+                        .ok_or(DnsError::Malformed("pointer"))?;
                     if !jumped {
                         self.pos = pos + 2;
                     }
@@ -299,7 +305,10 @@ mod tests {
         // Wrong ID, not a response, truncated, server failure, NXDOMAIN.
         assert!(decode_txt(8, name, &r).is_err());
         let r = response(&q, 0x0100, &[]);
-        assert_eq!(decode_txt(7, name, &r), Err(DnsError::Malformed("not a response")));
+        assert_eq!(
+            decode_txt(7, name, &r),
+            Err(DnsError::Malformed("not a response"))
+        );
         let r = response(&q, 0x8380, &[]);
         assert_eq!(decode_txt(7, name, &r), Err(DnsError::Truncated));
         let r = response(&q, 0x8182, &[]);

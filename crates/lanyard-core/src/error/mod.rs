@@ -29,6 +29,27 @@ pub enum Error {
     TenantNotFound(String),
     #[error("the tenant slug `{0}` is already taken; choose another")]
     TenantSlugTaken(String),
+    #[error("the domain `{domain}` is refused: {reason}")]
+    DomainInvalid {
+        domain: String,
+        reason: &'static str,
+    },
+    #[error("this tenant has already claimed `{0}`; check it or delete the claim")]
+    DomainAlreadyClaimed(String),
+    #[error(
+        "`{0}` is verified for another tenant; that tenant must delete it before anyone else can verify it"
+    )]
+    DomainVerifiedElsewhere(String),
+    #[error(
+        "this tenant has not claimed the domain `{0}`; claim it with POST /api/v1/tenants/{{tenant}}/domains"
+    )]
+    DomainNotFound(String),
+    #[error(
+        "no TXT record at `{record}` holds this claim's challenge token ({found} TXT records found); publish it, wait for DNS to update, then check again"
+    )]
+    DomainChallengeNotFound { record: String, found: usize },
+    #[error("the DNS lookup failed: {0}; check the `dns_resolver` setting and try again")]
+    DnsLookupFailed(String),
     #[error("the network mask `{entry}` is refused: {reason}")]
     NetworkMaskInvalid { entry: String, reason: String },
     #[error(
@@ -229,6 +250,12 @@ impl Error {
             Self::TenantNotFound(_) => "tenant.not_found",
             Self::TenantSlugTaken(_) => "tenant.slug_taken",
             Self::NetworkMaskInvalid { .. } => "tenant.network_mask_invalid",
+            Self::DomainInvalid { .. } => "domain.invalid",
+            Self::DomainAlreadyClaimed(_) => "domain.already_claimed",
+            Self::DomainVerifiedElsewhere(_) => "domain.verified_elsewhere",
+            Self::DomainNotFound(_) => "domain.not_found",
+            Self::DomainChallengeNotFound { .. } => "domain.challenge_not_found",
+            Self::DnsLookupFailed(_) => "domain.dns_failed",
             Self::NetworkMasksTooMany { .. } => "tenant.network_masks_too_many",
             Self::UserNotFound => "user.not_found",
             Self::UsernameTaken(_) => "user.username_taken",
@@ -308,6 +335,8 @@ impl Error {
         match self {
             Self::Invalid { .. }
             | Self::NetworkMaskInvalid { .. }
+            | Self::DomainInvalid { .. }
+            | Self::DomainChallengeNotFound { .. }
             | Self::NetworkMasksTooMany { .. }
             | Self::SamlConfig { .. }
             | Self::MetadataFetch(_)
@@ -383,6 +412,9 @@ impl Error {
             Self::ApiKeyWrongTenant(_) | Self::OperatorOnly | Self::CsrfInvalid => {
                 ErrorKind::Forbidden
             }
+            Self::DomainAlreadyClaimed(_) | Self::DomainVerifiedElsewhere(_) => ErrorKind::Conflict,
+            Self::DomainNotFound(_) => ErrorKind::NotFound,
+            Self::DnsLookupFailed(_) => ErrorKind::Unavailable,
             Self::Throttled { .. } => ErrorKind::Throttled,
             Self::StoreUnavailable(_) => ErrorKind::Unavailable,
             Self::MasterKeyMismatch | Self::Migration(_) | Self::Internal(_) => ErrorKind::Internal,

@@ -50,10 +50,17 @@ impl Lanyard {
             return Err(err);
         }
 
-        let user = if username.len() <= 512 {
-            self.store.user_by_username(&tenant.id, username).await?
-        } else {
+        // The username, or the account's email (what the generic page asks for).
+        let user = if username.len() > 512 {
             None
+        } else {
+            match self.store.user_by_username(&tenant.id, username).await? {
+                Some(u) => Some(u),
+                None if username.contains('@') => {
+                    self.store.user_by_email(&tenant.id, username).await?
+                }
+                None => None,
+            }
         };
         let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let candidate = password_text.to_owned();
@@ -185,17 +192,5 @@ impl Lanyard {
             route,
             connections,
         })
-    }
-}
-
-impl Lanyard {
-    /// The tenant whose verified domain `email` is in, if any (home-realm discovery). An
-    /// unverified or unclaimed domain names nobody.
-    pub async fn tenant_for_email(&self, email: &str) -> Result<Option<crate::model::Tenant>> {
-        let Some((_, domain)) = email.rsplit_once('@') else {
-            return Ok(None);
-        };
-        let _ = domain;
-        Ok(None)
     }
 }

@@ -307,6 +307,7 @@ impl Store {
 
 mod audit;
 mod connections;
+mod domains;
 mod links;
 mod provisioning;
 mod sessions;

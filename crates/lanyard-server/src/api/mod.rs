@@ -7,6 +7,7 @@
 mod api_keys;
 mod audit;
 mod connections;
+mod domains;
 mod invitations;
 mod outbox;
 mod roles;
@@ -35,7 +36,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
     modifiers(&BearerAuth),
     components(schemas(proto::ErrorBody, proto::ErrorDetail)),
     tags(
-        (name = "tenants"), (name = "users"), (name = "roles"), (name = "sessions"), (name = "api-keys"), (name = "audit"), (name = "connections"), (name = "outbox"), (name = "invitations")
+        (name = "tenants"), (name = "users"), (name = "roles"), (name = "sessions"), (name = "api-keys"), (name = "audit"), (name = "connections"), (name = "domains"), (name = "outbox"), (name = "invitations")
     )
 )]
 struct ApiDoc;
@@ -79,6 +80,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(api_keys::router())
         .merge(audit::router())
         .merge(connections::router())
+        .merge(domains::router())
         .merge(outbox::router())
         .merge(invitations::router())
 }

@@ -190,6 +190,27 @@ fn routes(uid: &str) -> Vec<(&'static str, String, Option<Value>)> {
             "/api/v1/tenants/acme/connections/okta".into(),
             None,
         ),
+        ("GET", "/api/v1/tenants/acme/domains".into(), None),
+        (
+            "POST",
+            "/api/v1/tenants/acme/domains".into(),
+            Some(json!({"domain": "corp.example"})),
+        ),
+        (
+            "POST",
+            "/api/v1/tenants/acme/domains/corp.example/check".into(),
+            None,
+        ),
+        (
+            "POST",
+            "/api/v1/tenants/acme/domains/corp.example/override".into(),
+            None,
+        ),
+        (
+            "DELETE",
+            "/api/v1/tenants/acme/domains/corp.example".into(),
+            None,
+        ),
     ]
 }
 
@@ -211,6 +232,7 @@ async fn the_route_table_covers_the_openapi_document() {
             .replace("/some-token", "/{token_id}")
             .replace("/UID", "/{user_id}")
             .replace("/okta", "/{connection}")
+            .replace("/corp.example", "/{domain}")
     };
     let mut tested: Vec<(String, String)> = routes("UID")
         .into_iter()

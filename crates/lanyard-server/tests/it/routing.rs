@@ -508,3 +508,123 @@ async fn concurrent_tenant_updates_keep_both_changes() {
         assert_eq!(t["name"], json!(name), "round {round}");
     }
 }
+
+/// The generic page finds the tenant from a verified email domain (any case, trailing dot),
+/// never from a claimed but unverified one; then the email signs in like the username.
+#[tokio::test]
+async fn the_generic_page_finds_the_tenant_by_verified_domain_only() {
+    let app = setup(false, false).await;
+    let via = all_vias()[1];
+    let post = |identifier: &'static str| {
+        let app = &app;
+        async move {
+            let page = send(app, via, Method::GET, "/login", None, &[]).await;
+            let csrf = page.cookie_value(CSRF).unwrap();
+            send(
+                app,
+                via,
+                Method::POST,
+                "/login",
+                Some(&format!("{CSRF}={csrf}")),
+                &[("identifier", identifier), ("csrf_token", &csrf)],
+            )
+            .await
+        }
+    };
+    let asks = |res: &Res| {
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        assert!(
+            res.text().contains("name=\"organisation\""),
+            "{}",
+            res.text()
+        );
+    };
+    asks(&post("jo@acme.test").await);
+    let claim = app
+        .api(
+            Method::POST,
+            "/api/v1/tenants/acme/domains",
+            Some(json!({"domain": "ACME.test."})),
+            None,
+        )
+        .await;
+    assert_eq!(claim.status, StatusCode::CREATED, "{}", claim.text());
+    assert_eq!(claim.json()["domain"], "acme.test");
+    assert_eq!(claim.json()["state"], "pending");
+    asks(&post("jo@acme.test").await);
+    // The tenant's own key cannot vouch for it (no DNS proof); the operator can.
+    let (_, tenant_key) = app
+        .lanyard
+        .create_api_key(&Ctx::cli(), Some("acme"), "acme")
+        .await
+        .unwrap();
+    let res = app
+        .api(
+            Method::POST,
+            "/api/v1/tenants/acme/domains/acme.test/override",
+            None,
+            Some(&tenant_key),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text());
+    assert_eq!(res.code(), "auth.operator_only");
+    asks(&post("jo@acme.test").await);
+    let res = app
+        .api(
+            Method::POST,
+            "/api/v1/tenants/acme/domains/acme.test/override",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(res.json()["verified_by"], "operator");
+    for email in ["jo@acme.test", "Jo@ACME.TEST."] {
+        let res = post(email).await;
+        let to = location(&res);
+        assert!(
+            to.starts_with("/t/acme/login/direct?username=Jo%40ACME")
+                || to.starts_with("/t/acme/login/direct?username=jo%40acme"),
+            "{email}: {to}"
+        );
+    }
+    // The email then signs in on the direct page.
+    let page = send(&app, via, Method::GET, "/t/acme/login/direct", None, &[]).await;
+    let csrf = page.cookie_value(CSRF).unwrap();
+    let res = send(
+        &app,
+        via,
+        Method::POST,
+        "/t/acme/login/direct",
+        Some(&format!("{CSRF}={csrf}")),
+        &[
+            ("username", "jo@acme.test"),
+            ("password", PW),
+            ("csrf_token", &csrf),
+        ],
+    )
+    .await;
+    assert_eq!(location(&res), "/t/acme/login");
+    // A second tenant cannot take it over.
+    let res = app
+        .api(
+            Method::POST,
+            "/api/v1/tenants/other/domains",
+            Some(json!({"domain": "acme.test"})),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text());
+    assert_eq!(res.code(), "domain.verified_elsewhere");
+    // Deleted: it names nobody again.
+    let res = app
+        .api(
+            Method::DELETE,
+            "/api/v1/tenants/acme/domains/ACME.test",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.text());
+    asks(&post("jo@acme.test").await);
+}
