@@ -9,6 +9,7 @@
 
 mod api;
 mod dev_idp;
+mod domains;
 mod harness;
 mod health;
 mod home;
