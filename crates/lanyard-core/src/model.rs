@@ -91,6 +91,8 @@ pub struct User {
     /// a connection again: set when a removed or disconnected connection left it a password
     /// reset (see [`crate::access::routing::password_route`]).
     pub sso_exempt: bool,
+    /// The next password sign-in must choose a new password before a session is issued.
+    pub must_change_password: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -152,6 +154,7 @@ impl User {
             collaborator: false,
             email_confirmed: true,
             sso_exempt: false,
+            must_change_password: false,
             created_at: now,
             updated_at: now,
         }
@@ -173,6 +176,7 @@ impl User {
             collaborator: self.collaborator,
             email_confirmed: self.email_confirmed,
             sso_exempt: self.sso_exempt,
+            must_change_password: self.must_change_password,
             created_at: rfc3339(self.created_at),
             updated_at: rfc3339(self.updated_at),
         }

@@ -111,6 +111,9 @@ pub struct User {
     /// connection again (set when its only connection was removed or disconnected).
     #[serde(default)]
     pub sso_exempt: bool,
+    /// The next password sign-in must choose a new password first.
+    #[serde(default)]
+    pub must_change_password: bool,
     pub created_at: String,
     pub updated_at: String,
 }

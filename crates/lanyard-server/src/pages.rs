@@ -23,6 +23,10 @@ pub struct LoginPage<'a> {
     pub sso: &'a [(String, String)],
     /// Whether the password form is shown (not when network masks sent the client to SSO).
     pub password_form: bool,
+    /// Why the browser's session ended under it (expired, revoked), if it did.
+    pub notice: Option<&'a str>,
+    /// The one-time "log out and sign in again" link shown with the notice.
+    pub recover_href: Option<&'a str>,
 }
 
 /// The generic sign-in page, `/login`: work email or username, then (when no verified domain

@@ -28,3 +28,7 @@ CREATE TABLE tenant_domains (
     UNIQUE (tenant_id, domain)
 );
 CREATE UNIQUE INDEX tenant_domains_verified_once ON tenant_domains (domain) WHERE state = 'verified';
+
+-- "Require a password change at next sign-in" (admin API): the next password sign-in gets a
+-- password reset instead of a session; cleared when the new password is set.
+ALTER TABLE users ADD COLUMN must_change_password BOOLEAN NOT NULL DEFAULT FALSE;

@@ -29,6 +29,9 @@ pub enum Error {
     TenantNotFound(String),
     #[error("the tenant slug `{0}` is already taken; choose another")]
     TenantSlugTaken(String),
+    /// Carries the URL of the password reset that replaces the session (never shown).
+    #[error("you must choose a new password before you can sign in")]
+    PasswordChangeRequired(String),
     #[error("the domain `{domain}` is refused: {reason}")]
     DomainInvalid {
         domain: String,
@@ -250,6 +253,7 @@ impl Error {
             Self::TenantNotFound(_) => "tenant.not_found",
             Self::TenantSlugTaken(_) => "tenant.slug_taken",
             Self::NetworkMaskInvalid { .. } => "tenant.network_mask_invalid",
+            Self::PasswordChangeRequired(_) => "login.password_change_required",
             Self::DomainInvalid { .. } => "domain.invalid",
             Self::DomainAlreadyClaimed(_) => "domain.already_claimed",
             Self::DomainVerifiedElsewhere(_) => "domain.verified_elsewhere",
@@ -414,6 +418,7 @@ impl Error {
             }
             Self::DomainAlreadyClaimed(_) | Self::DomainVerifiedElsewhere(_) => ErrorKind::Conflict,
             Self::DomainNotFound(_) => ErrorKind::NotFound,
+            Self::PasswordChangeRequired(_) => ErrorKind::Forbidden,
             Self::DnsLookupFailed(_) => ErrorKind::Unavailable,
             Self::Throttled { .. } => ErrorKind::Throttled,
             Self::StoreUnavailable(_) => ErrorKind::Unavailable,

@@ -513,8 +513,10 @@ impl Lanyard {
         ch.revoke_sessions_of.push(o.user.id.clone());
         o.user.password_hash = Some(hash);
         o.user.password_changed_at = Some(now);
+        o.user.must_change_password = false;
         o.user.updated_at = now;
         ch.update_users.push(o.user.clone());
+        ch.password_change_done.push(o.user.id.clone());
         ch.audit.push(
             Ctx::new(Actor::Anonymous, meta.clone())
                 .event(now, Some(&o.tenant.slug), "user.password_reset")

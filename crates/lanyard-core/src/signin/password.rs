@@ -134,7 +134,46 @@ impl Lanyard {
             self.store.insert_audit(&ev).await?;
             return Err(err);
         }
+        if user.must_change_password {
+            // No session: a fresh reset link, and the sign-in continues there.
+            let mut ch = crate::store::Changes::at(now);
+            let (link, hash, url) = self.new_link(
+                &tenant,
+                &user.id,
+                crate::model::LinkPurpose::PasswordReset,
+                None,
+            )?;
+            ch.close_open_links
+                .push((user.id.clone(), crate::model::LinkPurpose::PasswordReset));
+            ch.audit.push(
+                ctx.event(now, Some(&tenant.slug), "login.password_change_required")
+                    .code("login.password_change_required")
+                    .user(&user.id)
+                    .details(json!({"method": "password", "reset_link_id": link.id})),
+            );
+            ch.new_links.push((link, hash));
+            self.store.apply(&ch).await?;
+            return Err(Error::PasswordChangeRequired(url));
+        }
         self.open_session(&tenant, &user.id, "password", meta).await
+    }
+
+    /// "Require a password change at next sign-in": ends the user's sessions now; their next
+    /// password sign-in leads to choosing a new password before any session is issued.
+    pub async fn require_password_change(
+        &self,
+        ctx: &Ctx,
+        slug: &str,
+        user_id: &str,
+    ) -> Result<crate::model::User> {
+        let (t, u) = self.get_user(ctx, slug, user_id).await?;
+        let now = self.now();
+        let ev = ctx
+            .event(now, Some(&t.slug), "user.password_change_required")
+            .user(&u.id)
+            .details(json!({"sessions_ended": true}));
+        self.store.require_password_change(&u.id, now, &ev).await?;
+        Ok(self.get_user(ctx, slug, user_id).await?.1)
     }
 }
 

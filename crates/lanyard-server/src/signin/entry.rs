@@ -376,6 +376,11 @@ async fn direct_submit(
             };
             Ok((jar, Redirect::to(&target)).into_response())
         }
+        Err(Error::PasswordChangeRequired(url)) => {
+            // The password was right, but a new one comes first: on to the reset page.
+            login_outcome("password", "login.password_change_required");
+            Ok(Redirect::to(&url).into_response())
+        }
         Err(e @ (Error::InvalidCredentials | Error::Throttled { .. } | Error::SsoRequired)) => {
             login_outcome("password", e.code());
             let status = crate::error::status_of(e.kind());

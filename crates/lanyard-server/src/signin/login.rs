@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/t/{tenant}/login", get(login_page).post(login_submit))
         .route("/t/{tenant}/logout", post(logout))
+        .route("/t/{tenant}/recover", get(recover))
         .route("/t/{tenant}/session", get(session_json))
         .layer(DefaultBodyLimit::max(16 * 1024))
 }
@@ -66,8 +67,14 @@ async fn login_page(
     if let Some(token) = jar
         .get(&session_cookie_name(&s, &slug))
         .map(|c| c.value().to_owned())
-        && let Ok(view) = s.lanyard.session(&slug, &token).await
     {
+        let view = match s.lanyard.session(&slug, &token).await {
+            Ok(view) => view,
+            Err(e) => {
+                let ended = session_ended_notice(&e);
+                return ended_or_form(&s, jar, &tenant, return_to.as_deref(), ended, client).await;
+            }
+        };
         {
             if let Some(target) = return_to {
                 return Ok(Redirect::to(&target).into_response());
@@ -86,13 +93,117 @@ async fn login_page(
             return Ok(pages::render(StatusCode::OK, &page));
         }
     }
-    let rt = return_to.as_deref().unwrap_or("");
+    ended_or_form(&s, jar, &tenant, return_to.as_deref(), None, client).await
+}
+
+/// What the sign-in page says when the browser's session ended under it.
+fn session_ended_notice(e: &Error) -> Option<&'static str> {
+    match e {
+        Error::SessionExpired => Some("Your session expired, so you were signed out."),
+        Error::SessionRevoked => Some(
+            "Your session was ended (signed out elsewhere, by an administrator, or because the password changed).",
+        ),
+        _ => None,
+    }
+}
+
+/// The recovery cookie: a one-time token that makes the "log out and sign in again" link
+/// GET-safe (a page elsewhere cannot know it). SameSite=Strict: the link is on our page.
+pub(crate) fn recover_cookie_name(s: &AppState) -> &'static str {
+    if s.config.secure_cookies() {
+        "__Host-lanyard_recover"
+    } else {
+        "lanyard_recover"
+    }
+}
+
+/// The sign-in page, with the "session ended" notice and its recovery link when `ended`.
+async fn ended_or_form(
+    s: &AppState,
+    jar: CookieJar,
+    tenant: &lanyard_core::model::Tenant,
+    return_to: Option<&str>,
+    ended: Option<&'static str>,
+    client: Option<lanyard_core::access::client_ip::ClientAddr>,
+) -> Result<Response, PageError> {
+    let slug = tenant.slug.clone();
+    let rt = return_to.unwrap_or("");
+    let Some(notice) = ended else {
+        return tenant_form(s, jar, tenant, rt, client).await;
+    };
+    let token = random_token();
+    let jar = jar.add(cookie(
+        s,
+        recover_cookie_name(s).to_owned(),
+        token.clone(),
+        600,
+        SameSite::Strict,
+    ));
+    let (jar, csrf) = login_csrf(s, jar);
+    let sso = sso_buttons(s, tenant, rt).await;
+    let recover = format!("/t/{slug}/recover?token={token}");
+    let page = LoginPage {
+        tenant_slug: &slug,
+        tenant_name: &tenant.name,
+        csrf_token: &csrf,
+        return_to: rt,
+        username: "",
+        error: None,
+        error_code: "",
+        error_help: None,
+        sso: &sso,
+        password_form: true,
+        notice: Some(notice),
+        recover_href: Some(&recover),
+    };
+    Ok((jar, pages::render(StatusCode::OK, &page)).into_response())
+}
+
+/// `GET /t/{tenant}/recover?token=…`: "log out and sign in again". Clears the Lanyard session
+/// cookie (and the sign-in's other cookies) and restarts sign-in. GET-safe: it acts only with
+/// the one-time token of the recovery cookie, which it removes.
+async fn recover(
+    State(s): State<AppState>,
+    Path(slug): Path<String>,
+    q: Result<Query<RecoverQuery>, axum::extract::rejection::QueryRejection>,
+    jar: CookieJar,
+) -> Result<Response, PageError> {
+    let tenant = s.lanyard.tenant(&slug).await?;
+    let given = q.map(|Query(q)| q.token).unwrap_or_default();
+    let expected = jar
+        .get(recover_cookie_name(&s))
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    if expected.is_empty() || !constant_time_eq(expected.as_bytes(), given.as_bytes()) {
+        return Err(Error::CsrfInvalid.into());
+    }
+    let jar = jar
+        .add(removal(&s, session_cookie_name(&s, &tenant.slug)))
+        .add(removal(&s, recover_cookie_name(&s).to_owned()))
+        .add(removal(&s, login_csrf_cookie_name(&s).to_owned()));
+    Ok((jar, Redirect::to(&default_landing(&tenant.slug))).into_response())
+}
+
+#[derive(Deserialize)]
+struct RecoverQuery {
+    #[serde(default)]
+    token: String,
+}
+
+async fn tenant_form(
+    s: &AppState,
+    jar: CookieJar,
+    tenant: &lanyard_core::model::Tenant,
+    rt: &str,
+    client: Option<lanyard_core::access::client_ip::ClientAddr>,
+) -> Result<Response, PageError> {
+    let slug = tenant.slug.clone();
     // The tenant URL's row of the routing table (network masks; see access::routing).
     let routing = s
         .lanyard
         .route_login(&slug, EntryPoint::TenantUrl, None, client)
         .await?;
-    let sso = sso_buttons(&s, &tenant, rt).await;
+    let sso = sso_buttons(s, tenant, rt).await;
     let password_form = match routing.route {
         Route::Sso => {
             if let [(_, href)] = sso.as_slice() {
@@ -106,7 +217,7 @@ async fn login_page(
         _ => true,
     };
     Ok(form_response(
-        &s,
+        s,
         jar,
         &tenant.slug,
         &tenant.name,
@@ -196,6 +307,8 @@ fn form_response(
         error_help: help,
         sso,
         password_form,
+        notice: None,
+        recover_href: None,
     };
     let mut res = (jar, pages::render(status, &page)).into_response();
     if let Some((_, e)) = error {
@@ -295,6 +408,11 @@ async fn login_submit(
             ));
             let target = return_to.unwrap_or_else(|| default_landing(&slug));
             Ok((jar, Redirect::to(&target)).into_response())
+        }
+        Err(Error::PasswordChangeRequired(url)) => {
+            // The password was right, but a new one comes first: on to the reset page.
+            login_outcome("password", "login.password_change_required");
+            Ok(Redirect::to(&url).into_response())
         }
         Err(e @ (Error::InvalidCredentials | Error::Throttled { .. } | Error::SsoRequired)) => {
             login_outcome("password", e.code());

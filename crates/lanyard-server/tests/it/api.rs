@@ -190,6 +190,11 @@ fn routes(uid: &str) -> Vec<(&'static str, String, Option<Value>)> {
             "/api/v1/tenants/acme/connections/okta".into(),
             None,
         ),
+        (
+            "POST",
+            format!("/api/v1/tenants/acme/users/{uid}/require-password-change"),
+            None,
+        ),
         ("GET", "/api/v1/tenants/acme/domains".into(), None),
         (
             "POST",

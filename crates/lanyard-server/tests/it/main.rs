@@ -21,6 +21,7 @@ mod oidc_rfc9207;
 mod outbound;
 mod provisioning;
 mod provisioning_access;
+mod recovery;
 mod routing;
 mod saml;
 mod saml_connections;
