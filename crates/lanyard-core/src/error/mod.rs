@@ -29,6 +29,10 @@ pub enum Error {
     TenantNotFound(String),
     #[error("the tenant slug `{0}` is already taken; choose another")]
     TenantSlugTaken(String),
+    #[error(
+        "this connection requires a stronger sign-in at the identity provider (such as multi-factor authentication) than this one ({got})"
+    )]
+    MfaRequired { got: String },
     /// Carries the URL of the password reset that replaces the session (never shown).
     #[error("you must choose a new password before you can sign in")]
     PasswordChangeRequired(String),
@@ -254,6 +258,7 @@ impl Error {
             Self::TenantSlugTaken(_) => "tenant.slug_taken",
             Self::NetworkMaskInvalid { .. } => "tenant.network_mask_invalid",
             Self::PasswordChangeRequired(_) => "login.password_change_required",
+            Self::MfaRequired { .. } => "login.mfa_required",
             Self::DomainInvalid { .. } => "domain.invalid",
             Self::DomainAlreadyClaimed(_) => "domain.already_claimed",
             Self::DomainVerifiedElsewhere(_) => "domain.verified_elsewhere",
@@ -418,7 +423,7 @@ impl Error {
             }
             Self::DomainAlreadyClaimed(_) | Self::DomainVerifiedElsewhere(_) => ErrorKind::Conflict,
             Self::DomainNotFound(_) => ErrorKind::NotFound,
-            Self::PasswordChangeRequired(_) => ErrorKind::Forbidden,
+            Self::PasswordChangeRequired(_) | Self::MfaRequired { .. } => ErrorKind::Forbidden,
             Self::DnsLookupFailed(_) => ErrorKind::Unavailable,
             Self::Throttled { .. } => ErrorKind::Throttled,
             Self::StoreUnavailable(_) => ErrorKind::Unavailable,
@@ -506,6 +511,12 @@ impl Error {
             }
             Self::SsoRequired => {
                 "Your organisation signs in with single sign-on: use the button for your identity provider instead of a password."
+            }
+            Self::MfaRequired { .. } => {
+                "Sign in again and complete the identity provider's multi-factor step; if it never asks for one, its administrator should require it for this application (or send the authentication context this connection lists)."
+            }
+            Self::PasswordChangeRequired(_) => {
+                "Choose a new password on the page you are sent to, then sign in with it."
             }
             Self::InvitationUsed => "Your account is already on single sign-on; sign in with it.",
             Self::InvitationIdentityInUse => {

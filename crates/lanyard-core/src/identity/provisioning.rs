@@ -118,6 +118,21 @@ impl Lanyard {
         meta: &RequestMeta,
     ) -> Result<Provisioned> {
         let p = c.provisioning_settings()?;
+        // Authentication strength first: nothing is created, linked or updated for a login the
+        // connection does not accept.
+        if !p.required_authn_contexts.is_empty()
+            && !id
+                .authn_contexts
+                .iter()
+                .any(|a| p.required_authn_contexts.contains(a))
+        {
+            let got = if id.authn_contexts.is_empty() {
+                "none stated".to_owned()
+            } else {
+                id.authn_contexts.join(", ")
+            };
+            return Err(Error::MfaRequired { got });
+        }
         let linked = self
             .store
             .federated_user(&tenant.id, &c.id, &id.federation_id)

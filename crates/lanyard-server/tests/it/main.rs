@@ -15,6 +15,7 @@ mod health;
 mod home;
 mod jwt;
 mod login;
+mod mfa;
 mod oidc;
 mod oidc_pasted_keys;
 mod oidc_rfc9207;
