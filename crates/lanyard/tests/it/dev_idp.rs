@@ -83,7 +83,7 @@ pub(crate) fn saml(server: &Server, email: &str, fault: &str) -> HttpResponse {
 
 /// OIDC through the test IdP (Lanyard fetches its token and JWKS over loopback); returns
 /// Lanyard's answer at the callback.
-fn oidc(server: &Server, email: &str, fault: &str) -> HttpResponse {
+pub(crate) fn oidc(server: &Server, email: &str, fault: &str) -> HttpResponse {
     let start = server.get("/t/demo/sso/test-idp-oidc/start", "");
     assert_eq!(start.status, 302, "{}", start.body);
     let browser = cookies(&start);

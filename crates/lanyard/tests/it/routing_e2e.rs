@@ -178,3 +178,105 @@ fn the_tenant_url_follows_network_masks_for_a_real_client() {
         Some("/t/demo/login/direct?username=admin")
     );
 }
+
+/// "Require a password change at next sign-in" and the recovery link, with the real binary.
+#[test]
+fn password_change_at_next_sign_in_and_the_recovery_link() {
+    let (_dir, server, key) = start();
+    let body = json!({"username": "pat", "email": "pat@demo.example", "password": PASSWORD});
+    let res = api(
+        &server,
+        &key,
+        "POST",
+        "/api/v1/tenants/demo/users",
+        &body.to_string(),
+    );
+    assert_eq!(res.status, 201, "{}", res.body);
+    let id = json_of(&res)["id"].as_str().unwrap().to_owned();
+    let session = sign_in(&server, "demo", "pat", PASSWORD)
+        .unwrap_or_else(|r| panic!("signed in: {} {}", r.status, r.body));
+    let res = api(
+        &server,
+        &key,
+        "POST",
+        &format!("/api/v1/tenants/demo/users/{id}/require-password-change"),
+        "",
+    );
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(server.get("/t/demo/session", &session).status, 401);
+
+    // The sign-in page under the ended session: the notice and the one-time recovery link.
+    let page = server.get("/t/demo/login", &session);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("data-notice=\"session_ended\""),
+        "{}",
+        page.body
+    );
+    let token = page.cookie("lanyard_recover").expect("the recovery cookie");
+    let href = format!("/t/demo/recover?token={token}");
+    assert!(page.body.contains(&href), "{}", page.body);
+    let forged = server.get(&href, &session);
+    assert_eq!(forged.status, 403, "without the cookie: {}", forged.body);
+    let both = format!(
+        "{}; lanyard_recover={token}\r\n",
+        session.trim_end().trim_end_matches("\r\n")
+    );
+    let out = server.get(&href, &both);
+    assert_eq!(out.status, 303, "{}", out.body);
+    assert_eq!(out.header("location").as_deref(), Some("/t/demo/login"));
+    assert!(
+        out.head.contains("lanyard_session_demo=;") && out.head.contains("Max-Age=0"),
+        "{}",
+        out.head
+    );
+
+    // The old password leads to a reset, not a session; the new one then signs in.
+    let r = sign_in(&server, "demo", "pat", PASSWORD).expect_err("no session yet");
+    assert_eq!(r.status, 303, "{}", r.body);
+    let to = r.header("location").unwrap();
+    let path = local_path(&server, &to);
+    assert!(path.starts_with("/t/demo/reset/"), "{path}");
+    let mut browser = Jar::default();
+    let page = browse_get(&server, &path, &mut browser);
+    let csrf = input_value(&page.body, "csrf_token").unwrap();
+    let set = browse_post(
+        &server,
+        &path,
+        &format!(
+            "csrf_token={}&password={}&password2={}",
+            urlencode(&csrf),
+            urlencode(NEW_PASSWORD),
+            urlencode(NEW_PASSWORD)
+        ),
+        &mut browser,
+    );
+    assert_eq!(set.status, 200, "{}", set.body);
+    let back = sign_in(&server, "demo", "pat", NEW_PASSWORD)
+        .unwrap_or_else(|r| panic!("the new password: {} {}", r.status, r.body));
+    assert_eq!(server.get("/t/demo/session", &back).status, 200);
+}
+
+/// The MFA requirement against the built-in test IdP's OIDC provider (its `amr_without_mfa`
+/// fault sends `amr: ["pwd"]`).
+#[test]
+fn a_connection_requiring_mfa_refuses_a_login_without_it() {
+    let (_dir, server, key) = start();
+    let res = api(
+        &server,
+        &key,
+        "PATCH",
+        "/api/v1/tenants/demo/oidc-connections/test-idp-oidc",
+        &json!({"provisioning": {"required_authn_contexts": ["mfa"]}}).to_string(),
+    );
+    assert_eq!(res.status, 200, "{}", res.body);
+    let r = crate::dev_idp::oidc(&server, "olga@demo.example", "amr_without_mfa");
+    assert!((400..500).contains(&r.status), "{}", r.body);
+    assert!(
+        r.body.contains("<code>login.mfa_required</code>"),
+        "{}",
+        r.body
+    );
+    let ok = crate::dev_idp::oidc(&server, "olga@demo.example", "none");
+    assert_eq!(ok.status, 303, "{}", ok.body);
+}
