@@ -8,6 +8,7 @@
 )] // tests fail by panicking
 
 mod api;
+mod api_routes;
 mod dev_idp;
 mod domains;
 mod harness;
