@@ -90,6 +90,7 @@ fn main() {
             session_not_after: None,
             raw_claims: json!({}),
             email_sources: vec![],
+            authn_contexts: Vec::new(),
         };
         l.provision(&t, &c, true, &id, None, &RequestMeta::default())
             .await

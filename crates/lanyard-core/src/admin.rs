@@ -137,6 +137,7 @@ impl Lanyard {
             sso_required: false,
             sso_default_role: None,
             require_email_confirmation: false,
+            network_masks: crate::netmask::NetworkMasks::default(),
             created_at: now,
             updated_at: now,
         };
@@ -208,12 +209,19 @@ impl Lanyard {
             t.require_email_confirmation = r;
             changed.push("require_email_confirmation");
         }
+        if let Some(masks) = req.network_masks {
+            t.network_masks = crate::netmask::NetworkMasks::parse(&masks)?;
+            changed.push("network_masks");
+        }
         let now = self.now();
         t.updated_at = now;
         let ev = ctx.event(now, Some(&t.slug), "tenant.updated").details(json!({"changed": changed, "name": t.name, "session_lifetime_secs": t.session_lifetime_secs,
-            "sso_required": t.sso_required, "sso_default_role": t.sso_default_role, "require_email_confirmation": t.require_email_confirmation}));
-        self.store.update_tenant(&t, &ev).await?;
-        Ok(t)
+            "sso_required": t.sso_required, "sso_default_role": t.sso_default_role, "require_email_confirmation": t.require_email_confirmation,
+            "network_masks": t.network_masks.to_strings()}));
+        self.store.update_tenant(&t, &changed, &ev).await?;
+        // Concurrent updates of other fields are kept (only `changed` columns are written):
+        // answer with the row as it is now.
+        Ok(self.store.tenant_by_id(&t.id).await?.unwrap_or(t))
     }
 
     // --- roles ---

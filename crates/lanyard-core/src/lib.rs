@@ -7,10 +7,12 @@ pub mod admin;
 pub mod audit;
 pub mod clock;
 pub mod connection;
+pub mod domain;
 pub mod error;
 pub mod identity;
 pub mod mail;
 pub mod model;
+pub mod netmask;
 pub mod outbound;
 pub mod provider;
 pub mod secret;
@@ -39,6 +41,8 @@ pub struct Lanyard {
     provider_keys: Arc<provider::keys::KeyCache>,
     /// Lanyard's public base URL, for links in emails.
     public_url: Arc<str>,
+    /// The DNS server domain verification asks (`dns_resolver`).
+    dns_resolver: Option<std::net::SocketAddr>,
 }
 
 /// The public URL links in emails use unless [`Lanyard::with_public_url`] sets another.
@@ -68,6 +72,7 @@ impl Lanyard {
             jwks_cache: Arc::default(),
             provider_keys: Arc::default(),
             public_url: Arc::from(DEFAULT_PUBLIC_URL),
+            dns_resolver: None,
         })
     }
 
@@ -75,6 +80,16 @@ impl Lanyard {
     pub fn with_public_url(mut self, url: &str) -> Self {
         self.public_url = Arc::from(url.trim_end_matches('/'));
         self
+    }
+
+    /// Sets the DNS server that domain verification asks for TXT records.
+    pub fn with_dns_resolver(mut self, resolver: Option<std::net::SocketAddr>) -> Self {
+        self.dns_resolver = resolver;
+        self
+    }
+
+    pub fn dns_resolver(&self) -> Option<std::net::SocketAddr> {
+        self.dns_resolver
     }
 
     pub fn public_url(&self) -> &str {

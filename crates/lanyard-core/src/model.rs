@@ -26,6 +26,9 @@ pub struct Tenant {
     pub sso_default_role: Option<String>,
     /// Accounts created just in time must confirm their email before they can sign in.
     pub require_email_confirmation: bool,
+    /// Where the client's address sends it at sign-in (see [`crate::access::routing`]).
+    #[sqlx(try_from = "String")]
+    pub network_masks: crate::netmask::NetworkMasks,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -40,6 +43,7 @@ impl Tenant {
             sso_required: self.sso_required,
             sso_default_role: self.sso_default_role.clone(),
             require_email_confirmation: self.require_email_confirmation,
+            network_masks: self.network_masks.to_strings(),
             created_at: rfc3339(self.created_at),
             updated_at: rfc3339(self.updated_at),
         }
@@ -83,6 +87,12 @@ pub struct User {
     pub collaborator: bool,
     /// `false` only for an account created just in time whose email is not confirmed yet.
     pub email_confirmed: bool,
+    /// May sign in with a password although the tenant requires SSO, until the account links to
+    /// a connection again: set when a removed or disconnected connection left it a password
+    /// reset (see [`crate::access::routing::password_route`]).
+    pub sso_exempt: bool,
+    /// The next password sign-in must choose a new password before a session is issued.
+    pub must_change_password: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -143,6 +153,8 @@ impl User {
             sso_state: SsoState::None,
             collaborator: false,
             email_confirmed: true,
+            sso_exempt: false,
+            must_change_password: false,
             created_at: now,
             updated_at: now,
         }
@@ -163,6 +175,8 @@ impl User {
             sso_state: self.sso_state.as_str().to_owned(),
             collaborator: self.collaborator,
             email_confirmed: self.email_confirmed,
+            sso_exempt: self.sso_exempt,
+            must_change_password: self.must_change_password,
             created_at: rfc3339(self.created_at),
             updated_at: rfc3339(self.updated_at),
         }
@@ -521,4 +535,39 @@ pub struct LoginStart<'a> {
     pub return_to: Option<&'a str>,
     pub invitation_id: Option<&'a str>,
     pub browser_binding: Option<&'a str>,
+}
+
+/// An email domain a tenant claims (see [`crate::domain`]).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TenantDomain {
+    pub id: String,
+    pub tenant_id: String,
+    /// Normalised: lowercase ASCII (IDN as punycode), no trailing dot.
+    pub domain: String,
+    /// `pending` or `verified`.
+    pub state: String,
+    pub challenge_token: String,
+    pub verified_at: Option<UnixTime>,
+    /// `dns` or `operator`.
+    pub verified_by: Option<String>,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+impl TenantDomain {
+    pub fn verified(&self) -> bool {
+        self.state == "verified"
+    }
+
+    pub fn to_wire(&self) -> proto::TenantDomain {
+        proto::TenantDomain {
+            domain: self.domain.clone(),
+            state: self.state.clone(),
+            challenge_record: format!("{}{}", crate::domain::CHALLENGE_PREFIX, self.domain),
+            challenge_value: self.challenge_token.clone(),
+            verified_at: self.verified_at.map(rfc3339),
+            verified_by: self.verified_by.clone(),
+            created_at: rfc3339(self.created_at),
+        }
+    }
 }

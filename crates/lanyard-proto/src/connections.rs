@@ -172,6 +172,10 @@ pub struct OidcSettings {
     /// `authorization_response_iss_parameter_supported`.
     #[serde(default)]
     pub require_iss: bool,
+    /// Trust the `email` of a token that has no `email_verified` claim (Entra ID) when it is
+    /// in one of the tenant's verified domains.
+    #[serde(default)]
+    pub trust_verified_domain_emails: bool,
     /// Pasted PEM certificates or public keys of the provider (public, so shown): when present,
     /// ID tokens are verified with these keys only and `jwks_uri` is never fetched.
     #[serde(default)]
@@ -244,6 +248,10 @@ pub struct OidcConnectionInput {
     /// else unchanged (false on create).
     #[serde(default)]
     pub require_iss: Option<bool>,
+    /// Trust the `email` of a token without `email_verified` (Entra ID sends none) when it is
+    /// in one of the tenant's verified domains. Default: off.
+    #[serde(default)]
+    pub trust_verified_domain_emails: Option<bool>,
     /// PEM X.509 certificates or public keys (RSA ≥ 2048 bits, EC P-256/P-384, Ed25519) to
     /// verify ID tokens with instead of the JWKS URI; `[]` clears (then `jwks_uri` is needed).
     #[serde(default)]

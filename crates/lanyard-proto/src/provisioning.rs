@@ -70,6 +70,11 @@ pub struct Provisioning {
     pub role_claim_is_role_name: bool,
     /// Refuse to create an account just in time without an email (default: SAML yes, others no).
     pub jit_requires_email: bool,
+    /// Acceptable authentication contexts: SAML AuthnContextClassRef values, OIDC `acr` or
+    /// `amr` values (e.g. `mfa`); a login with none of them is refused (`login.mfa_required`).
+    /// Empty: no requirement.
+    #[serde(default)]
+    pub required_authn_contexts: Vec<String>,
 }
 
 /// A change to a connection's provisioning; a field left out is unchanged.
@@ -96,6 +101,9 @@ pub struct ProvisioningInput {
     pub role_claim_is_role_name: Option<bool>,
     #[serde(default)]
     pub jit_requires_email: Option<bool>,
+    /// Replaces the list of acceptable authentication contexts (`[]`: no requirement).
+    #[serde(default)]
+    pub required_authn_contexts: Option<Vec<String>>,
 }
 
 /// A user's link to one connection: the IdP subject that signs in as this user.

@@ -21,6 +21,10 @@ pub struct Tenant {
     pub sso_default_role: Option<String>,
     /// Accounts created just in time must confirm their email before they can sign in.
     pub require_email_confirmation: bool,
+    /// CIDR ranges (IPv4 and IPv6, canonical form) that decide where sign-in sends a client:
+    /// inside a mask to SSO, outside to the password form. Empty: no mask rules.
+    #[serde(default)]
+    pub network_masks: Vec<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -50,6 +54,36 @@ pub struct UpdateTenant {
     pub sso_default_role: Option<Option<String>>,
     #[serde(default)]
     pub require_email_confirmation: Option<bool>,
+    /// Replaces the whole list. Each entry is a CIDR range with its prefix length and no host
+    /// bits set (`192.0.2.0/24`, `2001:db8::/32`); at most 500.
+    #[serde(default)]
+    pub network_masks: Option<Vec<String>>,
+}
+
+/// An email domain the tenant claims for home-realm discovery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TenantDomain {
+    /// Normalised: lowercase, IDN as punycode, no trailing dot.
+    pub domain: String,
+    /// `pending` until the challenge is found (or an operator vouches), then `verified`.
+    pub state: String,
+    /// Publish a TXT record at this name …
+    pub challenge_record: String,
+    /// … holding exactly this value, then call `POST …/domains/{domain}/check`.
+    pub challenge_value: String,
+    pub verified_at: Option<String>,
+    /// `dns` or `operator`.
+    pub verified_by: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ClaimDomain {
+    /// An email domain (`example.com`, `bücher.example`); stored normalised.
+    pub domain: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +107,13 @@ pub struct User {
     pub collaborator: bool,
     /// `false` while an account created just in time has not confirmed its email.
     pub email_confirmed: bool,
+    /// The password works although the tenant requires SSO, until the account links to a
+    /// connection again (set when its only connection was removed or disconnected).
+    #[serde(default)]
+    pub sso_exempt: bool,
+    /// The next password sign-in must choose a new password first.
+    #[serde(default)]
+    pub must_change_password: bool,
     pub created_at: String,
     pub updated_at: String,
 }

@@ -11,8 +11,12 @@ use lanyard_core::{Ctx, RequestMeta};
 use serde::de::DeserializeOwned;
 use std::net::{IpAddr, SocketAddr};
 
-/// The client address, resolved once through the trusted proxies (never from headers alone).
-pub fn client_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
+/// The client address, resolved through the trusted proxies (never from headers alone), with
+/// whether it is certain enough for a network-mask decision.
+pub fn client_addr(
+    parts: &Parts,
+    state: &AppState,
+) -> Option<lanyard_core::access::client_ip::ClientAddr> {
     let peer = match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
         Some(ci) => ci.0.ip(),
         // In-process tests stand in for the socket with axum's MockConnectInfo.
@@ -22,17 +26,38 @@ pub fn client_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
             .0
             .ip(),
     };
-    let xff: Vec<&str> = parts
+    let header = state.config.client_ip_header;
+    let values: Vec<&str> = parts
         .headers
-        .get_all("x-forwarded-for")
+        .get_all(header.header_name())
         .iter()
         .filter_map(|v| v.to_str().ok())
         .collect();
-    Some(lanyard_core::access::client_ip::resolve(
+    Some(lanyard_core::access::client_ip::resolve_addr(
         peer,
-        &xff,
+        header,
+        &values,
         &state.config.trusted_proxies,
     ))
+}
+
+/// The client address for the audit log.
+pub fn client_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
+    client_addr(parts, state).map(|c| c.ip)
+}
+
+/// The client address as routing sees it (see [`client_addr`]).
+pub struct Client(pub Option<lanyard_core::access::client_ip::ClientAddr>);
+
+impl FromRequestParts<AppState> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(client_addr(parts, state)))
+    }
 }
 
 /// Facts about the request for the audit log: client IP, request ID, user agent.

@@ -31,8 +31,10 @@ use tower_http::trace::TraceLayer;
 pub struct ServerConfig {
     /// The URL users reach Lanyard at; `https` turns on `Secure` + `__Host-` cookies.
     pub public_url: url::Url,
-    /// Peers whose `X-Forwarded-For` is believed.
+    /// Peers whose forwarding header is believed.
     pub trusted_proxies: Vec<IpNet>,
+    /// Which forwarding header those proxies write (only that one is read).
+    pub client_ip_header: lanyard_core::access::client_ip::ForwardedHeader,
     /// Maximum time a request may take before it is answered with 408.
     pub request_timeout: Duration,
     /// Outbound requests to identity providers: the networks beyond the public internet they
@@ -50,6 +52,7 @@ impl ServerConfig {
             dev_mode: public_url.scheme() == "http",
             public_url,
             trusted_proxies: Vec::new(),
+            client_ip_header: Default::default(),
             request_timeout: Duration::from_secs(30),
             outbound: address_policy::OutboundPolicy::default(),
             dev_idp: None,

@@ -21,6 +21,41 @@ pub struct LoginPage<'a> {
     pub error_help: Option<String>,
     /// Sign-in buttons: (connection name, start URL).
     pub sso: &'a [(String, String)],
+    /// Whether the password form is shown (not when network masks sent the client to SSO).
+    pub password_form: bool,
+    /// Why the browser's session ended under it (expired, revoked), if it did.
+    pub notice: Option<&'a str>,
+    /// The one-time "log out and sign in again" link shown with the notice.
+    pub recover_href: Option<&'a str>,
+}
+
+/// The generic sign-in page, `/login`: work email or username, then (when no verified domain
+/// names the tenant) the organisation.
+#[derive(Template)]
+#[template(path = "login_generic.html")]
+pub struct GenericLoginPage<'a> {
+    pub csrf_token: &'a str,
+    pub return_to: &'a str,
+    pub identifier: &'a str,
+    pub organisation: &'a str,
+    pub ask_organisation: bool,
+    pub error: Option<String>,
+    pub error_code: &'a str,
+}
+
+/// The direct sign-in page, `/t/{tenant}/login/direct`: username, then password; never SSO.
+#[derive(Template)]
+#[template(path = "login_direct.html")]
+pub struct DirectLoginPage<'a> {
+    pub tenant_slug: &'a str,
+    pub tenant_name: &'a str,
+    pub csrf_token: &'a str,
+    pub return_to: &'a str,
+    pub username: &'a str,
+    pub ask_password: bool,
+    pub error: Option<String>,
+    pub error_code: &'a str,
+    pub error_help: Option<String>,
 }
 
 /// The OpenID provider asks which organisation (tenant) the person belongs to.

@@ -81,6 +81,15 @@ pub struct ServeArgs {
         help_heading = "Server"
     )]
     pub smtp_url: Option<String>,
+    /// DNS server (`IP` or `IP:PORT`) asked for the TXT records that verify tenants' email
+    /// domains; `system`: the first nameserver in /etc/resolv.conf [default: system]
+    #[arg(
+        long,
+        env = "LANYARD_DNS_RESOLVER",
+        value_name = "ADDR",
+        help_heading = "Server"
+    )]
+    pub dns_resolver: Option<String>,
     /// Comma-separated CIDRs of non-public networks (on-premises IdPs; loopback for labs) that
     /// requests to identity providers may reach. Link-local and cloud metadata addresses are
     /// never reached, whatever this lists.
@@ -118,6 +127,7 @@ impl ServeArgs {
             listen: self.listen.clone(),
             trusted_proxies: self.trusted_proxies.clone(),
             smtp_url: self.smtp_url.clone(),
+            dns_resolver: self.dns_resolver.clone(),
             outbound_allow_networks: self.outbound_allow_networks.clone(),
             no_demo: self.no_demo,
             ..self.store.to_config_args()
@@ -136,6 +146,7 @@ pub struct ConfigArgs {
     pub master_key_file: Option<PathBuf>,
     pub trusted_proxies: Option<Vec<String>>,
     pub smtp_url: Option<String>,
+    pub dns_resolver: Option<String>,
     pub outbound_allow_networks: Option<Vec<String>>,
     pub log_format: Option<LogFormat>,
     pub no_demo: bool,
@@ -151,7 +162,11 @@ struct FileConfig {
     public_url: Option<String>,
     master_key_file: Option<PathBuf>,
     trusted_proxies: Option<Vec<String>>,
+    /// Which header the trusted proxies write: `x-forwarded-for` (default) or `forwarded`.
+    client_ip_header: Option<String>,
     smtp_url: Option<String>,
+    /// The DNS server domain verification asks (`IP` or `IP:PORT`).
+    dns_resolver: Option<String>,
     log_format: Option<LogFormat>,
     demo: Option<bool>,
     /// Allow a plain-http public URL on a non-loopback host (development only).
@@ -177,8 +192,12 @@ pub struct Config {
     /// Whether the master key file was named explicitly (then it must exist).
     pub master_key_file_explicit: bool,
     pub trusted_proxies: Vec<IpNet>,
+    /// The forwarding header the trusted proxies write (only that one is read).
+    pub client_ip_header: lanyard_core::access::client_ip::ForwardedHeader,
     /// Where mail goes; the outbox alone unless an SMTP relay is configured.
     pub mail: MailTransport,
+    /// The DNS server domain verification asks (none: checks fail with `domain.dns_failed`).
+    pub dns_resolver: Option<SocketAddr>,
     pub log_format: LogFormat,
     pub demo: bool,
     pub request_timeout: Duration,
@@ -195,6 +214,14 @@ impl Config {
     pub fn uses_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
     }
+}
+
+/// `IP` (port 53) or `IP:PORT` / `[IPv6]:PORT`.
+fn parse_resolver(s: &str) -> Result<SocketAddr> {
+    if let Ok(ip) = s.parse::<std::net::IpAddr>() {
+        return Ok(SocketAddr::new(ip, 53));
+    }
+    Ok(s.parse::<SocketAddr>()?)
 }
 
 fn read_file(path: &Path) -> Result<FileConfig> {
@@ -304,9 +331,30 @@ pub fn resolve(args: &ConfigArgs) -> Result<Config> {
             .with_context(|| format!("trusted proxy `{p}` is not an IP address or CIDR"))?;
         trusted_proxies.push(net);
     }
+    let client_ip_header = match file.client_ip_header.as_deref() {
+        None => lanyard_core::access::client_ip::ForwardedHeader::default(),
+        Some(h) => {
+            lanyard_core::access::client_ip::ForwardedHeader::parse(h).with_context(|| {
+                format!("client_ip_header `{h}` must be `x-forwarded-for` or `forwarded`")
+            })?
+        }
+    };
     // Checked here, so a bad relay URL stops start-up like any other bad setting.
     let mail = MailTransport::from_url(args.smtp_url.as_deref().or(file.smtp_url.as_deref()))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let dns_resolver = match args.dns_resolver.clone().or(file.dns_resolver) {
+        Some(a) if a != "system" => Some(parse_resolver(&a).with_context(|| {
+            format!("dns_resolver `{a}` is not `system`, an IP address or IP:PORT")
+        })?),
+        _ => std::fs::read_to_string("/etc/resolv.conf")
+            .ok()
+            .and_then(|t| {
+                t.lines().find_map(|l| {
+                    let rest = l.trim().strip_prefix("nameserver")?;
+                    parse_resolver(rest.trim()).ok()
+                })
+            }),
+    };
     let timeout = file.request_timeout_secs.unwrap_or(30);
     if timeout == 0 || timeout > 600 {
         bail!("request_timeout_secs must be between 1 and 600");
@@ -343,7 +391,9 @@ pub fn resolve(args: &ConfigArgs) -> Result<Config> {
         master_key_file,
         master_key_file_explicit: explicit,
         trusted_proxies,
+        client_ip_header,
         mail,
+        dns_resolver,
         log_format: args.log_format.or(file.log_format).unwrap_or_default(),
         demo: !args.no_demo && file.demo.unwrap_or(true),
         request_timeout: Duration::from_secs(timeout),

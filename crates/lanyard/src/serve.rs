@@ -79,7 +79,8 @@ pub async fn open(config: &Config) -> Result<Lanyard> {
     Ok(Lanyard::new(store, Arc::new(SystemClock), master_key)
         .await
         .context("cannot start")?
-        .with_public_url(config.public_url.as_str()))
+        .with_public_url(config.public_url.as_str())
+        .with_dns_resolver(config.dns_resolver))
 }
 
 pub async fn run(config: Config, args: crate::dev_idp::DemoArgs) -> Result<()> {
@@ -107,6 +108,7 @@ pub async fn run(config: Config, args: crate::dev_idp::DemoArgs) -> Result<()> {
     let local = listener.local_addr().context("listener address")?;
     let mut server_config = lanyard_server::ServerConfig::new(config.public_url.clone());
     server_config.trusted_proxies = config.trusted_proxies.clone();
+    server_config.client_ip_header = config.client_ip_header;
     server_config.request_timeout = config.request_timeout;
     server_config.outbound.allow_networks = config.outbound_allow_networks.clone();
     let dev_idp = if args.demo {

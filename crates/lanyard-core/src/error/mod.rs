@@ -31,6 +31,40 @@ pub enum Error {
     TenantNotFound(String),
     #[error("the tenant slug `{0}` is already taken; choose another")]
     TenantSlugTaken(String),
+    #[error(
+        "this connection requires a stronger sign-in at the identity provider (such as multi-factor authentication) than this one ({got})"
+    )]
+    MfaRequired { got: String },
+    /// Carries the URL of the password reset that replaces the session (never shown).
+    #[error("you must choose a new password before you can sign in")]
+    PasswordChangeRequired(String),
+    #[error("the domain `{domain}` is refused: {reason}")]
+    DomainInvalid {
+        domain: String,
+        reason: &'static str,
+    },
+    #[error("this tenant has already claimed `{0}`; check it or delete the claim")]
+    DomainAlreadyClaimed(String),
+    #[error(
+        "`{0}` is verified for another tenant; that tenant must delete it before anyone else can verify it"
+    )]
+    DomainVerifiedElsewhere(String),
+    #[error(
+        "this tenant has not claimed the domain `{0}`; claim it with POST /api/v1/tenants/{{tenant}}/domains"
+    )]
+    DomainNotFound(String),
+    #[error(
+        "no TXT record at `{record}` holds this claim's challenge token ({found} TXT records found); publish it, wait for DNS to update, then check again"
+    )]
+    DomainChallengeNotFound { record: String, found: usize },
+    #[error("the DNS lookup failed: {0}; check the `dns_resolver` setting and try again")]
+    DnsLookupFailed(String),
+    #[error("the network mask `{entry}` is refused: {reason}")]
+    NetworkMaskInvalid { entry: String, reason: String },
+    #[error(
+        "{count} network masks is too many; a tenant may list at most 500 (merge adjacent ranges)"
+    )]
+    NetworkMasksTooMany { count: usize },
     #[error("no such user in this tenant")]
     UserNotFound,
     #[error("the username `{0}` is already used in this tenant")]
@@ -227,6 +261,16 @@ impl Error {
             Self::Invalid { .. } => "request.invalid_field",
             Self::TenantNotFound(_) => "tenant.not_found",
             Self::TenantSlugTaken(_) => "tenant.slug_taken",
+            Self::NetworkMaskInvalid { .. } => "tenant.network_mask_invalid",
+            Self::PasswordChangeRequired(_) => "login.password_change_required",
+            Self::MfaRequired { .. } => "login.mfa_required",
+            Self::DomainInvalid { .. } => "domain.invalid",
+            Self::DomainAlreadyClaimed(_) => "domain.already_claimed",
+            Self::DomainVerifiedElsewhere(_) => "domain.verified_elsewhere",
+            Self::DomainNotFound(_) => "domain.not_found",
+            Self::DomainChallengeNotFound { .. } => "domain.challenge_not_found",
+            Self::DnsLookupFailed(_) => "domain.dns_failed",
+            Self::NetworkMasksTooMany { .. } => "tenant.network_masks_too_many",
             Self::UserNotFound => "user.not_found",
             Self::UsernameTaken(_) => "user.username_taken",
             Self::EmailTaken(_) => "user.email_taken",
@@ -305,6 +349,10 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::Invalid { .. }
+            | Self::NetworkMaskInvalid { .. }
+            | Self::DomainInvalid { .. }
+            | Self::DomainChallengeNotFound { .. }
+            | Self::NetworkMasksTooMany { .. }
             | Self::SamlConfig { .. }
             | Self::MetadataFetch(_)
             | Self::MetadataUrlForbidden => ErrorKind::Invalid,
@@ -390,6 +438,10 @@ impl Error {
             Self::ApiKeyWrongTenant(_) | Self::OperatorOnly | Self::CsrfInvalid => {
                 ErrorKind::Forbidden
             }
+            Self::DomainAlreadyClaimed(_) | Self::DomainVerifiedElsewhere(_) => ErrorKind::Conflict,
+            Self::DomainNotFound(_) => ErrorKind::NotFound,
+            Self::PasswordChangeRequired(_) | Self::MfaRequired { .. } => ErrorKind::Forbidden,
+            Self::DnsLookupFailed(_) => ErrorKind::Unavailable,
             Self::Throttled { .. } => ErrorKind::Throttled,
             Self::StoreUnavailable(_) => ErrorKind::Unavailable,
             Self::MasterKeyMismatch | Self::Migration(_) | Self::Internal(_) => ErrorKind::Internal,
@@ -476,6 +528,12 @@ impl Error {
             }
             Self::SsoRequired => {
                 "Your organisation signs in with single sign-on: use the button for your identity provider instead of a password."
+            }
+            Self::MfaRequired { .. } => {
+                "Sign in again and complete the identity provider's multi-factor step; if it never asks for one, its administrator should require it for this application (or send the authentication context this connection lists)."
+            }
+            Self::PasswordChangeRequired(_) => {
+                "Choose a new password on the page you are sent to, then sign in with it."
             }
             Self::InvitationUsed => "Your account is already on single sign-on; sign in with it.",
             Self::InvitationIdentityInUse => {

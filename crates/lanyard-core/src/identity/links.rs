@@ -513,8 +513,10 @@ impl Lanyard {
         ch.revoke_sessions_of.push(o.user.id.clone());
         o.user.password_hash = Some(hash);
         o.user.password_changed_at = Some(now);
+        o.user.must_change_password = false;
         o.user.updated_at = now;
         ch.update_users.push(o.user.clone());
+        ch.password_change_done.push(o.user.id.clone());
         ch.audit.push(
             Ctx::new(Actor::Anonymous, meta.clone())
                 .event(now, Some(&o.tenant.slug), "user.password_reset")
@@ -584,15 +586,30 @@ impl Lanyard {
             if removed { "removed" } else { "turned off" }
         );
         self.reset_mails(ctx, t, &users, &why, &mut ch)?;
+        let mut changed: Vec<User> = Vec::new();
         if removed {
             // Their only federated identity goes with the connection: they are off SSO (and
             // can be invited again).
             for mut u in self.store.users_linked_only_to(&t.id, &c.id).await? {
                 u.sso_state = SsoState::None;
                 u.updated_at = ch.at;
-                ch.update_users.push(u);
+                changed.push(u);
             }
         }
+        // The reset promises a working way in: their password works even if the tenant
+        // requires SSO through another connection, until they link again (issue 12).
+        for r in users {
+            match changed.iter_mut().find(|u| u.id == r.id) {
+                Some(u) => u.sso_exempt = true,
+                None => {
+                    let mut u = r;
+                    u.sso_exempt = true;
+                    u.updated_at = ch.at;
+                    changed.push(u);
+                }
+            }
+        }
+        ch.update_users.extend(changed);
         Ok(ch)
     }
 
@@ -683,8 +700,9 @@ impl Lanyard {
             last_login_at: None,
         };
         ch.link.push(link.clone());
-        if u.sso_state != SsoState::Linked {
+        if u.sso_state != SsoState::Linked || u.sso_exempt {
             u.sso_state = SsoState::Linked;
+            u.sso_exempt = false;
             u.updated_at = now;
             ch.update_users.push(u.clone());
         }
@@ -735,6 +753,9 @@ impl Lanyard {
         if last {
             u.sso_state = SsoState::None;
             u.updated_at = now;
+            // Without a password the reset below is their way back in: it must work even if
+            // the tenant requires SSO (the exemption ends when they link again).
+            u.sso_exempt = u.password_hash.is_none();
             ch.update_users.push(u.clone());
             if u.password_hash.is_none() {
                 let why = format!(

@@ -38,6 +38,9 @@ pub struct Identity {
     pub raw_claims: Value,
     /// Names the email was looked for under (for the error when it is missing).
     pub email_sources: Vec<String>,
+    /// How the IdP authenticated the person: the SAML AuthnContextClassRef, or the OIDC `acr`
+    /// and `amr` values (checked against a connection's `required_authn_contexts`).
+    pub authn_contexts: Vec<String>,
 }
 
 impl Identity {
@@ -337,6 +340,7 @@ pub fn from_saml(
         session_not_after,
         raw_claims: Value::Object(raw),
         email_sources,
+        authn_contexts: v.authn_context_class_ref.iter().cloned().collect(),
     })
 }
 
@@ -384,6 +388,7 @@ pub fn from_oidc(
         session_not_after: None,
         raw_claims: Value::Object(claims.clone()),
         email_sources: vec!["email (with email_verified: true)".into()],
+        authn_contexts: values("acr").into_iter().chain(values("amr")).collect(),
     }
 }
 
@@ -409,6 +414,7 @@ pub fn from_jwt(
         session_not_after: None,
         raw_claims: Value::Object(claims.clone()),
         email_sources: vec!["email".into()],
+        authn_contexts: Vec::new(),
     }
 }
 

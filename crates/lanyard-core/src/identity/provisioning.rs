@@ -118,6 +118,21 @@ impl Lanyard {
         meta: &RequestMeta,
     ) -> Result<Provisioned> {
         let p = c.provisioning_settings()?;
+        // Authentication strength first: nothing is created, linked or updated for a login the
+        // connection does not accept.
+        if !p.required_authn_contexts.is_empty()
+            && !id
+                .authn_contexts
+                .iter()
+                .any(|a| p.required_authn_contexts.contains(a))
+        {
+            let got = if id.authn_contexts.is_empty() {
+                "none stated".to_owned()
+            } else {
+                id.authn_contexts.join(", ")
+            };
+            return Err(Error::MfaRequired { got });
+        }
         let linked = self
             .store
             .federated_user(&tenant.id, &c.id, &id.federation_id)
@@ -303,6 +318,11 @@ impl Lanyard {
                 }
             }
         }
+        if u.sso_exempt {
+            // Back on SSO: the password exemption a removed connection left ends here.
+            u.sso_exempt = false;
+            changes.insert("sso_exempt".into(), json!({"from": true, "to": false}));
+        }
         ch.touch_links
             .push((c.id.clone(), id.federation_id.clone(), now));
         if let Some(inv) = &invitation {
@@ -375,6 +395,7 @@ impl Lanyard {
         u.password_hash = None;
         u.password_changed_at = Some(now);
         u.sso_state = SsoState::Linked;
+        u.sso_exempt = false;
         u.updated_at = now;
         let mut ch = Changes::at(now);
         ch.link.push(first_login_link(tenant, c, id, &u.id, now));

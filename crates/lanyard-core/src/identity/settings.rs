@@ -24,7 +24,13 @@ pub struct ProvisioningSettings {
     pub role_claim_is_role_name: bool,
     /// `None`: the kind's default (SAML requires an email to create accounts, the others not).
     pub jit_requires_email: Option<bool>,
+    /// Acceptable authentication contexts (SAML AuthnContextClassRef, OIDC `acr`/`amr`
+    /// values); a login with none of them is refused. Empty: no requirement.
+    pub required_authn_contexts: Vec<String>,
 }
+
+/// At most this many acceptable authentication contexts per connection.
+pub const MAX_AUTHN_CONTEXTS: usize = 20;
 
 fn claim_name(field: &'static str, v: &str) -> Result<()> {
     if v.is_empty() || v.len() > 256 || v.chars().any(char::is_control) {
@@ -61,6 +67,7 @@ impl ProvisioningSettings {
             role_sync: self.role_sync,
             role_claim_is_role_name: self.role_claim_is_role_name,
             jit_requires_email: self.requires_email(kind),
+            required_authn_contexts: self.required_authn_contexts.clone(),
         }
     }
 
@@ -119,6 +126,25 @@ impl ProvisioningSettings {
         }
         if let Some(r) = input.role_claim_is_role_name {
             s.role_claim_is_role_name = r;
+        }
+        if let Some(list) = &input.required_authn_contexts {
+            if !list.is_empty() && kind == crate::connection::KIND_JWT {
+                return Err(Error::invalid(
+                    "provisioning.required_authn_contexts",
+                    "applies to SAML (AuthnContextClassRef) and OIDC (acr/amr) connections only",
+                ));
+            }
+            if list.len() > MAX_AUTHN_CONTEXTS
+                || list
+                    .iter()
+                    .any(|v| v.is_empty() || v.len() > 512 || v.chars().any(char::is_control))
+            {
+                return Err(Error::invalid(
+                    "provisioning.required_authn_contexts",
+                    format!("at most {MAX_AUTHN_CONTEXTS} values of 1-512 characters"),
+                ));
+            }
+            s.required_authn_contexts = list.clone();
         }
         Ok(s)
     }

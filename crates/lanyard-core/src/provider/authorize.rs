@@ -282,11 +282,11 @@ impl Lanyard {
         }
     }
 
-    /// Where the routing issue's verified domains plug in: the tenant whose verified domain is
-    /// the `login_hint` email's domain. Until then no hint names a tenant, and the person is
-    /// asked for their organisation.
-    pub async fn tenant_for_login_hint(&self, _login_hint: &str) -> Result<Option<Tenant>> {
-        Ok(None)
+    /// The tenant holding the `login_hint` email's domain verified (home-realm discovery);
+    /// a hint that is no email, or whose domain is unverified or claimed only, names no tenant
+    /// and the person is asked for their organisation.
+    pub async fn tenant_for_login_hint(&self, login_hint: &str) -> Result<Option<Tenant>> {
+        self.tenant_for_email(login_hint).await
     }
 
     /// Decides a checked request for `tenant` with the person's session there (if any).

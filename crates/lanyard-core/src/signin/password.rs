@@ -50,10 +50,17 @@ impl Lanyard {
             return Err(err);
         }
 
-        let user = if username.len() <= 512 {
-            self.store.user_by_username(&tenant.id, username).await?
-        } else {
+        // The username, or the account's email (what the generic page asks for).
+        let user = if username.len() > 512 {
             None
+        } else {
+            match self.store.user_by_username(&tenant.id, username).await? {
+                Some(u) => Some(u),
+                None if username.contains('@') => {
+                    self.store.user_by_email(&tenant.id, username).await?
+                }
+                None => None,
+            }
         };
         let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let candidate = password_text.to_owned();
@@ -127,6 +134,102 @@ impl Lanyard {
             self.store.insert_audit(&ev).await?;
             return Err(err);
         }
+        if user.must_change_password {
+            // No session: a fresh reset link, and the sign-in continues there.
+            let mut ch = crate::store::Changes::at(now);
+            let (link, hash, url) = self.new_link(
+                &tenant,
+                &user.id,
+                crate::model::LinkPurpose::PasswordReset,
+                None,
+            )?;
+            ch.close_open_links
+                .push((user.id.clone(), crate::model::LinkPurpose::PasswordReset));
+            ch.audit.push(
+                ctx.event(now, Some(&tenant.slug), "login.password_change_required")
+                    .code("login.password_change_required")
+                    .user(&user.id)
+                    .details(json!({"method": "password", "reset_link_id": link.id})),
+            );
+            ch.new_links.push((link, hash));
+            self.store.apply(&ch).await?;
+            return Err(Error::PasswordChangeRequired(url));
+        }
         self.open_session(&tenant, &user.id, "password", meta).await
+    }
+
+    /// "Require a password change at next sign-in": ends the user's sessions now; their next
+    /// password sign-in leads to choosing a new password before any session is issued.
+    pub async fn require_password_change(
+        &self,
+        ctx: &Ctx,
+        slug: &str,
+        user_id: &str,
+    ) -> Result<crate::model::User> {
+        let (t, u) = self.get_user(ctx, slug, user_id).await?;
+        let now = self.now();
+        let ev = ctx
+            .event(now, Some(&t.slug), "user.password_change_required")
+            .user(&u.id)
+            .details(json!({"sessions_ended": true}));
+        self.store.require_password_change(&u.id, now, &ev).await?;
+        Ok(self.get_user(ctx, slug, user_id).await?.1)
+    }
+}
+
+/// A routing decision with what the entry point needs to act on it.
+#[derive(Debug, Clone)]
+pub struct LoginRouting {
+    pub tenant: crate::model::Tenant,
+    pub route: routing::Route,
+    /// The tenant's enabled SSO connections, ordered by slug (where [`routing::Route::Sso`]
+    /// goes: the one connection's start, or the tenant's page of them).
+    pub connections: Vec<crate::model::Connection>,
+}
+
+impl Lanyard {
+    /// Decides where a sign-in at `entry` goes (see [`routing::route`]): the entry points
+    /// (`/login`, `/t/{tenant}/login`, `/t/{tenant}/login/direct`, and the OpenID provider's
+    /// authorize endpoint and forward-auth when they come) all call this. `identifier` is the
+    /// username or email typed so far (an unknown one routes like any non-super-admin, so the
+    /// answer says no more than whether the name is a super admin's); `client` comes from
+    /// `access::client_ip` through the trusted proxies.
+    pub async fn route_login(
+        &self,
+        tenant_slug: &str,
+        entry: routing::EntryPoint,
+        identifier: Option<&str>,
+        client: Option<crate::access::client_ip::ClientAddr>,
+    ) -> Result<LoginRouting> {
+        let tenant = self.tenant(tenant_slug).await?;
+        let connections: Vec<_> = self
+            .store
+            .list_connections(&tenant.id)
+            .await?
+            .into_iter()
+            .filter(|c| c.enabled)
+            .collect();
+        let user = match identifier
+            .map(str::trim)
+            .filter(|i| !i.is_empty() && i.len() <= 512)
+        {
+            Some(i) => match self.store.user_by_username(&tenant.id, i).await? {
+                Some(u) => Some(u),
+                None if i.contains('@') => self.store.user_by_email(&tenant.id, i).await?,
+                None => None,
+            },
+            None => None,
+        };
+        let route = routing::route(
+            entry,
+            routing::TenantRouting::of(&tenant, !connections.is_empty()),
+            routing::Person::of(user.as_ref()),
+            client,
+        );
+        Ok(LoginRouting {
+            tenant,
+            route,
+            connections,
+        })
     }
 }

@@ -74,15 +74,15 @@ const AUDIT_INSERT: &str = "INSERT INTO audit_events (id, at, tenant, actor, kin
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
 const USER_COLUMNS: &str = "id, tenant_id, username, email, display_name, role, password_hash, super_admin, disabled, password_changed_at, \
-     sso_state, collaborator, email_confirmed, created_at, updated_at";
+     sso_state, collaborator, email_confirmed, sso_exempt, must_change_password, created_at, updated_at";
 
 const USER_INSERT: &str = "INSERT INTO users (id, tenant_id, username, username_key, email, email_key, display_name, role, password_hash, \
-     super_admin, disabled, password_changed_at, created_at, updated_at, sso_state, collaborator, email_confirmed) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
+     super_admin, disabled, password_changed_at, created_at, updated_at, sso_state, collaborator, email_confirmed, sso_exempt, must_change_password) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
 
 const USER_UPDATE: &str = "UPDATE users SET username = $3, username_key = $4, email = $5, email_key = $6, display_name = $7, role = $8, \
      password_hash = $9, super_admin = $10, disabled = $11, password_changed_at = $12, updated_at = $13, \
-     sso_state = $14, collaborator = $15, email_confirmed = $16 \
+     sso_state = $14, collaborator = $15, email_confirmed = $16, sso_exempt = $17, must_change_password = (must_change_password OR $18) \
      WHERE tenant_id = $1 AND id = $2";
 
 /// [`USER_COLUMNS`] qualified by a table alias, for joins.
@@ -94,7 +94,7 @@ fn user_columns_of(alias: &str) -> String {
         .join(", ")
 }
 
-const TENANT_COLUMNS: &str = "id, slug, name, session_lifetime_secs, sso_required, sso_default_role, require_email_confirmation, created_at, updated_at";
+const TENANT_COLUMNS: &str = "id, slug, name, session_lifetime_secs, sso_required, sso_default_role, require_email_confirmation, network_masks, created_at, updated_at";
 
 const CONNECTION_COLUMNS: &str =
     "id, tenant_id, slug, name, kind, enabled, settings, provisioning, created_at, updated_at";
@@ -131,6 +131,8 @@ macro_rules! bind_user_insert {
             .bind($u.sso_state.as_str())
             .bind($u.collaborator)
             .bind($u.email_confirmed)
+            .bind($u.sso_exempt)
+            .bind($u.must_change_password)
     };
 }
 
@@ -153,6 +155,8 @@ macro_rules! bind_user_update {
             .bind($u.sso_state.as_str())
             .bind($u.collaborator)
             .bind($u.email_confirmed)
+            .bind($u.sso_exempt)
+            .bind($u.must_change_password)
     };
 }
 
@@ -305,6 +309,7 @@ impl Store {
 
 mod audit;
 mod connections;
+mod domains;
 mod links;
 mod provider;
 mod provisioning;

@@ -28,6 +28,9 @@ pub struct Changes {
     pub decline_links: Vec<String>,
     /// Open links of (user, purpose) closed now, so an older reset link stops working.
     pub close_open_links: Vec<(String, LinkPurpose)>,
+    /// Users who chose a new password now: "change at next sign-in" is done. (Whole-row
+    /// updates never clear that flag, so a concurrent edit cannot undo an admin's request.)
+    pub password_change_done: Vec<String>,
     pub outbox: Vec<OutboxMessage>,
     pub audit: Vec<AuditRecord>,
     /// The time every revocation and link state change is stamped with.
@@ -54,6 +57,7 @@ impl Changes {
             && self.use_links.is_empty()
             && self.decline_links.is_empty()
             && self.close_open_links.is_empty()
+            && self.password_change_done.is_empty()
             && self.outbox.is_empty()
             && self.audit.is_empty()
     }
@@ -70,6 +74,7 @@ impl Changes {
         self.use_links.extend(other.use_links);
         self.decline_links.extend(other.decline_links);
         self.close_open_links.extend(other.close_open_links);
+        self.password_change_done.extend(other.password_change_done);
         self.outbox.extend(other.outbox);
         self.audit.extend(other.audit);
     }
@@ -84,6 +89,10 @@ macro_rules! apply_changes {
         }
         for u in &c.update_users {
             bind_user_update!(sqlx::query(USER_UPDATE), u).execute(&mut *$tx).await?;
+        }
+        for user in &c.password_change_done {
+            sqlx::query("UPDATE users SET must_change_password = FALSE WHERE id = $1")
+                .bind(user).execute(&mut *$tx).await?;
         }
         for (conn, user) in &c.unlink {
             sqlx::query("DELETE FROM federated_identities WHERE connection_id = $1 AND user_id = $2")

@@ -105,6 +105,27 @@ impl Store {
     }
 
     /// Ends every live session of a user; returns how many ended.
+    /// Flags the user to choose a new password at the next sign-in and ends their sessions,
+    /// writing only that column (a concurrent edit of the user keeps its other changes).
+    pub async fn require_password_change(
+        &self,
+        user_id: &str,
+        at: UnixTime,
+        audit: &AuditRecord,
+    ) -> Result<u64> {
+        let res: std::result::Result<u64, sqlx::Error> = on_pool!(self, p => async {
+            let mut tx = p.begin().await?;
+            sqlx::query("UPDATE users SET must_change_password = TRUE, updated_at = $2 WHERE id = $1")
+                .bind(user_id).bind(at).execute(&mut *tx).await?;
+            let n = sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+                .bind(user_id).bind(at).execute(&mut *tx).await?.rows_affected();
+            bind_audit!(sqlx::query(AUDIT_INSERT), audit).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(n)
+        }.await);
+        Ok(res?)
+    }
+
     pub async fn revoke_user_sessions(
         &self,
         user_id: &str,

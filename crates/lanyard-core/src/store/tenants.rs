@@ -2,6 +2,11 @@
 
 use super::*;
 
+/// The stored form of a tenant's masks: a JSON array of canonical strings.
+fn masks_json(t: &Tenant) -> String {
+    serde_json::Value::from(t.network_masks.to_strings()).to_string()
+}
+
 impl Store {
     // --- tenants and roles ---
 
@@ -20,9 +25,9 @@ impl Store {
     ) -> Result<()> {
         let res: std::result::Result<(), sqlx::Error> = on_pool!(self, p => async {
             let mut tx = p.begin().await?;
-            sqlx::query("INSERT INTO tenants (id, slug, name, session_lifetime_secs, created_at, updated_at, sso_required, sso_default_role, require_email_confirmation) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            sqlx::query("INSERT INTO tenants (id, slug, name, session_lifetime_secs, created_at, updated_at, sso_required, sso_default_role, require_email_confirmation, network_masks) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
                 .bind(&t.id).bind(&t.slug).bind(&t.name).bind(t.session_lifetime_secs).bind(t.created_at).bind(t.updated_at)
-                .bind(t.sso_required).bind(&t.sso_default_role).bind(t.require_email_confirmation)
+                .bind(t.sso_required).bind(&t.sso_default_role).bind(t.require_email_confirmation).bind(masks_json(t))
                 .execute(&mut *tx).await?;
             for r in roles {
                 sqlx::query("INSERT INTO roles (tenant_id, name, description, builtin) VALUES ($1, $2, $3, $4)")
@@ -62,12 +67,29 @@ impl Store {
         )
     }
 
-    pub async fn update_tenant(&self, t: &Tenant, audit: &AuditRecord) -> Result<()> {
+    /// Writes the `changed` fields of `t` (names as in [`Tenant`]) and nothing else, so that two
+    /// administrators changing different settings at once both keep their change.
+    pub async fn update_tenant(
+        &self,
+        t: &Tenant,
+        changed: &[&str],
+        audit: &AuditRecord,
+    ) -> Result<()> {
+        let has = |f: &str| changed.contains(&f);
         let res: std::result::Result<(), sqlx::Error> = on_pool!(self, p => async {
             let mut tx = p.begin().await?;
-            sqlx::query("UPDATE tenants SET name = $2, session_lifetime_secs = $3, updated_at = $4, sso_required = $5, sso_default_role = $6, require_email_confirmation = $7 WHERE id = $1")
-                .bind(&t.id).bind(&t.name).bind(t.session_lifetime_secs).bind(t.updated_at)
-                .bind(t.sso_required).bind(&t.sso_default_role).bind(t.require_email_confirmation)
+            sqlx::query("UPDATE tenants SET updated_at = $2, \
+                name = CASE WHEN $9 THEN $3 ELSE name END, \
+                session_lifetime_secs = CASE WHEN $10 THEN $4 ELSE session_lifetime_secs END, \
+                sso_required = CASE WHEN $11 THEN $5 ELSE sso_required END, \
+                sso_default_role = CASE WHEN $12 THEN $6 ELSE sso_default_role END, \
+                require_email_confirmation = CASE WHEN $13 THEN $7 ELSE require_email_confirmation END, \
+                network_masks = CASE WHEN $14 THEN $8 ELSE network_masks END \
+                WHERE id = $1")
+                .bind(&t.id).bind(t.updated_at).bind(&t.name).bind(t.session_lifetime_secs)
+                .bind(t.sso_required).bind(&t.sso_default_role).bind(t.require_email_confirmation).bind(masks_json(t))
+                .bind(has("name")).bind(has("session_lifetime_secs")).bind(has("sso_required"))
+                .bind(has("sso_default_role")).bind(has("require_email_confirmation")).bind(has("network_masks"))
                 .execute(&mut *tx).await?;
             bind_audit!(sqlx::query(AUDIT_INSERT), audit).execute(&mut *tx).await?;
             tx.commit().await

@@ -72,6 +72,7 @@ pub(crate) fn identity(fid: &str, email: Option<&str>) -> Identity {
         session_not_after: None,
         raw_claims: json!({}),
         email_sources: vec!["email".into()],
+        authn_contexts: Vec::new(),
     }
 }
 

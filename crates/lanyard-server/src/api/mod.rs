@@ -8,6 +8,7 @@ mod api_keys;
 mod apps;
 mod audit;
 mod connections;
+mod domains;
 mod invitations;
 mod outbox;
 mod roles;
@@ -36,7 +37,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
     modifiers(&BearerAuth),
     components(schemas(proto::ErrorBody, proto::ErrorDetail)),
     tags(
-        (name = "tenants"), (name = "users"), (name = "roles"), (name = "sessions"), (name = "api-keys"), (name = "audit"), (name = "connections"), (name = "outbox"), (name = "invitations"), (name = "apps")
+        (name = "tenants"), (name = "users"), (name = "roles"), (name = "sessions"), (name = "api-keys"), (name = "audit"), (name = "connections"), (name = "domains"), (name = "outbox"), (name = "invitations"), (name = "apps")
     )
 )]
 struct ApiDoc;
@@ -80,6 +81,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(api_keys::router())
         .merge(audit::router())
         .merge(connections::router())
+        .merge(domains::router())
         .merge(outbox::router())
         .merge(invitations::router())
         .merge(apps::router())

@@ -19,6 +19,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_users, create_user))
         .routes(routes!(get_user, update_user, delete_user))
         .routes(routes!(revoke_user_sessions))
+        .routes(routes!(require_password_change))
         .routes(routes!(list_federated_identities))
         .routes(routes!(set_federated_identity, remove_federated_identity))
         .routes(routes!(list_api_tokens, create_api_token))
@@ -141,6 +142,19 @@ async fn revoke_user_sessions(
     Ok(Json(Revoked {
         revoked: s.lanyard.revoke_user_sessions(&ctx, &slug, &id).await?,
     }))
+}
+
+/// Require a new password at the next sign-in: ends the user's sessions now; their next
+/// password sign-in leads to a password reset page instead of a session.
+#[utoipa::path(post, path = "/tenants/{tenant}/users/{user_id}/require-password-change", tag = "users", params(("tenant" = String, Path), ("user_id" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
+async fn require_password_change(
+    State(s): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    ApiPath((slug, id)): ApiPath<(String, String)>,
+) -> Result<Json<User>, ApiError> {
+    let u = s.lanyard.require_password_change(&ctx, &slug, &id).await?;
+    Ok(Json(u.to_wire(&slug)))
 }
 
 /// The identities (per connection) that sign in as this user.

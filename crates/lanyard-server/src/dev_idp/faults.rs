@@ -154,7 +154,7 @@ pub const FAULTS: &[Fault] = &[
     Fault {
         id: "amr_without_mfa",
         label: "amr without MFA",
-        explain: "The ID token's amr is [\"pwd\"] only. Lanyard does not require MFA claims today: the login succeeds, which is what this fault shows.",
+        explain: "The ID token's amr is [\"pwd\"] only. The demo connection requires no authentication context, so the login succeeds; a connection listing `mfa` in required_authn_contexts refuses it with login.mfa_required.",
         saml: NotApplicable,
         oidc: SignedIn,
     },

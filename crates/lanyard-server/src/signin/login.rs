@@ -2,7 +2,7 @@
 
 use crate::AppState;
 use crate::error::{ApiError, PageError};
-use crate::extract::Meta;
+use crate::extract::{Client, Meta};
 use crate::metrics::login_outcome;
 use crate::pages::{self, LoginPage, SignedInPage};
 use crate::signin::{
@@ -15,6 +15,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::SameSite;
+use lanyard_core::access::routing::{EntryPoint, Route};
 use lanyard_core::clock::rfc3339;
 use lanyard_core::secret::{constant_time_eq, random_token};
 use lanyard_core::{Error, validate};
@@ -25,6 +26,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/t/{tenant}/login", get(login_page).post(login_submit))
         .route("/t/{tenant}/logout", post(logout))
+        .route("/t/{tenant}/recover", get(recover))
         .route("/t/{tenant}/session", get(session_json))
         .layer(DefaultBodyLimit::max(16 * 1024))
 }
@@ -61,6 +63,7 @@ async fn login_page(
     State(s): State<AppState>,
     Path(slug): Path<String>,
     Query(q): Query<LoginQuery>,
+    Client(client): Client,
     jar: CookieJar,
 ) -> Result<Response, PageError> {
     let tenant = s.lanyard.tenant(&slug).await?;
@@ -69,8 +72,14 @@ async fn login_page(
         && let Some(token) = jar
             .get(&session_cookie_name(&s, &slug))
             .map(|c| c.value().to_owned())
-        && let Ok(view) = s.lanyard.session(&slug, &token).await
     {
+        let view = match s.lanyard.session(&slug, &token).await {
+            Ok(view) => view,
+            Err(e) => {
+                let ended = session_ended_notice(&e);
+                return ended_or_form(&s, jar, &tenant, return_to.as_deref(), ended, client).await;
+            }
+        };
         {
             if let Some(target) = return_to {
                 return Ok(Redirect::to(&target).into_response());
@@ -89,10 +98,131 @@ async fn login_page(
             return Ok(pages::render(StatusCode::OK, &page));
         }
     }
-    let rt = return_to.as_deref().unwrap_or("");
-    let sso = sso_buttons(&s, &tenant, rt).await;
+    ended_or_form(&s, jar, &tenant, return_to.as_deref(), None, client).await
+}
+
+/// What the sign-in page says when the browser's session ended under it.
+fn session_ended_notice(e: &Error) -> Option<&'static str> {
+    match e {
+        Error::SessionExpired => Some("Your session expired, so you were signed out."),
+        Error::SessionRevoked => Some(
+            "Your session was ended (signed out elsewhere, by an administrator, or because the password changed).",
+        ),
+        _ => None,
+    }
+}
+
+/// The recovery cookie: a one-time token that makes the "log out and sign in again" link
+/// GET-safe (a page elsewhere cannot know it). SameSite=Strict: the link is on our page.
+pub(crate) fn recover_cookie_name(s: &AppState) -> &'static str {
+    if s.config.secure_cookies() {
+        "__Host-lanyard_recover"
+    } else {
+        "lanyard_recover"
+    }
+}
+
+/// The sign-in page, with the "session ended" notice and its recovery link when `ended`.
+async fn ended_or_form(
+    s: &AppState,
+    jar: CookieJar,
+    tenant: &lanyard_core::model::Tenant,
+    return_to: Option<&str>,
+    ended: Option<&'static str>,
+    client: Option<lanyard_core::access::client_ip::ClientAddr>,
+) -> Result<Response, PageError> {
+    let slug = tenant.slug.clone();
+    let rt = return_to.unwrap_or("");
+    let Some(notice) = ended else {
+        return tenant_form(s, jar, tenant, rt, client).await;
+    };
+    let token = random_token();
+    let jar = jar.add(cookie(
+        s,
+        recover_cookie_name(s).to_owned(),
+        token.clone(),
+        600,
+        SameSite::Strict,
+    ));
+    let (jar, csrf) = login_csrf(s, jar);
+    let sso = sso_buttons(s, tenant, rt).await;
+    let recover = format!("/t/{slug}/recover?token={token}");
+    let page = LoginPage {
+        tenant_slug: &slug,
+        tenant_name: &tenant.name,
+        csrf_token: &csrf,
+        return_to: rt,
+        username: "",
+        error: None,
+        error_code: "",
+        error_help: None,
+        sso: &sso,
+        password_form: true,
+        notice: Some(notice),
+        recover_href: Some(&recover),
+    };
+    Ok((jar, pages::render(StatusCode::OK, &page)).into_response())
+}
+
+/// `GET /t/{tenant}/recover?token=…`: "log out and sign in again". Clears the Lanyard session
+/// cookie (and the sign-in's other cookies) and restarts sign-in. GET-safe: it acts only with
+/// the one-time token of the recovery cookie, which it removes.
+async fn recover(
+    State(s): State<AppState>,
+    Path(slug): Path<String>,
+    q: Result<Query<RecoverQuery>, axum::extract::rejection::QueryRejection>,
+    jar: CookieJar,
+) -> Result<Response, PageError> {
+    let tenant = s.lanyard.tenant(&slug).await?;
+    let given = q.map(|Query(q)| q.token).unwrap_or_default();
+    let expected = jar
+        .get(recover_cookie_name(&s))
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    if expected.is_empty() || !constant_time_eq(expected.as_bytes(), given.as_bytes()) {
+        return Err(Error::CsrfInvalid.into());
+    }
+    let jar = jar
+        .add(removal(&s, session_cookie_name(&s, &tenant.slug)))
+        .add(removal(&s, recover_cookie_name(&s).to_owned()))
+        .add(removal(&s, login_csrf_cookie_name(&s).to_owned()));
+    Ok((jar, Redirect::to(&default_landing(&tenant.slug))).into_response())
+}
+
+#[derive(Deserialize)]
+struct RecoverQuery {
+    #[serde(default)]
+    token: String,
+}
+
+async fn tenant_form(
+    s: &AppState,
+    jar: CookieJar,
+    tenant: &lanyard_core::model::Tenant,
+    rt: &str,
+    client: Option<lanyard_core::access::client_ip::ClientAddr>,
+) -> Result<Response, PageError> {
+    let slug = tenant.slug.clone();
+    // The tenant URL's row of the routing table (network masks; see access::routing).
+    let routing = s
+        .lanyard
+        .route_login(&slug, EntryPoint::TenantUrl, None, client)
+        .await?;
+    let sso = sso_buttons(s, tenant, rt).await;
+    let password_form = match routing.route {
+        Route::Sso => {
+            if let [(_, href)] = sso.as_slice() {
+                return Ok(Redirect::to(href).into_response());
+            }
+            false
+        }
+        Route::UsernameThenPassword => {
+            return Ok(Redirect::to(&direct_url(&slug, rt, None)).into_response());
+        }
+        _ => true,
+    };
     Ok(form_response(
-        &s,
+        s,
         jar,
         &tenant.slug,
         &tenant.name,
@@ -100,12 +230,30 @@ async fn login_page(
         "",
         None,
         &sso,
+        password_form,
     ))
+}
+
+/// The direct sign-in page's URL, carrying the return path and the username typed so far.
+pub(crate) fn direct_url(slug: &str, return_to: &str, username: Option<&str>) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    if !return_to.is_empty() {
+        q.append_pair("return_to", return_to);
+    }
+    if let Some(u) = username {
+        q.append_pair("username", u);
+    }
+    let q = q.finish();
+    if q.is_empty() {
+        format!("/t/{slug}/login/direct")
+    } else {
+        format!("/t/{slug}/login/direct?{q}")
+    }
 }
 
 /// The sign-in form, with a login-CSRF token in a cookie and a hidden field (double submit).
 /// The tenant's enabled connections as sign-in buttons (name, start URL with `return_to`).
-async fn sso_buttons(
+pub(crate) async fn sso_buttons(
     s: &AppState,
     tenant: &lanyard_core::model::Tenant,
     return_to: &str,
@@ -146,19 +294,9 @@ fn form_response(
     username: &str,
     error: Option<(StatusCode, &Error)>,
     sso: &[(String, String)],
+    password_form: bool,
 ) -> Response {
-    let existing = jar
-        .get(login_csrf_cookie_name(s))
-        .map(|c| c.value().to_owned())
-        .filter(|v| v.len() == 43);
-    let csrf = existing.unwrap_or_else(random_token);
-    let jar = jar.add(cookie(
-        s,
-        login_csrf_cookie_name(s).to_owned(),
-        csrf.clone(),
-        3600,
-        SameSite::Strict,
-    ));
+    let (jar, csrf) = login_csrf(s, jar);
     let (status, message, code, help) = match error {
         Some((status, e)) => (status, Some(e.to_string()), e.code(), e.help_text()),
         None => (StatusCode::OK, None, "", None),
@@ -173,6 +311,9 @@ fn form_response(
         error_code: code,
         error_help: help,
         sso,
+        password_form,
+        notice: None,
+        recover_href: None,
     };
     let mut res = (jar, pages::render(status, &page)).into_response();
     if let Some((_, e)) = error {
@@ -182,7 +323,34 @@ fn form_response(
     res
 }
 
-fn capitalise(s: &str) -> String {
+/// The login-CSRF token (double submit: a cookie and a hidden field), kept if the browser has
+/// one already.
+pub(crate) fn login_csrf(s: &AppState, jar: CookieJar) -> (CookieJar, String) {
+    let existing = jar
+        .get(login_csrf_cookie_name(s))
+        .map(|c| c.value().to_owned())
+        .filter(|v| v.len() == 43);
+    let csrf = existing.unwrap_or_else(random_token);
+    let jar = jar.add(cookie(
+        s,
+        login_csrf_cookie_name(s).to_owned(),
+        csrf.clone(),
+        3600,
+        SameSite::Strict,
+    ));
+    (jar, csrf)
+}
+
+/// Whether the form's CSRF token matches the login-CSRF cookie.
+pub(crate) fn login_csrf_ok(s: &AppState, jar: &CookieJar, submitted: &str) -> bool {
+    let cookie_csrf = jar
+        .get(login_csrf_cookie_name(s))
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    !cookie_csrf.is_empty() && constant_time_eq(cookie_csrf.as_bytes(), submitted.as_bytes())
+}
+
+pub(crate) fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect::<String>() + ".",
@@ -208,18 +376,13 @@ async fn login_submit(
             "",
             Some((StatusCode::BAD_REQUEST, &Error::CsrfInvalid)),
             &[],
+            true,
         ));
     };
     let return_to = validate::return_to(&form.return_to);
     let rt = return_to.as_deref().unwrap_or("");
     let sso = sso_buttons(&s, &tenant, rt).await;
-    let cookie_csrf = jar
-        .get(login_csrf_cookie_name(&s))
-        .map(|c| c.value().to_owned())
-        .unwrap_or_default();
-    if cookie_csrf.is_empty()
-        || !constant_time_eq(cookie_csrf.as_bytes(), form.csrf_token.as_bytes())
-    {
+    if !login_csrf_ok(&s, &jar, &form.csrf_token) {
         login_outcome("password", Error::CsrfInvalid.code());
         return Ok(form_response(
             &s,
@@ -230,6 +393,7 @@ async fn login_submit(
             &form.username,
             Some((StatusCode::FORBIDDEN, &Error::CsrfInvalid)),
             &sso,
+            true,
         ));
     }
     match s
@@ -250,6 +414,11 @@ async fn login_submit(
             let target = return_to.unwrap_or_else(|| default_landing(&slug));
             Ok((jar, Redirect::to(&target)).into_response())
         }
+        Err(Error::PasswordChangeRequired(url)) => {
+            // The password was right, but a new one comes first: on to the reset page.
+            login_outcome("password", "login.password_change_required");
+            Ok(Redirect::to(&url).into_response())
+        }
         Err(e @ (Error::InvalidCredentials | Error::Throttled { .. } | Error::SsoRequired)) => {
             login_outcome("password", e.code());
             let status = crate::error::status_of(e.kind());
@@ -262,6 +431,7 @@ async fn login_submit(
                 &form.username,
                 Some((status, &e)),
                 &sso,
+                true,
             );
             if let Error::Throttled { retry_after_secs } = e
                 && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())

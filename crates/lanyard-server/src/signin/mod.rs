@@ -3,6 +3,7 @@
 //! `/t/{tenant}/sso/{connection}/start` for every kind of connection, and the cookies. A surface
 //! imports from here, never from another surface.
 
+pub mod entry;
 pub mod jwt;
 pub mod login;
 pub mod oidc;
@@ -78,6 +79,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/t/{tenant}/sso/{connection}/start", get(start))
         .merge(login::router())
+        .merge(entry::router())
         .merge(saml::router())
         .merge(jwt::router())
         .merge(oidc::router())

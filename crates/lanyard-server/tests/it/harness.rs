@@ -20,6 +20,8 @@ pub struct TestApp {
     https: bool,
     outbound: lanyard_server::address_policy::OutboundPolicy,
     peer: SocketAddr,
+    trusted_proxies: Vec<ipnet::IpNet>,
+    client_ip_header: lanyard_core::access::client_ip::ForwardedHeader,
     dev_idp: Option<Arc<lanyard_server::dev_idp::DevIdp>>,
     _dir: tempfile::TempDir,
 }
@@ -120,6 +122,8 @@ impl TestApp {
             https: public_url.starts_with("https"),
             outbound: Default::default(),
             peer: "192.0.2.10:50000".parse().unwrap(),
+            trusted_proxies: Vec::new(),
+            client_ip_header: Default::default(),
             dev_idp: None,
             _dir: dir,
         }
@@ -158,7 +162,37 @@ impl TestApp {
         self
     }
 
+    /// Believes the forwarding header from these proxies (`trusted_proxies`).
+    pub fn with_trusted_proxies(mut self, nets: &[&str]) -> Self {
+        self.trusted_proxies = nets.iter().map(|n| n.parse().unwrap()).collect();
+        self
+    }
+
+    /// Reads RFC 7239 `Forwarded` instead of `X-Forwarded-For` from trusted proxies.
+    pub fn with_forwarded_header(mut self) -> Self {
+        self.client_ip_header = lanyard_core::access::client_ip::ForwardedHeader::Forwarded;
+        self
+    }
+
+    /// Sends `req` as if from the socket peer `peer`.
+    pub async fn send_from(&self, peer: &str, req: Request<Body>) -> Res {
+        let router = self.router_for(peer.parse().unwrap());
+        let res = router.oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+        Res {
+            status,
+            headers,
+            body,
+        }
+    }
+
     pub fn router(&self) -> Router {
+        self.router_for(self.peer)
+    }
+
+    fn router_for(&self, peer: SocketAddr) -> Router {
         let url = if self.https {
             "https://sso.example.com"
         } else {
@@ -167,7 +201,9 @@ impl TestApp {
         let mut config = lanyard_server::ServerConfig::new(url.parse().unwrap());
         config.outbound = self.outbound.clone();
         config.dev_idp = self.dev_idp.clone();
-        lanyard_server::app(self.lanyard.clone(), config).layer(MockConnectInfo(self.peer))
+        config.trusted_proxies = self.trusted_proxies.clone();
+        config.client_ip_header = self.client_ip_header;
+        lanyard_server::app(self.lanyard.clone(), config).layer(MockConnectInfo(peer))
     }
 
     pub async fn send(&self, req: Request<Body>) -> Res {

@@ -9,12 +9,15 @@
 
 mod api;
 mod api_outbox;
+mod api_routes;
 mod dev_idp;
+mod domains;
 mod harness;
 mod health;
 mod home;
 mod jwt;
 mod login;
+mod mfa;
 mod oidc;
 mod oidc_pasted_keys;
 mod oidc_rfc9207;
@@ -25,6 +28,8 @@ mod provider_errors;
 mod provider_logout;
 mod provisioning;
 mod provisioning_access;
+mod recovery;
+mod routing;
 mod saml;
 mod saml_connections;
 mod saml_idp;

@@ -111,6 +111,8 @@ pub struct Resp {
     pub session_not_on_or_after: Option<String>,
     /// (Name, value) attributes.
     pub attributes: Vec<(String, String)>,
+    /// The AuthnStatement's AuthnContextClassRef.
+    pub authn_context: String,
 }
 
 impl Resp {
@@ -133,6 +135,8 @@ impl Resp {
             audience: format!("{base}/metadata"),
             not_on_or_after: ts(300),
             session_not_on_or_after: None,
+            authn_context: "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+                .into(),
             attributes: vec![
                 ("email".into(), "alice@acme.example".into()),
                 ("displayName".into(), "Alice Doe".into()),
@@ -163,7 +167,7 @@ impl Resp {
                 r#"<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent">{nameid}</saml:NameID>"#,
                 r#"<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData{irt} NotOnOrAfter="{noa}" Recipient="{rcpt}"/></saml:SubjectConfirmation></saml:Subject>"#,
                 r#"<saml:Conditions NotBefore="{nb}" NotOnOrAfter="{noa}"><saml:AudienceRestriction><saml:Audience>{aud}</saml:Audience></saml:AudienceRestriction></saml:Conditions>"#,
-                r#"<saml:AuthnStatement AuthnInstant="{now}" SessionIndex="_sess_1"{snoa}><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>"#,
+                r#"<saml:AuthnStatement AuthnInstant="{now}" SessionIndex="_sess_1"{snoa}><saml:AuthnContext><saml:AuthnContextClassRef>{actx}</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>"#,
                 r#"<saml:AttributeStatement>{attrs}</saml:AttributeStatement></saml:Assertion>"#
             ),
             aid = self.assertion_id,
@@ -176,6 +180,7 @@ impl Resp {
             nb = ts(-300),
             aud = self.audience,
             snoa = snoa,
+            actx = self.authn_context,
             attrs = attrs,
         );
         format!(

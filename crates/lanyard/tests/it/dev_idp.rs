@@ -26,7 +26,7 @@ fn path_of(location: &str) -> String {
     format!("{}?{}", u.path(), u.query().unwrap_or(""))
 }
 
-fn cookies(r: &HttpResponse) -> String {
+pub(crate) fn cookies(r: &HttpResponse) -> String {
     let c: Vec<String> = r
         .head
         .lines()
@@ -59,7 +59,7 @@ fn person(email: &str, fault: &str) -> Vec<(&'static str, String)> {
 }
 
 /// SP-initiated SAML through the test IdP; returns Lanyard's answer at the ACS.
-fn saml(server: &Server, email: &str, fault: &str) -> HttpResponse {
+pub(crate) fn saml(server: &Server, email: &str, fault: &str) -> HttpResponse {
     let start = server.get("/t/demo/sso/test-idp-saml/start", "");
     assert_eq!(start.status, 302, "{}", start.body);
     let picker = server.get(&path_of(&start.header("location").unwrap()), "");
@@ -83,7 +83,7 @@ fn saml(server: &Server, email: &str, fault: &str) -> HttpResponse {
 
 /// OIDC through the test IdP (Lanyard fetches its token and JWKS over loopback); returns
 /// Lanyard's answer at the callback.
-fn oidc(server: &Server, email: &str, fault: &str) -> HttpResponse {
+pub(crate) fn oidc(server: &Server, email: &str, fault: &str) -> HttpResponse {
     let start = server.get("/t/demo/sso/test-idp-oidc/start", "");
     assert_eq!(start.status, 302, "{}", start.body);
     let browser = cookies(&start);

@@ -15,6 +15,7 @@ mod jwt_interop;
 mod oidc_interop;
 mod provider_e2e;
 mod provisioning_interop;
+mod routing_e2e;
 mod saml_cli;
 mod saml_interop;
 mod serve;

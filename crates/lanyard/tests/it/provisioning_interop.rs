@@ -22,19 +22,19 @@ use std::process::{Command, Stdio};
 const PASSWORD: &str = "first password, long enough";
 const NEW_PASSWORD: &str = "a brand new password after the reset";
 
-fn json_of(res: &HttpResponse) -> Value {
+pub(crate) fn json_of(res: &HttpResponse) -> Value {
     serde_json::from_str(&res.body)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", res.status, res.body))
 }
 
 /// A browser request to Lanyard, keeping its cookies in `jar`.
-fn browse_get(server: &Server, path: &str, jar: &mut Jar) -> HttpResponse {
+pub(crate) fn browse_get(server: &Server, path: &str, jar: &mut Jar) -> HttpResponse {
     let res = server.get(path, &jar.header());
     jar.take(&res);
     res
 }
 
-fn browse_post(server: &Server, path: &str, body: &str, jar: &mut Jar) -> HttpResponse {
+pub(crate) fn browse_post(server: &Server, path: &str, body: &str, jar: &mut Jar) -> HttpResponse {
     let res = server.post_form(path, &jar.header(), body);
     jar.take(&res);
     res
@@ -45,7 +45,7 @@ fn session(server: &Server, headers: &str) -> HttpResponse {
     server.get("/t/demo/session", headers)
 }
 
-fn outbox(server: &Server, key: &str) -> Vec<Value> {
+pub(crate) fn outbox(server: &Server, key: &str) -> Vec<Value> {
     let res = api(
         server,
         key,
@@ -58,7 +58,7 @@ fn outbox(server: &Server, key: &str) -> Vec<Value> {
 }
 
 /// The first URL starting with `prefix` in a mail body.
-fn url_in(body: &str, prefix: &str) -> Option<String> {
+pub(crate) fn url_in(body: &str, prefix: &str) -> Option<String> {
     let at = body.find(prefix)?;
     let rest = &body[at..];
     let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
@@ -113,7 +113,7 @@ fn invite(server: &Server, key: &str, user: &str, email: &str, connection: Optio
     url
 }
 
-fn local_path(server: &Server, url: &str) -> String {
+pub(crate) fn local_path(server: &Server, url: &str) -> String {
     url.strip_prefix(&format!("http://127.0.0.1:{}", server.port))
         .unwrap_or_else(|| panic!("{url} is not on this server"))
         .to_owned()

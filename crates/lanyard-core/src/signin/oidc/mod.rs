@@ -406,12 +406,25 @@ impl Lanyard {
             Some(Value::String(v)) if !v.is_empty() && v.len() <= 512 => v.clone(),
             _ => return Err(Error::Oidc(OidcError::MissingClaim(s.key_claim.clone()))),
         };
-        let identity = crate::identity::from_oidc(
+        let mut identity = crate::identity::from_oidc(
             &all,
             fid,
             s.username_claim.as_deref(),
             &b.connection.provisioning_settings()?,
         );
+        // Entra ID sends no `email_verified`: the connection may vouch for emails in the
+        // tenant's verified domains (never when the provider says `false`).
+        if s.trust_verified_domain_emails
+            && !identity.email_verified
+            && !all.contains_key("email_verified")
+            && let Some(email) = identity.email.clone()
+            && self.email_in_verified_domain(&b.tenant.id, &email).await?
+        {
+            identity.email_verified = true;
+            identity.email_sources.push(
+                "email in a verified domain of this tenant (trust_verified_domain_emails)".into(),
+            );
+        }
         let prov = self
             .provision(
                 &b.tenant,

@@ -54,6 +54,10 @@ pub struct OidcSettings {
     /// verified with (the JWKS URI is then never fetched).
     #[serde(default)]
     pub signing_certificates: Vec<String>,
+    /// Trust the `email` of a token without `email_verified` (Entra ID sends none) when it is
+    /// in one of the tenant's verified domains. Off by default.
+    #[serde(default)]
+    pub trust_verified_domain_emails: bool,
 }
 
 pub fn secret_context(connection_id: &str) -> String {
@@ -104,6 +108,7 @@ impl OidcSettings {
             jit: self.jit,
             require_iss: self.require_iss,
             signing_certificates: self.signing_certificates.clone(),
+            trust_verified_domain_emails: self.trust_verified_domain_emails,
         }
     }
 
@@ -317,6 +322,10 @@ impl OidcSettings {
                 .or(current.map(|c| c.require_iss))
                 .unwrap_or(false),
             signing_certificates,
+            trust_verified_domain_emails: input
+                .trust_verified_domain_emails
+                .or(current.map(|c| c.trust_verified_domain_emails))
+                .unwrap_or(false),
         })
     }
 
