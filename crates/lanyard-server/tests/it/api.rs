@@ -2,7 +2,7 @@ use crate::api_routes::routes;
 use crate::harness::{PW, TestApp, method};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Counts that any accepted change would move (every change writes an audit event).
 async fn snapshot(app: &TestApp) -> (usize, i64, usize) {
