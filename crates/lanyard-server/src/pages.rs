@@ -56,6 +56,8 @@ pub struct DirectLoginPage<'a> {
     pub error: Option<String>,
     pub error_code: &'a str,
     pub error_help: Option<String>,
+    /// SSO buttons, offered only when a password was refused because SSO is required.
+    pub sso: &'a [(String, String)],
 }
 
 /// The OpenID provider asks which organisation (tenant) the person belongs to.

@@ -81,10 +81,10 @@ pub enum AdminCommand {
     /// Give a user who lost their password a new one (printed once; their sessions end), or
     /// with --link a one-use password-reset link to pass on
     ResetPassword {
-        /// Tenant slug
+        /// Tenant slug; may be left out when USER is an email in a tenant's verified domain
         #[arg(long)]
-        tenant: String,
-        /// Username or user ID
+        tenant: Option<String>,
+        /// Username or user ID (or, without --tenant, the user's email)
         user: String,
         /// Print a one-use reset link (valid 3 days) instead of setting a new password
         #[arg(long)]
@@ -245,7 +245,13 @@ pub async fn run(config: Config, cmd: AdminCommand) -> Result<()> {
             user,
             link,
             json,
-        } => reset_password(&lanyard, &ctx, &tenant, &user, link, json).await,
+        } => {
+            let (tenant, user) = match tenant {
+                Some(t) => (t, user),
+                None => tenant_of_email(&lanyard, &user).await?,
+            };
+            reset_password(&lanyard, &ctx, &tenant, &user, link, json).await
+        }
         AdminCommand::CreateApp(a) => crate::admin_apps::create_app(&lanyard, &ctx, a).await,
         AdminCommand::RotateSigningKey { json } => {
             crate::admin_apps::rotate_signing_key(&lanyard, &ctx, json).await
@@ -272,6 +278,23 @@ pub async fn run(config: Config, cmd: AdminCommand) -> Result<()> {
     };
     lanyard.store.close().await;
     result
+}
+
+/// Home-realm discovery for the CLI: the tenant holding the email's domain verified, and the
+/// username of the account with that email there.
+async fn tenant_of_email(lanyard: &lanyard_core::Lanyard, email: &str) -> Result<(String, String)> {
+    let Some(t) = lanyard.tenant_for_email(email).await? else {
+        bail!(
+            "`{email}` is not an email in a verified domain of any tenant; give the tenant with --tenant"
+        );
+    };
+    // The domain as typed may end with the root's dot; the stored email does not.
+    let typed = email.trim();
+    let plain = typed.strip_suffix('.').unwrap_or(typed);
+    let Some(u) = lanyard.store.user_by_email(&t.id, plain).await? else {
+        bail!("no user with the email `{email}` in tenant `{}`", t.slug);
+    };
+    Ok((t.slug, u.username))
 }
 
 async fn reset_password(

@@ -213,6 +213,7 @@ async fn generic_submit(
             identifier,
             true,
             None,
+            &[],
         ),
         Route::Sso => {
             let sso = sso_buttons(&s, &routing.tenant, &rt).await;
@@ -249,6 +250,7 @@ fn direct_form(
     username: &str,
     ask_password: bool,
     error: Option<&Error>,
+    sso: &[(String, String)],
 ) -> Response {
     let (jar, csrf) = login_csrf(s, jar);
     let page = DirectLoginPage {
@@ -261,6 +263,7 @@ fn direct_form(
         error: error.map(|e| capitalise(&e.to_string())),
         error_code: error.map(Error::code).unwrap_or(""),
         error_help: error.and_then(Error::help_text),
+        sso,
     };
     let mut res = (jar, pages::render(status, &page)).into_response();
     if let Some(e) = error {
@@ -303,6 +306,7 @@ async fn direct_page(
         &username,
         ask_password,
         None,
+        &[],
     ))
 }
 
@@ -324,6 +328,7 @@ async fn direct_submit(
             "",
             false,
             Some(&Error::CsrfInvalid),
+            &[],
         ));
     };
     let rt = validate::return_to(&form.return_to).unwrap_or_default();
@@ -339,6 +344,7 @@ async fn direct_submit(
             username,
             !username.is_empty(),
             None,
+            &[],
         ));
     };
     if !login_csrf_ok(&s, &jar, &form.csrf_token) {
@@ -352,6 +358,7 @@ async fn direct_submit(
             username,
             true,
             Some(&Error::CsrfInvalid),
+            &[],
         ));
     }
     match s
@@ -384,6 +391,13 @@ async fn direct_submit(
         Err(e @ (Error::InvalidCredentials | Error::Throttled { .. } | Error::SsoRequired)) => {
             login_outcome("password", e.code());
             let status = crate::error::status_of(e.kind());
+            // Refused because SSO is required: the way that works is offered (never redirected
+            // to): the tenant's connections.
+            let sso = if matches!(e, Error::SsoRequired) {
+                sso_buttons(&s, &tenant, &rt).await
+            } else {
+                Vec::new()
+            };
             Ok(direct_form(
                 &s,
                 jar,
@@ -393,6 +407,7 @@ async fn direct_submit(
                 username,
                 true,
                 Some(&e),
+                &sso,
             ))
         }
         Err(e) => {

@@ -392,6 +392,11 @@ async fn not_sent_to_sso_combines_with_sso_required_and_the_upgrade_state() {
             let jo = direct(&app, outside, "jo").await;
             if sso_required && enabled {
                 crate::provisioning::assert_password_refused(&jo, "login.sso_required");
+                assert!(
+                    jo.text().contains("href=\"/t/acme/sso/okta/start\""),
+                    "the way that works is offered: {}",
+                    jo.text()
+                );
             } else {
                 assert_eq!(location(&jo), "/t/acme/login", "{ctx}: jo");
             }

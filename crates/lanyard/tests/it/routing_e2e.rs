@@ -280,3 +280,68 @@ fn a_connection_requiring_mfa_refuses_a_login_without_it() {
     let ok = crate::dev_idp::oidc(&server, "olga@demo.example", "none");
     assert_eq!(ok.status, 303, "{}", ok.body);
 }
+
+/// The CLI finds the tenant from a verified email domain (and only a verified one).
+#[test]
+fn the_cli_resolves_the_tenant_from_a_verified_domain() {
+    let (dir, server, key) = start();
+    let body = json!({"username": "kim", "email": "kim@corp.example", "password": PASSWORD});
+    let res = api(
+        &server,
+        &key,
+        "POST",
+        "/api/v1/tenants/demo/users",
+        &body.to_string(),
+    );
+    assert_eq!(res.status, 201, "{}", res.body);
+    let claim = json!({"domain": "corp.example"}).to_string();
+    let res = api(
+        &server,
+        &key,
+        "POST",
+        "/api/v1/tenants/demo/domains",
+        &claim,
+    );
+    assert_eq!(res.status, 201, "{}", res.body);
+    let admin = |args: &[&str]| {
+        crate::harness::bin()
+            .arg("admin")
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = admin(&["reset-password", "kim@corp.example", "--link"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an unverified domain names nobody"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--tenant"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let res = api(
+        &server,
+        &key,
+        "POST",
+        "/api/v1/tenants/demo/domains/corp.example/override",
+        "",
+    );
+    assert_eq!(res.status, 200, "{}", res.body);
+    let out = admin(&["reset-password", "Kim@CORP.example.", "--link", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["tenant"], "demo");
+    assert_eq!(j["username"], "kim");
+    assert!(
+        j["reset_url"].as_str().unwrap().contains("/t/demo/reset/"),
+        "{j}"
+    );
+}
