@@ -13,6 +13,7 @@ mod first_run;
 mod harness;
 mod jwt_interop;
 mod oidc_interop;
+mod op_interop;
 mod provisioning_interop;
 mod saml_cli;
 mod saml_interop;
