@@ -77,7 +77,7 @@ impl Lanyard {
         }
     }
 
-    fn authorize_operator(&self, ctx: &Ctx) -> Result<()> {
+    pub(crate) fn authorize_operator(&self, ctx: &Ctx) -> Result<()> {
         match &ctx.actor {
             Actor::ApiKey {
                 tenant_id: None, ..

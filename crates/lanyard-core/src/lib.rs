@@ -12,6 +12,7 @@ pub mod identity;
 pub mod mail;
 pub mod model;
 pub mod outbound;
+pub mod provider;
 pub mod secret;
 pub mod session;
 pub mod signin;
@@ -35,6 +36,7 @@ pub struct Lanyard {
     csrf_key: Arc<aws_lc_rs::hmac::Key>,
     idp_cache: Arc<signin::saml::IdpCache>,
     jwks_cache: Arc<signin::oidc::checks::JwksCache>,
+    provider_keys: Arc<provider::keys::KeyCache>,
     /// Lanyard's public base URL, for links in emails.
     public_url: Arc<str>,
 }
@@ -64,6 +66,7 @@ impl Lanyard {
             csrf_key,
             idp_cache: Arc::default(),
             jwks_cache: Arc::default(),
+            provider_keys: Arc::default(),
             public_url: Arc::from(DEFAULT_PUBLIC_URL),
         })
     }
@@ -85,6 +88,11 @@ impl Lanyard {
     /// OIDC providers' signing keys, per connection (this node's cache, shared by clones).
     pub fn jwks_cache(&self) -> &signin::oidc::checks::JwksCache {
         &self.jwks_cache
+    }
+
+    /// The OpenID provider's signing keys (this node's cache, shared by clones).
+    pub fn provider_key_cache(&self) -> &provider::keys::KeyCache {
+        &self.provider_keys
     }
 
     pub fn master_key(&self) -> &MasterKey {

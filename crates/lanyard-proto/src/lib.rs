@@ -6,11 +6,13 @@
 //! The types are grouped by area ([`tenants`], [`connections`], [`provisioning`], [`errors`]) and
 //! all re-exported here, so `lanyard_proto::User` is the path to use.
 
+pub mod apps;
 pub mod connections;
 pub mod errors;
 pub mod provisioning;
 pub mod tenants;
 
+pub use apps::*;
 pub use connections::*;
 pub use errors::*;
 pub use provisioning::*;

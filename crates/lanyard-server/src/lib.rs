@@ -12,6 +12,7 @@ mod home;
 mod links;
 pub mod metrics;
 pub mod pages;
+pub mod provider;
 pub mod signin;
 
 use axum::Router;
@@ -84,6 +85,7 @@ pub fn app(lanyard: Lanyard, config: ServerConfig) -> Router {
     Router::new()
         .merge(signin::router())
         .merge(links::router())
+        .merge(provider::router())
         .merge(api::router())
         .merge(health::router())
         .merge(dev_idp)

@@ -101,6 +101,15 @@ pub enum AdminCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Register an app that signs people in with Lanyard (OpenID Connect); prints its
+    /// client_id and, for a confidential app, its client_secret (shown once)
+    CreateApp(crate::admin_apps::CreateAppArgs),
+    /// Replace the OpenID provider's signing keys (the previous ones stay in the JWKS until
+    /// the tokens they signed have expired)
+    RotateSigningKey {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn print_json(v: &impl serde::Serialize) -> Result<()> {
@@ -237,6 +246,10 @@ pub async fn run(config: Config, cmd: AdminCommand) -> Result<()> {
             link,
             json,
         } => reset_password(&lanyard, &ctx, &tenant, &user, link, json).await,
+        AdminCommand::CreateApp(a) => crate::admin_apps::create_app(&lanyard, &ctx, a).await,
+        AdminCommand::RotateSigningKey { json } => {
+            crate::admin_apps::rotate_signing_key(&lanyard, &ctx, json).await
+        }
         AdminCommand::CreateApiKey { tenant, name, json } => {
             let (key, token) = lanyard
                 .create_api_key(&ctx, tenant.as_deref(), &name)

@@ -1,6 +1,7 @@
 //! `lanyard`: the SSO server (`serve`) and its administration commands (`admin …`).
 
 mod admin;
+mod admin_apps;
 mod config;
 mod dev_idp;
 mod saml;

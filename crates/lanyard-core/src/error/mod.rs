@@ -3,9 +3,11 @@
 
 mod jwt;
 mod oidc;
+mod provider;
 
 pub use jwt::JwtError;
 pub use oidc::{MAX_SIGNING_CERTIFICATES, OidcError, SigningKeyError};
+pub use provider::ProviderError;
 
 /// How a refusal maps onto a protocol status (the server turns this into HTTP).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +120,9 @@ pub enum Error {
     /// The OIDC verifier refused the ID token or the discovery document.
     #[error("{0}")]
     Oidc(OidcError),
+    /// Lanyard as the OpenID provider refused a request of an app.
+    #[error("{0}")]
+    Provider(ProviderError),
     #[error("this sign-in response does not answer a sign-in pending here (unknown or used state)")]
     OidcStateUnknown,
     #[error("the sign-in this response answers has expired")]
@@ -259,6 +264,7 @@ impl Error {
             Self::IdentityAlreadyLinked => "saml.identity_already_linked",
             Self::Jwt(e) => e.code(),
             Self::Oidc(e) => e.code(),
+            Self::Provider(e) => e.code(),
             Self::OidcStateUnknown => "oidc.state_unknown",
             Self::OidcStateExpired => "oidc.state_expired",
             Self::OidcBrowserMismatch => "oidc.browser_mismatch",
@@ -304,6 +310,17 @@ impl Error {
             | Self::MetadataUrlForbidden => ErrorKind::Invalid,
             Self::Fetch(e) if e.is_settings_error() => ErrorKind::Invalid,
             Self::OidcSigningKey(_) => ErrorKind::Invalid,
+            Self::Provider(ProviderError::AppNotFound) => ErrorKind::NotFound,
+            Self::Provider(ProviderError::SigningKey(_)) => ErrorKind::Internal,
+            Self::Provider(
+                ProviderError::UnknownClient(_)
+                | ProviderError::ClientAuthFailed
+                | ProviderError::InvalidToken
+                | ProviderError::RegistrationUnauthorized
+                | ProviderError::LoginRequired,
+            ) => ErrorKind::Unauthenticated,
+            Self::Provider(ProviderError::TenantNotAllowed(_)) => ErrorKind::Forbidden,
+            Self::Provider(_) => ErrorKind::Invalid,
             Self::Fetch(_) => ErrorKind::Unauthenticated,
             Self::Saml(_)
             | Self::SamlUnknownRequest
@@ -504,6 +521,12 @@ impl Error {
             )),
             other => other.help().map(str::to_owned),
         }
+    }
+}
+
+impl From<ProviderError> for Error {
+    fn from(e: ProviderError) -> Self {
+        Self::Provider(e)
     }
 }
 

@@ -306,8 +306,12 @@ impl Store {
 mod audit;
 mod connections;
 mod links;
+mod provider;
 mod provisioning;
 mod sessions;
 mod tenants;
+pub use provider::{
+    AppRow, AuthRequestRow, CodeOutcome, GrantRow, LogoutJob, RefreshOutcome, SigningKeyRow,
+};
 use provisioning::apply_changes;
 pub use provisioning::{Changes, UserFilter};

@@ -101,6 +101,8 @@ macro_rules! apply_changes {
         for user in &c.revoke_sessions_of {
             sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
                 .bind(user).bind(c.at).execute(&mut *$tx).await?;
+            sqlx::query(sqlx::AssertSqlSafe(super::provider::enqueue_logouts_of_user()))
+                .bind(user).bind(c.at).execute(&mut *$tx).await?;
         }
         for user in &c.revoke_api_tokens_of {
             sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")

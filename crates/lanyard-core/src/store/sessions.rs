@@ -95,6 +95,8 @@ impl Store {
             if n == 0 {
                 return Ok(false);
             }
+            sqlx::query(sqlx::AssertSqlSafe(super::provider::enqueue_logouts_of_session()))
+                .bind(id).bind(at).execute(&mut *tx).await?;
             bind_audit!(sqlx::query(AUDIT_INSERT), audit).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(true)
@@ -113,6 +115,8 @@ impl Store {
             let mut tx = p.begin().await?;
             let n = sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
                 .bind(user_id).bind(at).execute(&mut *tx).await?.rows_affected();
+            sqlx::query(sqlx::AssertSqlSafe(super::provider::enqueue_logouts_of_user()))
+                .bind(user_id).bind(at).execute(&mut *tx).await?;
             bind_audit!(sqlx::query(AUDIT_INSERT), audit).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(n)

@@ -169,6 +169,8 @@ impl Store {
             if let Some(at) = revoke_sessions_at {
                 sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
                     .bind(&u.id).bind(at).execute(&mut *tx).await?;
+                sqlx::query(sqlx::AssertSqlSafe(super::provider::enqueue_logouts_of_user()))
+                    .bind(&u.id).bind(at).execute(&mut *tx).await?;
             }
             bind_audit!(sqlx::query(AUDIT_INSERT), audit).execute(&mut *tx).await?;
             tx.commit().await
