@@ -12,15 +12,18 @@ pub enum Endpoint {
     Token,
     Userinfo,
     SamlMetadata,
+    /// An app's back-channel logout URI (Lanyard as the OpenID provider).
+    BackchannelLogout,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 5] = [
+    pub const ALL: [Endpoint; 6] = [
         Self::Discovery,
         Self::Jwks,
         Self::Token,
         Self::Userinfo,
         Self::SamlMetadata,
+        Self::BackchannelLogout,
     ];
 
     /// How the endpoint is named in messages.
@@ -31,6 +34,7 @@ impl Endpoint {
             Self::Token => "the provider's token endpoint",
             Self::Userinfo => "the provider's userinfo endpoint",
             Self::SamlMetadata => "the IdP metadata URL",
+            Self::BackchannelLogout => "the app's back-channel logout URI",
         }
     }
 
@@ -42,6 +46,7 @@ impl Endpoint {
             Self::Token => "token_endpoint",
             Self::Userinfo => "userinfo_endpoint",
             Self::SamlMetadata => "metadata_url",
+            Self::BackchannelLogout => "backchannel_logout_uri",
         }
     }
 }
@@ -133,6 +138,7 @@ macro_rules! per_endpoint {
             Endpoint::Token => concat!("fetch.token.", $kind),
             Endpoint::Userinfo => concat!("fetch.userinfo.", $kind),
             Endpoint::SamlMetadata => concat!("fetch.saml_metadata.", $kind),
+            Endpoint::BackchannelLogout => concat!("fetch.backchannel_logout.", $kind),
         }
     };
 }
@@ -148,6 +154,9 @@ macro_rules! help_text {
             Endpoint::Token => concat!("The identity provider's token endpoint ", $tail),
             Endpoint::Userinfo => concat!("The identity provider's userinfo endpoint ", $tail),
             Endpoint::SamlMetadata => concat!("The IdP metadata URL ", $tail),
+            Endpoint::BackchannelLogout => {
+                concat!("The app's back-channel logout URI ", $tail)
+            }
         }
     };
 }

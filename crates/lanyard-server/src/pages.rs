@@ -23,6 +23,15 @@ pub struct LoginPage<'a> {
     pub sso: &'a [(String, String)],
 }
 
+/// The OpenID provider asks which organisation (tenant) the person belongs to.
+#[derive(Template)]
+#[template(path = "provider_org.html")]
+pub struct ProviderOrgPage<'a> {
+    pub app_name: &'a str,
+    /// The authorization request's parameters, sent again with the organisation.
+    pub hidden: Vec<(String, String)>,
+}
+
 /// A page with one message (and a link onward).
 #[derive(Template)]
 #[template(path = "notice.html")]

@@ -120,6 +120,7 @@ pub async fn run(config: Config, args: crate::dev_idp::DemoArgs) -> Result<()> {
         None
     };
     server_config.dev_idp = dev_idp.clone();
+    let outbound = server_config.outbound.clone();
     for d in &config.deprecations {
         tracing::warn!("{d}");
     }
@@ -140,6 +141,12 @@ pub async fn run(config: Config, args: crate::dev_idp::DemoArgs) -> Result<()> {
         ))
     });
 
+    let provider_task = tokio::spawn(run_provider_jobs(
+        lanyard.clone(),
+        outbound,
+        stop_mail.subscribe(),
+    ));
+
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -148,6 +155,13 @@ pub async fn run(config: Config, args: crate::dev_idp::DemoArgs) -> Result<()> {
     .await
     .context("server failed")?;
     let _ = stop_mail.send(true);
+    let mut provider_task = provider_task;
+    if tokio::time::timeout(MAIL_STOP_GRACE, &mut provider_task)
+        .await
+        .is_err()
+    {
+        provider_task.abort();
+    }
     if let Some(mut task) = sender {
         // A step in progress may finish its current batch; one that hangs is abandoned (its
         // messages stay leased and are retried, by any node, when the lease ends).
@@ -254,6 +268,53 @@ async fn send_mail(
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(code = e.code(), error = %e, "mail sending step failed"),
+        }
+    }
+}
+
+/// How often the back-channel logout sender looks for due logouts.
+const LOGOUT_INTERVAL: Duration = Duration::from_secs(2);
+/// How often the signing-key schedule checks the keys' age.
+const ROTATION_CHECK: Duration = Duration::from_secs(3600);
+
+/// The OpenID provider's background work until `stop` turns true: back-channel logouts (every
+/// node may run this; claims are atomic in the store) and the signing-key rotation schedule
+/// (rotates keys older than `keys::DEFAULT_ROTATION_SECS`).
+async fn run_provider_jobs(
+    lanyard: Lanyard,
+    outbound: lanyard_server::address_policy::OutboundPolicy,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(LOGOUT_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_rotation_check: Option<tokio::time::Instant> = None;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        if *stop.borrow() {
+            return;
+        }
+        match lanyard_server::provider::send_due_logouts(&lanyard, &outbound).await {
+            Ok(r) if r.sent + r.failed > 0 => {
+                tracing::info!(sent = r.sent, failed = r.failed, "back-channel logout step")
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(code = e.code(), error = %e, "back-channel logout step failed")
+            }
+        }
+        if last_rotation_check.is_none_or(|t| t.elapsed() >= ROTATION_CHECK) {
+            last_rotation_check = Some(tokio::time::Instant::now());
+            let max_age = lanyard_core::provider::keys::DEFAULT_ROTATION_SECS;
+            match lanyard.rotate_signing_keys_if_due(max_age).await {
+                Ok(true) => tracing::info!("the OpenID provider's signing keys were rotated"),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(code = e.code(), error = %e, "signing-key rotation failed")
+                }
+            }
         }
     }
 }

@@ -10,7 +10,7 @@ use crate::error::{Error, ProviderError, Result};
 use crate::model::new_id;
 use crate::secret::MasterKey;
 use crate::store::SigningKeyRow;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::sync::{Arc, RwLock};
@@ -50,9 +50,18 @@ pub struct ActiveKey {
 pub struct KeySet {
     pub signing: Vec<ActiveKey>,
     pub jwks: Value,
+    verifying: Vec<(String, Algorithm, DecodingKey)>,
 }
 
 impl KeySet {
+    /// The published key with this `kid` (to verify tokens this provider issued).
+    pub fn verifier(&self, kid: &str) -> Option<(Algorithm, &DecodingKey)> {
+        self.verifying
+            .iter()
+            .find(|(k, _, _)| k == kid)
+            .map(|(_, a, d)| (*a, d))
+    }
+
     fn signer(&self, alg: &str) -> Result<&ActiveKey> {
         let want = algorithm(alg)?;
         self.signing
@@ -183,12 +192,18 @@ impl Lanyard {
     fn key_set(&self, rows: &[SigningKeyRow]) -> Result<KeySet> {
         let mut signing: Vec<ActiveKey> = Vec::new();
         let mut keys = Vec::new();
+        let mut verifying = Vec::new();
         // Newest first: the first unretired key of an algorithm signs.
         for r in rows {
+            let alg = algorithm(&r.alg)?;
+            if let Ok(jwk) = serde_json::from_str::<jsonwebtoken::jwk::Jwk>(&r.public_jwk)
+                && let Ok(d) = DecodingKey::from_jwk(&jwk)
+            {
+                verifying.push((r.id.clone(), alg, d));
+            }
             if let Ok(v) = serde_json::from_str::<Value>(&r.public_jwk) {
                 keys.push(v);
             }
-            let alg = algorithm(&r.alg)?;
             if r.retired_at.is_none() && !signing.iter().any(|k| k.alg == alg) {
                 let pem = self
                     .master_key()
@@ -207,6 +222,7 @@ impl Lanyard {
         Ok(KeySet {
             signing,
             jwks: json!({ "keys": keys }),
+            verifying,
         })
     }
 

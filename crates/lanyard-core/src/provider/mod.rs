@@ -9,7 +9,11 @@
 //! issued from a session stops working at once.
 
 pub mod apps;
+pub mod authorize;
 pub mod keys;
+pub mod logout;
+pub mod pkce;
+pub mod tokens;
 
 /// Lifetime of ID tokens and access tokens (RFC 9068 JWTs).
 pub const TOKEN_TTL_SECS: i64 = 600;

@@ -5,12 +5,18 @@
 //! redirect with `error` and `iss` once the client and its redirect URI are known good, and a
 //! page otherwise.
 
+mod authorize;
 mod discovery;
+mod logout;
+mod oauth;
+mod token;
 
 use crate::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::routing::{get, post};
+
+pub use logout::{LogoutReport, send_due_logouts};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -19,6 +25,16 @@ pub fn router() -> Router<AppState> {
             get(discovery::configuration),
         )
         .route("/oauth2/jwks", get(discovery::jwks))
+        .route("/oauth2/authorize", get(authorize::authorize))
+        .route(authorize::RESUME_PATH, get(authorize::resume))
+        .route("/oauth2/token", post(token::token))
+        .route(
+            "/oauth2/userinfo",
+            get(token::userinfo).post(token::userinfo),
+        )
+        .route("/oauth2/revoke", post(token::revoke))
+        .route("/oauth2/introspect", post(token::introspect))
+        .route("/oauth2/logout", get(logout::logout).post(logout::logout))
         .layer(DefaultBodyLimit::max(64 * 1024))
 }
 

@@ -33,6 +33,10 @@ pub fn router() -> Router<AppState> {
 struct LoginQuery {
     #[serde(default)]
     return_to: Option<String>,
+    /// `login`: show the form even to a signed-in person (the OpenID provider's prompt=login
+    /// and max_age ask for a fresh sign-in).
+    #[serde(default)]
+    prompt: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -61,9 +65,10 @@ async fn login_page(
 ) -> Result<Response, PageError> {
     let tenant = s.lanyard.tenant(&slug).await?;
     let return_to = q.return_to.as_deref().and_then(validate::return_to);
-    if let Some(token) = jar
-        .get(&session_cookie_name(&s, &slug))
-        .map(|c| c.value().to_owned())
+    if q.prompt.as_deref() != Some("login")
+        && let Some(token) = jar
+            .get(&session_cookie_name(&s, &slug))
+            .map(|c| c.value().to_owned())
         && let Ok(view) = s.lanyard.session(&slug, &token).await
     {
         {

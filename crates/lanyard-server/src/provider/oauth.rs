@@ -1,0 +1,140 @@
+//! OAuth-shaped answers: `{error, error_description}` (RFC 6749 §5.2) with the Lanyard code in
+//! the description, `WWW-Authenticate` on 401s, `Cache-Control: no-store`; and request parsing
+//! that refuses repeated parameters (RFC 6749 §3.1) and reads HTTP Basic client credentials.
+
+use crate::error::ErrorCode;
+use axum::Json;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use lanyard_core::error::ProviderError;
+use lanyard_core::{Error, ErrorKind};
+use serde_json::json;
+use std::collections::HashMap;
+
+#[derive(Debug)]
+pub(crate) struct OAuthError(pub Error);
+
+impl From<Error> for OAuthError {
+    fn from(e: Error) -> Self {
+        Self(e)
+    }
+}
+
+impl From<ProviderError> for OAuthError {
+    fn from(e: ProviderError) -> Self {
+        Self(e.into())
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let (status, error, description, challenge) = match &self.0 {
+            Error::Provider(p) => {
+                let status = match p.oauth_error() {
+                    "invalid_client" | "invalid_token" => StatusCode::UNAUTHORIZED,
+                    "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                let challenge = match p.oauth_error() {
+                    "invalid_client" => Some("Basic realm=\"lanyard\"".to_owned()),
+                    "invalid_token" => Some(format!(
+                        "Bearer realm=\"lanyard\", error=\"invalid_token\", error_description=\"{}\"",
+                        p.code()
+                    )),
+                    _ => None,
+                };
+                (status, p.oauth_error(), p.description(), challenge)
+            }
+            e => {
+                let (status, error) = match e.kind() {
+                    ErrorKind::Unavailable => {
+                        (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable")
+                    }
+                    ErrorKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
+                    _ => (StatusCode::BAD_REQUEST, "invalid_request"),
+                };
+                if matches!(e.kind(), ErrorKind::Unavailable | ErrorKind::Internal) {
+                    tracing::error!(code = e.code(), error = ?e, "provider request failed");
+                }
+                (status, error, format!("{}: {e}", e.code()), None)
+            }
+        };
+        let mut res = (
+            status,
+            Json(json!({"error": error, "error_description": description})),
+        )
+            .into_response();
+        let h = res.headers_mut();
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        if let Some(c) = challenge
+            && let Ok(v) = HeaderValue::from_str(&c)
+        {
+            h.insert(header::WWW_AUTHENTICATE, v);
+        }
+        res.extensions_mut().insert(ErrorCode(self.0.code()));
+        res
+    }
+}
+
+/// A JSON answer that must not be cached (tokens, introspection, UserInfo).
+pub(crate) fn no_store(body: serde_json::Value) -> Response {
+    let mut res = Json(body).into_response();
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    res
+}
+
+/// `application/x-www-form-urlencoded` (or a query) as a map; a repeated parameter is refused.
+pub(crate) fn single_params(raw: &[u8]) -> Result<HashMap<String, String>, ProviderError> {
+    let mut out = HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(raw) {
+        if out.insert(k.to_string(), v.to_string()).is_some() {
+            return Err(ProviderError::InvalidRequest(format!(
+                "the parameter `{}` is repeated",
+                k.chars().take(32).collect::<String>()
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// HTTP Basic client credentials (RFC 6749 §2.3.1: each part form-urlencoded).
+pub(crate) fn basic_credentials(
+    headers: &HeaderMap,
+) -> Result<Option<(String, String)>, ProviderError> {
+    let Some(v) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let v = v.to_str().map_err(|_| ProviderError::ClientAuthFailed)?;
+    let Some(b64) = v
+        .strip_prefix("Basic ")
+        .or_else(|| v.strip_prefix("basic "))
+    else {
+        return Ok(None);
+    };
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .map_err(|_| ProviderError::ClientAuthFailed)?;
+    let text = String::from_utf8(raw).map_err(|_| ProviderError::ClientAuthFailed)?;
+    let (id, secret) = text
+        .split_once(':')
+        .ok_or(ProviderError::ClientAuthFailed)?;
+    let dec = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Ok(Some((dec(id), dec(secret))))
+}
+
+/// `Authorization: Bearer …`.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    v.strip_prefix("Bearer ")
+        .or_else(|| v.strip_prefix("bearer "))
+        .map(str::trim)
+}
