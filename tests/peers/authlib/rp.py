@@ -25,6 +25,13 @@ from authlib.oauth2.rfc6749.errors import OAuth2Error  # noqa: E402
 from authlib.integrations.base_client.errors import OAuthError  # noqa: E402
 
 
+class Integration(FrameworkIntegration):
+    """No web framework: the driver's caller keeps the tokens, so updates are not stored."""
+
+    def update_token(self, token, refresh_token=None, access_token=None):
+        pass
+
+
 class RelyingParty(OAuth2Mixin, OpenIDMixin, BaseApp):
     """Authlib's framework-free OAuth 2.0 + OpenID Connect app on its requests session."""
 
@@ -41,7 +48,7 @@ class Driver:
             c["auth"]
         ]
         self.app = RelyingParty(
-            FrameworkIntegration("lanyard"),
+            Integration("lanyard"),
             name="lanyard",
             client_id=c["client_id"],
             client_secret=c.get("client_secret"),
