@@ -85,6 +85,20 @@ fn create_app(data: &Path, name: &str, back: &BackChannel) -> App {
 
 /// The code flow through the browser; the library's validated token answer.
 fn sign_in(server: &Server, rp: &mut Rp, app: &App, jar: &mut Jar, idp: Idp) -> Value {
+    let a = code_flow(server, rp, app, jar, idp, None);
+    assert_eq!(a["ok"], true, "{} callback: {a}", rp.name);
+    a
+}
+
+/// The code flow; the exchange sends `verifier` instead of the library's own when given.
+fn code_flow(
+    server: &Server,
+    rp: &mut Rp,
+    app: &App,
+    jar: &mut Jar,
+    idp: Idp,
+    verifier: Option<&str>,
+) -> Value {
     let a = rp.ok(json!({
         "cmd": "authorize", "redirect_uri": app.redirect_uri, "scope": SCOPE,
         "params": {"organization": "demo"},
@@ -99,7 +113,7 @@ fn sign_in(server: &Server, rp: &mut Rp, app: &App, jar: &mut Jar, idp: Idp) -> 
         Some(format!("http://127.0.0.1:{}", server.port).as_str()),
         "{back}"
     );
-    rp.ok(json!({"cmd": "callback", "url": back}))
+    rp.call(json!({"cmd": "callback", "url": back, "code_verifier": verifier}))
 }
 
 /// Everything one client library proves, for one person signing in at `idp`.
@@ -148,6 +162,12 @@ fn exercise(
             "{who}: no {claim} in the ID token: {c}"
         );
     }
+    // RFC 8176: federated; acr names the way in (saml or oidc).
+    assert_eq!(c["amr"], json!(["fed"]), "{who}: {c}");
+    assert!(
+        c["acr"].as_str().unwrap().ends_with(idp.method()),
+        "{who}: {c}"
+    );
     let sub = c["sub"].as_str().unwrap().to_owned();
     let sid = c["sid"].as_str().unwrap().to_owned();
     let rt1 = t1["refresh_token"]
@@ -178,6 +198,12 @@ fn exercise(
     );
     let i = rp.ok(json!({"cmd": "introspect", "token": rt2, "hint": "refresh_token"}));
     assert_eq!(i["body"]["active"], false, "{who}: reused family: {i}");
+
+    // A wrong PKCE verifier: the exchange is refused (the code was minted for another).
+    let wrong = "a-verifier-that-was-never-hashed-into-the-challenge-0123456789";
+    let a = code_flow(server, rp, app, &mut jar, Idp::Reused, Some(wrong));
+    assert_eq!(a["ok"], false, "{who}: {a}");
+    assert_eq!(a["error"], "invalid_grant", "{who}: {a}");
 
     // 4. Again in the same browser: the Lanyard session is reused (no IdP), same sid.
     let t3 = sign_in(server, rp, app, &mut jar, Idp::Reused);

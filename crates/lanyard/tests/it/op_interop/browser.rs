@@ -23,6 +23,15 @@ pub(crate) enum Idp<'a> {
 }
 
 impl Idp<'_> {
+    /// The session's `auth_method` after signing in there.
+    pub(crate) fn method(&self) -> &'static str {
+        match self {
+            Idp::Saml { .. } => "saml",
+            Idp::Op { .. } => "oidc",
+            Idp::Reused => "",
+        }
+    }
+
     fn connection(&self) -> &'static str {
         match self {
             Idp::Saml { .. } => "test-idp",
