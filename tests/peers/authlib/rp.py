@@ -60,6 +60,9 @@ class Driver:
             },
         )
         m = self.app.load_server_metadata()
+        if c.get("id_token_alg"):
+            # The app's registered ID-token algorithm (Authlib accepts only these).
+            m["id_token_signing_alg_values_supported"] = [c["id_token_alg"]]
         if m.get("issuer") != c["issuer"]:
             raise ValueError(f"discovery issuer {m.get('issuer')} is not {c['issuer']}")
         return {"issuer": m["issuer"], "metadata": {k: v for k, v in m.items() if k != "_loaded_at"}}

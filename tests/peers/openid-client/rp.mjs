@@ -6,7 +6,8 @@
 // logout URL.
 //
 // Protocol: one JSON command per line on stdin, one JSON answer per line on stdout:
-//   {"cmd":"init","issuer":URL,"client_id":ID,"client_secret":S|null,"auth":"basic"|"post"|"none"}
+//   {"cmd":"init","issuer":URL,"client_id":ID,"client_secret":S|null,"auth":"basic"|"post"|"none",
+//    "id_token_alg":"RS256"|"ES256"}
 //   {"cmd":"authorize","redirect_uri":URI,"scope":"openid ...","params":{...}}  → {url,state,nonce}
 //   {"cmd":"callback","url":URL}           → {id_token,access_token,refresh_token,claims,...}
 //   {"cmd":"userinfo","access_token":T,"sub":S} → {claims}
@@ -49,7 +50,11 @@ const handlers = {
     config = await client.discovery(
       new URL(c.issuer),
       c.client_id,
-      c.client_secret ? { client_secret: c.client_secret } : undefined,
+      {
+        ...(c.client_secret ? { client_secret: c.client_secret } : {}),
+        // The app's registered ID-token algorithm (the library refuses any other).
+        ...(c.id_token_alg ? { id_token_signed_response_alg: c.id_token_alg } : {}),
+      },
       auth(c.auth, c.client_secret),
       // The test runs over plain HTTP on loopback; everything else stays at the defaults.
       { execute: [client.allowInsecureRequests] },

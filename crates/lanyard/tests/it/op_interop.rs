@@ -16,6 +16,8 @@ mod peers;
 use crate::harness::{Server, bin, free_port};
 use crate::oidc_interop::{CLIENT_ID, CLIENT_SECRET, Jar, peer_dir, start_op};
 use crate::saml_interop::{Peer, api, keys, saml_idp, wait_for_port};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use browser::{BackChannel, Idp, browse_get, follow};
 use peers::{Rp, verify_logout_token};
 use serde_json::{Value, json};
@@ -47,12 +49,13 @@ fn start_server() -> (tempfile::TempDir, Server, String) {
 struct App {
     client_id: String,
     client_secret: String,
+    alg: String,
     redirect_uri: String,
     post_logout: String,
     backchannel_path: String,
 }
 
-fn create_app(data: &Path, name: &str, back: &BackChannel) -> App {
+fn create_app(data: &Path, name: &str, alg: &str, back: &BackChannel) -> App {
     let redirect_uri = back.url(&format!("/{name}/callback"));
     let post_logout = back.url(&format!("/{name}/signed-out"));
     let backchannel_path = format!("/{name}/backchannel-logout");
@@ -62,7 +65,7 @@ fn create_app(data: &Path, name: &str, back: &BackChannel) -> App {
         .args(["--name", name, "--redirect-uri", &redirect_uri])
         .args(["--post-logout-redirect-uri", &post_logout])
         .args(["--backchannel-logout-uri", &back.url(&backchannel_path)])
-        .arg("--json")
+        .args(["--id-token-alg", alg, "--json"])
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -73,10 +76,12 @@ fn create_app(data: &Path, name: &str, back: &BackChannel) -> App {
     );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["public"], false, "{v}");
+    assert_eq!(v["id_token_alg"], alg, "{v}");
     assert_eq!(v["redirect_uris"], json!([redirect_uri]), "{v}");
     App {
         client_id: v["client_id"].as_str().unwrap().to_owned(),
         client_secret: v["client_secret"].as_str().unwrap().to_owned(),
+        alg: alg.to_owned(),
         redirect_uri,
         post_logout,
         backchannel_path,
@@ -132,7 +137,7 @@ fn exercise(
     // Discovery, as each library reads it.
     let d = rp.ok(json!({
         "cmd": "init", "issuer": issuer, "client_id": app.client_id,
-        "client_secret": app.client_secret, "auth": auth,
+        "client_secret": app.client_secret, "auth": auth, "id_token_alg": app.alg,
     }));
     let m = &d["metadata"];
     assert_eq!(m["issuer"], issuer.as_str(), "{who}: {m}");
@@ -152,6 +157,11 @@ fn exercise(
     let mut jar = Jar::default();
     let t1 = sign_in(server, rp, app, &mut jar, idp);
     let c = &t1["claims"];
+    // Signed with the app's registered algorithm, under a kid of the published JWKS.
+    let header = t1["id_token"].as_str().unwrap().split('.').next().unwrap();
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    assert_eq!(header["alg"], app.alg.as_str(), "{who}: {header}");
+    assert!(header["kid"].is_string(), "{who}: {header}");
     assert_eq!(c["iss"], issuer.as_str(), "{who}: {c}");
     assert_eq!(c["aud"], app.client_id.as_str(), "{who}: {c}");
     assert_eq!(c["email"], email, "{who}: {c}");
@@ -337,7 +347,7 @@ fn openid_client_and_authlib_through_a_saml_idp() {
         return;
     };
     let back = BackChannel::start();
-    let node_app = create_app(&data.path().join("data"), "node-app", &back);
+    let node_app = create_app(&data.path().join("data"), "node-app", "RS256", &back);
     let saml = |email| Idp::Saml { port, email };
     exercise(
         &server,
@@ -349,7 +359,7 @@ fn openid_client_and_authlib_through_a_saml_idp() {
         "ada@example.com",
     );
     let Some(mut py) = Rp::authlib() else { return };
-    let py_app = create_app(&data.path().join("data"), "python-app", &back);
+    let py_app = create_app(&data.path().join("data"), "python-app", "RS256", &back);
     exercise(
         &server,
         &mut py,
@@ -389,7 +399,7 @@ fn openid_client_and_authlib_through_oidc_provider_behind_lanyard() {
     };
     let back = BackChannel::start();
     // op.mjs asserts `{login}@op.test`, verified.
-    let node_app = create_app(&data.path().join("data"), "node-app", &back);
+    let node_app = create_app(&data.path().join("data"), "node-app", "ES256", &back);
     let op = |user| Idp::Op {
         port: op_port,
         user,
@@ -404,7 +414,7 @@ fn openid_client_and_authlib_through_oidc_provider_behind_lanyard() {
         "alice@op.test",
     );
     let Some(mut py) = Rp::authlib() else { return };
-    let py_app = create_app(&data.path().join("data"), "python-app", &back);
+    let py_app = create_app(&data.path().join("data"), "python-app", "ES256", &back);
     exercise(
         &server,
         &mut py,
