@@ -48,20 +48,24 @@ fn start_server() -> (tempfile::TempDir, Server, String) {
 /// One app of the SaaS, registered with `lanyard admin create-app --json`.
 struct App {
     client_id: String,
-    client_secret: String,
+    /// None for a public app (PKCE only).
+    client_secret: Option<String>,
     alg: String,
     redirect_uri: String,
     post_logout: String,
     backchannel_path: String,
 }
 
-fn create_app(data: &Path, name: &str, alg: &str, back: &BackChannel) -> App {
+fn create_app(data: &Path, name: &str, alg: &str, public: bool, back: &BackChannel) -> App {
     let redirect_uri = back.url(&format!("/{name}/callback"));
     let post_logout = back.url(&format!("/{name}/signed-out"));
     let backchannel_path = format!("/{name}/backchannel-logout");
-    let out = bin()
-        .args(["admin", "create-app", "--data-dir"])
-        .arg(data)
+    let mut cmd = bin();
+    cmd.args(["admin", "create-app", "--data-dir"]).arg(data);
+    if public {
+        cmd.arg("--public");
+    }
+    let out = cmd
         .args(["--name", name, "--redirect-uri", &redirect_uri])
         .args(["--post-logout-redirect-uri", &post_logout])
         .args(["--backchannel-logout-uri", &back.url(&backchannel_path)])
@@ -75,12 +79,17 @@ fn create_app(data: &Path, name: &str, alg: &str, back: &BackChannel) -> App {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["public"], false, "{v}");
+    assert_eq!(v["public"], public, "{v}");
+    assert_eq!(
+        v["client_secret"].is_string(),
+        !public,
+        "a secret for confidential apps: {v}"
+    );
     assert_eq!(v["id_token_alg"], alg, "{v}");
     assert_eq!(v["redirect_uris"], json!([redirect_uri]), "{v}");
     App {
         client_id: v["client_id"].as_str().unwrap().to_owned(),
-        client_secret: v["client_secret"].as_str().unwrap().to_owned(),
+        client_secret: v["client_secret"].as_str().map(str::to_owned),
         alg: alg.to_owned(),
         redirect_uri,
         post_logout,
@@ -206,8 +215,12 @@ fn exercise(
         json!({"cmd": "refresh", "refresh_token": rt2}),
         "invalid_grant",
     );
-    let i = rp.ok(json!({"cmd": "introspect", "token": rt2, "hint": "refresh_token"}));
-    assert_eq!(i["body"]["active"], false, "{who}: reused family: {i}");
+    // Introspection (RFC 7662) authenticates the caller: confidential apps only.
+    let confidential = app.client_secret.is_some();
+    if confidential {
+        let i = rp.ok(json!({"cmd": "introspect", "token": rt2, "hint": "refresh_token"}));
+        assert_eq!(i["body"]["active"], false, "{who}: reused family: {i}");
+    }
 
     // A wrong PKCE verifier: the exchange is refused (the code was minted for another).
     let wrong = "a-verifier-that-was-never-hashed-into-the-challenge-0123456789";
@@ -221,10 +234,12 @@ fn exercise(
     assert_eq!(t3["claims"]["sub"], sub.as_str(), "{who}");
     let at3 = t3["access_token"].as_str().unwrap().to_owned();
     let rt3 = t3["refresh_token"].as_str().unwrap().to_owned();
-    let i = rp.ok(json!({"cmd": "introspect", "token": at3, "hint": "access_token"}));
-    assert_eq!(i["body"]["active"], true, "{who}: {i}");
-    assert_eq!(i["body"]["sub"], sub.as_str(), "{who}: {i}");
-    assert_eq!(i["body"]["client_id"], app.client_id.as_str(), "{who}: {i}");
+    if confidential {
+        let i = rp.ok(json!({"cmd": "introspect", "token": at3, "hint": "access_token"}));
+        assert_eq!(i["body"]["active"], true, "{who}: {i}");
+        assert_eq!(i["body"]["sub"], sub.as_str(), "{who}: {i}");
+        assert_eq!(i["body"]["client_id"], app.client_id.as_str(), "{who}: {i}");
+    }
 
     // 5. Revocation (RFC 7009) of the refresh token: refresh refused, introspection inactive.
     rp.ok(json!({"cmd": "revoke", "token": rt3, "hint": "refresh_token"}));
@@ -232,8 +247,10 @@ fn exercise(
         json!({"cmd": "refresh", "refresh_token": rt3}),
         "invalid_grant",
     );
-    let i = rp.ok(json!({"cmd": "introspect", "token": rt3, "hint": "refresh_token"}));
-    assert_eq!(i["body"]["active"], false, "{who}: revoked: {i}");
+    if confidential {
+        let i = rp.ok(json!({"cmd": "introspect", "token": rt3, "hint": "refresh_token"}));
+        assert_eq!(i["body"]["active"], false, "{who}: revoked: {i}");
+    }
 
     // 6. A last grant, then RP-initiated logout back to the registered URI with the state.
     let t4 = sign_in(server, rp, app, &mut jar, Idp::Reused);
@@ -265,8 +282,10 @@ fn exercise(
     );
 
     // 7. Everything issued from the session is dead at once.
-    let i = rp.ok(json!({"cmd": "introspect", "token": at4, "hint": "access_token"}));
-    assert_eq!(i["body"]["active"], false, "{who}: after logout: {i}");
+    if confidential {
+        let i = rp.ok(json!({"cmd": "introspect", "token": at4, "hint": "access_token"}));
+        assert_eq!(i["body"]["active"], false, "{who}: after logout: {i}");
+    }
     let u = rp.call(json!({"cmd": "userinfo", "access_token": at4, "sub": sub}));
     assert_eq!(u["ok"], false, "{who}: UserInfo after logout: {u}");
     rp.fails(
@@ -347,7 +366,7 @@ fn openid_client_and_authlib_through_a_saml_idp() {
         return;
     };
     let back = BackChannel::start();
-    let node_app = create_app(&data.path().join("data"), "node-app", "RS256", &back);
+    let node_app = create_app(&data.path().join("data"), "node-app", "RS256", false, &back);
     let saml = |email| Idp::Saml { port, email };
     exercise(
         &server,
@@ -358,8 +377,25 @@ fn openid_client_and_authlib_through_a_saml_idp() {
         saml("ada@example.com"),
         "ada@example.com",
     );
+    // A public app (PKCE only, no secret): the same flow without introspection.
+    let public_app = create_app(&data.path().join("data"), "spa", "RS256", true, &back);
+    exercise(
+        &server,
+        &mut node,
+        &public_app,
+        "none",
+        &back,
+        saml("linus@example.com"),
+        "linus@example.com",
+    );
     let Some(mut py) = Rp::authlib() else { return };
-    let py_app = create_app(&data.path().join("data"), "python-app", "RS256", &back);
+    let py_app = create_app(
+        &data.path().join("data"),
+        "python-app",
+        "RS256",
+        false,
+        &back,
+    );
     exercise(
         &server,
         &mut py,
@@ -399,7 +435,7 @@ fn openid_client_and_authlib_through_oidc_provider_behind_lanyard() {
     };
     let back = BackChannel::start();
     // op.mjs asserts `{login}@op.test`, verified.
-    let node_app = create_app(&data.path().join("data"), "node-app", "ES256", &back);
+    let node_app = create_app(&data.path().join("data"), "node-app", "ES256", false, &back);
     let op = |user| Idp::Op {
         port: op_port,
         user,
@@ -414,7 +450,13 @@ fn openid_client_and_authlib_through_oidc_provider_behind_lanyard() {
         "alice@op.test",
     );
     let Some(mut py) = Rp::authlib() else { return };
-    let py_app = create_app(&data.path().join("data"), "python-app", "ES256", &back);
+    let py_app = create_app(
+        &data.path().join("data"),
+        "python-app",
+        "ES256",
+        false,
+        &back,
+    );
     exercise(
         &server,
         &mut py,
