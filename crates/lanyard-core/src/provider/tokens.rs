@@ -270,6 +270,7 @@ impl Lanyard {
         {
             RefreshOutcome::Rotated(g) => g,
             RefreshOutcome::Reused(_) => return Err(ProviderError::RefreshReused.into()),
+            RefreshOutcome::Revoked(_) => return Err(ProviderError::GrantRevoked.into()),
             RefreshOutcome::Unknown => return Err(ProviderError::RefreshInvalid.into()),
         };
         if g.app_id != app.id {

@@ -75,6 +75,8 @@ pub enum RefreshOutcome {
     Rotated(GrantRow),
     /// The token had been used already: the grant is now revoked.
     Reused(GrantRow),
+    /// The token died with its grant, revoked before (replay, revocation, session end).
+    Revoked(GrantRow),
     Unknown,
 }
 
@@ -142,7 +144,7 @@ impl Store {
                 .bind(a.created_at).bind(a.updated_at)
                 .execute(&mut *tx).await?;
             for t in tenant_ids {
-                sqlx::query("INSERT INTO provider_app_tenants (app_id, tenant_id) VALUES ($1, $2)")
+                sqlx::query("INSERT INTO provider_app_tenants (app_id, tenant_id) VALUES ($1, $2) ON CONFLICT (app_id, tenant_id) DO NOTHING")
                     .bind(&a.id).bind(t).execute(&mut *tx).await?;
             }
             bind_audit!(sqlx::query(AUDIT_INSERT), audit).execute(&mut *tx).await?;
@@ -171,7 +173,7 @@ impl Store {
             }
             sqlx::query("DELETE FROM provider_app_tenants WHERE app_id = $1").bind(&a.id).execute(&mut *tx).await?;
             for t in tenant_ids {
-                sqlx::query("INSERT INTO provider_app_tenants (app_id, tenant_id) VALUES ($1, $2)")
+                sqlx::query("INSERT INTO provider_app_tenants (app_id, tenant_id) VALUES ($1, $2) ON CONFLICT (app_id, tenant_id) DO NOTHING")
                     .bind(&a.id).bind(t).execute(&mut *tx).await?;
             }
             bind_audit!(sqlx::query(AUDIT_INSERT), audit).execute(&mut *tx).await?;
@@ -416,7 +418,9 @@ impl Store {
         let Some(g) = self.grant_by_id(&grant_id).await? else {
             return Ok(RefreshOutcome::Unknown);
         };
-        self.revoke_grant(&g.id, now, reuse_audit).await?;
+        if g.revoked_at.is_some() || !self.revoke_grant(&g.id, now, reuse_audit).await? {
+            return Ok(RefreshOutcome::Revoked(g));
+        }
         Ok(RefreshOutcome::Reused(g))
     }
 

@@ -17,6 +17,7 @@ mod jwt_login;
 mod jwt_login_flow;
 mod mail;
 mod oidc;
+mod provider;
 mod provisioning;
 mod provisioning_access;
 mod provisioning_races;

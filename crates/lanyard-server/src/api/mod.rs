@@ -5,6 +5,7 @@
 //! cannot drift apart.
 
 mod api_keys;
+mod apps;
 mod audit;
 mod connections;
 mod invitations;
@@ -35,7 +36,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
     modifiers(&BearerAuth),
     components(schemas(proto::ErrorBody, proto::ErrorDetail)),
     tags(
-        (name = "tenants"), (name = "users"), (name = "roles"), (name = "sessions"), (name = "api-keys"), (name = "audit"), (name = "connections"), (name = "outbox"), (name = "invitations")
+        (name = "tenants"), (name = "users"), (name = "roles"), (name = "sessions"), (name = "api-keys"), (name = "audit"), (name = "connections"), (name = "outbox"), (name = "invitations"), (name = "apps")
     )
 )]
 struct ApiDoc;
@@ -81,6 +82,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(connections::router())
         .merge(outbox::router())
         .merge(invitations::router())
+        .merge(apps::router())
 }
 
 /// The generated OpenAPI document.

@@ -9,6 +9,7 @@ mod authorize;
 mod discovery;
 mod logout;
 mod oauth;
+mod register;
 mod token;
 
 use crate::AppState;
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/oauth2/revoke", post(token::revoke))
         .route("/oauth2/introspect", post(token::introspect))
         .route("/oauth2/logout", get(logout::logout).post(logout::logout))
+        .route("/oauth2/register", post(register::register))
         .layer(DefaultBodyLimit::max(64 * 1024))
 }
 

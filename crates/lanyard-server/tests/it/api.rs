@@ -190,6 +190,19 @@ fn routes(uid: &str) -> Vec<(&'static str, String, Option<Value>)> {
             "/api/v1/tenants/acme/connections/okta".into(),
             None,
         ),
+        ("GET", "/api/v1/apps".into(), None),
+        (
+            "POST",
+            "/api/v1/apps".into(),
+            Some(json!({"name": "App", "redirect_uris": ["https://app.example/cb"]})),
+        ),
+        ("GET", "/api/v1/apps/some-app".into(), None),
+        (
+            "PATCH",
+            "/api/v1/apps/some-app".into(),
+            Some(json!({"name": "App 2"})),
+        ),
+        ("DELETE", "/api/v1/apps/some-app".into(), None),
     ]
 }
 
@@ -211,6 +224,7 @@ async fn the_route_table_covers_the_openapi_document() {
             .replace("/some-token", "/{token_id}")
             .replace("/UID", "/{user_id}")
             .replace("/okta", "/{connection}")
+            .replace("/some-app", "/{client_id}")
     };
     let mut tested: Vec<(String, String)> = routes("UID")
         .into_iter()

@@ -19,6 +19,7 @@ mod oidc_pasted_keys;
 mod oidc_rfc9207;
 mod outbound;
 mod provider;
+mod provider_admin;
 mod provider_errors;
 mod provider_logout;
 mod provisioning;

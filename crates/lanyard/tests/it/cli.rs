@@ -120,7 +120,7 @@ fn admin_commands_create_what_serve_then_uses() {
         );
         String::from_utf8(out.stdout).unwrap()
     };
-    assert!(run(&["admin", "migrate"]).contains("applied migrations: [1, 2, 3, 4, 5, 6]"));
+    assert!(run(&["admin", "migrate"]).contains("applied migrations: [1, 2, 3, 4, 5, 6, 7]"));
     let t: serde_json::Value = serde_json::from_str(&run(&[
         "admin",
         "create-tenant",
@@ -278,4 +278,89 @@ fn help_lists_the_commands_and_environment() {
     ] {
         assert!(text.contains(word), "{word} missing from --help:\n{text}");
     }
+}
+
+#[test]
+fn create_app_prints_the_client_once_and_rotate_signing_key_replaces_the_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let run = |args: &[&str]| {
+        let out = bin().args(args).args(["--data-dir", d]).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (code, out, err) = run(&[
+        "admin",
+        "create-app",
+        "--name",
+        "Web",
+        "--redirect-uri",
+        "https://app.example/cb",
+        "--redirect-uri",
+        "http://127.0.0.1:3000/cb",
+        "--post-logout-redirect-uri",
+        "https://app.example/bye",
+        "--backchannel-logout-uri",
+        "https://app.example/bcl",
+        "--id-token-alg",
+        "ES256",
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let app: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(app["client_id"].as_str().is_some_and(|s| !s.is_empty()));
+    assert!(app["client_secret"].as_str().unwrap().starts_with("lnc_"));
+    assert_eq!(app["public"], false);
+    assert_eq!(app["redirect_uris"].as_array().unwrap().len(), 2);
+    assert_eq!(app["id_token_alg"], "ES256");
+    assert_eq!(app["tenants"], serde_json::Value::Null);
+    let (_, out, _) = run(&[
+        "admin",
+        "create-app",
+        "--name",
+        "CLI",
+        "--redirect-uri",
+        "http://127.0.0.1:9999/cb",
+        "--public",
+        "--json",
+    ]);
+    let public: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(public["public"], true);
+    assert_eq!(public["client_secret"], serde_json::Value::Null);
+    // Refusals: an http redirect URI off loopback, an unknown tenant.
+    let (code, _, err) = run(&[
+        "admin",
+        "create-app",
+        "--name",
+        "X",
+        "--redirect-uri",
+        "http://app.example/cb",
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("loopback"), "{err}");
+    let (code, _, err) = run(&[
+        "admin",
+        "create-app",
+        "--name",
+        "X",
+        "--redirect-uri",
+        "https://app.example/cb",
+        "--tenant",
+        "nope",
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("nope"), "{err}");
+    let (code, out, err) = run(&["admin", "rotate-signing-key", "--json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let keys: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let algs: Vec<&str> = keys["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["alg"].as_str().unwrap())
+        .collect();
+    assert_eq!(algs, ["RS256", "ES256"]);
 }
