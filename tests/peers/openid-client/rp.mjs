@@ -8,6 +8,7 @@
 // Protocol: one JSON command per line on stdin, one JSON answer per line on stdout:
 //   {"cmd":"init","issuer":URL,"client_id":ID,"client_secret":S|null,"auth":"basic"|"post"|"none",
 //    "id_token_alg":"RS256"|"ES256"}
+//   {"cmd":"register","issuer":URL,"metadata":{...},"initial_access_token":T} → {client}
 //   {"cmd":"authorize","redirect_uri":URI,"scope":"openid ...","params":{...}}  → {url,state,nonce}
 //   {"cmd":"callback","url":URL}           → {id_token,access_token,refresh_token,claims,...}
 //   {"cmd":"userinfo","access_token":T,"sub":S} → {claims}
@@ -61,6 +62,15 @@ const handlers = {
     );
     const m = config.serverMetadata();
     return { issuer: m.issuer, metadata: m };
+  },
+  // RFC 7591 through the library: discovery, then POST registration_endpoint with the
+  // initial access token; the configuration then uses the issued secret (client_secret_post).
+  async register(c) {
+    config = await client.dynamicClientRegistration(new URL(c.issuer), c.metadata, undefined, {
+      initialAccessToken: c.initial_access_token,
+      execute: [client.allowInsecureRequests],
+    });
+    return { client: config.clientMetadata() };
   },
   async authorize(c) {
     const verifier = client.randomPKCECodeVerifier();

@@ -8,6 +8,10 @@
 //! logout back to the registered URI, and back-channel logout received by a listener in the test
 //! that verifies the logout token with panva/jose against the JWKS.
 //!
+//! Apps: registered with `lanyard admin create-app` (confidential RS256 and ES256, and a public
+//! PKCE-only app) and, for openid-client in the bridge test, through Dynamic Client Registration
+//! (RFC 7591) by the library itself with an operator API key as the initial access token.
+//!
 //! Skips (with a message) when node/npm or Authlib are missing; under `CI` it fails instead.
 
 mod browser;
@@ -91,6 +95,65 @@ fn create_app(data: &Path, name: &str, alg: &str, public: bool, back: &BackChann
         client_id: v["client_id"].as_str().unwrap().to_owned(),
         client_secret: v["client_secret"].as_str().map(str::to_owned),
         alg: alg.to_owned(),
+        redirect_uri,
+        post_logout,
+        backchannel_path,
+    }
+}
+
+/// An app registered by openid-client through Dynamic Client Registration (RFC 7591), with an
+/// operator API key (made by `lanyard admin create-api-key`) as the initial access token.
+fn register_app(server: &Server, rp: &mut Rp, data: &Path, name: &str, back: &BackChannel) -> App {
+    let out = bin()
+        .args([
+            "admin",
+            "create-api-key",
+            "--name",
+            "dcr",
+            "--json",
+            "--data-dir",
+        ])
+        .arg(data)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let redirect_uri = back.url(&format!("/{name}/callback"));
+    let post_logout = back.url(&format!("/{name}/signed-out"));
+    let backchannel_path = format!("/{name}/backchannel-logout");
+    let metadata = json!({
+        "client_name": name, "redirect_uris": [redirect_uri],
+        "post_logout_redirect_uris": [post_logout],
+        "backchannel_logout_uri": back.url(&backchannel_path),
+        "token_endpoint_auth_method": "client_secret_post",
+        "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
+        "id_token_signed_response_alg": "ES256",
+    });
+    let issuer = format!("http://127.0.0.1:{}", server.port);
+    // Without the initial access token the registration is refused.
+    let refused = rp.call(json!({"cmd": "register", "issuer": issuer, "metadata": metadata}));
+    assert_eq!(refused["ok"], false, "{refused}");
+    let r = rp.ok(json!({
+        "cmd": "register", "issuer": issuer, "metadata": metadata,
+        "initial_access_token": key["token"],
+    }));
+    let c = &r["client"];
+    assert_eq!(c["redirect_uris"], json!([redirect_uri]), "{c}");
+    assert_eq!(c["id_token_signed_response_alg"], "ES256", "{c}");
+    App {
+        client_id: c["client_id"].as_str().unwrap().to_owned(),
+        client_secret: Some(
+            c["client_secret"]
+                .as_str()
+                .expect("an issued secret")
+                .to_owned(),
+        ),
+        alg: "ES256".to_owned(),
         redirect_uri,
         post_logout,
         backchannel_path,
@@ -435,7 +498,13 @@ fn openid_client_and_authlib_through_oidc_provider_behind_lanyard() {
     };
     let back = BackChannel::start();
     // op.mjs asserts `{login}@op.test`, verified.
-    let node_app = create_app(&data.path().join("data"), "node-app", "ES256", false, &back);
+    let node_app = register_app(
+        &server,
+        &mut node,
+        &data.path().join("data"),
+        "node-app",
+        &back,
+    );
     let op = |user| Idp::Op {
         port: op_port,
         user,
