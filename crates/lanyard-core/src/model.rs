@@ -187,6 +187,8 @@ pub struct Session {
     pub user_agent: Option<String>,
     /// The connection that opened the session; `None` for a local password.
     pub connection_id: Option<String>,
+    /// The IdP's role and group claims at sign-in (JSON array), for the provider's `groups`.
+    pub idp_groups: Option<String>,
 }
 
 /// A session joined with its user and tenant: what one lookup on the hot path returns.
@@ -208,6 +210,7 @@ pub struct SessionView {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub connection_id: Option<String>,
+    pub idp_groups: Option<String>,
 }
 
 impl SessionView {

@@ -157,6 +157,8 @@ struct FileConfig {
     /// Allow a plain-http public URL on a non-loopback host (development only).
     dev_allow_http: Option<bool>,
     request_timeout_secs: Option<u64>,
+    /// Age at which the OpenID provider's signing keys are replaced (days).
+    signing_key_rotation_days: Option<u64>,
     /// Non-public networks requests to identity providers may reach.
     outbound_allow_networks: Option<Vec<String>>,
     /// Deprecated: `true` stands for the loopback and private ranges in
@@ -180,6 +182,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub demo: bool,
     pub request_timeout: Duration,
+    /// Age at which `serve` replaces the OpenID provider's signing keys, in seconds.
+    pub signing_key_rotation_secs: i64,
     /// Non-public networks requests to identity providers may reach (`outbound_allow_networks`,
     /// plus the loopback and private ranges when the deprecated switch is on).
     pub outbound_allow_networks: Vec<IpNet>,
@@ -307,6 +311,10 @@ pub fn resolve(args: &ConfigArgs) -> Result<Config> {
     if timeout == 0 || timeout > 600 {
         bail!("request_timeout_secs must be between 1 and 600");
     }
+    let rotation_days = file.signing_key_rotation_days.unwrap_or(90);
+    if rotation_days == 0 || rotation_days > 3650 {
+        bail!("signing_key_rotation_days must be between 1 and 3650");
+    }
     let mut outbound = args
         .outbound_allow_networks
         .clone()
@@ -339,6 +347,7 @@ pub fn resolve(args: &ConfigArgs) -> Result<Config> {
         log_format: args.log_format.or(file.log_format).unwrap_or_default(),
         demo: !args.no_demo && file.demo.unwrap_or(true),
         request_timeout: Duration::from_secs(timeout),
+        signing_key_rotation_secs: i64::try_from(rotation_days).unwrap_or(90) * 86_400,
         outbound_allow_networks,
         deprecations,
     })

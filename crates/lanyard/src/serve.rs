@@ -121,6 +121,11 @@ pub async fn run(config: Config, args: crate::dev_idp::DemoArgs) -> Result<()> {
     };
     server_config.dev_idp = dev_idp.clone();
     let outbound = server_config.outbound.clone();
+    // The OpenID provider's signing keys exist before the first request needs them.
+    lanyard
+        .provider_keys()
+        .await
+        .context("cannot prepare the OpenID provider's signing keys")?;
     for d in &config.deprecations {
         tracing::warn!("{d}");
     }
@@ -144,6 +149,7 @@ pub async fn run(config: Config, args: crate::dev_idp::DemoArgs) -> Result<()> {
     let provider_task = tokio::spawn(run_provider_jobs(
         lanyard.clone(),
         outbound,
+        config.signing_key_rotation_secs,
         stop_mail.subscribe(),
     ));
 
@@ -279,10 +285,11 @@ const ROTATION_CHECK: Duration = Duration::from_secs(3600);
 
 /// The OpenID provider's background work until `stop` turns true: back-channel logouts (every
 /// node may run this; claims are atomic in the store) and the signing-key rotation schedule
-/// (rotates keys older than `keys::DEFAULT_ROTATION_SECS`).
+/// (rotates keys older than `signing_key_rotation_days`).
 async fn run_provider_jobs(
     lanyard: Lanyard,
     outbound: lanyard_server::address_policy::OutboundPolicy,
+    rotation_secs: i64,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut tick = tokio::time::interval(LOGOUT_INTERVAL);
@@ -307,8 +314,7 @@ async fn run_provider_jobs(
         }
         if last_rotation_check.is_none_or(|t| t.elapsed() >= ROTATION_CHECK) {
             last_rotation_check = Some(tokio::time::Instant::now());
-            let max_age = lanyard_core::provider::keys::DEFAULT_ROTATION_SECS;
-            match lanyard.rotate_signing_keys_if_due(max_age).await {
+            match lanyard.rotate_signing_keys_if_due(rotation_secs).await {
                 Ok(true) => tracing::info!("the OpenID provider's signing keys were rotated"),
                 Ok(false) => {}
                 Err(e) => {

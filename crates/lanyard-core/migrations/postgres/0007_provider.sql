@@ -103,3 +103,7 @@ CREATE TABLE provider_logout_queue (
     sent_at BIGINT
 );
 CREATE INDEX provider_logout_queue_due ON provider_logout_queue (status, next_attempt_at);
+
+-- The groups (role and group claims) the IdP sent at sign-in, as a JSON array, so that the
+-- provider's ID tokens and UserInfo can pass them on as `groups`. NULL for password sessions.
+ALTER TABLE sessions ADD COLUMN idp_groups TEXT;

@@ -152,3 +152,72 @@ impl ProviderError {
         format!("{}: {self}", self.code())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ProviderError as P;
+
+    fn all() -> Vec<P> {
+        vec![
+            P::UnknownClient("x".into()),
+            P::ClientAuthFailed,
+            P::RedirectUriMismatch,
+            P::InvalidRequest("x".into()),
+            P::UnsupportedResponseType,
+            P::InvalidScope("x".into()),
+            P::OpenidScopeMissing,
+            P::PkceRequired,
+            P::PkceMethod("plain".into()),
+            P::PkceMalformed,
+            P::PkceMismatch,
+            P::PkceVerifierMissing,
+            P::UnknownOrganization("x".into()),
+            P::TenantNotAllowed("x".into()),
+            P::LoginRequired,
+            P::AuthRequestUnknown,
+            P::CodeInvalid,
+            P::CodeReplayed,
+            P::CodeWrongClient,
+            P::CodeRedirectMismatch,
+            P::RefreshInvalid,
+            P::RefreshReused,
+            P::GrantRevoked,
+            P::UnsupportedGrantType("x".into()),
+            P::GrantTypeNotAllowed("x".into()),
+            P::InvalidToken,
+            P::PostLogoutRedirectUnregistered,
+            P::IdTokenHintInvalid("x"),
+            P::AppNotFound,
+            P::RegistrationUnauthorized,
+            P::SigningKey("x".into()),
+        ]
+    }
+
+    #[test]
+    fn codes_are_unique_and_errors_are_the_rfcs_names() {
+        let mut seen = std::collections::HashSet::new();
+        let names = [
+            "invalid_request",
+            "invalid_client",
+            "invalid_grant",
+            "unauthorized_client",
+            "unsupported_grant_type",
+            "unsupported_response_type",
+            "invalid_scope",
+            "access_denied",
+            "login_required",
+            "invalid_token",
+            "server_error",
+        ];
+        for e in all() {
+            assert!(seen.insert(e.code()), "{} twice", e.code());
+            assert!(
+                e.code().starts_with("oauth.") || e.code() == "app.not_found",
+                "{}",
+                e.code()
+            );
+            assert!(names.contains(&e.oauth_error()), "{}", e.oauth_error());
+            assert!(e.description().starts_with(&format!("{}: ", e.code())));
+        }
+    }
+}

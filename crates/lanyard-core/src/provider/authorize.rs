@@ -253,8 +253,13 @@ impl Lanyard {
     }
 
     /// The tenant the request names: `organization` (slug or id), else the `login_hint`'s
-    /// email domain ([`Self::tenant_for_login_hint`]); `None` asks the person.
-    pub async fn authorization_tenant(&self, p: &AuthorizeParams) -> Result<Option<Tenant>> {
+    /// email domain ([`Self::tenant_for_login_hint`]), else the app's only tenant when it is
+    /// limited to one; `None` asks the person.
+    pub async fn authorization_tenant(
+        &self,
+        app: &App,
+        p: &AuthorizeParams,
+    ) -> Result<Option<Tenant>> {
         if let Some(org) = p.organization.as_deref().filter(|o| !o.is_empty()) {
             if let Some(t) = self.store.tenant_by_slug(org).await? {
                 return Ok(Some(t));
@@ -266,10 +271,15 @@ impl Lanyard {
                 }
             };
         }
-        if let Some(hint) = p.login_hint.as_deref() {
-            return self.tenant_for_login_hint(hint).await;
+        if let Some(hint) = p.login_hint.as_deref()
+            && let Some(t) = self.tenant_for_login_hint(hint).await?
+        {
+            return Ok(Some(t));
         }
-        Ok(None)
+        match app.tenant_ids.as_deref() {
+            Some([only]) => self.store.tenant_by_id(only).await,
+            _ => Ok(None),
+        }
     }
 
     /// Where the routing issue's verified domains plug in: the tenant whose verified domain is

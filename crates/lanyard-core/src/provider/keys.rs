@@ -21,8 +21,6 @@ pub const CACHE_SECS: u64 = 30;
 /// How long a retired key stays published: longer than any token it signed lives (ID and
 /// access tokens: [`super::TOKEN_TTL_SECS`]) plus every node's cache.
 pub const RETIRED_KEY_KEEP_SECS: i64 = 3600;
-/// Default age after which the schedule rotates the keys.
-pub const DEFAULT_ROTATION_SECS: i64 = 90 * 86_400;
 
 pub const ALGS: [&str; 2] = ["RS256", "ES256"];
 

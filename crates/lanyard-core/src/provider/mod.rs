@@ -27,7 +27,7 @@ pub const REFRESH_TTL_SECS: i64 = 30 * 86_400;
 /// The scopes this provider knows.
 pub const SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 /// The claims ID tokens and UserInfo may carry.
-pub const CLAIMS: [&str; 17] = [
+pub const CLAIMS: [&str; 18] = [
     "iss",
     "sub",
     "aud",
@@ -43,6 +43,7 @@ pub const CLAIMS: [&str; 17] = [
     "org_id",
     "org",
     "role",
+    "groups",
     "amr",
     "acr",
 ];

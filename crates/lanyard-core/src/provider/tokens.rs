@@ -71,6 +71,15 @@ fn person_claims(l: &Live) -> Map<String, Value> {
         m.insert("role".into(), json!(r));
     }
     m.insert("sid".into(), json!(l.session.id));
+    if let Some(groups) = l
+        .session
+        .idp_groups
+        .as_deref()
+        .and_then(|g| serde_json::from_str::<Vec<String>>(g).ok())
+        .filter(|g| !g.is_empty())
+    {
+        m.insert("groups".into(), json!(groups));
+    }
     let (amr, acr) = amr_acr(&l.session.auth_method);
     m.insert("amr".into(), amr);
     m.insert("acr".into(), json!(acr));
@@ -122,7 +131,7 @@ impl Lanyard {
 
     fn grant_event(
         &self,
-        l_tenant: &str,
+        tenant_slug: Option<&str>,
         g: &GrantRow,
         kind: &str,
         meta: &RequestMeta,
@@ -134,9 +143,9 @@ impl Lanyard {
             },
             meta.clone(),
         )
-        .event(self.now(), Some(l_tenant), kind)
+        .event(self.now(), tenant_slug, kind)
         .user(&g.user_id)
-        .details(json!({"client_id": g.app_id, "grant_id": g.id, "session_id": g.session_id}))
+        .details(json!({"client_id": g.app_id, "grant_id": g.id, "session_id": g.session_id, "tenant_id": g.tenant_id}))
     }
 
     async fn tenant_slug_of(&self, tenant_id: &str) -> Result<String> {
@@ -172,7 +181,12 @@ impl Lanyard {
             .details(json!({"client_id": app.id}));
         let g = match self
             .store
-            .redeem_code(&token_hash(code), now, &replay)
+            .redeem_code(
+                &token_hash(code),
+                now,
+                |g: &GrantRow| self.grant_event(None, g, "oauth.code_redeemed", meta),
+                &replay,
+            )
             .await?
         {
             CodeOutcome::Redeemed(g) => g,
@@ -201,24 +215,29 @@ impl Lanyard {
             (None, None) => {}
         }
         let live = self.live(g).await?;
-        let refresh = if app.allows_grant(GRANT_REFRESH_TOKEN)
-            && has(&live.grant.scope, "offline_access")
-        {
-            let t = random_token();
-            self.store
-                .insert_refresh_token(&token_hash(&t), &live.grant.id, now, now + REFRESH_TTL_SECS)
-                .await?;
-            Some(t)
-        } else {
-            None
-        };
-        let ev = self.grant_event(
-            &live.session.tenant_slug,
+        let issued = self.grant_event(
+            Some(&live.session.tenant_slug),
             &live.grant,
             "oauth.tokens_issued",
             meta,
         );
-        self.store.insert_audit(&ev).await?;
+        let refresh =
+            if app.allows_grant(GRANT_REFRESH_TOKEN) && has(&live.grant.scope, "offline_access") {
+                let t = random_token();
+                self.store
+                    .insert_refresh_token(
+                        &token_hash(&t),
+                        &live.grant.id,
+                        now,
+                        now + REFRESH_TTL_SECS,
+                        &issued,
+                    )
+                    .await?;
+                Some(t)
+            } else {
+                self.store.insert_audit(&issued).await?;
+                None
+            };
         self.token_response(app, &live, refresh).await
     }
 
@@ -231,7 +250,7 @@ impl Lanyard {
     ) -> Result<TokenResponse> {
         let slug = self.tenant_slug_of(&g.tenant_id).await?;
         let ev = self
-            .grant_event(&slug, g, "oauth.code_refused", meta)
+            .grant_event(Some(&slug), g, "oauth.code_refused", meta)
             .code(e.code());
         self.store.revoke_grant(&g.id, self.now(), &ev).await?;
         Err(e.into())
@@ -264,6 +283,7 @@ impl Lanyard {
                 &token_hash(&next),
                 now,
                 now + REFRESH_TTL_SECS,
+                |g: &GrantRow| self.grant_event(None, g, "oauth.tokens_refreshed", meta),
                 &reuse,
             )
             .await?
@@ -276,7 +296,7 @@ impl Lanyard {
         if g.app_id != app.id {
             let slug = self.tenant_slug_of(&g.tenant_id).await?;
             let ev = self
-                .grant_event(&slug, &g, "oauth.refresh_refused", meta)
+                .grant_event(Some(&slug), &g, "oauth.refresh_refused", meta)
                 .code(ProviderError::RefreshInvalid.code());
             self.store.revoke_grant(&g.id, now, &ev).await?;
             return Err(ProviderError::RefreshInvalid.into());
@@ -480,7 +500,7 @@ impl Lanyard {
         };
         if let Some(g) = grant.filter(|g| g.app_id == caller.id) {
             let slug = self.tenant_slug_of(&g.tenant_id).await?;
-            let ev = self.grant_event(&slug, &g, "oauth.token_revoked", meta);
+            let ev = self.grant_event(Some(&slug), &g, "oauth.token_revoked", meta);
             self.store.revoke_grant(&g.id, self.now(), &ev).await?;
         }
         Ok(())

@@ -12,6 +12,9 @@ use crate::model::{ApiKey, Session, SessionView, Tenant, new_id};
 use crate::secret::{constant_time_eq, mac_token, random_token, token_hash};
 use serde_json::json;
 
+/// Group claims kept with a session at most.
+const MAX_GROUPS: usize = 100;
+
 /// API keys carry a recognisable prefix so secret scanners and people can spot them.
 pub const API_KEY_PREFIX: &str = "lny_";
 
@@ -44,7 +47,8 @@ impl Lanyard {
     }
 
     /// [`Self::open_session`], ending no later than `cap` (the IdP's SessionNotOnOrAfter) when
-    /// that comes before the tenant's session lifetime.
+    /// that comes before the tenant's session lifetime. `federated` is the connection and the
+    /// role and group claims the IdP sent (kept, bounded, for the OpenID provider's `groups`).
     pub async fn open_session_capped(
         &self,
         tenant: &Tenant,
@@ -52,8 +56,20 @@ impl Lanyard {
         method: &str,
         meta: &RequestMeta,
         cap: Option<UnixTime>,
-        connection_id: Option<&str>,
+        federated: Option<(&str, &[String])>,
     ) -> Result<NewSession> {
+        let connection_id = federated.map(|(c, _)| c);
+        let idp_groups = federated
+            .map(|(_, g)| g)
+            .filter(|g| !g.is_empty())
+            .map(|g| {
+                let kept: Vec<String> = g
+                    .iter()
+                    .take(MAX_GROUPS)
+                    .map(|s| s.chars().take(256).collect())
+                    .collect();
+                serde_json::Value::from(kept).to_string()
+            });
         let now = self.now();
         let lifetime_end = now + tenant.session_lifetime_secs;
         let expires_at = cap.map_or(lifetime_end, |c| c.min(lifetime_end));
@@ -77,6 +93,7 @@ impl Lanyard {
                 .as_deref()
                 .map(|s| s.chars().take(256).collect()),
             connection_id: connection_id.map(str::to_owned),
+            idp_groups,
         };
         let ev = Ctx::new(
             Actor::User {

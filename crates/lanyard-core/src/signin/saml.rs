@@ -473,7 +473,14 @@ impl Lanyard {
             .provision(tenant, &c, s.jit, &identity, invitation, meta)
             .await?;
         let session = self
-            .open_session_capped(tenant, &prov.user.id, "saml", meta, cap, Some(&c.id))
+            .open_session_capped(
+                tenant,
+                &prov.user.id,
+                "saml",
+                meta,
+                cap,
+                Some((&c.id, &identity.role_claims)),
+            )
             .await?;
         Ok(SamlLogin {
             session,

@@ -100,7 +100,7 @@ const CONNECTION_COLUMNS: &str =
     "id, tenant_id, slug, name, kind, enabled, settings, provisioning, created_at, updated_at";
 
 const SESSION_VIEW: &str = "SELECT s.id, s.tenant_id, t.slug AS tenant_slug, s.user_id, u.username, u.email, u.display_name, u.role, \
-     u.disabled AS user_disabled, s.auth_method, s.created_at, s.expires_at, s.revoked_at, s.ip, s.user_agent, s.connection_id \
+     u.disabled AS user_disabled, s.auth_method, s.created_at, s.expires_at, s.revoked_at, s.ip, s.user_agent, s.connection_id, s.idp_groups \
      FROM sessions s JOIN users u ON u.id = s.user_id JOIN tenants t ON t.id = s.tenant_id";
 
 const OUTBOX_COLUMNS: &str = "id, tenant_id, to_address, subject, body_text, status, created_at, next_attempt_at, attempts, last_error, sent_at";

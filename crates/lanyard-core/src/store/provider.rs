@@ -328,17 +328,27 @@ impl Store {
 
     /// Marks a code used, atomically: of two simultaneous redemptions exactly one gets
     /// `Redeemed`. A code presented again revokes its grant (`replay_audit` records it).
+    /// `redeemed_audit` describes a first redemption and is written in its transaction.
     pub async fn redeem_code(
         &self,
         code_hash: &[u8],
         now: UnixTime,
+        redeemed_audit: impl FnOnce(&GrantRow) -> AuditRecord,
         replay_audit: &AuditRecord,
     ) -> Result<CodeOutcome> {
         let redeem = format!(
             "UPDATE provider_grants SET code_consumed_at = $2 WHERE code_hash = $1 AND code_consumed_at IS NULL RETURNING {GRANT_COLUMNS}"
         );
-        let first = on_pool!(self, p => sqlx::query_as::<_, GrantRow>(sqlx::AssertSqlSafe(redeem)).bind(code_hash).bind(now).fetch_optional(p).await?);
-        if let Some(g) = first {
+        let first: std::result::Result<Option<GrantRow>, sqlx::Error> = on_pool!(self, p => async {
+            let mut tx = p.begin().await?;
+            let g = sqlx::query_as::<_, GrantRow>(sqlx::AssertSqlSafe(redeem)).bind(code_hash).bind(now).fetch_optional(&mut *tx).await?;
+            let Some(g) = g else { return Ok(None) };
+            let audit = redeemed_audit(&g);
+            bind_audit!(sqlx::query(AUDIT_INSERT), audit).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(Some(g))
+        }.await);
+        if let Some(g) = first? {
             return Ok(CodeOutcome::Redeemed(g));
         }
         let q = format!("SELECT {GRANT_COLUMNS} FROM provider_grants WHERE code_hash = $1");
@@ -370,16 +380,23 @@ impl Store {
         Ok(res?)
     }
 
+    /// Stores the first refresh token of a grant, with the audit of the tokens issued.
     pub async fn insert_refresh_token(
         &self,
         token_hash: &[u8],
         grant_id: &str,
         now: UnixTime,
         expires_at: UnixTime,
+        audit: &AuditRecord,
     ) -> Result<()> {
         let q = "INSERT INTO provider_refresh_tokens (token_hash, grant_id, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, NULL)";
-        on_pool!(self, p => sqlx::query(q).bind(token_hash).bind(grant_id).bind(now).bind(expires_at).execute(p).await?.rows_affected());
-        Ok(())
+        let res: std::result::Result<(), sqlx::Error> = on_pool!(self, p => async {
+            let mut tx = p.begin().await?;
+            sqlx::query(q).bind(token_hash).bind(grant_id).bind(now).bind(expires_at).execute(&mut *tx).await?;
+            bind_audit!(sqlx::query(AUDIT_INSERT), audit).execute(&mut *tx).await?;
+            tx.commit().await
+        }.await);
+        Ok(res?)
     }
 
     /// Uses a refresh token once and stores its successor in the same transaction; a token
@@ -390,6 +407,7 @@ impl Store {
         new_hash: &[u8],
         now: UnixTime,
         new_expires_at: UnixTime,
+        rotated_audit: impl FnOnce(&GrantRow) -> AuditRecord,
         reuse_audit: &AuditRecord,
     ) -> Result<RefreshOutcome> {
         let grant_q = format!("SELECT {GRANT_COLUMNS} FROM provider_grants WHERE id = $1");
@@ -404,6 +422,8 @@ impl Store {
             sqlx::query("INSERT INTO provider_refresh_tokens (token_hash, grant_id, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, NULL)")
                 .bind(new_hash).bind(&grant_id).bind(now).bind(new_expires_at).execute(&mut *tx).await?;
             let g = sqlx::query_as::<_, GrantRow>(sqlx::AssertSqlSafe(grant_q.clone())).bind(&grant_id).fetch_one(&mut *tx).await?;
+            let audit = rotated_audit(&g);
+            bind_audit!(sqlx::query(AUDIT_INSERT), audit).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(Some(g))
         }.await);

@@ -14,13 +14,13 @@ impl Store {
         token_hash: &[u8],
         audit: &AuditRecord,
     ) -> Result<()> {
-        let q = "INSERT INTO sessions (id, tenant_id, user_id, token_hash, auth_method, created_at, expires_at, revoked_at, ip, user_agent, connection_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+        let q = "INSERT INTO sessions (id, tenant_id, user_id, token_hash, auth_method, created_at, expires_at, revoked_at, ip, user_agent, connection_id, idp_groups) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
         let res: std::result::Result<(), sqlx::Error> = on_pool!(self, p => async {
             let mut tx = p.begin().await?;
             sqlx::query(q)
                 .bind(&s.id).bind(&s.tenant_id).bind(&s.user_id).bind(token_hash).bind(&s.auth_method)
-                .bind(s.created_at).bind(s.expires_at).bind(s.revoked_at).bind(&s.ip).bind(&s.user_agent).bind(&s.connection_id)
+                .bind(s.created_at).bind(s.expires_at).bind(s.revoked_at).bind(&s.ip).bind(&s.user_agent).bind(&s.connection_id).bind(&s.idp_groups)
                 .execute(&mut *tx).await?;
             bind_audit!(sqlx::query(AUDIT_INSERT), audit).execute(&mut *tx).await?;
             tx.commit().await

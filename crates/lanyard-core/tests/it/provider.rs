@@ -318,6 +318,34 @@ async fn every_way_a_session_ends_queues_one_back_channel_logout_per_app() {
         let sids: Vec<&str> = q.iter().map(|j| j.session_id.as_str()).collect();
         assert_eq!(sids.len(), 2, "{}: {sids:?}", e.name);
         assert!(sids.contains(&s3.id.as_str()) && !sids.contains(&s2.id.as_str()));
+        // The SSO upgrade (and every other multi-row sign-in change) ends sessions through
+        // `Changes`: a session whose tokens were received there is queued too.
+        l.update_user(
+            &c,
+            "acme",
+            &s.user_id,
+            proto::UpdateUser {
+                disabled: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let s4 = open(&e, &s.user_id).await;
+        let code4 = code(&e, &app, &s4, "openid").await;
+        l.exchange_code(&app, &code4, Some(REDIRECT), Some(VERIFIER), &m)
+            .await
+            .unwrap();
+        let mut ch = lanyard_core::store::Changes::at(l.now());
+        ch.revoke_sessions_of.push(s.user_id.clone());
+        l.store.apply(&ch).await.unwrap();
+        let q = l.store.list_logouts().await.unwrap();
+        assert!(
+            q.iter().any(|j| j.session_id == s4.id),
+            "{}: upgrade path",
+            e.name
+        );
+        assert_eq!(q.len(), 3);
         // The logout token names the session and the user.
         let token = l.logout_token(&q[1]).await.unwrap();
         assert_eq!(token.split('.').count(), 3);
@@ -326,6 +354,66 @@ async fn every_way_a_session_ends_queues_one_back_channel_logout_per_app() {
             .await
             .unwrap_err();
         assert!(matches!(err, Error::Provider(_)));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn groups_the_idp_sent_reach_the_id_token_and_userinfo() {
+    each_backend(|e| async move {
+        let (app, _, password_session) = setup(&e, None).await;
+        let l = &e.lanyard;
+        let m = meta("192.0.2.1");
+        let t = l.tenant("acme").await.unwrap();
+        let groups = vec!["eng".to_owned(), "admins".to_owned()];
+        let new = l
+            .open_session_capped(
+                &t,
+                &password_session.user_id,
+                "saml",
+                &m,
+                None,
+                Some(("conn-1", &groups)),
+            )
+            .await
+            .unwrap();
+        let s = l.session("acme", &new.token).await.unwrap();
+        let c = code(&e, &app, &s, "openid").await;
+        let tokens = l
+            .exchange_code(&app, &c, Some(REDIRECT), Some(VERIFIER), &m)
+            .await
+            .unwrap();
+        let info = l.userinfo(&tokens.access_token).await.unwrap();
+        assert_eq!(
+            info["groups"],
+            serde_json::json!(["eng", "admins"]),
+            "{}",
+            e.name
+        );
+        assert_eq!(info["amr"], serde_json::json!(["fed"]));
+        assert_eq!(info["acr"], "urn:lanyard:acr:sso:saml");
+        let payload = tokens.id_token.split('.').nth(1).unwrap();
+        use base64::Engine as _;
+        let claims: serde_json::Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(claims["groups"], serde_json::json!(["eng", "admins"]));
+        // A password session has no groups claim at all.
+        let c = code(&e, &app, &password_session, "openid").await;
+        let tokens = l
+            .exchange_code(&app, &c, Some(REDIRECT), Some(VERIFIER), &m)
+            .await
+            .unwrap();
+        assert!(
+            l.userinfo(&tokens.access_token)
+                .await
+                .unwrap()
+                .get("groups")
+                .is_none()
+        );
     })
     .await;
 }

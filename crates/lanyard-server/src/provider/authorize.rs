@@ -86,7 +86,7 @@ pub(super) async fn authorize(
             return back_to_app(&s, &fallback, e.into());
         }
     };
-    let tenant = match s.lanyard.authorization_tenant(&p).await {
+    let tenant = match s.lanyard.authorization_tenant(&app, &p).await {
         Ok(Some(t)) => t,
         Ok(None) if req.prompt_none => {
             return back_to_app(

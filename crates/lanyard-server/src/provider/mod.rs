@@ -28,12 +28,20 @@ pub fn router() -> Router<AppState> {
         .route("/oauth2/jwks", get(discovery::jwks))
         .route("/oauth2/authorize", get(authorize::authorize))
         .route(authorize::RESUME_PATH, get(authorize::resume))
-        .route("/oauth2/token", post(token::token))
+        .route(
+            "/oauth2/token",
+            post(token::token).options(oauth::preflight),
+        )
         .route(
             "/oauth2/userinfo",
-            get(token::userinfo).post(token::userinfo),
+            get(token::userinfo)
+                .post(token::userinfo)
+                .options(oauth::preflight),
         )
-        .route("/oauth2/revoke", post(token::revoke))
+        .route(
+            "/oauth2/revoke",
+            post(token::revoke).options(oauth::preflight),
+        )
         .route("/oauth2/introspect", post(token::introspect))
         .route("/oauth2/logout", get(logout::logout).post(logout::logout))
         .route("/oauth2/register", post(register::register))

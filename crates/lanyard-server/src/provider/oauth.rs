@@ -68,6 +68,7 @@ impl IntoResponse for OAuthError {
         let h = res.headers_mut();
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        allow_any_origin(h);
         if let Some(c) = challenge
             && let Ok(v) = HeaderValue::from_str(&c)
         {
@@ -84,6 +85,37 @@ pub(crate) fn no_store(body: serde_json::Value) -> Response {
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    allow_any_origin(h);
+    res
+}
+
+/// Browser apps (SPAs, public clients) call the token, UserInfo and revocation endpoints from
+/// their own origin. No cookies are involved there (`*` forbids credentials), only the code with
+/// its verifier or a bearer token, so any origin may read the answer.
+pub(crate) fn allow_any_origin(h: &mut HeaderMap) {
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+}
+
+/// The CORS preflight of those endpoints.
+pub(crate) async fn preflight() -> Response {
+    let mut res = axum::http::StatusCode::NO_CONTENT.into_response();
+    let h = res.headers_mut();
+    allow_any_origin(h);
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("authorization, content-type"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
     res
 }
 

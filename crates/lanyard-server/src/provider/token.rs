@@ -101,7 +101,9 @@ pub(super) async fn revoke(
         .get("token")
         .ok_or_else(|| ProviderError::InvalidRequest("token is missing".into()))?;
     s.lanyard.revoke_token(&app, token, &meta).await?;
-    Ok(StatusCode::OK.into_response())
+    let mut res = StatusCode::OK.into_response();
+    super::oauth::allow_any_origin(res.headers_mut());
+    Ok(res)
 }
 
 pub(super) async fn introspect(

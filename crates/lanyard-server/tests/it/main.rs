@@ -8,6 +8,7 @@
 )] // tests fail by panicking
 
 mod api;
+mod api_outbox;
 mod dev_idp;
 mod harness;
 mod health;

@@ -296,3 +296,73 @@ async fn an_existing_session_is_reused_and_es256_apps_get_es256_id_tokens() {
     );
     verify_id_token(&t, &c, idt).await;
 }
+
+#[tokio::test]
+async fn the_sign_in_form_returns_to_the_resume_url_and_then_to_the_app() {
+    let t = TestApp::new().await;
+    let c = create_app(&t, true, None).await;
+    let login = location(&t.get(&authorize_path(&c, &[]), None).await);
+    let page = t.get(&login, None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf_name = t.csrf_cookie_name();
+    let csrf = page.cookie_value(csrf_name).unwrap();
+    let return_to = url::form_urlencoded::parse(login.split_once('?').unwrap().1.as_bytes())
+        .find(|(k, _)| k == "return_to")
+        .unwrap()
+        .1
+        .into_owned();
+    assert!(
+        page.text().contains("/oauth2/authorize/resume?request="),
+        "{}",
+        page.text()
+    );
+    let r = t
+        .form(
+            "/t/acme/login",
+            &format!("{csrf_name}={csrf}"),
+            &[
+                ("username", "jo"),
+                ("password", crate::harness::PW),
+                ("csrf_token", &csrf),
+                ("return_to", &return_to),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(location(&r), return_to);
+    let name = t.session_cookie_name("acme");
+    let cookie = format!("{name}={}", r.cookie_value(&name).unwrap());
+    let back = t.get(&return_to, Some(&cookie)).await;
+    let q = query_of(&location(&back));
+    assert_eq!((q["iss"].as_str(), q["state"].as_str()), (ISSUER, "st-1"));
+    // A public client redeems with PKCE and no secret.
+    let r = redeem(&t, &c, &q["code"]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+}
+
+#[tokio::test]
+async fn browser_apps_may_call_the_token_and_userinfo_endpoints_cross_origin() {
+    let t = TestApp::new().await;
+    for path in ["/oauth2/token", "/oauth2/userinfo", "/oauth2/revoke"] {
+        let req = Request::options(path)
+            .header(header::ORIGIN, "https://spa.example")
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "authorization")
+            .body(Body::empty())
+            .unwrap();
+        let r = t.send(req).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{path}");
+        assert_eq!(r.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+        assert!(
+            r.headers
+                .get(header::ACCESS_CONTROL_ALLOW_CREDENTIALS)
+                .is_none()
+        );
+    }
+    let c = create_app(&t, true, None).await;
+    let r = redeem(&t, &c, "unknown").await;
+    assert_eq!(r.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+    // The authorization endpoint is a page for the browser, not an API: no CORS there.
+    let r = t.get(&authorize_path(&c, &[]), None).await;
+    assert!(r.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+}

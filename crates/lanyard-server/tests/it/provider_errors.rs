@@ -279,6 +279,17 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
     .await;
     assert_eq!(oauth_error(&r).0, "invalid_grant");
     assert_eq!(userinfo(&t, &a2).await.status, StatusCode::UNAUTHORIZED);
+    // Each step left its audit event (written in the step's own transaction).
+    let kinds = t.audit_kinds().await;
+    for k in [
+        "oauth.code_issued",
+        "oauth.code_redeemed",
+        "oauth.tokens_issued",
+        "oauth.tokens_refreshed",
+        "oauth.refresh_reused",
+    ] {
+        assert!(kinds.iter().any(|x| x == k), "{k} missing from {kinds:?}");
+    }
 }
 
 #[tokio::test]
@@ -365,6 +376,15 @@ async fn a_tenant_the_app_may_not_serve_is_access_denied() {
     assert!(
         q["error_description"].starts_with("oauth.tenant_not_allowed"),
         "{q:?}"
+    );
+    // Without an organisation, an app limited to one tenant goes to that tenant's sign-in.
+    let r = t
+        .get(&authorize_path(&c, &[("organization", "")]), Some(&cookie))
+        .await;
+    assert!(
+        location(&r).starts_with("/t/other/login?"),
+        "{}",
+        location(&r)
     );
 }
 

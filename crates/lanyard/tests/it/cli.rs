@@ -61,6 +61,13 @@ fn configuration_errors_are_one_line_and_non_zero() {
         "configuration file",
         2,
     );
+    let f = dir.path().join("rotation.toml");
+    std::fs::write(&f, "signing_key_rotation_days = 0\n").unwrap();
+    one_line_failure(
+        &["serve", "--config", f.to_str().unwrap()],
+        "signing_key_rotation_days must be between 1 and 3650",
+        2,
+    );
 }
 
 #[test]

@@ -14,6 +14,7 @@ mod harness;
 mod jwt_interop;
 mod oidc_interop;
 mod op_interop;
+mod provider_e2e;
 mod provisioning_interop;
 mod saml_cli;
 mod saml_interop;

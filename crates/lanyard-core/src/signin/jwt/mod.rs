@@ -429,7 +429,14 @@ impl Lanyard {
         let provisioning = prov.outcome();
         let (user, user_created) = (prov.user, prov.created);
         let session = self
-            .open_session_capped(tenant, &user.id, "jwt", meta, None, Some(&c.id))
+            .open_session_capped(
+                tenant,
+                &user.id,
+                "jwt",
+                meta,
+                None,
+                Some((&c.id, &identity.role_claims)),
+            )
             .await?;
         Ok(JwtLogin {
             session,

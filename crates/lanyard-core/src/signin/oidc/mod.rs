@@ -431,7 +431,7 @@ impl Lanyard {
                 "oidc",
                 meta,
                 None,
-                Some(&b.connection.id),
+                Some((&b.connection.id, &identity.role_claims)),
             )
             .await?;
         if !warnings.is_empty() {
