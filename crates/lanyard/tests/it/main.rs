@@ -13,6 +13,7 @@ mod first_run;
 mod harness;
 mod jwt_interop;
 mod oidc_interop;
+mod op_interop;
 mod provider_e2e;
 mod provisioning_interop;
 mod routing_e2e;

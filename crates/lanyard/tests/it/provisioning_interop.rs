@@ -146,7 +146,12 @@ fn answer_invitation(server: &Server, path: &str, action: &str, jar: &mut Jar) -
 }
 
 /// The user's way through saml-idp, from Lanyard's redirect to the IdP to the ACS answer.
-fn through_saml_idp(server: &Server, idp_port: u16, location: &str, email: &str) -> HttpResponse {
+pub(crate) fn through_saml_idp(
+    server: &Server,
+    idp_port: u16,
+    location: &str,
+    email: &str,
+) -> HttpResponse {
     let acs = format!("http://127.0.0.1:{}/t/demo/saml/test-idp/acs", server.port);
     let idp_path = location
         .strip_prefix(&format!("http://127.0.0.1:{idp_port}"))

@@ -92,7 +92,7 @@ pub(crate) fn wait_for_port(port: u16, peer: &mut Peer) {
 }
 
 /// Undoes the HTML escaping handlebars applies to attribute values.
-fn unescape(s: &str) -> String {
+pub(crate) fn unescape(s: &str) -> String {
     s.replace("&#x3D;", "=")
         .replace("&#x2F;", "/")
         .replace("&#x27;", "'")
