@@ -10,6 +10,7 @@
 
 mod admin;
 mod auth;
+mod device;
 mod harness;
 mod idp_identities;
 mod jwt_keys;
