@@ -57,7 +57,9 @@ pub enum ProviderError {
     RefreshReused,
     #[error("the grant was revoked or its Lanyard session has ended")]
     GrantRevoked,
-    #[error("the grant_type `{0}` is not supported (authorization_code, refresh_token)")]
+    #[error(
+        "the grant_type `{0}` is not supported (authorization_code, refresh_token, urn:ietf:params:oauth:grant-type:device_code)"
+    )]
     UnsupportedGrantType(String),
     #[error("this app may not use the grant_type `{0}`")]
     GrantTypeNotAllowed(String),

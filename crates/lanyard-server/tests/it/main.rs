@@ -10,6 +10,7 @@
 mod api;
 mod api_outbox;
 mod dev_idp;
+mod device;
 mod harness;
 mod health;
 mod home;
