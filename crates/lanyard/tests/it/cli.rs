@@ -282,8 +282,26 @@ fn help_lists_the_commands_and_environment() {
         "LANYARD_LISTEN",
         "LANYARD_DATA_DIR",
         "LANYARD_DATABASE_URL",
+        "login",
+        "whoami",
+        "logout",
+        "tokens",
     ] {
         assert!(text.contains(word), "{word} missing from --help:\n{text}");
+    }
+    let out = bin().args(["login", "--help"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for word in [
+        "--server",
+        "--org",
+        "--headless",
+        "LANYARD_HEADLESS",
+        "LANYARD_SERVER",
+    ] {
+        assert!(
+            text.contains(word),
+            "{word} missing from login --help:\n{text}"
+        );
     }
 }
 
