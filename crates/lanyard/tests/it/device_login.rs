@@ -135,9 +135,11 @@ fn headless(s: &Setup, extra: &[&str]) -> (Child, String, mpsc::Receiver<String>
     });
     let mut seen = Vec::new();
     loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("no URL printed: {seen:?}"));
+        let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no URL printed: {seen:?}");
+        };
         if line.contains("/device?user_code=") {
             return (child, line.trim().to_owned(), rx);
         }
