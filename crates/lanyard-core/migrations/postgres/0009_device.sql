@@ -25,10 +25,3 @@ CREATE TABLE provider_device_grants (
     CONSTRAINT provider_device_grants_user_key UNIQUE (user_code_hash)
 );
 CREATE INDEX provider_device_grants_expiry ON provider_device_grants (expires_at);
-
--- The built-in public app of the lanyard command line (client_id lanyard-cli): device grant
--- only, usable with every tenant.
-INSERT INTO provider_apps (id, name, secret_hash, redirect_uris, post_logout_redirect_uris,
-    backchannel_logout_uri, grant_types, id_token_alg, all_tenants, created_at, updated_at)
-VALUES ('lanyard-cli', 'Lanyard command line', NULL, '[]', '[]', NULL,
-    '["urn:ietf:params:oauth:grant-type:device_code"]', 'RS256', TRUE, 0, 0);

@@ -7,7 +7,8 @@
 //! the user and admins list and revoke, and that the SSO upgrade revokes. The token response's
 //! `access_token` IS that `lyt_` token (`token_type` Bearer, `expires_in` its lifetime); no ID
 //! token or refresh token is issued. Only apps allowed the device grant may start one; the
-//! built-in public app `lanyard-cli` (migration 0009) is the one the `lanyard login` CLI uses.
+//! built-in public app `lanyard-cli` (created on first use, so app lists stay as the
+//! operator made them until someone logs in from the command line) is the one the `lanyard login` CLI uses.
 //!
 //! Guessing odds: user codes are 8 characters from the 20 consonants `BCDFGHJKLMNPQRSTVWXZ`
 //! (no vowels, so no words; no digits, so no 0/O or 1/I look-alikes): 20^8 ≈ 2.56e10 codes.
@@ -25,7 +26,7 @@ use crate::error::{Error, ProviderError, Result};
 use crate::model::{ApiToken, SessionView, Tenant, User, new_id};
 use crate::secret::{random_bytes, random_token, token_hash};
 use crate::session::api_token::{API_TOKEN_PREFIX, DEFAULT_TOKEN_DAYS};
-use crate::store::{DeviceConsume, DeviceGrantRow};
+use crate::store::{AppRow, DeviceConsume, DeviceGrantRow};
 use serde_json::json;
 
 pub const GRANT_DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -125,7 +126,12 @@ impl Lanyard {
         machine_name: &str,
         meta: &RequestMeta,
     ) -> Result<DeviceStart> {
-        let app = self.app(client_id).await?;
+        let app = match self.app(client_id).await {
+            Err(Error::Provider(ProviderError::UnknownClient(_))) if client_id == CLI_CLIENT_ID => {
+                self.create_cli_app().await?
+            }
+            other => other?,
+        };
         if !app.allows_grant(GRANT_DEVICE_CODE) {
             return Err(ProviderError::GrantTypeNotAllowed(GRANT_DEVICE_CODE.into()).into());
         }
@@ -184,6 +190,34 @@ impl Lanyard {
             }
         }
         Err(Error::Internal("could not draw a free user code".into()))
+    }
+
+    /// Creates the built-in public app `lanyard-cli` (device grant only, every tenant). Two
+    /// nodes creating it at once is fine: the loser reads the winner's.
+    async fn create_cli_app(&self) -> Result<App> {
+        let now = self.now();
+        let row = AppRow {
+            id: CLI_CLIENT_ID.into(),
+            name: "Lanyard command line".into(),
+            secret_hash: None,
+            redirect_uris: "[]".into(),
+            post_logout_redirect_uris: "[]".into(),
+            backchannel_logout_uri: None,
+            grant_types: json!([GRANT_DEVICE_CODE]).to_string(),
+            id_token_alg: "RS256".into(),
+            all_tenants: true,
+            created_at: now,
+            updated_at: now,
+        };
+        let ev = Ctx::system()
+            .event(now, None, "app.created")
+            .details(json!({"app_id": CLI_CLIENT_ID, "built_in": true}));
+        if let Err(e) = self.store.insert_app(&row, &[], &ev).await
+            && self.store.app_by_id(CLI_CLIENT_ID).await?.is_none()
+        {
+            return Err(e);
+        }
+        self.app(CLI_CLIENT_ID).await
     }
 
     /// The pending device sign-in behind a typed user code, for the confirmation page. Wrong

@@ -164,9 +164,8 @@ async fn polling_too_fast_denial_and_expiry_have_their_errors() {
     each_backend(|e| async move {
         let l = &e.lanyard;
         let s = user(&e, "acme", "jo").await;
-        let app = l.app(CLI_CLIENT_ID).await.unwrap();
-
         let d = start(&e, "acme").await;
+        let app = l.app(CLI_CLIENT_ID).await.unwrap();
         assert_eq!(
             code(l.poll_device(&app, &d.device_code).await),
             "oauth.authorization_pending"
@@ -233,7 +232,14 @@ async fn two_pollers_at_once_get_one_token() {
     each_backend(|e| async move {
         let l = &e.lanyard;
         let s = user(&e, "acme", "jo").await;
+        // The built-in app is created on first use; two first uses at once both work.
+        assert_eq!(code(l.app(CLI_CLIENT_ID).await), "oauth.unknown_client");
+        let (a, b) = tokio::join!(start(&e, "acme"), start(&e, "acme"));
+        assert_ne!(a.device_code, b.device_code);
+        let (apps, _) = l.list_apps(&Ctx::cli(), None, None).await.unwrap();
+        assert_eq!(apps.iter().filter(|a| a.id == CLI_CLIENT_ID).count(), 1);
         let app = l.app(CLI_CLIENT_ID).await.unwrap();
+        assert!(app.is_public());
         for round in 0..5 {
             let d = start(&e, "acme").await;
             l.decide_device(&d.user_code, &s, true, &meta("192.0.2.1"))
