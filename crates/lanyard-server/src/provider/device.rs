@@ -20,7 +20,7 @@ use axum_extra::extract::CookieJar;
 use lanyard_core::Error;
 use lanyard_core::clock::rfc3339;
 use lanyard_core::error::ProviderError;
-use lanyard_core::provider::device::{DeviceToken, format_user_code};
+use lanyard_core::provider::device::{CLI_CLIENT_ID, DeviceToken, format_user_code};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -35,7 +35,15 @@ pub(super) async fn authorize_device(
     body: Bytes,
 ) -> Result<Response, OAuthError> {
     let form = form_of(&headers, &body)?;
-    let app = client(&s, &headers, &form).await?;
+    // The built-in public app may not exist yet (it is created on first use); it has no secret.
+    let builtin = form.get("client_id").map(String::as_str) == Some(CLI_CLIENT_ID)
+        && form.get("client_secret").is_none()
+        && !headers.contains_key(axum::http::header::AUTHORIZATION);
+    let client_id = if builtin {
+        CLI_CLIENT_ID.to_owned()
+    } else {
+        client(&s, &headers, &form).await?.id
+    };
     let org = form
         .get("organization")
         .filter(|o| !o.is_empty())
@@ -47,7 +55,7 @@ pub(super) async fn authorize_device(
     let name = form.get("name").map(String::as_str).unwrap_or("device");
     let d = s
         .lanyard
-        .start_device_authorization(&app.id, org, name, &meta)
+        .start_device_authorization(&client_id, org, name, &meta)
         .await?;
     let base = format!("{}{DEVICE_PATH}", super::issuer(&s));
     Ok(no_store(json!({
