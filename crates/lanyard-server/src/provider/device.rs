@@ -37,7 +37,7 @@ pub(super) async fn authorize_device(
     let form = form_of(&headers, &body)?;
     // The built-in public app may not exist yet (it is created on first use); it has no secret.
     let builtin = form.get("client_id").map(String::as_str) == Some(CLI_CLIENT_ID)
-        && form.get("client_secret").is_none()
+        && !form.contains_key("client_secret")
         && !headers.contains_key(axum::http::header::AUTHORIZATION);
     let client_id = if builtin {
         CLI_CLIENT_ID.to_owned()
