@@ -87,6 +87,7 @@ pub fn app(lanyard: Lanyard, config: ServerConfig) -> Router {
     };
     Router::new()
         .merge(signin::router())
+        .merge(signin::api_tokens::router())
         .merge(links::router())
         .merge(provider::router())
         .merge(api::router())

@@ -69,6 +69,28 @@ pub struct ProviderOrgPage<'a> {
     pub hidden: Vec<(String, String)>,
 }
 
+/// The device flow's code entry (RFC 8628 §3.3).
+#[derive(Template)]
+#[template(path = "device_code.html")]
+pub struct DeviceCodePage<'a> {
+    pub user_code: &'a str,
+    pub message: Option<&'a str>,
+}
+
+/// The device flow's confirmation: which app asks, from which IP and when.
+#[derive(Template)]
+#[template(path = "device_confirm.html")]
+pub struct DeviceConfirmPage<'a> {
+    pub app_name: &'a str,
+    pub tenant_name: &'a str,
+    pub username: &'a str,
+    pub user_code: &'a str,
+    pub machine_name: &'a str,
+    pub client_ip: &'a str,
+    pub asked_at: &'a str,
+    pub csrf_token: &'a str,
+}
+
 /// A page with one message (and a link onward).
 #[derive(Template)]
 #[template(path = "notice.html")]

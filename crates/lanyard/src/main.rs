@@ -1,9 +1,12 @@
-//! `lanyard`: the SSO server (`serve`) and its administration commands (`admin …`).
+//! `lanyard`: the SSO server (`serve`), its administration commands (`admin …`) and the
+//! command-line client (`login`, `whoami`, `logout`, `tokens`).
 
 mod admin;
 mod admin_apps;
 mod config;
+mod credentials;
 mod dev_idp;
+mod login;
 mod saml;
 mod serve;
 
@@ -37,6 +40,16 @@ enum Command {
     /// Run the built-in test identity provider alone (SAML 2.0 IdP and OpenID provider with
     /// test people and injectable faults), for connecting an SP; never for real accounts
     DevIdp(dev_idp::DevIdpArgs),
+    /// Log this command line in through the browser (your organisation's sign-in); stores a
+    /// token for this machine in the config directory
+    Login(login::LoginArgs),
+    /// Show who the stored token (or LANYARD_API_TOKEN) signs in as
+    Whoami(login::ServerArgs),
+    /// Revoke this machine's token on the server, then forget it
+    Logout(login::ServerArgs),
+    /// List or revoke your API tokens
+    #[command(subcommand)]
+    Tokens(login::TokensCommand),
 }
 
 fn main() -> ExitCode {
@@ -46,13 +59,30 @@ fn main() -> ExitCode {
             command: Command::Saml(cmd),
             ..
         } => return saml::run(cmd),
+        // The command-line client needs no server configuration.
+        Cli {
+            command: Command::Login(a),
+        } => return login::login(a),
+        Cli {
+            command: Command::Whoami(a),
+        } => return login::whoami(a),
+        Cli {
+            command: Command::Logout(a),
+        } => return login::logout(a),
+        Cli {
+            command: Command::Tokens(c),
+        } => return login::tokens(c),
         cli => cli,
     };
     let args = match &cli.command {
         Command::Serve(a) => a.to_config_args(),
         Command::Admin(a) => a.store.to_config_args(),
         Command::DevIdp(a) => a.to_config_args(),
-        Command::Saml(_) => config::ConfigArgs::default(),
+        Command::Saml(_)
+        | Command::Login(_)
+        | Command::Whoami(_)
+        | Command::Logout(_)
+        | Command::Tokens(_) => config::ConfigArgs::default(),
     };
     let config = match config::resolve(&args) {
         Ok(c) => c,
@@ -97,7 +127,11 @@ fn main() -> ExitCode {
             Command::DevIdp(a) => dev_idp::run(config, a).await,
             Command::Admin(a) => admin::run(config, a.command).await,
             // Handled above, before configuration: the debugger needs no server or store.
-            Command::Saml(_) => Ok(()),
+            Command::Saml(_)
+            | Command::Login(_)
+            | Command::Whoami(_)
+            | Command::Logout(_)
+            | Command::Tokens(_) => Ok(()),
         }
     });
     match result {

@@ -17,6 +17,10 @@ pub const ACCOUNT_MAX_DELAY_SECS: i64 = 15 * 60;
 pub const ACCOUNT_WINDOW_SECS: i64 = 86_400;
 pub const IP_MAX_FAILURES: i64 = 100;
 pub const IP_WINDOW_SECS: i64 = 15 * 60;
+/// Device user codes (RFC 8628 §5.1): at most 10 wrong codes per client IP per 15 minutes.
+pub const DEVICE_CODE_SCOPE: &str = "device_code_ip";
+pub const DEVICE_CODE_MAX_FAILURES: i64 = 10;
+pub const DEVICE_CODE_WINDOW_SECS: i64 = 15 * 60;
 
 /// Seconds until the account may try again, if it must wait.
 pub fn account_retry_after(c: &FailureCount, now: UnixTime) -> Option<i64> {
@@ -35,6 +39,14 @@ pub fn ip_retry_after(c: &FailureCount, now: UnixTime) -> Option<i64> {
         return None;
     }
     Some(c.window_start + IP_WINDOW_SECS - now)
+}
+
+/// Seconds until the client IP may enter another device user code, if it must wait.
+pub fn device_code_retry_after(c: &FailureCount, now: UnixTime) -> Option<i64> {
+    if now - c.window_start >= DEVICE_CODE_WINDOW_SECS || c.failures < DEVICE_CODE_MAX_FAILURES {
+        return None;
+    }
+    Some(c.window_start + DEVICE_CODE_WINDOW_SECS - now)
 }
 
 #[cfg(test)]
@@ -88,5 +100,12 @@ mod tests {
             ip_retry_after(&count(100, 100, 200), 100 + IP_WINDOW_SECS),
             None
         );
+    }
+
+    #[test]
+    fn device_codes_stop_after_ten_failures_per_window() {
+        assert_eq!(device_code_retry_after(&count(9, 0, 5), 5), None);
+        assert_eq!(device_code_retry_after(&count(10, 0, 5), 5), Some(895));
+        assert_eq!(device_code_retry_after(&count(10, 0, 5), 900), None);
     }
 }

@@ -367,7 +367,10 @@ impl Error {
                 | ProviderError::RegistrationUnauthorized
                 | ProviderError::LoginRequired,
             ) => ErrorKind::Unauthenticated,
-            Self::Provider(ProviderError::TenantNotAllowed(_)) => ErrorKind::Forbidden,
+            Self::Provider(
+                ProviderError::TenantNotAllowed(_) | ProviderError::DeviceWrongOrganization(_),
+            ) => ErrorKind::Forbidden,
+            Self::Provider(ProviderError::UserCodeThrottled(_)) => ErrorKind::Throttled,
             Self::Provider(_) => ErrorKind::Invalid,
             Self::Fetch(_) => ErrorKind::Unauthenticated,
             Self::Saml(_)

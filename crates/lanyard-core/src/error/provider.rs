@@ -57,7 +57,9 @@ pub enum ProviderError {
     RefreshReused,
     #[error("the grant was revoked or its Lanyard session has ended")]
     GrantRevoked,
-    #[error("the grant_type `{0}` is not supported (authorization_code, refresh_token)")]
+    #[error(
+        "the grant_type `{0}` is not supported (authorization_code, refresh_token, urn:ietf:params:oauth:grant-type:device_code)"
+    )]
     UnsupportedGrantType(String),
     #[error("this app may not use the grant_type `{0}`")]
     GrantTypeNotAllowed(String),
@@ -73,6 +75,24 @@ pub enum ProviderError {
     RegistrationUnauthorized,
     #[error("the provider's signing key is unusable: {0}")]
     SigningKey(String),
+    #[error("the person has not yet approved this device; keep polling at the interval")]
+    AuthorizationPending,
+    #[error(
+        "the device polls too fast; wait at least the interval between polls (RFC 8628: add 5 seconds)"
+    )]
+    SlowDown,
+    #[error("the person denied this device's sign-in in the browser")]
+    DeviceDenied,
+    #[error("the device code has expired (10 minutes); start the sign-in again")]
+    DeviceExpired,
+    #[error("the device code is unknown or was already used")]
+    DeviceCodeInvalid,
+    #[error("this code is unknown or has expired; check the code the command line shows")]
+    UserCodeUnknown,
+    #[error("too many wrong codes from this address; try again in {0} seconds")]
+    UserCodeThrottled(i64),
+    #[error("this device asked to sign in to the organisation `{0}`; sign in to that organisation")]
+    DeviceWrongOrganization(String),
 }
 
 impl ProviderError {
@@ -110,6 +130,14 @@ impl ProviderError {
             Self::AppNotFound => "app.not_found",
             Self::RegistrationUnauthorized => "oauth.registration_unauthorized",
             Self::SigningKey(_) => "oauth.signing_key",
+            Self::AuthorizationPending => "oauth.authorization_pending",
+            Self::SlowDown => "oauth.slow_down",
+            Self::DeviceDenied => "oauth.device_denied",
+            Self::DeviceExpired => "oauth.device_expired",
+            Self::DeviceCodeInvalid => "oauth.device_code_invalid",
+            Self::UserCodeUnknown => "oauth.user_code_unknown",
+            Self::UserCodeThrottled(_) => "oauth.user_code_throttled",
+            Self::DeviceWrongOrganization(_) => "oauth.device_wrong_organization",
         }
     }
 
@@ -144,6 +172,12 @@ impl ProviderError {
             Self::GrantTypeNotAllowed(_) => "unauthorized_client",
             Self::InvalidToken | Self::RegistrationUnauthorized => "invalid_token",
             Self::SigningKey(_) => "server_error",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown | Self::UserCodeThrottled(_) => "slow_down",
+            Self::DeviceDenied | Self::DeviceWrongOrganization(_) => "access_denied",
+            Self::DeviceExpired => "expired_token",
+            Self::DeviceCodeInvalid => "invalid_grant",
+            Self::UserCodeUnknown => "invalid_request",
         }
     }
 
@@ -190,6 +224,14 @@ mod tests {
             P::AppNotFound,
             P::RegistrationUnauthorized,
             P::SigningKey("x".into()),
+            P::AuthorizationPending,
+            P::SlowDown,
+            P::DeviceDenied,
+            P::DeviceExpired,
+            P::DeviceCodeInvalid,
+            P::UserCodeUnknown,
+            P::UserCodeThrottled(3),
+            P::DeviceWrongOrganization("x".into()),
         ]
     }
 
@@ -208,6 +250,9 @@ mod tests {
             "login_required",
             "invalid_token",
             "server_error",
+            "authorization_pending",
+            "slow_down",
+            "expired_token",
         ];
         for e in all() {
             assert!(seen.insert(e.code()), "{} twice", e.code());

@@ -10,6 +10,7 @@
 
 pub mod apps;
 pub mod authorize;
+pub mod device;
 pub mod keys;
 pub mod logout;
 pub mod pkce;

@@ -121,4 +121,49 @@ impl Lanyard {
         self.store.touch_api_token(&tok.id, now).await?;
         Ok((tenant, user, tok))
     }
+
+    /// The tokens of the user a `lyt_` token belongs to (self-service: `lanyard tokens list`),
+    /// with the id of the presented one.
+    pub async fn own_api_tokens(
+        &self,
+        tenant_slug: &str,
+        token: &str,
+    ) -> Result<(User, String, Vec<ApiToken>)> {
+        let (_, u, current) = self.authenticate_api_token(tenant_slug, token).await?;
+        let list = self.store.api_tokens_of(&u.id).await?;
+        Ok((u, current.id, list))
+    }
+
+    /// Revokes one of the user's own tokens (`current` names the presented one: `lanyard
+    /// logout`), authenticated by a `lyt_` token of the same user.
+    pub async fn revoke_own_api_token(
+        &self,
+        tenant_slug: &str,
+        token: &str,
+        token_id: &str,
+        meta: &crate::audit::RequestMeta,
+    ) -> Result<()> {
+        let (t, u, current) = self.authenticate_api_token(tenant_slug, token).await?;
+        let id = if token_id == "current" {
+            current.id
+        } else {
+            token_id.to_owned()
+        };
+        let now = self.now();
+        let ctx = Ctx::new(
+            crate::audit::Actor::User {
+                id: u.id.clone(),
+                tenant_id: t.id.clone(),
+            },
+            meta.clone(),
+        );
+        let ev = ctx
+            .event(now, Some(&t.slug), "api_token.revoked")
+            .user(&u.id)
+            .details(json!({"api_token_id": id, "by": "self"}));
+        if !self.store.revoke_api_token(&u.id, &id, now, &ev).await? {
+            return Err(Error::ApiTokenNotFound);
+        }
+        Ok(())
+    }
 }

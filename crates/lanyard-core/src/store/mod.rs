@@ -309,12 +309,14 @@ impl Store {
 
 mod audit;
 mod connections;
+mod device;
 mod domains;
 mod links;
 mod provider;
 mod provisioning;
 mod sessions;
 mod tenants;
+pub use device::{DeviceConsume, DeviceGrantRow};
 pub use provider::{
     AppRow, AuthRequestRow, CodeOutcome, GrantRow, LogoutJob, RefreshOutcome, SigningKeyRow,
 };

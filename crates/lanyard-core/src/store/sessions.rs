@@ -2,7 +2,7 @@
 
 use super::*;
 
-const API_TOKEN_COLUMNS: &str =
+pub(super) const API_TOKEN_COLUMNS: &str =
     "id, tenant_id, user_id, name, prefix, created_at, expires_at, last_used_at, revoked_at";
 
 impl Store {

@@ -338,6 +338,10 @@ async fn invitation_upgrade_links_and_revokes_password_tokens_and_sessions() {
             .await
             .unwrap();
         assert!(f.l.authenticate_api_token("acme", &token).await.is_ok());
+        // And the command line's token from the device grant (`lanyard login`).
+        let view = f.l.session("acme", &session.token).await.unwrap();
+        let cli_token = device_token(&f.l, &view).await;
+        assert!(f.l.authenticate_api_token("acme", &cli_token).await.is_ok());
 
         let (_, inv) =
             f.l.create_invitations(
@@ -408,6 +412,14 @@ async fn invitation_upgrade_links_and_revokes_password_tokens_and_sessions() {
                 .unwrap_err()
                 .code(),
             "auth.api_token_invalid"
+        );
+        assert_eq!(
+            f.l.authenticate_api_token("acme", &cli_token)
+                .await
+                .unwrap_err()
+                .code(),
+            "auth.api_token_invalid",
+            "the SSO upgrade revokes the CLI's token too"
         );
         assert_eq!(
             f.l.session("acme", &session.token)
@@ -598,4 +610,20 @@ async fn collaborators_join_sso_with_the_tenant_default_role() {
         assert_eq!(p.user.role.as_deref(), Some("viewer"), "{}", e.name);
     })
     .await;
+}
+
+/// A `lyt_` token issued through the device grant for the person of `view`.
+async fn device_token(
+    l: &lanyard_core::Lanyard,
+    view: &lanyard_core::model::SessionView,
+) -> String {
+    use lanyard_core::provider::device::CLI_CLIENT_ID;
+    let m = meta("198.51.100.2");
+    let d = l
+        .start_device_authorization(CLI_CLIENT_ID, "acme", "laptop-cli", &m)
+        .await
+        .unwrap();
+    l.decide_device(&d.user_code, view, true, &m).await.unwrap();
+    let app = l.app(CLI_CLIENT_ID).await.unwrap();
+    l.poll_device(&app, &d.device_code).await.unwrap().secret
 }

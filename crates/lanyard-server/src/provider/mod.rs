@@ -6,6 +6,7 @@
 //! page otherwise.
 
 mod authorize;
+mod device;
 mod discovery;
 mod logout;
 mod oauth;
@@ -26,6 +27,14 @@ pub fn router() -> Router<AppState> {
             get(discovery::configuration),
         )
         .route("/oauth2/jwks", get(discovery::jwks))
+        .route(
+            "/oauth2/device",
+            post(device::authorize_device).options(oauth::preflight),
+        )
+        .route(
+            device::DEVICE_PATH,
+            get(device::device_page).post(device::device_decide),
+        )
         .route("/oauth2/authorize", get(authorize::authorize))
         .route(authorize::RESUME_PATH, get(authorize::resume))
         .route(

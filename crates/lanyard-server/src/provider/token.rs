@@ -10,9 +10,13 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lanyard_core::error::ProviderError;
 use lanyard_core::provider::apps::App;
+use lanyard_core::provider::device::GRANT_DEVICE_CODE;
 use std::collections::HashMap;
 
-fn form_of(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
+pub(super) fn form_of(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<HashMap<String, String>, OAuthError> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -29,7 +33,7 @@ fn form_of(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, String>, 
     Ok(single_params(body)?)
 }
 
-async fn client(
+pub(super) async fn client(
     s: &AppState,
     headers: &HeaderMap,
     form: &HashMap<String, String>,
@@ -68,6 +72,12 @@ pub(super) async fn token(
             let rt = get("refresh_token")
                 .ok_or_else(|| ProviderError::InvalidRequest("refresh_token is missing".into()))?;
             s.lanyard.refresh(&app, rt, get("scope"), &meta).await?
+        }
+        GRANT_DEVICE_CODE => {
+            let dc = get("device_code")
+                .ok_or_else(|| ProviderError::InvalidRequest("device_code is missing".into()))?;
+            let t = s.lanyard.poll_device(&app, dc).await?;
+            return Ok(super::device::device_token_response(&s, &t));
         }
         other => {
             return Err(

@@ -3,6 +3,7 @@
 //! `/t/{tenant}/sso/{connection}/start` for every kind of connection, and the cookies. A surface
 //! imports from here, never from another surface.
 
+pub mod api_tokens;
 pub mod entry;
 pub mod jwt;
 pub mod login;

@@ -11,6 +11,7 @@ mod api;
 mod api_outbox;
 mod api_routes;
 mod dev_idp;
+mod device;
 mod domains;
 mod harness;
 mod health;

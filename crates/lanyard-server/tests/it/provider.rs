@@ -194,6 +194,14 @@ async fn discovery_and_jwks_describe_the_provider() {
     );
     assert_eq!(d["authorization_response_iss_parameter_supported"], true);
     assert_eq!(d["backchannel_logout_session_supported"], true);
+    // UserInfo answers plain JSON, so no signing algorithms are advertised for it.
+    assert!(d.get("userinfo_signing_alg_values_supported").is_none());
+    assert!(
+        d["claims_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("groups"))
+    );
     let jwks = t.get("/oauth2/jwks", None).await.json();
     let algs: Vec<&str> = jwks["keys"]
         .as_array()

@@ -127,7 +127,7 @@ fn admin_commands_create_what_serve_then_uses() {
         );
         String::from_utf8(out.stdout).unwrap()
     };
-    assert!(run(&["admin", "migrate"]).contains("applied migrations: [1, 2, 3, 4, 5, 6, 7, 8]"));
+    assert!(run(&["admin", "migrate"]).contains("applied migrations: [1, 2, 3, 4, 5, 6, 7, 8, 9]"));
     let t: serde_json::Value = serde_json::from_str(&run(&[
         "admin",
         "create-tenant",
@@ -282,8 +282,26 @@ fn help_lists_the_commands_and_environment() {
         "LANYARD_LISTEN",
         "LANYARD_DATA_DIR",
         "LANYARD_DATABASE_URL",
+        "login",
+        "whoami",
+        "logout",
+        "tokens",
     ] {
         assert!(text.contains(word), "{word} missing from --help:\n{text}");
+    }
+    let out = bin().args(["login", "--help"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for word in [
+        "--server",
+        "--org",
+        "--headless",
+        "LANYARD_HEADLESS",
+        "LANYARD_SERVER",
+    ] {
+        assert!(
+            text.contains(word),
+            "{word} missing from login --help:\n{text}"
+        );
     }
 }
 

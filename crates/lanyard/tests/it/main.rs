@@ -9,6 +9,7 @@
 
 mod cli;
 mod dev_idp;
+mod device_login;
 mod first_run;
 mod harness;
 mod jwt_interop;
