@@ -571,3 +571,40 @@ impl TenantDomain {
         }
     }
 }
+
+/// A site of hosted content (see [`crate::content`]): one host of one tenant.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ContentSite {
+    pub id: String,
+    pub tenant_id: String,
+    /// Lowercase host name, no port.
+    pub host: String,
+    pub connection_id: Option<String>,
+    pub sso_enabled: bool,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+/// A protected resource of a site: `kind` and `audience` as in [`crate::content::decide`].
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ContentResource {
+    pub id: String,
+    pub tenant_id: String,
+    pub site_id: String,
+    pub kind: String,
+    pub path: String,
+    pub audience: String,
+    /// JSON array of list ids.
+    pub list_ids: String,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+/// A list of contacts (by email) of a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ContentList {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub created_at: UnixTime,
+}

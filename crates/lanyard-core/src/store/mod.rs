@@ -309,6 +309,8 @@ impl Store {
 
 mod audit;
 mod connections;
+mod content;
+pub use content::Handoff;
 mod domains;
 mod links;
 mod provider;
