@@ -6,7 +6,8 @@
 //!
 //! No per-node cache: every check reads the site, its resources and (for gated content) the
 //! site session and list memberships, so a revocation, a list change or an audience change
-//! takes effect on the next request (staleness bound 0).
+//! takes effect on the next request (staleness bound 0). A visitor counts as signed in on a
+//! site only through a session the site's own SSO connection opened.
 
 pub mod decide;
 
@@ -124,7 +125,11 @@ impl Lanyard {
         if v.revoked_at.is_some() || v.user_disabled || self.now() >= v.expires_at {
             return Ok(None);
         }
-        if v.tenant_id != site.tenant_id {
+        // Only a session the site's own SSO connection opened counts (not a password one).
+        if v.tenant_id != site.tenant_id
+            || v.connection_id.is_none()
+            || v.connection_id != site.connection_id
+        {
             return Ok(None);
         }
         let email = v.email.as_deref().map(str::to_lowercase);

@@ -12,6 +12,7 @@ mod api_outbox;
 mod api_routes;
 mod dev_idp;
 mod domains;
+mod forward_auth;
 mod harness;
 mod health;
 mod home;
