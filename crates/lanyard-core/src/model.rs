@@ -608,3 +608,38 @@ pub struct ContentList {
     pub name: String,
     pub created_at: UnixTime,
 }
+
+impl ContentSite {
+    pub fn to_wire(&self) -> proto::Site {
+        proto::Site {
+            id: self.id.clone(),
+            host: self.host.clone(),
+            connection_id: self.connection_id.clone(),
+            sso_enabled: self.sso_enabled,
+            created_at: rfc3339(self.created_at),
+        }
+    }
+}
+
+impl ContentResource {
+    pub fn to_wire(&self) -> proto::Resource {
+        proto::Resource {
+            id: self.id.clone(),
+            kind: self.kind.clone(),
+            path: self.path.clone(),
+            audience: self.audience.clone(),
+            lists: serde_json::from_str(&self.list_ids).unwrap_or_default(),
+            updated_at: rfc3339(self.updated_at),
+        }
+    }
+}
+
+impl ContentList {
+    pub fn to_wire(&self) -> proto::ContactList {
+        proto::ContactList {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            created_at: rfc3339(self.created_at),
+        }
+    }
+}

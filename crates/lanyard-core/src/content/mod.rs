@@ -198,15 +198,29 @@ impl Lanyard {
 
     // --- admin ---
 
+    async fn site_connection(&self, tenant_id: &str, slug: Option<&str>) -> Result<Option<String>> {
+        match slug {
+            None => Ok(None),
+            Some(c) => Ok(Some(
+                self.store
+                    .connection_by_slug(tenant_id, c)
+                    .await?
+                    .ok_or_else(|| Error::ConnectionNotFound(c.chars().take(64).collect()))?
+                    .id,
+            )),
+        }
+    }
+
     pub async fn create_site(
         &self,
         ctx: &Ctx,
         slug: &str,
         host: &str,
-        connection_id: Option<String>,
+        connection: Option<&str>,
         sso_enabled: bool,
     ) -> Result<ContentSite> {
         let t = self.admin_tenant(ctx, slug).await?;
+        let connection_id = self.site_connection(&t.id, connection).await?;
         let host = crate::domain::normalize_domain(host)?;
         let now = self.now();
         let s = ContentSite {
@@ -247,10 +261,11 @@ impl Lanyard {
         ctx: &Ctx,
         slug: &str,
         host: &str,
-        connection_id: Option<String>,
+        connection: Option<&str>,
         sso_enabled: bool,
     ) -> Result<(ContentSite, Vec<Warning>)> {
         let mut s = self.admin_site(ctx, slug, host).await?;
+        let connection_id = self.site_connection(&s.tenant_id, connection).await?;
         let mut warnings = Vec::new();
         if s.sso_enabled && !sso_enabled {
             let rs = self.store.site_resources(&s.id).await?;

@@ -25,7 +25,7 @@ async fn setup() -> Site {
     let conn_id = conn["id"].as_str().unwrap().to_owned();
     let c = Ctx::cli();
     let l = &app.lanyard;
-    l.create_site(&c, "acme", HOST, Some(conn_id.clone()), true)
+    l.create_site(&c, "acme", HOST, Some("okta"), true)
         .await
         .unwrap();
     let list = l.create_list(&c, "acme", "partners").await.unwrap();
@@ -231,7 +231,7 @@ async fn every_audience_with_sso_on_off_and_on_again() {
     // SSO off: SSO content public, list content inaccessible even to members; warned first.
     let (_, warnings) = app
         .lanyard
-        .update_site(&c, "acme", HOST, Some(s.conn_id.clone()), false)
+        .update_site(&c, "acme", HOST, Some("okta"), false)
         .await
         .unwrap();
     let codes: Vec<_> = warnings.iter().map(|w| (w.code, w.paths.clone())).collect();
@@ -253,7 +253,7 @@ async fn every_audience_with_sso_on_off_and_on_again() {
     // SSO on again: the previous behaviour is back (settings were kept).
     let (_, warnings) = app
         .lanyard
-        .update_site(&c, "acme", HOST, Some(s.conn_id.clone()), true)
+        .update_site(&c, "acme", HOST, Some("okta"), true)
         .await
         .unwrap();
     assert!(warnings.is_empty());
@@ -434,4 +434,135 @@ async fn racing_resource_saves_and_member_adds_settle_on_one_row() {
         l.set_member(&c, "acme", &s.list_id, "ANN@acme.test", true),
     );
     assert_eq!([x.unwrap(), y.unwrap()].iter().filter(|v| **v).count(), 1);
+}
+
+/// The admin API: sites, bulk page audiences, warnings, lists, members and the CSV import.
+#[tokio::test]
+async fn admin_api_for_sites_resources_lists_and_members() {
+    use axum::http::Method;
+    let app = TestApp::new().await;
+    crate::saml::connection(&app, "acme", "okta", json!({})).await;
+    let api = |m: Method, p: &str, b: Option<serde_json::Value>| {
+        let p = format!("/api/v1/tenants/acme{p}");
+        let app = &app;
+        async move { app.api(m, &p, b, None).await }
+    };
+    let r = api(
+        Method::POST,
+        "/sites",
+        Some(json!({"host": "Docs.Acme.Example", "connection": "okta", "sso_enabled": true})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.json()["host"], HOST);
+    // One host belongs to one tenant.
+    let r = app
+        .api(
+            Method::POST,
+            "/api/v1/tenants/other/sites",
+            Some(json!({"host": HOST})),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (StatusCode::CONFLICT, "content.host_taken")
+    );
+    let r = api(
+        Method::POST,
+        "/sites",
+        Some(json!({"host": "x.acme.example", "connection": "nope"})),
+    )
+    .await;
+    assert_eq!(r.code(), "connection.not_found");
+
+    let r = api(Method::POST, "/lists", Some(json!({"name": "partners"}))).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let list = r.json()["id"].as_str().unwrap().to_owned();
+    let r = api(
+        Method::POST,
+        &format!("/lists/{list}/import"),
+        Some(json!({"csv": "email\nann@acme.test\nnot-an-email\n\"BOB@acme.test\",Bob\nann@acme.test"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["added"], 2);
+    assert_eq!(r.json()["errors"][0]["line"], 3);
+    assert_eq!(r.json()["errors"].as_array().unwrap().len(), 1);
+    let r = api(
+        Method::PUT,
+        &format!("/lists/{list}/members/jo@acme.test"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = api(
+        Method::DELETE,
+        &format!("/lists/{list}/members/ann@acme.test"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = api(Method::PUT, "/lists/no-such/members/jo@acme.test", None).await;
+    assert_eq!(r.code(), "content.list_not_found");
+
+    // Bulk audience for pages; blogs one at a time; lists only with sso_lists.
+    let r = api(
+        Method::PUT,
+        &format!("/sites/{HOST}/resources"),
+        Some(json!({"kind": "page", "paths": ["/a", "/b"], "audience": "registration"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["items"].as_array().unwrap().len(), 2);
+    let r = api(
+        Method::PUT,
+        &format!("/sites/{HOST}/resources"),
+        Some(json!({"kind": "blog", "paths": ["/b1", "/b2"], "audience": "sso"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = api(
+        Method::PUT,
+        &format!("/sites/{HOST}/resources"),
+        Some(json!({"kind": "page", "paths": ["/a"], "audience": "sso_lists"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = api(
+        Method::PUT,
+        &format!("/sites/{HOST}/resources"),
+        Some(json!({"kind": "page", "paths": ["//evil"], "audience": "sso"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = api(Method::PUT, &format!("/sites/{HOST}/resources"), Some(json!({"kind": "page", "paths": ["/a", "/b"], "audience": "sso_lists", "lists": [list]}))).await;
+    assert_eq!(
+        r.json()["warnings"][0]["code"],
+        "content.registration_contacts_lose_access"
+    );
+    assert_eq!(r.json()["warnings"][0]["paths"], json!(["/a", "/b"]));
+    let r = api(Method::GET, &format!("/sites/{HOST}/resources"), None).await;
+    assert_eq!(r.json()["items"][0]["lists"], json!([list]));
+
+    let r = api(
+        Method::PATCH,
+        &format!("/sites/{HOST}"),
+        Some(json!({"connection": "okta", "sso_enabled": false})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        r.json()["warnings"][0]["code"],
+        "content.sso_off_closes_lists"
+    );
+    assert_eq!(r.json()["site"]["sso_enabled"], false);
+    let r = api(Method::GET, "/sites", None).await;
+    assert_eq!(r.json()["items"].as_array().unwrap().len(), 1);
+    assert!(
+        app.audit_kinds()
+            .await
+            .iter()
+            .any(|k| k == "content.member_added")
+    );
 }
