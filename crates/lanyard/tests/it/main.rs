@@ -10,6 +10,7 @@
 mod cli;
 mod dev_idp;
 mod first_run;
+mod forward_auth_proxy;
 mod harness;
 mod jwt_interop;
 mod oidc_interop;
