@@ -60,7 +60,8 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
 }
 
-/// The original request as the proxy describes it: (host, path with query, https?).
+/// The original request as the proxy describes it: (host, path with query, https?). nginx
+/// sends `Host` + `X-Original-URI`; Caddy and Traefik `X-Forwarded-Host` + `X-Forwarded-Uri`.
 fn original(h: &HeaderMap) -> Option<(String, String, bool)> {
     let host = header(h, "x-forwarded-host")
         .or_else(|| header(h, "host"))?
@@ -113,16 +114,28 @@ async fn check(State(s): State<AppState>, jar: CookieJar, req: axum::extract::Re
         Decision::Allow(visitor) => {
             let mut res = StatusCode::OK.into_response();
             let h = res.headers_mut();
-            if let Some(v) = visitor {
-                let mut put = |name: &'static str, val: &str| {
-                    if let Ok(v) = HeaderValue::from_str(val) {
-                        h.insert(name, v);
-                    }
-                };
-                put("x-lanyard-user", &v.user_id);
-                put("x-lanyard-email", v.email.as_deref().unwrap_or(""));
-                put("x-lanyard-role", v.role.as_deref().unwrap_or(""));
-                put("x-lanyard-lists", &v.lists.join(","));
+            // Every 200 names the identity, empty when anonymous: a proxy copying these
+            // headers then always overwrites a copy the client sent (Caddy 2.6 otherwise
+            // leaves its placeholder text or the client's value).
+            let (user, email, role, lists) = match &visitor {
+                Some(v) => (
+                    v.user_id.clone(),
+                    v.email.clone().unwrap_or_default(),
+                    v.role.clone().unwrap_or_default(),
+                    v.lists.join(","),
+                ),
+                None => Default::default(),
+            };
+            for (name, val) in [
+                ("x-lanyard-user", user),
+                ("x-lanyard-email", email),
+                ("x-lanyard-role", role),
+                ("x-lanyard-lists", lists),
+            ] {
+                h.insert(
+                    name,
+                    HeaderValue::from_str(&val).unwrap_or(HeaderValue::from_static("")),
+                );
             }
             if check.gated {
                 h.insert(
@@ -149,7 +162,14 @@ async fn check(State(s): State<AppState>, jar: CookieJar, req: axum::extract::Re
             url.query_pairs_mut()
                 .append_pair("site", &site.id)
                 .append_pair("return_to", &uri);
-            let mut res = answer(StatusCode::UNAUTHORIZED, "content.sign_in_required", true);
+            // nginx `auth_request` wants 401 (its error_page redirects); Caddy `forward_auth`
+            // and Traefik `forwardAuth` pass the answer through, so they get the redirect.
+            let status = if parts.headers.contains_key("x-original-uri") {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::FOUND
+            };
+            let mut res = answer(status, "content.sign_in_required", true);
             if let Ok(v) = HeaderValue::from_str(url.as_str()) {
                 res.headers_mut().insert(header::LOCATION, v);
             }

@@ -1,6 +1,7 @@
 //! Issue 13 end to end: the real binary (`lanyard serve --demo`) behind real nginx
 //! (`auth_request`) from Debian, in front of a static folder. nginx runs as the test's user
 //! with a generated configuration on a free loopback port (`-p <tmpdir>`, `daemon off`).
+//! The same with real Caddy (`forward_auth`), which passes Lanyard's redirect through.
 //! Walks public, SSO and SSO + lists content, the redirect to sign-in and back through the
 //! one-time code on the site's own host, SSO off and on again, header spoofing, a revoked
 //! session and the cache headers. Skips (with a message) when nginx is missing; under `CI`
@@ -34,13 +35,26 @@ fn nginx_bin() -> Option<PathBuf> {
     found
 }
 
+/// A proxy child: nginx or Caddy.
 struct Nginx {
     child: Child,
     port: u16,
 }
 
 impl Drop for Nginx {
+    /// SIGTERM first: the master stops its workers (SIGKILL would orphan them).
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -199,7 +213,7 @@ fn nginx_auth_request_walks_every_audience_sso_off_and_on_spoofing_and_revocatio
         assert_eq!(r.status, 200, "{p}: {}", r.body);
         assert!(r.body.starts_with("public"), "{p}");
         assert_eq!(r.header("cache-control"), None, "{p}");
-        assert_eq!(r.header("x-seen-user"), None);
+        assert_eq!(r.header("x-seen-user"), None, "nginx adds no empty header");
     }
     // Gated content without a session: redirected to sign-in, which returns to the page.
     let r = visit(&n, "/guide.html", "");
@@ -343,4 +357,168 @@ fn nginx_auth_request_walks_every_audience_sso_off_and_on_spoofing_and_revocatio
         r.header("cache-control").as_deref(),
         Some("private, no-store")
     );
+}
+
+fn caddy_bin() -> Option<PathBuf> {
+    let found = ["/usr/bin/caddy"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but caddy is missing: the forward-auth test cannot run (scripts/setup-test-peers)"
+        );
+        eprintln!(
+            "SKIPPED forward-auth with Caddy: caddy is not installed (scripts/setup-test-peers)"
+        );
+    }
+    found
+}
+
+fn start_caddy(bin: &Path, dir: &Path, lanyard_port: u16) -> Nginx {
+    let port = free_port();
+    let site = dir.join("site");
+    std::fs::create_dir_all(site.join("blog")).unwrap();
+    std::fs::write(site.join("guide.html"), "sso guide\n").unwrap();
+    std::fs::write(site.join("pricing.html"), "public pricing\n").unwrap();
+    std::fs::write(site.join("blog/post.html"), "list-only post\n").unwrap();
+    let d = dir.display();
+    let conf = format!(
+        r#"{{
+  admin off
+  auto_https off
+}}
+http://{HOST}:{port} {{
+  bind 127.0.0.1
+  handle /_lanyard/* {{
+    reverse_proxy 127.0.0.1:{lanyard_port}
+  }}
+  route {{
+    forward_auth 127.0.0.1:{lanyard_port} {{
+      uri /auth/check
+      copy_headers X-Lanyard-User X-Lanyard-Lists
+    }}
+    header X-Seen-User "[{{http.request.header.X-Lanyard-User}}]"
+    root * {d}/site
+    file_server
+  }}
+}}
+"#
+    );
+    std::fs::write(dir.join("Caddyfile"), conf).unwrap();
+    let child = Command::new(bin)
+        .args(["run", "--adapter", "caddyfile", "--config"])
+        .arg(dir.join("Caddyfile"))
+        .env("HOME", dir)
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "caddy did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Nginx { child, port }
+}
+
+#[test]
+fn caddy_forward_auth_redirects_to_sign_in_and_back_and_gates_lists() {
+    let Some(bin) = caddy_bin() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--demo", "--trusted-proxies", "127.0.0.1/32"]);
+    let key = server
+        .field("API key:")
+        .expect("demo API key in the banner");
+    let call = |m: &str, p: &str, body: serde_json::Value| {
+        let res = api(
+            &server,
+            &key,
+            m,
+            &format!("/api/v1/tenants/demo{p}"),
+            &body.to_string(),
+        );
+        ok(&res, p);
+        res
+    };
+    call(
+        "POST",
+        "/sites",
+        json!({"host": HOST, "connection": "test-idp-saml", "sso_enabled": true}),
+    );
+    let list = json_of(&call("POST", "/lists", json!({"name": "partners"})))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    call(
+        "PUT",
+        &format!("/sites/{HOST}/resources"),
+        json!({"kind": "page", "paths": ["/guide.html"], "audience": "sso"}),
+    );
+    call(
+        "PUT",
+        &format!("/sites/{HOST}/resources"),
+        json!({"kind": "blog", "paths": ["/blog"], "audience": "sso_lists", "lists": [list]}),
+    );
+    let caddy_dir = tempfile::tempdir().unwrap();
+    let c = start_caddy(&bin, caddy_dir.path(), server.port);
+
+    let r = visit(&c, "/pricing.html", "X-Lanyard-User: admin\r\n");
+    assert_eq!((r.status, r.body.as_str()), (200, "public pricing\n"));
+    assert_eq!(
+        r.header("x-seen-user").as_deref(),
+        Some("[]"),
+        "a spoofed identity is stripped"
+    );
+    // Without a session: Caddy passes Lanyard's redirect to the browser, uncacheable.
+    let r = visit(
+        &c,
+        "/guide.html",
+        "X-Lanyard-User: admin\r\nX-Forwarded-Uri: /pricing.html\r\n",
+    );
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert_eq!(
+        r.header("cache-control").as_deref(),
+        Some("private, no-store")
+    );
+    let lanyard = format!("http://127.0.0.1:{}", server.port);
+    let signin = r.header("location").unwrap();
+    assert!(
+        signin.contains("return_to=%2Fguide.html"),
+        "spoofed X-Forwarded-Uri ignored: {signin}"
+    );
+    let signin = signin.strip_prefix(&lanyard).unwrap().to_owned();
+    let done = saml(&server, "ann@demo.example", "none");
+    assert_eq!(done.status, 303, "{}", done.body);
+    let r = server.get(&signin, &cookies(&done));
+    let to = r.header("location").unwrap();
+    let cb = to.strip_prefix(&format!("http://{HOST}")).unwrap();
+    let r = visit(&c, cb, "");
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.header("location").as_deref(), Some("/guide.html"));
+    let cookie = format!(
+        "Cookie: lanyard_site={}\r\n",
+        r.cookie("lanyard_site").unwrap()
+    );
+    let r = visit(
+        &c,
+        "/guide.html",
+        &format!("{cookie}X-Lanyard-User: admin\r\n"),
+    );
+    assert_eq!((r.status, r.body.as_str()), (200, "sso guide\n"));
+    let seen = r.header("x-seen-user").unwrap_or_default();
+    assert!(
+        !seen.is_empty() && seen != "admin",
+        "the identity is Lanyard's: {seen}"
+    );
+    assert_eq!(visit(&c, "/blog/post.html", &cookie).status, 403);
+    call(
+        "PUT",
+        &format!("/lists/{list}/members/ann@demo.example"),
+        json!(null),
+    );
+    assert_eq!(visit(&c, "/blog/post.html", &cookie).status, 200);
 }
