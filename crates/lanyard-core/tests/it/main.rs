@@ -10,6 +10,7 @@
 
 mod admin;
 mod auth;
+mod content;
 mod domains;
 mod harness;
 mod idp_identities;
