@@ -7,6 +7,7 @@ pub mod admin;
 pub mod audit;
 pub mod clock;
 pub mod connection;
+pub mod content;
 pub mod domain;
 pub mod error;
 pub mod identity;

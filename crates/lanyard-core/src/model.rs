@@ -571,3 +571,75 @@ impl TenantDomain {
         }
     }
 }
+
+/// A site of hosted content (see [`crate::content`]): one host of one tenant.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ContentSite {
+    pub id: String,
+    pub tenant_id: String,
+    /// Lowercase host name, no port.
+    pub host: String,
+    pub connection_id: Option<String>,
+    pub sso_enabled: bool,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+/// A protected resource of a site: `kind` and `audience` as in [`crate::content::decide`].
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ContentResource {
+    pub id: String,
+    pub tenant_id: String,
+    pub site_id: String,
+    pub kind: String,
+    pub path: String,
+    pub audience: String,
+    /// JSON array of list ids.
+    pub list_ids: String,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+/// A list of contacts (by email) of a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ContentList {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub created_at: UnixTime,
+}
+
+impl ContentSite {
+    pub fn to_wire(&self) -> proto::Site {
+        proto::Site {
+            id: self.id.clone(),
+            host: self.host.clone(),
+            connection_id: self.connection_id.clone(),
+            sso_enabled: self.sso_enabled,
+            created_at: rfc3339(self.created_at),
+        }
+    }
+}
+
+impl ContentResource {
+    pub fn to_wire(&self) -> proto::Resource {
+        proto::Resource {
+            id: self.id.clone(),
+            kind: self.kind.clone(),
+            path: self.path.clone(),
+            audience: self.audience.clone(),
+            lists: serde_json::from_str(&self.list_ids).unwrap_or_default(),
+            updated_at: rfc3339(self.updated_at),
+        }
+    }
+}
+
+impl ContentList {
+    pub fn to_wire(&self) -> proto::ContactList {
+        proto::ContactList {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            created_at: rfc3339(self.created_at),
+        }
+    }
+}

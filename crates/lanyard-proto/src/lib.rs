@@ -8,12 +8,14 @@
 
 pub mod apps;
 pub mod connections;
+pub mod content;
 pub mod errors;
 pub mod provisioning;
 pub mod tenants;
 
 pub use apps::*;
 pub use connections::*;
+pub use content::*;
 pub use errors::*;
 pub use provisioning::*;
 pub use tenants::*;

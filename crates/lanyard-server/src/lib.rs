@@ -7,6 +7,7 @@ pub mod dev_idp;
 pub mod error;
 pub mod extract;
 pub mod fetch;
+mod forward_auth;
 pub mod health;
 mod home;
 mod links;
@@ -89,6 +90,7 @@ pub fn app(lanyard: Lanyard, config: ServerConfig) -> Router {
         .merge(signin::router())
         .merge(signin::api_tokens::router())
         .merge(links::router())
+        .merge(forward_auth::router())
         .merge(provider::router())
         .merge(api::router())
         .merge(health::router())

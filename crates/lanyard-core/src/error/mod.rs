@@ -57,6 +57,16 @@ pub enum Error {
         "no TXT record at `{record}` holds this claim's challenge token ({found} TXT records found); publish it, wait for DNS to update, then check again"
     )]
     DomainChallengeNotFound { record: String, found: usize },
+    #[error(
+        "no site with the host `{0}` exists; create it with POST /api/v1/tenants/{{tenant}}/sites"
+    )]
+    SiteNotFound(String),
+    #[error("the host `{0}` already belongs to a site; one host belongs to one tenant")]
+    SiteHostTaken(String),
+    #[error("no list `{0}` exists in this tenant; create it first")]
+    ContentListNotFound(String),
+    #[error("this sign-in link for the site is unknown, used or expired; open the page again")]
+    ContentHandoffInvalid,
     #[error("the DNS lookup failed: {0}; check the `dns_resolver` setting and try again")]
     DnsLookupFailed(String),
     #[error("the network mask `{entry}` is refused: {reason}")]
@@ -268,6 +278,10 @@ impl Error {
             Self::DomainAlreadyClaimed(_) => "domain.already_claimed",
             Self::DomainVerifiedElsewhere(_) => "domain.verified_elsewhere",
             Self::DomainNotFound(_) => "domain.not_found",
+            Self::SiteNotFound(_) => "content.site_not_found",
+            Self::SiteHostTaken(_) => "content.host_taken",
+            Self::ContentListNotFound(_) => "content.list_not_found",
+            Self::ContentHandoffInvalid => "content.handoff_invalid",
             Self::DomainChallengeNotFound { .. } => "domain.challenge_not_found",
             Self::DnsLookupFailed(_) => "domain.dns_failed",
             Self::NetworkMasksTooMany { .. } => "tenant.network_masks_too_many",
@@ -442,7 +456,11 @@ impl Error {
                 ErrorKind::Forbidden
             }
             Self::DomainAlreadyClaimed(_) | Self::DomainVerifiedElsewhere(_) => ErrorKind::Conflict,
-            Self::DomainNotFound(_) => ErrorKind::NotFound,
+            Self::DomainNotFound(_) | Self::SiteNotFound(_) | Self::ContentListNotFound(_) => {
+                ErrorKind::NotFound
+            }
+            Self::SiteHostTaken(_) => ErrorKind::Conflict,
+            Self::ContentHandoffInvalid => ErrorKind::Unauthenticated,
             Self::PasswordChangeRequired(_) | Self::MfaRequired { .. } => ErrorKind::Forbidden,
             Self::DnsLookupFailed(_) => ErrorKind::Unavailable,
             Self::Throttled { .. } => ErrorKind::Throttled,

@@ -309,7 +309,9 @@ impl Store {
 
 mod audit;
 mod connections;
+mod content;
 mod device;
+pub use content::Handoff;
 mod domains;
 mod links;
 mod provider;

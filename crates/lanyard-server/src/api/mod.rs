@@ -8,6 +8,7 @@ mod api_keys;
 mod apps;
 mod audit;
 mod connections;
+mod content;
 mod domains;
 mod invitations;
 mod outbox;
@@ -37,7 +38,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
     modifiers(&BearerAuth),
     components(schemas(proto::ErrorBody, proto::ErrorDetail)),
     tags(
-        (name = "tenants"), (name = "users"), (name = "roles"), (name = "sessions"), (name = "api-keys"), (name = "audit"), (name = "connections"), (name = "domains"), (name = "outbox"), (name = "invitations"), (name = "apps")
+        (name = "tenants"), (name = "users"), (name = "roles"), (name = "sessions"), (name = "api-keys"), (name = "audit"), (name = "connections"), (name = "domains"), (name = "content"), (name = "outbox"), (name = "invitations"), (name = "apps")
     )
 )]
 struct ApiDoc;
@@ -82,6 +83,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(audit::router())
         .merge(connections::router())
         .merge(domains::router())
+        .merge(content::router())
         .merge(outbox::router())
         .merge(invitations::router())
         .merge(apps::router())

@@ -192,5 +192,47 @@ pub(crate) fn routes(uid: &str) -> Vec<(&'static str, String, Option<Value>)> {
             Some(json!({"name": "App 2"})),
         ),
         ("DELETE", "/api/v1/apps/some-app".into(), None),
+        ("GET", "/api/v1/tenants/acme/sites".into(), None),
+        (
+            "POST",
+            "/api/v1/tenants/acme/sites".into(),
+            Some(json!({"host": "docs.acme.example"})),
+        ),
+        (
+            "PATCH",
+            "/api/v1/tenants/acme/sites/docs.acme.example".into(),
+            Some(json!({"sso_enabled": false})),
+        ),
+        (
+            "GET",
+            "/api/v1/tenants/acme/sites/docs.acme.example/resources".into(),
+            None,
+        ),
+        (
+            "PUT",
+            "/api/v1/tenants/acme/sites/docs.acme.example/resources".into(),
+            Some(json!({"kind": "page", "paths": ["/a"], "audience": "sso"})),
+        ),
+        ("GET", "/api/v1/tenants/acme/lists".into(), None),
+        (
+            "POST",
+            "/api/v1/tenants/acme/lists".into(),
+            Some(json!({"name": "partners"})),
+        ),
+        (
+            "PUT",
+            "/api/v1/tenants/acme/lists/some-list/members/ann@acme.test".into(),
+            None,
+        ),
+        (
+            "DELETE",
+            "/api/v1/tenants/acme/lists/some-list/members/ann@acme.test".into(),
+            None,
+        ),
+        (
+            "POST",
+            "/api/v1/tenants/acme/lists/some-list/import".into(),
+            Some(json!({"csv": "email\nann@acme.test"})),
+        ),
     ]
 }

@@ -85,6 +85,11 @@ async fn every_list_has_the_items_and_next_cursor_shape() {
     let app = TestApp::new().await;
     let doc = app.get("/api/v1/openapi.json", None).await.json();
     let uid = app.user_id("acme", "jo").await;
+    let site = serde_json::json!({"host": "docs.acme.example"});
+    let res = app
+        .api(Method::POST, "/api/v1/tenants/acme/sites", Some(site), None)
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     let mut lists = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
@@ -109,7 +114,8 @@ async fn every_list_has_the_items_and_next_cursor_shape() {
         let url = path
             .replace("{tenant}", "acme")
             .replace("{user_id}", &uid)
-            .replace("{id}", &uid);
+            .replace("{id}", &uid)
+            .replace("{host}", "docs.acme.example");
         let res = app.api(Method::GET, &url, None, None).await;
         assert_eq!(res.status, StatusCode::OK, "{url}: {}", res.text());
         let body = res.json();

@@ -13,6 +13,7 @@ mod api_routes;
 mod dev_idp;
 mod device;
 mod domains;
+mod forward_auth;
 mod harness;
 mod health;
 mod home;

@@ -11,6 +11,7 @@ mod cli;
 mod dev_idp;
 mod device_login;
 mod first_run;
+mod forward_auth_proxy;
 mod harness;
 mod jwt_interop;
 mod oidc_interop;

@@ -1,0 +1,279 @@
+//! Forward-auth for private content (issue 13): the reverse proxy in front of a customer's
+//! site asks `GET /auth/check` whether a request may through (nginx `auth_request`, Caddy
+//! `forward_auth`, Traefik `forwardAuth`); the visitor signs in on Lanyard's host
+//! (`GET /content/signin`) and comes back to the site's own host at
+//! `GET /_lanyard/callback?code=…` (which the proxy forwards here), where a one-time code
+//! becomes a cookie scoped to that host, so no third-party cookie is ever needed.
+//!
+//! The original host and URI are read from the forwarding headers only when the socket peer
+//! is a configured trusted proxy; identity headers (`X-Lanyard-*`) are only ever written,
+//! never read.
+
+use crate::AppState;
+use crate::error::PageError;
+use crate::signin::session_cookie_name;
+use axum::Router;
+use axum::extract::connect_info::MockConnectInfo;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use lanyard_core::Error;
+use lanyard_core::content::decide::{Decision, SignInKind};
+use lanyard_core::content::{CALLBACK_PATH, normalize_host};
+use serde::Deserialize;
+use std::net::SocketAddr;
+
+/// The site cookie: host-only (no Domain), HttpOnly, SameSite=Lax.
+pub const SITE_COOKIE: &str = "lanyard_site";
+/// How long a site cookie lives in the browser; the session behind it decides validity.
+const SITE_COOKIE_MAX_AGE_SECS: i64 = 8 * 3600;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/check", get(check))
+        .route("/content/signin", get(signin))
+        .route(CALLBACK_PATH, get(callback))
+}
+
+fn peer_trusted(parts: &Parts, s: &AppState) -> bool {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .or_else(|| {
+            parts
+                .extensions
+                .get::<MockConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip())
+        });
+    peer.is_some_and(|ip| {
+        let ip = lanyard_core::access::client_ip::normalize(ip);
+        s.config.trusted_proxies.iter().any(|n| n.contains(&ip))
+    })
+}
+
+fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
+}
+
+/// The original request as the proxy describes it: (host, path with query, https?). nginx
+/// sends `Host` + `X-Original-URI`; Caddy and Traefik `X-Forwarded-Host` + `X-Forwarded-Uri`.
+fn original(h: &HeaderMap) -> Option<(String, String, bool)> {
+    let host = header(h, "x-forwarded-host")
+        .or_else(|| header(h, "host"))?
+        .split(',')
+        .next()?
+        .trim()
+        .to_owned();
+    let uri = header(h, "x-original-uri").or_else(|| header(h, "x-forwarded-uri"))?;
+    let https = header(h, "x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    Some((host, uri.to_owned(), https))
+}
+
+fn answer(status: StatusCode, code: &str, gated: bool) -> Response {
+    let mut res = (
+        status,
+        axum::Json(serde_json::json!({"error": {"code": code}})),
+    )
+        .into_response();
+    if gated {
+        res.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+    }
+    res
+}
+
+async fn check(State(s): State<AppState>, jar: CookieJar, req: axum::extract::Request) -> Response {
+    let (parts, _) = req.into_parts();
+    if !peer_trusted(&parts, &s) {
+        return answer(StatusCode::FORBIDDEN, "content.untrusted_proxy", true);
+    }
+    let Some((host, uri, _https)) = original(&parts.headers) else {
+        return answer(
+            StatusCode::FORBIDDEN,
+            "content.original_request_missing",
+            true,
+        );
+    };
+    let path = uri.split(['?', '#']).next().unwrap_or("/");
+    let token = jar.get(SITE_COOKIE).map(|c| c.value().to_owned());
+    let check = match s.lanyard.content_check(&host, path, token.as_deref()).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(code = e.code(), "forward-auth check failed");
+            return answer(StatusCode::SERVICE_UNAVAILABLE, e.code(), true);
+        }
+    };
+    match check.decision {
+        Decision::Allow(visitor) => {
+            let mut res = StatusCode::OK.into_response();
+            let h = res.headers_mut();
+            // Every 200 names the identity, empty when anonymous: a proxy copying these
+            // headers then always overwrites a copy the client sent (Caddy 2.6 otherwise
+            // leaves its placeholder text or the client's value).
+            let (user, email, role, lists) = match &visitor {
+                Some(v) => (
+                    v.user_id.clone(),
+                    v.email.clone().unwrap_or_default(),
+                    v.role.clone().unwrap_or_default(),
+                    v.lists.join(","),
+                ),
+                None => Default::default(),
+            };
+            for (name, val) in [
+                ("x-lanyard-user", user),
+                ("x-lanyard-email", email),
+                ("x-lanyard-role", role),
+                ("x-lanyard-lists", lists),
+            ] {
+                h.insert(
+                    name,
+                    HeaderValue::from_str(&val).unwrap_or(HeaderValue::from_static("")),
+                );
+            }
+            if check.gated {
+                h.insert(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("private, no-store"),
+                );
+            }
+            res
+        }
+        Decision::SignIn(kind) => {
+            let Some(site) = check.site else {
+                return answer(StatusCode::FORBIDDEN, "content.unknown_site", true);
+            };
+            if kind == SignInKind::Registration {
+                // The emailed one-time link for registered contacts is not built yet.
+                return answer(
+                    StatusCode::UNAUTHORIZED,
+                    "content.registration_sign_in",
+                    true,
+                );
+            }
+            let mut url = s.config.public_url.clone();
+            url.set_path("/content/signin");
+            url.query_pairs_mut()
+                .append_pair("site", &site.id)
+                .append_pair("return_to", &uri);
+            // nginx `auth_request` wants 401 (its error_page redirects); Caddy `forward_auth`
+            // and Traefik `forwardAuth` pass the answer through, so they get the redirect.
+            let status = if parts.headers.contains_key("x-original-uri") {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::FOUND
+            };
+            let mut res = answer(status, "content.sign_in_required", true);
+            if let Ok(v) = HeaderValue::from_str(url.as_str()) {
+                res.headers_mut().insert(header::LOCATION, v);
+            }
+            res
+        }
+        Decision::Deny(reason) => answer(StatusCode::FORBIDDEN, reason.code(), true),
+    }
+}
+
+#[derive(Deserialize)]
+struct SigninQuery {
+    site: String,
+    #[serde(default)]
+    return_to: Option<String>,
+}
+
+/// On Lanyard's host: with a session of the site's tenant, hand it to the site's host through
+/// a one-time code; without one, start SSO with the site's connection and come back here.
+async fn signin(
+    State(s): State<AppState>,
+    jar: CookieJar,
+    Query(q): Query<SigninQuery>,
+) -> Result<Response, PageError> {
+    let site = s
+        .lanyard
+        .store
+        .site_by_id(&q.site)
+        .await?
+        .ok_or_else(|| Error::SiteNotFound(q.site.chars().take(64).collect()))?;
+    let tenant = s
+        .lanyard
+        .store
+        .tenant_by_id(&site.tenant_id)
+        .await?
+        .ok_or_else(|| Error::SiteNotFound(site.host.clone()))?;
+    let ret = q
+        .return_to
+        .as_deref()
+        .and_then(lanyard_core::validate::return_to)
+        .unwrap_or_else(|| "/".to_owned());
+    let token = jar
+        .get(&session_cookie_name(&s, &tenant.slug))
+        .map(|c| c.value().to_owned());
+    let session = match token {
+        Some(t) => s.lanyard.session(&tenant.slug, &t).await.ok(),
+        None => None,
+    }
+    // Only a session the site's own connection opened is handed to the site.
+    .filter(|v| v.connection_id.is_some() && v.connection_id == site.connection_id);
+    let Some(session) = session else {
+        let conn = match &site.connection_id {
+            Some(id) => s.lanyard.store.connection_by_id(&tenant.id, id).await?,
+            None => None,
+        }
+        .ok_or_else(|| Error::ConnectionNotFound(format!("(SSO of {})", site.host)))?;
+        let mut back = url::Url::parse("https://lanyard.invalid/content/signin")
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        back.query_pairs_mut()
+            .append_pair("site", &site.id)
+            .append_pair("return_to", &ret);
+        let back = format!("{}?{}", back.path(), back.query().unwrap_or(""));
+        let mut start = url::Url::parse("https://lanyard.invalid/")
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        start.set_path(&format!("/t/{}/sso/{}/start", tenant.slug, conn.slug));
+        start.query_pairs_mut().append_pair("return_to", &back);
+        let to = format!("{}?{}", start.path(), start.query().unwrap_or(""));
+        return Ok(Redirect::to(&to).into_response());
+    };
+    let (site, code) = s.lanyard.content_handoff(&session, &site.id, &ret).await?;
+    let scheme = s.config.public_url.scheme();
+    let to = format!("{scheme}://{}{CALLBACK_PATH}?code={code}", site.host);
+    Ok(Redirect::to(&to).into_response())
+}
+
+#[derive(Deserialize)]
+struct CallbackQuery {
+    code: String,
+}
+
+/// On the site's own host (forwarded by its proxy): redeem the code, set the host-only
+/// cookie, return to the page asked for (a same-origin path).
+async fn callback(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Query(q): Query<CallbackQuery>,
+) -> Result<Response, PageError> {
+    let host = header(&headers, "host").unwrap_or("");
+    let https = s.config.secure_cookies();
+    let (token, ret) = s
+        .lanyard
+        .content_redeem(&normalize_host(host), &q.code)
+        .await?;
+    let c = Cookie::build((SITE_COOKIE, token))
+        .path("/")
+        .http_only(true)
+        .secure(https)
+        .same_site(SameSite::Lax)
+        .max_age(time::Duration::seconds(SITE_COOKIE_MAX_AGE_SECS))
+        .build();
+    let mut res = (jar.add(c), Redirect::to(&ret)).into_response();
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    Ok(res)
+}
