@@ -19,14 +19,14 @@ mod peers;
 
 use crate::harness::{Server, bin, free_port};
 use crate::oidc_interop::{CLIENT_ID, CLIENT_SECRET, Jar, peer_dir, start_op};
-use crate::saml_interop::{Peer, api, keys, saml_idp, wait_for_port};
+use crate::saml_interop::{Peer, api, saml_idp, start_saml_idp};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use browser::{BackChannel, Idp, browse_get, follow};
 use peers::{Rp, verify_logout_token};
 use serde_json::{Value, json};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 const SCOPE: &str = "openid profile email offline_access";
@@ -380,28 +380,11 @@ fn exercise(
 fn saml_connection(server: &Server, key: &str) -> Option<(Peer, u16)> {
     let idp_bin = saml_idp()?;
     let base = format!("http://127.0.0.1:{}", server.port);
-    let idp_port = free_port();
-    let mut peer = Peer(
-        Command::new("node")
-            .arg(&idp_bin)
-            .args(["--host", "127.0.0.1", "--port", &idp_port.to_string()])
-            .arg("--cert")
-            .arg(keys().join("idp.crt"))
-            .arg("--key")
-            .arg(keys().join("idp.pk8.pem"))
-            .args(["--issuer", "urn:lanyard:interop:saml-idp"])
-            .args(["--acsUrl", &format!("{base}/t/demo/saml/test-idp/acs")])
-            .args([
-                "--audience",
-                &format!("{base}/t/demo/saml/test-idp/metadata"),
-            ])
-            .current_dir(idp_bin.parent().unwrap().parent().unwrap())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap(),
+    let (peer, idp_port) = start_saml_idp(
+        &idp_bin,
+        &format!("{base}/t/demo/saml/test-idp/acs"),
+        &format!("{base}/t/demo/saml/test-idp/metadata"),
     );
-    wait_for_port(idp_port, &mut peer);
     let body = json!({
         "slug": "test-idp", "name": "saml-idp",
         "metadata_url": format!("http://127.0.0.1:{idp_port}/metadata"),

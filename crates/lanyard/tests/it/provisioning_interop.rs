@@ -15,9 +15,8 @@ use crate::harness::{HttpResponse, Server, free_port, http, sign_in, urlencode};
 use crate::oidc_interop::{
     CLIENT_ID, CLIENT_SECRET, Jar, peer_dir, start_op, through_the_provider,
 };
-use crate::saml_interop::{Peer, api, form_action, input_value, keys, saml_idp, wait_for_port};
+use crate::saml_interop::{api, form_action, input_value, saml_idp, start_saml_idp};
 use serde_json::{Value, json};
-use std::process::{Command, Stdio};
 
 const PASSWORD: &str = "first password, long enough";
 const NEW_PASSWORD: &str = "a brand new password after the reset";
@@ -260,24 +259,7 @@ fn password_user_moves_to_saml_by_invitation_then_back_by_reset() {
     let sp_entity = format!("{base}/t/demo/saml/test-idp/metadata");
     let acs = format!("{base}/t/demo/saml/test-idp/acs");
 
-    let idp_port = free_port();
-    let mut peer = Peer(
-        Command::new("node")
-            .arg(&idp_bin)
-            .args(["--host", "127.0.0.1", "--port", &idp_port.to_string()])
-            .arg("--cert")
-            .arg(keys().join("idp.crt"))
-            .arg("--key")
-            .arg(keys().join("idp.pk8.pem"))
-            .args(["--issuer", "urn:lanyard:interop:saml-idp"])
-            .args(["--acsUrl", &acs, "--audience", &sp_entity])
-            .current_dir(idp_bin.parent().unwrap().parent().unwrap())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for_port(idp_port, &mut peer);
+    let (_peer, idp_port) = start_saml_idp(&idp_bin, &acs, &sp_entity);
 
     let body = json!({
         "slug": "test-idp", "name": "saml-idp",

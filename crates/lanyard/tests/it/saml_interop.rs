@@ -77,18 +77,53 @@ impl Drop for Peer {
     }
 }
 
-pub(crate) fn wait_for_port(port: u16, peer: &mut Peer) {
+/// Starts the `saml-idp` peer on a free loopback port and waits until it listens. A start that
+/// exits before listening (a port another process took between the probe and node's bind, a
+/// slow start on a loaded machine) is retried on a new port, up to three times.
+pub(crate) fn start_saml_idp(idp_bin: &Path, acs: &str, audience: &str) -> (Peer, u16) {
+    let mut failures = Vec::new();
+    for _ in 0..3 {
+        let port = free_port();
+        let mut peer = Peer(
+            Command::new("node")
+                .arg(idp_bin)
+                .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+                .arg("--cert")
+                .arg(keys().join("idp.crt"))
+                .arg("--key")
+                .arg(keys().join("idp.pk8.pem"))
+                .args(["--issuer", "urn:lanyard:interop:saml-idp"])
+                .args(["--acsUrl", acs, "--audience", audience])
+                .current_dir(idp_bin.parent().unwrap().parent().unwrap())
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .unwrap(),
+        );
+        match wait_for_port(port, &mut peer) {
+            Ok(()) => return (peer, port),
+            Err(e) => failures.push(format!("port {port}: {e}")),
+        }
+    }
+    panic!(
+        "saml-idp did not start in three tries (its stderr is above): {}",
+        failures.join("; ")
+    );
+}
+
+/// Waits until `peer` listens on `port`; an early exit or 30 s of silence is an error.
+fn wait_for_port(port: u16, peer: &mut Peer) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         if let Some(status) = peer.0.try_wait().unwrap() {
-            panic!("saml-idp exited early: {status}");
+            return Err(format!("exited early: {status}"));
         }
-        assert!(
-            Instant::now() < deadline,
-            "saml-idp did not listen on {port} within 30 s"
-        );
+        if Instant::now() >= deadline {
+            return Err("did not listen within 30 s".into());
+        }
         std::thread::sleep(Duration::from_millis(100));
     }
+    Ok(())
 }
 
 /// Undoes the HTML escaping handlebars applies to attribute values.
@@ -151,24 +186,7 @@ fn sp_initiated_login_with_the_saml_idp_npm_package() {
     let sp_entity = format!("{base}/t/demo/saml/test-idp/metadata");
     let acs = format!("{base}/t/demo/saml/test-idp/acs");
 
-    let idp_port = free_port();
-    let mut peer = Peer(
-        Command::new("node")
-            .arg(&idp_bin)
-            .args(["--host", "127.0.0.1", "--port", &idp_port.to_string()])
-            .arg("--cert")
-            .arg(keys().join("idp.crt"))
-            .arg("--key")
-            .arg(keys().join("idp.pk8.pem"))
-            .args(["--issuer", "urn:lanyard:interop:saml-idp"])
-            .args(["--acsUrl", &acs, "--audience", &sp_entity])
-            .current_dir(idp_bin.parent().unwrap().parent().unwrap())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for_port(idp_port, &mut peer);
+    let (_peer, idp_port) = start_saml_idp(&idp_bin, &acs, &sp_entity);
 
     // The connection, imported from the IdP's own metadata URL (loopback allowed by the config).
     let body = serde_json::json!({
