@@ -127,7 +127,9 @@ fn admin_commands_create_what_serve_then_uses() {
         );
         String::from_utf8(out.stdout).unwrap()
     };
-    assert!(run(&["admin", "migrate"]).contains("applied migrations: [1, 2, 3, 4, 5, 6, 7, 8, 10]"));
+    assert!(
+        run(&["admin", "migrate"]).contains("applied migrations: [1, 2, 3, 4, 5, 6, 7, 8, 10]")
+    );
     let t: serde_json::Value = serde_json::from_str(&run(&[
         "admin",
         "create-tenant",
