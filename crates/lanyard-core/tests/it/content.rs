@@ -77,7 +77,7 @@ async fn sites_resources_members_and_handoffs_hold_under_races() {
                 .lists_with_member(&t.id, "ann@acme.test")
                 .await
                 .unwrap(),
-            [list.id.clone()]
+            vec![list.id.clone()]
         );
         // Another tenant's list is not this tenant's.
         let err = l
