@@ -1,5 +1,6 @@
 //! `lanyard login` end to end: the real binary against a running `lanyard serve`, the browser
-//! side completed over HTTP (password sign-in + code confirmation), then `whoami`, `tokens`,
+//! side completed over HTTP (password sign-in, or SSO through the real `saml-idp` peer, + code
+//! confirmation), then `whoami`, `tokens`,
 //! `logout`; the interactive prompt through a pseudo-terminal (a key press opens the recorded
 //! browser URL, `q` exits 0 and stores nothing); denial, a revoked token, the wrong
 //! organisation and a credentials file with a wrong mode.
@@ -16,6 +17,8 @@ struct Setup {
     config: tempfile::TempDir,
     server: Server,
     password: String,
+    /// The organisation `lanyard login --org` names.
+    org: String,
 }
 
 fn setup() -> Setup {
@@ -49,6 +52,7 @@ fn setup() -> Setup {
         config: tempfile::tempdir().unwrap(),
         server,
         password,
+        org: "acme".into(),
     }
 }
 
@@ -115,7 +119,7 @@ fn headless(s: &Setup, extra: &[&str]) -> (Child, String, mpsc::Receiver<String>
         .args([
             "login",
             "--org",
-            "acme",
+            &s.org,
             "--headless",
             "--name",
             "kim-laptop",
@@ -382,4 +386,57 @@ fn the_prompt_in_a_terminal_q_exits_and_a_key_opens_the_browser() {
     assert!(shown.contains(&url), "the same URL was printed: {shown}");
     assert!(shown.contains("Logged in as kim@acme.test"), "{shown}");
     assert!(s2.creds().exists());
+}
+
+/// The proof issue 11 asks for: the browser side signs in through the tenant's SAML connection at
+/// the real `saml-idp` peer (no Lanyard session yet), confirms the code, and the CLI is then
+/// signed in as the person the IdP asserted.
+#[test]
+fn headless_login_through_a_real_saml_idp() {
+    use crate::oidc_interop::Jar;
+    use crate::op_interop::browser::{Idp, browse_get, follow, local};
+    let (dir, server, key) = crate::op_interop::start_server();
+    let Some((_idp, port)) = crate::op_interop::saml_connection(&server, &key) else {
+        return;
+    };
+    let s = Setup {
+        _dir: dir,
+        config: tempfile::tempdir().unwrap(),
+        server,
+        password: String::new(),
+        org: "demo".into(),
+    };
+    let (child, url, rx) = headless(&s, &[]);
+    let mut jar = Jar::default();
+    let email = "saml.cli@example.com";
+    let start = local(&s.server, &url);
+    let back = follow(
+        &s.server,
+        &mut jar,
+        &start,
+        "/device",
+        Idp::Saml { port, email },
+    );
+    assert!(
+        back.contains("user_code="),
+        "the sign-in returns to the code: {back}"
+    );
+    let page = browse_get(&s.server, &local(&s.server, &back), &mut jar);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Lanyard command line"), "{}", page.body);
+    let i = page.body.find("name=\"csrf_token\" value=\"").unwrap() + 25;
+    let csrf = page.body[i..].split('"').next().unwrap();
+    let code = url.split("user_code=").nth(1).unwrap();
+    let r = s.server.post_form(
+        "/device",
+        &jar.header(),
+        &format!("user_code={code}&decision=approve&csrf_token={csrf}"),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (code, out, err) = wait(child, &rx);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains(&format!("Logged in as {email}")), "{out}");
+    let (code, out, err) = s.run(&["whoami"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with(email), "{out}");
 }

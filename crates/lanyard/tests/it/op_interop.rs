@@ -14,7 +14,7 @@
 //!
 //! Skips (with a message) when node/npm or Authlib are missing; under `CI` it fails instead.
 
-mod browser;
+pub(crate) mod browser;
 mod peers;
 
 use crate::harness::{Server, bin, free_port};
@@ -33,7 +33,7 @@ const SCOPE: &str = "openid profile email offline_access";
 
 /// A running server whose outbound policy lets it reach the IdPs and the back-channel listener
 /// on loopback.
-fn start_server() -> (tempfile::TempDir, Server, String) {
+pub(crate) fn start_server() -> (tempfile::TempDir, Server, String) {
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("lanyard.toml");
     std::fs::write(
@@ -377,7 +377,7 @@ fn exercise(
 }
 
 /// The SAML connection `test-idp` of tenant demo, imported from saml-idp's metadata; the IdP.
-fn saml_connection(server: &Server, key: &str) -> Option<(Peer, u16)> {
+pub(crate) fn saml_connection(server: &Server, key: &str) -> Option<(Peer, u16)> {
     let idp_bin = saml_idp()?;
     let base = format!("http://127.0.0.1:{}", server.port);
     let (peer, idp_port) = start_saml_idp(

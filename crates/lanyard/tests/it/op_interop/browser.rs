@@ -64,8 +64,8 @@ fn sso_button(page: &str, connection: &str) -> Option<String> {
 }
 
 /// Follows the browser from an authorization (or logout) URL until Lanyard redirects it to a URL
-/// starting with `until` (the app's redirect URI), signing in at `idp` on the way when Lanyard
-/// asks for it. Returns that final URL.
+/// starting with `until` (the app's redirect URI, or the page the sign-in returns to), signing
+/// in at `idp` on the way when Lanyard asks for it. Returns that final URL.
 pub(crate) fn follow(server: &Server, jar: &mut Jar, start: &str, until: &str, idp: Idp) -> String {
     let origin = format!("http://127.0.0.1:{}", server.port);
     let mut path = local(server, start);
@@ -115,7 +115,11 @@ pub(crate) fn follow(server: &Server, jar: &mut Jar, start: &str, until: &str, i
             back.status,
             back.body
         );
-        path = local(server, &back.header("location").unwrap());
+        let next = back.header("location").unwrap();
+        if next.starts_with(until) {
+            return next;
+        }
+        path = local(server, &next);
     }
     panic!("the browser never reached {until}");
 }
