@@ -74,10 +74,11 @@ fn original(h: &HeaderMap) -> Option<(String, String, bool)> {
     Some((host, uri.to_owned(), https))
 }
 
-fn answer(status: StatusCode, code: &str, gated: bool) -> Response {
+/// A refusal in the admin API's error shape: a stable code and a sentence a person can act on.
+fn answer(status: StatusCode, code: &str, message: &str, gated: bool) -> Response {
     let mut res = (
         status,
-        axum::Json(serde_json::json!({"error": {"code": code}})),
+        axum::Json(serde_json::json!({"error": {"code": code, "message": message}})),
     )
         .into_response();
     if gated {
@@ -92,12 +93,18 @@ fn answer(status: StatusCode, code: &str, gated: bool) -> Response {
 async fn check(State(s): State<AppState>, jar: CookieJar, req: axum::extract::Request) -> Response {
     let (parts, _) = req.into_parts();
     if !peer_trusted(&parts, &s) {
-        return answer(StatusCode::FORBIDDEN, "content.untrusted_proxy", true);
+        return answer(
+            StatusCode::FORBIDDEN,
+            "content.untrusted_proxy",
+            "This check did not come from a trusted proxy: add the reverse proxy's address to trusted_proxies.",
+            true,
+        );
     }
     let Some((host, uri, _https)) = original(&parts.headers) else {
         return answer(
             StatusCode::FORBIDDEN,
             "content.original_request_missing",
+            "The proxy did not say which page was asked for: send Host and X-Original-URI (nginx) or X-Forwarded-Host and X-Forwarded-Uri (Caddy, Traefik).",
             true,
         );
     };
@@ -107,7 +114,12 @@ async fn check(State(s): State<AppState>, jar: CookieJar, req: axum::extract::Re
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(code = e.code(), "forward-auth check failed");
-            return answer(StatusCode::SERVICE_UNAVAILABLE, e.code(), true);
+            return answer(
+                StatusCode::SERVICE_UNAVAILABLE,
+                e.code(),
+                &e.to_string(),
+                true,
+            );
         }
     };
     match check.decision {
@@ -147,13 +159,15 @@ async fn check(State(s): State<AppState>, jar: CookieJar, req: axum::extract::Re
         }
         Decision::SignIn(kind) => {
             let Some(site) = check.site else {
-                return answer(StatusCode::FORBIDDEN, "content.unknown_site", true);
+                let r = lanyard_core::content::decide::DenyReason::UnknownSite;
+                return answer(StatusCode::FORBIDDEN, r.code(), r.message(), true);
             };
             if kind == SignInKind::Registration {
                 // The emailed one-time link for registered contacts is not built yet.
                 return answer(
                     StatusCode::UNAUTHORIZED,
                     "content.registration_sign_in",
+                    "This page is for registered contacts, who sign in through the link emailed to them.",
                     true,
                 );
             }
@@ -169,13 +183,20 @@ async fn check(State(s): State<AppState>, jar: CookieJar, req: axum::extract::Re
             } else {
                 StatusCode::FOUND
             };
-            let mut res = answer(status, "content.sign_in_required", true);
+            let mut res = answer(
+                status,
+                "content.sign_in_required",
+                "Sign in with your organisation's single sign-on to read this page.",
+                true,
+            );
             if let Ok(v) = HeaderValue::from_str(url.as_str()) {
                 res.headers_mut().insert(header::LOCATION, v);
             }
             res
         }
-        Decision::Deny(reason) => answer(StatusCode::FORBIDDEN, reason.code(), true),
+        Decision::Deny(reason) => {
+            answer(StatusCode::FORBIDDEN, reason.code(), reason.message(), true)
+        }
     }
 }
 

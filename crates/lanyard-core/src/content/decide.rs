@@ -131,6 +131,21 @@ impl DenyReason {
             Self::SsoOff => "content.sso_off",
         }
     }
+
+    /// A sentence for the person who sees the refusal (the visitor, or the site's operator).
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::UnknownSite => {
+                "This host is not a site of any organisation in Lanyard: an administrator adds it under the tenant's sites."
+            }
+            Self::NotOnList => {
+                "You are signed in, but this page is only for people on its lists: ask the site's owner to add your email."
+            }
+            Self::SsoOff => {
+                "This page is for list members, and single sign-on is turned off for this site: an administrator turns it on again."
+            }
+        }
+    }
 }
 
 /// Which sign-in a visitor without a session is sent to.

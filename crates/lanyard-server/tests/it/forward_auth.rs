@@ -209,6 +209,11 @@ async fn every_audience_with_sso_on_off_and_on_again() {
         (r.status, r.code().as_str()),
         (StatusCode::FORBIDDEN, "content.not_on_list")
     );
+    assert!(
+        r.text().contains("ask the site's owner to add your email"),
+        "a refusal says what to do: {}",
+        r.text()
+    );
     let c = Ctx::cli();
     assert!(
         app.lanyard
@@ -306,6 +311,7 @@ async fn spoofed_headers_untrusted_peers_and_revoked_sessions_get_nothing() {
         (r.status, r.code().as_str()),
         (StatusCode::FORBIDDEN, "content.untrusted_proxy")
     );
+    assert!(r.text().contains("trusted_proxies"), "{}", r.text());
     // Attack: identity headers sent by the client are never read.
     let r = check(
         app,
