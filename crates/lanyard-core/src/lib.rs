@@ -40,6 +40,8 @@ pub struct Lanyard {
     idp_cache: Arc<signin::saml::IdpCache>,
     jwks_cache: Arc<signin::oidc::checks::JwksCache>,
     provider_keys: Arc<provider::keys::KeyCache>,
+    /// Forward-auth's per-node cache of sites, resources and list memberships.
+    content_cache: Arc<content::cache::DecisionCache>,
     /// Lanyard's public base URL, for links in emails.
     public_url: Arc<str>,
     /// The DNS server domain verification asks (`dns_resolver`).
@@ -72,6 +74,7 @@ impl Lanyard {
             idp_cache: Arc::default(),
             jwks_cache: Arc::default(),
             provider_keys: Arc::default(),
+            content_cache: Arc::default(),
             public_url: Arc::from(DEFAULT_PUBLIC_URL),
             dns_resolver: None,
         })
@@ -81,6 +84,17 @@ impl Lanyard {
     pub fn with_public_url(mut self, url: &str) -> Self {
         self.public_url = Arc::from(url.trim_end_matches('/'));
         self
+    }
+
+    /// Sets the staleness bound of forward-auth's per-node decision cache (zero: no cache).
+    pub fn with_content_cache(mut self, bound: std::time::Duration) -> Self {
+        self.content_cache = Arc::new(content::cache::DecisionCache::new(bound));
+        self
+    }
+
+    /// Forward-auth's per-node decision cache (shared by clones).
+    pub fn content_cache(&self) -> &content::cache::DecisionCache {
+        &self.content_cache
     }
 
     /// Sets the DNS server that domain verification asks for TXT records.

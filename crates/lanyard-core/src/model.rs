@@ -581,8 +581,29 @@ pub struct ContentSite {
     pub host: String,
     pub connection_id: Option<String>,
     pub sso_enabled: bool,
+    /// Whether `/auth/check` answers carry a signed identity JWT (off by default).
+    pub identity_jwt: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
+}
+
+/// A registered contact of one site (email case folded): signs in by an emailed link.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ContentContact {
+    pub id: String,
+    pub site_id: String,
+    pub email: String,
+    pub created_at: UnixTime,
+}
+
+impl ContentContact {
+    pub fn to_wire(&self) -> proto::Contact {
+        proto::Contact {
+            id: self.id.clone(),
+            email: self.email.clone(),
+            created_at: rfc3339(self.created_at),
+        }
+    }
 }
 
 /// A protected resource of a site: `kind` and `audience` as in [`crate::content::decide`].
@@ -616,6 +637,7 @@ impl ContentSite {
             host: self.host.clone(),
             connection_id: self.connection_id.clone(),
             sso_enabled: self.sso_enabled,
+            identity_jwt: self.identity_jwt,
             created_at: rfc3339(self.created_at),
         }
     }

@@ -16,6 +16,8 @@ pub struct Site {
     pub connection_id: Option<String>,
     /// Off: SSO-required content is public and list content inaccessible; audiences are kept.
     pub sso_enabled: bool,
+    /// Whether `/auth/check` answers carry a signed identity JWT (`X-Lanyard-Identity`).
+    pub identity_jwt: bool,
     pub created_at: String,
 }
 
@@ -29,6 +31,9 @@ pub struct CreateSite {
     pub connection: Option<String>,
     #[serde(default)]
     pub sso_enabled: bool,
+    /// Sign an identity JWT onto every `/auth/check` 200 (default off).
+    #[serde(default)]
+    pub identity_jwt: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +44,12 @@ pub struct UpdateSite {
     #[serde(default)]
     pub connection: Option<String>,
     pub sso_enabled: bool,
+    /// Absent: unchanged.
+    #[serde(default)]
+    pub identity_jwt: Option<bool>,
+    /// Only answer the warnings the change would give; change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 /// Something a change does that the admin should see before confirming.
@@ -51,11 +62,17 @@ pub struct ContentWarning {
     pub message: String,
     /// The resources concerned.
     pub paths: Vec<String>,
+    /// With `content.registration_contacts_lose_access`: how many registered contacts of the
+    /// site lose access.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contacts: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct SiteChanged {
+    /// False for a dry run: `site` is what it would become.
+    pub applied: bool,
     pub site: Site,
     pub warnings: Vec<ContentWarning>,
 }
@@ -85,11 +102,16 @@ pub struct SetResources {
     pub audience: String,
     #[serde(default)]
     pub lists: Vec<String>,
+    /// Only answer the warnings the change would give; change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ResourcesChanged {
+    /// False for a dry run: `items` are what they would become.
+    pub applied: bool,
     pub items: Vec<Resource>,
     pub warnings: Vec<ContentWarning>,
 }
@@ -131,4 +153,14 @@ pub struct LineError {
 pub struct ImportResult {
     pub added: usize,
     pub errors: Vec<LineError>,
+}
+
+/// A registered contact of a site: signs in to its registration content by an emailed link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Contact {
+    pub id: String,
+    /// Case folded.
+    pub email: String,
+    pub created_at: String,
 }

@@ -101,9 +101,20 @@ pub fn match_resource<'a, R: Rule>(rules: &'a [R], path: &str) -> Option<&'a R> 
         .max_by_key(|r| r.path().trim_end_matches('/').len())
 }
 
+/// How a visitor signed in on the site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VisitorKind {
+    /// Through the site's SSO connection (a Lanyard session of a user).
+    Sso,
+    /// A registered contact, through an emailed one-time link (no user account).
+    Contact,
+}
+
 /// The signed-in visitor, as far as the decision needs them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Visitor {
+    pub kind: VisitorKind,
+    /// The user's id, or `contact:{id}` for a registered contact.
     pub user_id: String,
     /// Verified (IdP-vouched or confirmed) email, case folded; `None` if there is none.
     pub email: Option<String>,
@@ -124,27 +135,18 @@ pub enum DenyReason {
 }
 
 impl DenyReason {
-    pub fn code(self) -> &'static str {
+    /// The refusal (stable code and message) this reason answers with.
+    pub fn refusal(self) -> super::codes::Refusal {
+        use super::codes::Refusal;
         match self {
-            Self::UnknownSite => "content.unknown_site",
-            Self::NotOnList => "content.not_on_list",
-            Self::SsoOff => "content.sso_off",
+            Self::UnknownSite => Refusal::UnknownSite,
+            Self::NotOnList => Refusal::NotOnList,
+            Self::SsoOff => Refusal::SsoOff,
         }
     }
 
-    /// A sentence for the person who sees the refusal (the visitor, or the site's operator).
-    pub fn message(self) -> &'static str {
-        match self {
-            Self::UnknownSite => {
-                "This host is not a site of any organisation in Lanyard: an administrator adds it under the tenant's sites."
-            }
-            Self::NotOnList => {
-                "You are signed in, but this page is only for people on its lists: ask the site's owner to add your email."
-            }
-            Self::SsoOff => {
-                "This page is for list members, and single sign-on is turned off for this site: an administrator turns it on again."
-            }
-        }
+    pub fn code(self) -> &'static str {
+        self.refusal().code()
     }
 }
 
@@ -187,12 +189,14 @@ pub fn decide(
             Some(v) => Decision::Allow(Some(v)),
             None => Decision::SignIn(SignInKind::Registration),
         },
+        // A registered contact reaches registration content only: SSO content still needs SSO.
         Some(Audience::Sso) => match visitor {
-            Some(v) => Decision::Allow(Some(v)),
-            None => Decision::SignIn(SignInKind::Sso),
+            Some(v) if v.kind == VisitorKind::Sso => Decision::Allow(Some(v)),
+            _ => Decision::SignIn(SignInKind::Sso),
         },
         Some(Audience::SsoLists) => match visitor {
             None => Decision::SignIn(SignInKind::Sso),
+            Some(v) if v.kind == VisitorKind::Contact => Decision::SignIn(SignInKind::Sso),
             Some(v) if v.email.is_some() && v.lists.iter().any(|l| lists.contains(l)) => {
                 Decision::Allow(Some(v))
             }
@@ -248,6 +252,7 @@ mod tests {
 
     fn visitor(on: &[&str]) -> Visitor {
         Visitor {
+            kind: VisitorKind::Sso,
             user_id: "u1".into(),
             email: Some("ann@acme.example".into()),
             role: Some("standard".into()),
@@ -316,6 +321,34 @@ mod tests {
                 "{aud:?} sso={sso} {v:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_registered_contact_reaches_registration_content_only() {
+        let mut c = visitor(&["L1"]);
+        c.kind = VisitorKind::Contact;
+        c.user_id = "contact:c1".into();
+        let lists = ["L1".to_owned()];
+        assert_eq!(
+            decide(Audience::Registration, &lists, true, Some(c.clone())),
+            Decision::Allow(Some(c.clone()))
+        );
+        for aud in [Audience::Sso, Audience::SsoLists] {
+            assert_eq!(
+                decide(aud, &lists, true, Some(c.clone())),
+                Decision::SignIn(SignInKind::Sso),
+                "{aud:?}"
+            );
+        }
+        // SSO off: SSO content is public for everyone, list content closed for everyone.
+        assert_eq!(
+            decide(Audience::Sso, &lists, false, Some(c.clone())),
+            Decision::Allow(None)
+        );
+        assert_eq!(
+            decide(Audience::SsoLists, &lists, false, Some(c)),
+            Decision::Deny(DenyReason::SsoOff)
+        );
     }
 
     #[test]

@@ -4,21 +4,31 @@
 //! proxy asks [`Lanyard::content_check`] whether a request may through (forward-auth); the
 //! decision itself is the pure [`decide::decide`].
 //!
-//! No per-node cache: every check reads the site, its resources and (for gated content) the
-//! site session and list memberships, so a revocation, a list change or an audience change
-//! takes effect on the next request (staleness bound 0). A visitor counts as signed in on a
-//! site only through a session the site's own SSO connection opened.
+//! Sites, resources and list memberships come from this node's [`cache::DecisionCache`]
+//! (staleness bound [`cache::DEFAULT_STALENESS`] unless configured; a change through this node
+//! clears it); sessions never do, so a revocation takes effect on the next request. A visitor
+//! counts as signed in on a site through a session the site's own SSO connection opened, or —
+//! for registration content only — as a registered contact through an emailed link
+//! ([`contacts`]).
 
+pub mod admin;
+pub mod cache;
+pub mod codes;
+pub mod contacts;
 pub mod decide;
+pub mod identity;
 
 use crate::Lanyard;
 use crate::audit::Ctx;
 use crate::error::{Error, Result};
-use crate::model::{ContentList, ContentResource, ContentSite, SessionView, new_id};
+use crate::model::{ContentResource, ContentSite, SessionView};
 use crate::secret::{random_token, token_hash};
 use crate::store::Handoff;
-use decide::{Audience, Decision, ResourceKind, Rule, Visitor};
+use cache::SiteRules;
+use decide::{Audience, Decision, ResourceKind, Rule, Visitor, VisitorKind};
 use serde_json::json;
+use std::sync::Arc;
+use std::time::Instant;
 
 /// How long a sign-in handoff code lives (it is used at once by a redirect).
 pub const HANDOFF_TTL_SECS: i64 = 60;
@@ -68,12 +78,56 @@ pub struct Check {
 /// A warning an admin change returns (shown before confirming).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning {
+    /// A [`codes::WarningCode`]'s code.
     pub code: &'static str,
     pub message: String,
     pub paths: Vec<String>,
+    /// How many registered contacts lose access (with the registration warning).
+    pub contacts: Option<u64>,
+}
+
+/// A change of a site's settings; `None` keeps the current value.
+#[derive(Debug, Clone, Default)]
+pub struct SiteChange<'a> {
+    /// The slug of the connection that signs visitors in; `None`: no connection.
+    pub connection: Option<&'a str>,
+    pub sso_enabled: bool,
+    pub identity_jwt: Option<bool>,
+    /// Only compute the warnings; change nothing.
+    pub dry_run: bool,
 }
 
 impl Lanyard {
+    /// The site at `host` and its resources, through this node's cache.
+    async fn site_rules(&self, host: &str) -> Result<Option<Arc<SiteRules>>> {
+        let cache = self.content_cache();
+        if let Some(hit) = cache.site(host) {
+            return Ok(hit);
+        }
+        let at = Instant::now();
+        let rules = match self.store.site_by_host(host).await? {
+            Some(site) => {
+                let resources = self.store.site_resources(&site.id).await?;
+                Some(Arc::new(SiteRules { site, resources }))
+            }
+            None => None,
+        };
+        cache.put_site(host, rules.clone(), at);
+        Ok(rules)
+    }
+
+    /// The ids of the tenant's lists `email` is on, through this node's cache.
+    async fn member_lists(&self, tenant_id: &str, email: &str) -> Result<Vec<String>> {
+        let cache = self.content_cache();
+        if let Some(hit) = cache.lists(tenant_id, email) {
+            return Ok(hit.as_ref().clone());
+        }
+        let at = Instant::now();
+        let lists = self.store.lists_with_member(tenant_id, email).await?;
+        cache.put_lists(tenant_id, email, Arc::new(lists.clone()), at);
+        Ok(lists)
+    }
+
     /// Decides a request for `path` on `host` carrying the site cookie `token` (if any).
     pub async fn content_check(
         &self,
@@ -81,17 +135,17 @@ impl Lanyard {
         path: &str,
         token: Option<&str>,
     ) -> Result<Check> {
-        let Some(site) = self.store.site_by_host(&normalize_host(host)).await? else {
+        let Some(rules) = self.site_rules(&normalize_host(host)).await? else {
             return Ok(Check {
                 site: None,
                 decision: Decision::Deny(decide::DenyReason::UnknownSite),
                 gated: false,
             });
         };
-        let resources = self.store.site_resources(&site.id).await?;
-        let Some(r) = decide::match_resource(&resources, path) else {
+        let site = &rules.site;
+        let Some(r) = decide::match_resource(&rules.resources, path) else {
             return Ok(Check {
-                site: Some(site),
+                site: Some(site.clone()),
                 decision: Decision::Allow(None),
                 gated: false,
             });
@@ -99,13 +153,13 @@ impl Lanyard {
         let (audience, lists) = (r.audience(), r.lists());
         let gated = decide::needs_visitor(audience, site.sso_enabled);
         let visitor = match (gated, token) {
-            (true, Some(t)) => self.site_visitor(&site, t).await?,
+            (true, Some(t)) => self.site_visitor(site, t).await?,
             _ => None,
         };
         let decision = decide::decide(audience, &lists, site.sso_enabled, visitor);
         let gated = gated || matches!(decision, Decision::Deny(_));
         Ok(Check {
-            site: Some(site),
+            site: Some(site.clone()),
             decision,
             gated,
         })
@@ -114,6 +168,9 @@ impl Lanyard {
     async fn site_visitor(&self, site: &ContentSite, token: &str) -> Result<Option<Visitor>> {
         if token.is_empty() || token.len() > 128 {
             return Ok(None);
+        }
+        if let Some(t) = token.strip_prefix(contacts::TOKEN_PREFIX) {
+            return self.contact_visitor(site, t).await;
         }
         let Some(v) = self
             .store
@@ -134,10 +191,11 @@ impl Lanyard {
         }
         let email = v.email.as_deref().map(str::to_lowercase);
         let lists = match &email {
-            Some(e) => self.store.lists_with_member(&site.tenant_id, e).await?,
+            Some(e) => self.member_lists(&site.tenant_id, e).await?,
             None => Vec::new(),
         };
         Ok(Some(Visitor {
+            kind: VisitorKind::Sso,
             user_id: v.user_id,
             email,
             role: v.role,
@@ -194,307 +252,5 @@ impl Lanyard {
             .await?
             .ok_or(Error::ContentHandoffInvalid)?;
         Ok((token, h.return_path))
-    }
-
-    // --- admin ---
-
-    async fn site_connection(&self, tenant_id: &str, slug: Option<&str>) -> Result<Option<String>> {
-        match slug {
-            None => Ok(None),
-            Some(c) => Ok(Some(
-                self.store
-                    .connection_by_slug(tenant_id, c)
-                    .await?
-                    .ok_or_else(|| Error::ConnectionNotFound(c.chars().take(64).collect()))?
-                    .id,
-            )),
-        }
-    }
-
-    pub async fn create_site(
-        &self,
-        ctx: &Ctx,
-        slug: &str,
-        host: &str,
-        connection: Option<&str>,
-        sso_enabled: bool,
-    ) -> Result<ContentSite> {
-        let t = self.admin_tenant(ctx, slug).await?;
-        let connection_id = self.site_connection(&t.id, connection).await?;
-        let host = crate::domain::normalize_domain(host)?;
-        let now = self.now();
-        let s = ContentSite {
-            id: new_id(),
-            tenant_id: t.id.clone(),
-            host: host.clone(),
-            connection_id,
-            sso_enabled,
-            created_at: now,
-            updated_at: now,
-        };
-        let ev = ctx
-            .event(now, Some(&t.slug), "content.site_created")
-            .details(json!({"host": host, "sso_enabled": sso_enabled}));
-        self.store.insert_site(&s, &ev).await?;
-        Ok(s)
-    }
-
-    pub async fn admin_site(&self, ctx: &Ctx, slug: &str, host: &str) -> Result<ContentSite> {
-        let t = self.admin_tenant(ctx, slug).await?;
-        let host = normalize_host(host);
-        self.store
-            .site_by_host(&host)
-            .await?
-            .filter(|s| s.tenant_id == t.id)
-            .ok_or(Error::SiteNotFound(host))
-    }
-
-    pub async fn list_sites(&self, ctx: &Ctx, slug: &str) -> Result<Vec<ContentSite>> {
-        let t = self.admin_tenant(ctx, slug).await?;
-        self.store.list_sites(&t.id).await
-    }
-
-    /// Changes a site's SSO setting. Turning SSO off warns which SSO-required resources become
-    /// public (and suggests SSO + lists) and which list resources become inaccessible.
-    pub async fn update_site(
-        &self,
-        ctx: &Ctx,
-        slug: &str,
-        host: &str,
-        connection: Option<&str>,
-        sso_enabled: bool,
-    ) -> Result<(ContentSite, Vec<Warning>)> {
-        let mut s = self.admin_site(ctx, slug, host).await?;
-        let connection_id = self.site_connection(&s.tenant_id, connection).await?;
-        let mut warnings = Vec::new();
-        if s.sso_enabled && !sso_enabled {
-            let rs = self.store.site_resources(&s.id).await?;
-            let public: Vec<String> = rs
-                .iter()
-                .filter(|r| r.audience() == Audience::Sso)
-                .map(|r| r.path.clone())
-                .collect();
-            let closed: Vec<String> = rs
-                .iter()
-                .filter(|r| r.audience() == Audience::SsoLists)
-                .map(|r| r.path.clone())
-                .collect();
-            if !public.is_empty() {
-                warnings.push(Warning {
-                    code: "content.sso_off_makes_public",
-                    message: format!(
-                        "{} SSO-required resource(s) become public while SSO is off; to keep them private, give them the audience SSO + lists instead",
-                        public.len()
-                    ),
-                    paths: public,
-                });
-            }
-            if !closed.is_empty() {
-                warnings.push(Warning {
-                    code: "content.sso_off_closes_lists",
-                    message: format!(
-                        "{} list-restricted resource(s) become inaccessible to everyone while SSO is off",
-                        closed.len()
-                    ),
-                    paths: closed,
-                });
-            }
-        }
-        let now = self.now();
-        s.connection_id = connection_id;
-        s.sso_enabled = sso_enabled;
-        s.updated_at = now;
-        let ev = ctx
-            .event(now, Some(slug), "content.site_updated")
-            .details(json!({"host": s.host, "sso_enabled": sso_enabled}));
-        self.store.update_site(&s, &ev).await?;
-        Ok((s, warnings))
-    }
-
-    /// Sets the audience (and lists) of the resources at `paths` of one kind, creating them
-    /// as needed. Only pages (website and landing) take more than one path at once. Requiring
-    /// SSO where the audience was registration warns that registered contacts lose access.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn set_resources(
-        &self,
-        ctx: &Ctx,
-        slug: &str,
-        host: &str,
-        kind: ResourceKind,
-        paths: &[String],
-        audience: Audience,
-        list_ids: &[String],
-    ) -> Result<(Vec<ContentResource>, Vec<Warning>)> {
-        let site = self.admin_site(ctx, slug, host).await?;
-        if paths.is_empty() || paths.len() > 500 {
-            return Err(Error::invalid("paths", "give between 1 and 500 paths"));
-        }
-        if paths.len() > 1 && !matches!(kind, ResourceKind::Page | ResourceKind::Landing) {
-            return Err(Error::invalid(
-                "paths",
-                "only website and landing pages are set in bulk; blogs and articles one at a time",
-            ));
-        }
-        if (audience == Audience::SsoLists) == list_ids.is_empty() {
-            return Err(Error::invalid(
-                "list_ids",
-                "give lists with the audience sso_lists, and only with it",
-            ));
-        }
-        let known: Vec<String> = self
-            .store
-            .lists_of_tenant(&site.tenant_id)
-            .await?
-            .into_iter()
-            .map(|l| l.id)
-            .collect();
-        if let Some(bad) = list_ids.iter().find(|l| !known.contains(l)) {
-            return Err(Error::ContentListNotFound(bad.chars().take(64).collect()));
-        }
-        let existing = self.store.site_resources(&site.id).await?;
-        let mut out = Vec::new();
-        let mut losing = Vec::new();
-        let now = self.now();
-        for p in paths {
-            let path = crate::validate::return_to(p)
-                .filter(|n| n == p && !n.contains(['?', '#']))
-                .ok_or_else(|| {
-                    Error::invalid("paths", "each path starts with / and has no query")
-                })?;
-            let old = existing.iter().find(|r| r.path == path);
-            if old.is_some_and(|r| r.audience() == Audience::Registration)
-                && matches!(audience, Audience::Sso | Audience::SsoLists)
-            {
-                losing.push(path.clone());
-            }
-            let r = ContentResource {
-                id: old.map(|r| r.id.clone()).unwrap_or_else(new_id),
-                tenant_id: site.tenant_id.clone(),
-                site_id: site.id.clone(),
-                kind: kind.as_str().to_owned(),
-                path: path.clone(),
-                audience: audience.as_str().to_owned(),
-                list_ids: json!(list_ids).to_string(),
-                created_at: old.map_or(now, |r| r.created_at),
-                updated_at: now,
-            };
-            let ev = ctx
-                .event(now, Some(slug), "content.resource_set")
-                .details(json!({"host": site.host, "path": path, "kind": r.kind, "audience": r.audience, "lists": list_ids}));
-            self.store.upsert_resource(&r, &ev).await?;
-            out.push(r);
-        }
-        let mut warnings = Vec::new();
-        if !losing.is_empty() {
-            warnings.push(Warning {
-                code: "content.registration_contacts_lose_access",
-                message: format!(
-                    "{} resource(s) had the registration audience; registered contacts can no longer read them, only people signing in through SSO",
-                    losing.len()
-                ),
-                paths: losing,
-            });
-        }
-        Ok((out, warnings))
-    }
-
-    pub async fn site_resources(
-        &self,
-        ctx: &Ctx,
-        slug: &str,
-        host: &str,
-    ) -> Result<Vec<ContentResource>> {
-        let site = self.admin_site(ctx, slug, host).await?;
-        self.store.site_resources(&site.id).await
-    }
-
-    pub async fn create_list(&self, ctx: &Ctx, slug: &str, name: &str) -> Result<ContentList> {
-        let t = self.admin_tenant(ctx, slug).await?;
-        crate::validate::key_name(name)?;
-        let now = self.now();
-        let l = ContentList {
-            id: new_id(),
-            tenant_id: t.id.clone(),
-            name: name.to_owned(),
-            created_at: now,
-        };
-        let ev = ctx
-            .event(now, Some(&t.slug), "content.list_created")
-            .details(json!({"list": l.id, "name": name}));
-        self.store.insert_list(&l, &ev).await?;
-        Ok(l)
-    }
-
-    pub async fn list_lists(&self, ctx: &Ctx, slug: &str) -> Result<Vec<ContentList>> {
-        let t = self.admin_tenant(ctx, slug).await?;
-        self.store.lists_of_tenant(&t.id).await
-    }
-
-    /// Adds or removes a member by email (case folded); `Ok(false)` when nothing changed.
-    pub async fn set_member(
-        &self,
-        ctx: &Ctx,
-        slug: &str,
-        list_id: &str,
-        email: &str,
-        add: bool,
-    ) -> Result<bool> {
-        let t = self.admin_tenant(ctx, slug).await?;
-        if !self
-            .store
-            .lists_of_tenant(&t.id)
-            .await?
-            .iter()
-            .any(|l| l.id == list_id)
-        {
-            return Err(Error::ContentListNotFound(
-                list_id.chars().take(64).collect(),
-            ));
-        }
-        let email = email.trim().to_lowercase();
-        crate::validate::email(&email)?;
-        let now = self.now();
-        let kind = if add {
-            "content.member_added"
-        } else {
-            "content.member_removed"
-        };
-        let ev = ctx
-            .event(now, Some(&t.slug), kind)
-            .details(json!({"list": list_id, "email": email}));
-        self.store
-            .set_list_member(list_id, &email, add, now, &ev)
-            .await
-    }
-
-    /// Imports members from CSV text: one email per line (the first column; a header line
-    /// `email` is skipped). Returns how many were added and the per-line errors (1-based).
-    pub async fn import_members(
-        &self,
-        ctx: &Ctx,
-        slug: &str,
-        list_id: &str,
-        csv: &str,
-    ) -> Result<(usize, Vec<(usize, String)>)> {
-        let mut added = 0;
-        let mut errors = Vec::new();
-        for (i, line) in csv.lines().enumerate().take(100_000) {
-            let cell = line
-                .split(',')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .trim_matches('"');
-            if cell.is_empty() || (i == 0 && cell.eq_ignore_ascii_case("email")) {
-                continue;
-            }
-            match self.set_member(ctx, slug, list_id, cell, true).await {
-                Ok(true) => added += 1,
-                Ok(false) => {}
-                Err(e @ Error::Invalid { .. }) => errors.push((i + 1, e.to_string())),
-                Err(e) => return Err(e),
-            }
-        }
-        Ok((added, errors))
     }
 }

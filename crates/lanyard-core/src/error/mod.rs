@@ -67,6 +67,12 @@ pub enum Error {
     ContentListNotFound(String),
     #[error("this sign-in link for the site is unknown, used or expired; open the page again")]
     ContentHandoffInvalid,
+    #[error(
+        "this emailed sign-in link is unknown, already used or expired; open the page again and ask for a new link"
+    )]
+    ContentLinkInvalid,
+    #[error("`{0}` is not a registered contact of this site")]
+    ContentContactNotFound(String),
     #[error("the DNS lookup failed: {0}; check the `dns_resolver` setting and try again")]
     DnsLookupFailed(String),
     #[error("the network mask `{entry}` is refused: {reason}")]
@@ -282,6 +288,8 @@ impl Error {
             Self::SiteHostTaken(_) => "content.host_taken",
             Self::ContentListNotFound(_) => "content.list_not_found",
             Self::ContentHandoffInvalid => "content.handoff_invalid",
+            Self::ContentLinkInvalid => "content.link_invalid",
+            Self::ContentContactNotFound(_) => "content.contact_not_found",
             Self::DomainChallengeNotFound { .. } => "domain.challenge_not_found",
             Self::DnsLookupFailed(_) => "domain.dns_failed",
             Self::NetworkMasksTooMany { .. } => "tenant.network_masks_too_many",
@@ -456,11 +464,12 @@ impl Error {
                 ErrorKind::Forbidden
             }
             Self::DomainAlreadyClaimed(_) | Self::DomainVerifiedElsewhere(_) => ErrorKind::Conflict,
-            Self::DomainNotFound(_) | Self::SiteNotFound(_) | Self::ContentListNotFound(_) => {
-                ErrorKind::NotFound
-            }
+            Self::DomainNotFound(_)
+            | Self::SiteNotFound(_)
+            | Self::ContentListNotFound(_)
+            | Self::ContentContactNotFound(_) => ErrorKind::NotFound,
             Self::SiteHostTaken(_) => ErrorKind::Conflict,
-            Self::ContentHandoffInvalid => ErrorKind::Unauthenticated,
+            Self::ContentHandoffInvalid | Self::ContentLinkInvalid => ErrorKind::Unauthenticated,
             Self::PasswordChangeRequired(_) | Self::MfaRequired { .. } => ErrorKind::Forbidden,
             Self::DnsLookupFailed(_) => ErrorKind::Unavailable,
             Self::Throttled { .. } => ErrorKind::Throttled,

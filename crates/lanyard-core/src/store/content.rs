@@ -4,7 +4,7 @@
 use super::*;
 
 const SITE_COLUMNS: &str =
-    "id, tenant_id, host, connection_id, sso_enabled, created_at, updated_at";
+    "id, tenant_id, host, connection_id, sso_enabled, identity_jwt, created_at, updated_at";
 const RESOURCE_COLUMNS: &str =
     "id, tenant_id, site_id, kind, path, audience, list_ids, created_at, updated_at";
 
@@ -20,8 +20,8 @@ impl Store {
     pub async fn insert_site(&self, s: &ContentSite, audit: &AuditRecord) -> Result<()> {
         let res: std::result::Result<(), sqlx::Error> = on_pool!(self, p => async {
             let mut tx = p.begin().await?;
-            sqlx::query("INSERT INTO content_sites (id, tenant_id, host, connection_id, sso_enabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                .bind(&s.id).bind(&s.tenant_id).bind(&s.host).bind(&s.connection_id).bind(s.sso_enabled)
+            sqlx::query("INSERT INTO content_sites (id, tenant_id, host, connection_id, sso_enabled, identity_jwt, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                .bind(&s.id).bind(&s.tenant_id).bind(&s.host).bind(&s.connection_id).bind(s.sso_enabled).bind(s.identity_jwt)
                 .bind(s.created_at).bind(s.updated_at)
                 .execute(&mut *tx).await?;
             bind_audit!(sqlx::query(AUDIT_INSERT), audit).execute(&mut *tx).await?;
@@ -42,8 +42,8 @@ impl Store {
     pub async fn update_site(&self, s: &ContentSite, audit: &AuditRecord) -> Result<()> {
         let res: std::result::Result<(), sqlx::Error> = on_pool!(self, p => async {
             let mut tx = p.begin().await?;
-            sqlx::query("UPDATE content_sites SET connection_id = $2, sso_enabled = $3, updated_at = $4 WHERE id = $1")
-                .bind(&s.id).bind(&s.connection_id).bind(s.sso_enabled).bind(s.updated_at)
+            sqlx::query("UPDATE content_sites SET connection_id = $2, sso_enabled = $3, updated_at = $4, identity_jwt = $5 WHERE id = $1")
+                .bind(&s.id).bind(&s.connection_id).bind(s.sso_enabled).bind(s.updated_at).bind(s.identity_jwt)
                 .execute(&mut *tx).await?;
             bind_audit!(sqlx::query(AUDIT_INSERT), audit).execute(&mut *tx).await?;
             tx.commit().await

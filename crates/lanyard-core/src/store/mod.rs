@@ -310,8 +310,10 @@ impl Store {
 mod audit;
 mod connections;
 mod content;
+mod content_contacts;
 mod device;
 pub use content::Handoff;
+pub use content_contacts::{ContactLink, ContactSession};
 mod domains;
 mod links;
 mod provider;

@@ -11,6 +11,7 @@
 mod admin;
 mod auth;
 mod content;
+mod content_contacts;
 mod device;
 mod domains;
 mod harness;
