@@ -309,3 +309,16 @@ pub async fn not_found(uri: axum::http::Uri) -> Response {
         )
     }
 }
+
+/// The registration audience's sign-in: ask for the email an emailed link goes to.
+#[derive(Template)]
+#[template(path = "content_link.html")]
+pub struct ContentLinkPage<'a> {
+    pub host: &'a str,
+    pub site_id: &'a str,
+    pub return_to: &'a str,
+    pub csrf_token: &'a str,
+    pub email: &'a str,
+    pub error: Option<String>,
+    pub error_code: &'a str,
+}

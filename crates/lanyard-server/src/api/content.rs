@@ -8,11 +8,12 @@ use crate::extract::{ApiCtx, ApiJson, ApiPath};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use lanyard_core::content::Warning;
 use lanyard_core::content::decide::{Audience, ResourceKind};
+use lanyard_core::content::{SiteChange, Warning};
 use lanyard_proto::{
-    ContactList, ContentWarning, CreateList, CreateSite, ErrorBody, ImportMembers, ImportResult,
-    LineError, Page, Resource, ResourcesChanged, SetResources, Site, SiteChanged, UpdateSite,
+    Contact, ContactList, ContentWarning, CreateList, CreateSite, ErrorBody, ImportMembers,
+    ImportResult, LineError, Page, Resource, ResourcesChanged, SetResources, Site, SiteChanged,
+    UpdateSite,
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -24,6 +25,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_lists, create_list))
         .routes(routes!(add_member, remove_member))
         .routes(routes!(import_members))
+        .routes(routes!(list_contacts))
+        .routes(routes!(add_contact, remove_contact))
+        .routes(routes!(import_contacts))
 }
 
 fn warnings(w: Vec<Warning>) -> Vec<ContentWarning> {
@@ -32,6 +36,7 @@ fn warnings(w: Vec<Warning>) -> Vec<ContentWarning> {
             code: w.code.to_owned(),
             message: w.message,
             paths: w.paths,
+            contacts: w.contacts,
         })
         .collect()
 }
@@ -59,18 +64,21 @@ async fn create_site(
 ) -> Result<(StatusCode, Json<Site>), ApiError> {
     let site = s
         .lanyard
-        .create_site(
+        .create_site_with(
             &ctx,
             &slug,
             &req.host,
             req.connection.as_deref(),
             req.sso_enabled,
+            req.identity_jwt,
         )
         .await?;
     Ok((StatusCode::CREATED, Json(site.to_wire())))
 }
 
-/// Change a site's SSO connection or switch; turning SSO off warns what opens and closes.
+/// Change a site's SSO connection, switch or identity JWT; turning SSO off warns what opens and
+/// closes. With `dry_run` only the warnings are answered (`applied: false`), to show before
+/// confirming.
 #[utoipa::path(patch, path = "/tenants/{tenant}/sites/{host}", tag = "content", params(("tenant" = String, Path), ("host" = String, Path)), request_body = UpdateSite, security(("api_key" = [])),
     responses((status = 200, body = SiteChanged), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn update_site(
@@ -79,17 +87,15 @@ async fn update_site(
     ApiPath((slug, host)): ApiPath<(String, String)>,
     ApiJson(req): ApiJson<UpdateSite>,
 ) -> Result<Json<SiteChanged>, ApiError> {
-    let (site, w) = s
-        .lanyard
-        .update_site(
-            &ctx,
-            &slug,
-            &host,
-            req.connection.as_deref(),
-            req.sso_enabled,
-        )
-        .await?;
+    let change = SiteChange {
+        connection: req.connection.as_deref(),
+        sso_enabled: req.sso_enabled,
+        identity_jwt: req.identity_jwt,
+        dry_run: req.dry_run,
+    };
+    let (site, w) = s.lanyard.change_site(&ctx, &slug, &host, &change).await?;
     Ok(Json(SiteChanged {
+        applied: !req.dry_run,
         site: site.to_wire(),
         warnings: warnings(w),
     }))
@@ -108,7 +114,8 @@ async fn list_resources(
 }
 
 /// Set the audience of resources (several paths at once for pages); warns when registered
-/// contacts lose access.
+/// contacts lose access, with how many. With `dry_run` only the warnings are answered
+/// (`applied: false`), to show before confirming.
 #[utoipa::path(put, path = "/tenants/{tenant}/sites/{host}/resources", tag = "content", params(("tenant" = String, Path), ("host" = String, Path)), request_body = SetResources, security(("api_key" = [])),
     responses((status = 200, body = ResourcesChanged), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn set_resources(
@@ -125,9 +132,19 @@ async fn set_resources(
     })?;
     let (rs, w) = s
         .lanyard
-        .set_resources(&ctx, &slug, &host, kind, &req.paths, audience, &req.lists)
+        .change_resources(
+            &ctx,
+            &slug,
+            &host,
+            kind,
+            &req.paths,
+            audience,
+            &req.lists,
+            req.dry_run,
+        )
         .await?;
     Ok(Json(ResourcesChanged {
+        applied: !req.dry_run,
         items: rs.iter().map(|r| r.to_wire()).collect(),
         warnings: warnings(w),
     }))
@@ -198,6 +215,74 @@ async fn import_members(
     let (added, errors) = s
         .lanyard
         .import_members(&ctx, &slug, &list, &req.csv)
+        .await?;
+    Ok(Json(ImportResult {
+        added,
+        errors: errors
+            .into_iter()
+            .map(|(line, message)| LineError { line, message })
+            .collect(),
+    }))
+}
+
+/// The site's registered contacts (they sign in to registration content by an emailed link).
+#[utoipa::path(get, path = "/tenants/{tenant}/sites/{host}/contacts", tag = "content", params(("tenant" = String, Path), ("host" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, body = Page<Contact>), (status = 404, body = ErrorBody)))]
+async fn list_contacts(
+    State(s): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    ApiPath((slug, host)): ApiPath<(String, String)>,
+) -> Result<Json<Page<Contact>>, ApiError> {
+    let cs = s.lanyard.list_contacts(&ctx, &slug, &host).await?;
+    Ok(Json(Page::all(cs.iter().map(|c| c.to_wire()).collect())))
+}
+
+/// Register a contact by email (case folded); registering twice changes nothing.
+#[utoipa::path(put, path = "/tenants/{tenant}/sites/{host}/contacts/{email}", tag = "content", params(("tenant" = String, Path), ("host" = String, Path), ("email" = String, Path)), security(("api_key" = [])),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn add_contact(
+    State(s): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    ApiPath((slug, host, email)): ApiPath<(String, String, String)>,
+) -> Result<StatusCode, ApiError> {
+    s.lanyard
+        .set_contact(&ctx, &slug, &host, &email, true)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Remove a registered contact; their contact sessions end with it.
+#[utoipa::path(delete, path = "/tenants/{tenant}/sites/{host}/contacts/{email}", tag = "content", params(("tenant" = String, Path), ("host" = String, Path), ("email" = String, Path)), security(("api_key" = [])),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn remove_contact(
+    State(s): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    ApiPath((slug, host, email)): ApiPath<(String, String, String)>,
+) -> Result<StatusCode, ApiError> {
+    if !s
+        .lanyard
+        .set_contact(&ctx, &slug, &host, &email, false)
+        .await?
+    {
+        return Err(
+            lanyard_core::Error::ContentContactNotFound(email.chars().take(254).collect()).into(),
+        );
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Import registered contacts from CSV; bad lines are reported by number, good ones added.
+#[utoipa::path(post, path = "/tenants/{tenant}/sites/{host}/contacts/import", tag = "content", params(("tenant" = String, Path), ("host" = String, Path)), request_body = ImportMembers, security(("api_key" = [])),
+    responses((status = 200, body = ImportResult), (status = 404, body = ErrorBody)))]
+async fn import_contacts(
+    State(s): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    ApiPath((slug, host)): ApiPath<(String, String)>,
+    ApiJson(req): ApiJson<ImportMembers>,
+) -> Result<Json<ImportResult>, ApiError> {
+    let (added, errors) = s
+        .lanyard
+        .import_contacts(&ctx, &slug, &host, &req.csv)
         .await?;
     Ok(Json(ImportResult {
         added,

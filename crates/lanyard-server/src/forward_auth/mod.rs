@@ -5,9 +5,14 @@
 //! `GET /_lanyard/callback?code=…` (which the proxy forwards here), where a one-time code
 //! becomes a cookie scoped to that host, so no third-party cookie is ever needed.
 //!
+//! Registration content sends visitors to `GET /content/link` instead ([`contact_link`]): a
+//! registered contact gets an emailed one-time link that ends at the same callback.
+//!
 //! The original host and URI are read from the forwarding headers only when the socket peer
 //! is a configured trusted proxy; identity headers (`X-Lanyard-*`) are only ever written,
 //! never read.
+
+mod contact_link;
 
 use crate::AppState;
 use crate::error::PageError;
@@ -22,8 +27,11 @@ use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use lanyard_core::Error;
-use lanyard_core::content::decide::{Decision, SignInKind};
+use lanyard_core::access::routing::EntryPoint;
+use lanyard_core::content::codes::Refusal;
+use lanyard_core::content::decide::{Decision, SignInKind, Visitor};
 use lanyard_core::content::{CALLBACK_PATH, normalize_host};
+use lanyard_core::model::ContentSite;
 use serde::Deserialize;
 use std::net::SocketAddr;
 
@@ -36,6 +44,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/auth/check", get(check))
         .route("/content/signin", get(signin))
+        .route(
+            "/content/link",
+            get(contact_link::form).post(contact_link::send),
+        )
         .route(CALLBACK_PATH, get(callback))
 }
 
@@ -60,9 +72,17 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
 }
 
-/// The original request as the proxy describes it: (host, path with query, https?). nginx
-/// sends `Host` + `X-Original-URI`; Caddy and Traefik `X-Forwarded-Host` + `X-Forwarded-Uri`.
-fn original(h: &HeaderMap) -> Option<(String, String, bool)> {
+/// The original request as the proxy describes it. nginx sends `Host` + `X-Original-URI`
+/// (and `X-Original-Method` if configured); Caddy and Traefik `X-Forwarded-Host`,
+/// `X-Forwarded-Uri`, `X-Forwarded-Method` and `X-Forwarded-Proto`.
+struct Original {
+    host: String,
+    uri: String,
+    /// The original method was GET or HEAD (or not stated): a redirect to sign in is safe.
+    navigable: bool,
+}
+
+fn original(h: &HeaderMap) -> Option<Original> {
     let host = header(h, "x-forwarded-host")
         .or_else(|| header(h, "host"))?
         .split(',')
@@ -70,11 +90,21 @@ fn original(h: &HeaderMap) -> Option<(String, String, bool)> {
         .trim()
         .to_owned();
     let uri = header(h, "x-original-uri").or_else(|| header(h, "x-forwarded-uri"))?;
-    let https = header(h, "x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https"));
-    Some((host, uri.to_owned(), https))
+    let navigable = header(h, "x-forwarded-method")
+        .or_else(|| header(h, "x-original-method"))
+        .is_none_or(|m| m.eq_ignore_ascii_case("GET") || m.eq_ignore_ascii_case("HEAD"));
+    Some(Original {
+        host,
+        uri: uri.to_owned(),
+        navigable,
+    })
 }
 
 /// A refusal in the admin API's error shape: a stable code and a sentence a person can act on.
+fn refuse(status: StatusCode, r: Refusal) -> Response {
+    answer(status, r.code(), &r.to_string(), true)
+}
+
 fn answer(status: StatusCode, code: &str, message: &str, gated: bool) -> Response {
     let mut res = (
         status,
@@ -90,27 +120,65 @@ fn answer(status: StatusCode, code: &str, message: &str, gated: bool) -> Respons
     res
 }
 
+/// The identity headers of a 200: all of them, empty when anonymous, so a proxy that copies
+/// them always overwrites a copy the client sent (Caddy 2.6 otherwise leaves its placeholder
+/// text or the client's value). `X-Lanyard-Identity` is the signed JWT when the site asks.
+async fn identity_headers(
+    s: &AppState,
+    site: Option<&ContentSite>,
+    visitor: Option<&Visitor>,
+    h: &mut HeaderMap,
+) {
+    let (user, email, role, lists) = match visitor {
+        Some(v) => (
+            v.user_id.clone(),
+            v.email.clone().unwrap_or_default(),
+            v.role.clone().unwrap_or_default(),
+            v.lists.join(","),
+        ),
+        None => Default::default(),
+    };
+    let jwt = match (site, visitor) {
+        (Some(site), Some(v)) if site.identity_jwt => {
+            match s.lanyard.content_identity_jwt(site, v).await {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::warn!(code = e.code(), "identity JWT not signed");
+                    String::new()
+                }
+            }
+        }
+        _ => String::new(),
+    };
+    for (name, val) in [
+        ("x-lanyard-user", user),
+        ("x-lanyard-email", email),
+        ("x-lanyard-role", role),
+        ("x-lanyard-lists", lists),
+        ("x-lanyard-identity", jwt),
+    ] {
+        h.insert(
+            name,
+            HeaderValue::from_str(&val).unwrap_or(HeaderValue::from_static("")),
+        );
+    }
+}
+
 async fn check(State(s): State<AppState>, jar: CookieJar, req: axum::extract::Request) -> Response {
     let (parts, _) = req.into_parts();
     if !peer_trusted(&parts, &s) {
-        return answer(
-            StatusCode::FORBIDDEN,
-            "content.untrusted_proxy",
-            "This check did not come from a trusted proxy: add the reverse proxy's address to trusted_proxies.",
-            true,
-        );
+        return refuse(StatusCode::FORBIDDEN, Refusal::UntrustedProxy);
     }
-    let Some((host, uri, _https)) = original(&parts.headers) else {
-        return answer(
-            StatusCode::FORBIDDEN,
-            "content.original_request_missing",
-            "The proxy did not say which page was asked for: send Host and X-Original-URI (nginx) or X-Forwarded-Host and X-Forwarded-Uri (Caddy, Traefik).",
-            true,
-        );
+    let Some(orig) = original(&parts.headers) else {
+        return refuse(StatusCode::FORBIDDEN, Refusal::OriginalRequestMissing);
     };
-    let path = uri.split(['?', '#']).next().unwrap_or("/");
+    let path = orig.uri.split(['?', '#']).next().unwrap_or("/");
     let token = jar.get(SITE_COOKIE).map(|c| c.value().to_owned());
-    let check = match s.lanyard.content_check(&host, path, token.as_deref()).await {
+    let check = match s
+        .lanyard
+        .content_check(&orig.host, path, token.as_deref())
+        .await
+    {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(code = e.code(), "forward-auth check failed");
@@ -125,32 +193,9 @@ async fn check(State(s): State<AppState>, jar: CookieJar, req: axum::extract::Re
     match check.decision {
         Decision::Allow(visitor) => {
             let mut res = StatusCode::OK.into_response();
-            let h = res.headers_mut();
-            // Every 200 names the identity, empty when anonymous: a proxy copying these
-            // headers then always overwrites a copy the client sent (Caddy 2.6 otherwise
-            // leaves its placeholder text or the client's value).
-            let (user, email, role, lists) = match &visitor {
-                Some(v) => (
-                    v.user_id.clone(),
-                    v.email.clone().unwrap_or_default(),
-                    v.role.clone().unwrap_or_default(),
-                    v.lists.join(","),
-                ),
-                None => Default::default(),
-            };
-            for (name, val) in [
-                ("x-lanyard-user", user),
-                ("x-lanyard-email", email),
-                ("x-lanyard-role", role),
-                ("x-lanyard-lists", lists),
-            ] {
-                h.insert(
-                    name,
-                    HeaderValue::from_str(&val).unwrap_or(HeaderValue::from_static("")),
-                );
-            }
+            identity_headers(&s, check.site.as_ref(), visitor.as_ref(), res.headers_mut()).await;
             if check.gated {
-                h.insert(
+                res.headers_mut().insert(
                     header::CACHE_CONTROL,
                     HeaderValue::from_static("private, no-store"),
                 );
@@ -159,44 +204,33 @@ async fn check(State(s): State<AppState>, jar: CookieJar, req: axum::extract::Re
         }
         Decision::SignIn(kind) => {
             let Some(site) = check.site else {
-                let r = lanyard_core::content::decide::DenyReason::UnknownSite;
-                return answer(StatusCode::FORBIDDEN, r.code(), r.message(), true);
+                return refuse(StatusCode::FORBIDDEN, Refusal::UnknownSite);
             };
-            if kind == SignInKind::Registration {
-                // The emailed one-time link for registered contacts is not built yet.
-                return answer(
-                    StatusCode::UNAUTHORIZED,
-                    "content.registration_sign_in",
-                    "This page is for registered contacts, who sign in through the link emailed to them.",
-                    true,
-                );
-            }
+            let (to, refusal) = match kind {
+                SignInKind::Sso => ("/content/signin", Refusal::SignInRequired),
+                SignInKind::Registration => ("/content/link", Refusal::RegistrationSignIn),
+            };
             let mut url = s.config.public_url.clone();
-            url.set_path("/content/signin");
+            url.set_path(to);
             url.query_pairs_mut()
                 .append_pair("site", &site.id)
-                .append_pair("return_to", &uri);
+                .append_pair("return_to", &orig.uri);
             // nginx `auth_request` wants 401 (its error_page redirects); Caddy `forward_auth`
-            // and Traefik `forwardAuth` pass the answer through, so they get the redirect.
-            let status = if parts.headers.contains_key("x-original-uri") {
+            // and Traefik `forwardAuth` pass the answer through, so they get the redirect —
+            // unless the original request was not a GET or HEAD, which a redirect would turn
+            // into a GET and lose the body of.
+            let status = if parts.headers.contains_key("x-original-uri") || !orig.navigable {
                 StatusCode::UNAUTHORIZED
             } else {
                 StatusCode::FOUND
             };
-            let mut res = answer(
-                status,
-                "content.sign_in_required",
-                "Sign in with your organisation's single sign-on to read this page.",
-                true,
-            );
+            let mut res = refuse(status, refusal);
             if let Ok(v) = HeaderValue::from_str(url.as_str()) {
                 res.headers_mut().insert(header::LOCATION, v);
             }
             res
         }
-        Decision::Deny(reason) => {
-            answer(StatusCode::FORBIDDEN, reason.code(), reason.message(), true)
-        }
+        Decision::Deny(reason) => refuse(StatusCode::FORBIDDEN, reason.refusal()),
     }
 }
 
@@ -213,7 +247,9 @@ async fn signin(
     State(s): State<AppState>,
     jar: CookieJar,
     Query(q): Query<SigninQuery>,
+    req: axum::extract::Request,
 ) -> Result<Response, PageError> {
+    let (parts, _) = req.into_parts();
     let site = s
         .lanyard
         .store
@@ -241,11 +277,28 @@ async fn signin(
     // Only a session the site's own connection opened is handed to the site.
     .filter(|v| v.connection_id.is_some() && v.connection_id == site.connection_id);
     let Some(session) = session else {
-        let conn = match &site.connection_id {
-            Some(id) => s.lanyard.store.connection_by_id(&tenant.id, id).await?,
-            None => None,
-        }
-        .ok_or_else(|| Error::ConnectionNotFound(format!("(SSO of {})", site.host)))?;
+        // An unauthenticated request for a tenant's page, routed like every sign-in (docs
+        // §12). Only the site's own connection opens its content (a password session never
+        // does), so whatever page routing would show, the visitor goes to that connection
+        // when the tenant has it enabled, and is told otherwise.
+        let client = crate::extract::client_addr(&parts, &s);
+        let routing = s
+            .lanyard
+            .route_login(&tenant.slug, EntryPoint::TenantPage, None, client)
+            .await?;
+        tracing::debug!(route = ?routing.route, host = %site.host, "content sign-in routed");
+        let Some(conn) = routing
+            .connections
+            .into_iter()
+            .find(|c| Some(&c.id) == site.connection_id.as_ref())
+        else {
+            let r = Refusal::SsoUnavailable;
+            return Ok(crate::pages::error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                r.code(),
+                &r.to_string(),
+            ));
+        };
         let mut back = url::Url::parse("https://lanyard.invalid/content/signin")
             .map_err(|e| Error::Internal(e.to_string()))?;
         back.query_pairs_mut()
@@ -267,7 +320,12 @@ async fn signin(
 
 #[derive(Deserialize)]
 struct CallbackQuery {
-    code: String,
+    /// The SSO handoff code (from `/content/signin`).
+    #[serde(default)]
+    code: Option<String>,
+    /// The emailed link's token (registered contacts).
+    #[serde(default)]
+    link: Option<String>,
 }
 
 /// On the site's own host (forwarded by its proxy): redeem the code, set the host-only
@@ -280,10 +338,12 @@ async fn callback(
 ) -> Result<Response, PageError> {
     let host = header(&headers, "host").unwrap_or("");
     let https = s.config.secure_cookies();
-    let (token, ret) = s
-        .lanyard
-        .content_redeem(&normalize_host(host), &q.code)
-        .await?;
+    let host = normalize_host(host);
+    let (token, ret) = match (&q.code, &q.link) {
+        (Some(code), None) => s.lanyard.content_redeem(&host, code).await?,
+        (None, Some(link)) => s.lanyard.redeem_contact_link(&host, link).await?,
+        _ => return Err(Error::ContentHandoffInvalid.into()),
+    };
     let c = Cookie::build((SITE_COOKIE, token))
         .path("/")
         .http_only(true)

@@ -11,15 +11,15 @@ use lanyard_core::content::decide::{Audience, ResourceKind};
 use serde_json::json;
 
 const HOST: &str = "docs.acme.example";
-const PROXY: &str = "127.0.0.1:40000";
+pub(crate) const PROXY: &str = "127.0.0.1:40000";
 
-struct Site {
-    app: TestApp,
+pub(crate) struct Site {
+    pub(crate) app: TestApp,
     conn_id: String,
     list_id: String,
 }
 
-async fn setup() -> Site {
+pub(crate) async fn setup() -> Site {
     let app = TestApp::new().await.with_trusted_proxies(&["127.0.0.1/32"]);
     let conn = crate::saml::connection(&app, "acme", "okta", json!({})).await;
     let conn_id = conn["id"].as_str().unwrap().to_owned();
@@ -61,7 +61,7 @@ async fn setup() -> Site {
 }
 
 /// The proxy's subrequest, nginx style (`Host` + `X-Original-URI`).
-async fn check(
+pub(crate) async fn check(
     app: &TestApp,
     peer: &str,
     uri: &str,
@@ -86,13 +86,13 @@ fn cache(res: &Res) -> Option<&str> {
         .and_then(|v| v.to_str().ok())
 }
 
-fn hdr<'a>(res: &'a Res, name: &str) -> Option<&'a str> {
+pub(crate) fn hdr<'a>(res: &'a Res, name: &str) -> Option<&'a str> {
     res.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// Signs `jo` in through the site's connection and walks the handoff to the site's host;
 /// returns the Lanyard session id and the site's `Cookie` value.
-async fn site_cookie(s: &Site, return_to: &str) -> (String, String) {
+pub(crate) async fn site_cookie(s: &Site, return_to: &str) -> (String, String) {
     let app = &s.app;
     let t = app
         .lanyard
@@ -187,10 +187,17 @@ async fn every_audience_with_sso_on_off_and_on_again() {
             "{loc}"
         );
     }
-    // Registration content: the emailed link is not built yet, so 401 without a sign-in URL.
+    // Registration content: 401 to the page that emails registered contacts a link.
     let r = check(app, PROXY, "/kb/a", None, &[]).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.code(), "content.registration_sign_in");
+    assert!(
+        hdr(&r, "location")
+            .unwrap()
+            .starts_with("http://127.0.0.1:8080/content/link?site="),
+        "{:?}",
+        hdr(&r, "location")
+    );
 
     // Signed in through the site's connection.
     let (_, cookie) = site_cookie(&s, "/guide").await;
