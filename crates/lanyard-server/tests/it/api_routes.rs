@@ -234,5 +234,25 @@ pub(crate) fn routes(uid: &str) -> Vec<(&'static str, String, Option<Value>)> {
             "/api/v1/tenants/acme/lists/some-list/import".into(),
             Some(json!({"csv": "email\nann@acme.test"})),
         ),
+        (
+            "GET",
+            "/api/v1/tenants/acme/sites/docs.acme.example/contacts".into(),
+            None,
+        ),
+        (
+            "PUT",
+            "/api/v1/tenants/acme/sites/docs.acme.example/contacts/ann@acme.test".into(),
+            None,
+        ),
+        (
+            "DELETE",
+            "/api/v1/tenants/acme/sites/docs.acme.example/contacts/ann@acme.test".into(),
+            None,
+        ),
+        (
+            "POST",
+            "/api/v1/tenants/acme/sites/docs.acme.example/contacts/import".into(),
+            Some(json!({"csv": "email\nann@acme.test"})),
+        ),
     ]
 }
