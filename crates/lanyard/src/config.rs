@@ -174,6 +174,9 @@ struct FileConfig {
     request_timeout_secs: Option<u64>,
     /// Age at which the OpenID provider's signing keys are replaced (days).
     signing_key_rotation_days: Option<u64>,
+    /// Staleness bound of forward-auth's per-node cache of sites, resources and list
+    /// memberships, in milliseconds (0: no cache).
+    content_cache_ms: Option<u64>,
     /// Non-public networks requests to identity providers may reach.
     outbound_allow_networks: Option<Vec<String>>,
     /// Deprecated: `true` stands for the loopback and private ranges in
@@ -203,6 +206,8 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Age at which `serve` replaces the OpenID provider's signing keys, in seconds.
     pub signing_key_rotation_secs: i64,
+    /// Staleness bound of forward-auth's per-node decision cache (`content_cache_ms`).
+    pub content_cache: Duration,
     /// Non-public networks requests to identity providers may reach (`outbound_allow_networks`,
     /// plus the loopback and private ranges when the deprecated switch is on).
     pub outbound_allow_networks: Vec<IpNet>,
@@ -363,6 +368,12 @@ pub fn resolve(args: &ConfigArgs) -> Result<Config> {
     if rotation_days == 0 || rotation_days > 3650 {
         bail!("signing_key_rotation_days must be between 1 and 3650");
     }
+    let content_cache_ms = file.content_cache_ms.unwrap_or(
+        u64::try_from(lanyard_core::content::cache::DEFAULT_STALENESS.as_millis()).unwrap_or(2000),
+    );
+    if content_cache_ms > 60_000 {
+        bail!("content_cache_ms must be between 0 (no cache) and 60000");
+    }
     let mut outbound = args
         .outbound_allow_networks
         .clone()
@@ -398,6 +409,7 @@ pub fn resolve(args: &ConfigArgs) -> Result<Config> {
         demo: !args.no_demo && file.demo.unwrap_or(true),
         request_timeout: Duration::from_secs(timeout),
         signing_key_rotation_secs: i64::try_from(rotation_days).unwrap_or(90) * 86_400,
+        content_cache: Duration::from_millis(content_cache_ms),
         outbound_allow_networks,
         deprecations,
     })

@@ -4,7 +4,8 @@
 //! The same with real Caddy (`forward_auth`), which passes Lanyard's redirect through.
 //! Walks public, SSO and SSO + lists content, the redirect to sign-in and back through the
 //! one-time code on the site's own host, SSO off and on again, header spoofing, a revoked
-//! session and the cache headers. Skips (with a message) when nginx is missing; under `CI`
+//! session and the cache headers; and a registered contact signing in by the emailed link
+//! (read from the outbox API), then losing access when SSO is required. Skips (with a message) when nginx is missing; under `CI`
 //! it fails instead.
 
 use crate::dev_idp::{cookies, saml};
@@ -68,6 +69,7 @@ fn start_nginx(bin: &Path, dir: &Path, lanyard_port: u16) -> Nginx {
     std::fs::write(site.join("pricing.html"), "public pricing\n").unwrap();
     std::fs::write(site.join("guide.html"), "sso guide\n").unwrap();
     std::fs::write(site.join("blog/post.html"), "list-only post\n").unwrap();
+    std::fs::write(site.join("kb.html"), "contacts article\n").unwrap();
     for t in ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"] {
         std::fs::create_dir_all(dir.join(t)).unwrap();
     }
@@ -342,6 +344,47 @@ fn nginx_auth_request_walks_every_audience_sso_off_and_on_spoofing_and_revocatio
     assert_eq!(visit(&n, "/guide.html", "").status, 302);
     assert_eq!(visit(&n, "/blog/post.html", &cookie).status, 200);
 
+    // Registration content: a registered contact signs in by the emailed link.
+    res("article", "/kb.html", "registration", &[]);
+    call(
+        "PUT",
+        &format!("/sites/{HOST}/contacts/reg@demo.example"),
+        json!(null),
+    );
+    let contact = contact_signs_in(&server, &key, &lanyard, "/kb.html", |p, h| visit(&n, p, h));
+    let r = visit(&n, "/kb.html", &contact);
+    assert_eq!((r.status, r.body.as_str()), (200, "contacts article\n"));
+    assert!(r.header("x-seen-user").unwrap().starts_with("contact:"));
+    assert_eq!(
+        visit(&n, "/guide.html", &contact).status,
+        302,
+        "a contact is no SSO visitor"
+    );
+    // Requiring SSO there: the dry run counts the contact who loses access, then confirmed.
+    let warn = |dry: bool| {
+        json_of(&call(
+            "PUT",
+            &format!("/sites/{HOST}/resources"),
+            json!({"kind": "article", "paths": ["/kb.html"], "audience": "sso", "dry_run": dry}),
+        ))
+    };
+    let w = warn(true);
+    assert_eq!(w["applied"], false);
+    assert_eq!(
+        w["warnings"][0]["code"],
+        "content.registration_contacts_lose_access"
+    );
+    assert_eq!(w["warnings"][0]["contacts"], 1);
+    assert_eq!(
+        visit(&n, "/kb.html", &contact).status,
+        200,
+        "nothing changed yet"
+    );
+    assert_eq!(warn(false)["warnings"][0]["contacts"], 1);
+    let r = visit(&n, "/kb.html", &contact);
+    assert_eq!(r.status, 302, "the contact lost access: {}", r.body);
+    assert!(r.header("location").unwrap().contains("/content/signin?"));
+
     // A revoked session: the site's cookie stops working at the next request.
     let r = api(
         &server,
@@ -357,6 +400,79 @@ fn nginx_auth_request_walks_every_audience_sso_off_and_on_spoofing_and_revocatio
         r.header("cache-control").as_deref(),
         Some("private, no-store")
     );
+}
+
+/// Walks the registration sign-in from the proxy's redirect: the link page on Lanyard, the
+/// emailed link (from the outbox API) followed on the site's host through the proxy. Returns
+/// the `Cookie:` header line for the contact's site cookie.
+fn contact_signs_in(
+    server: &Server,
+    key: &str,
+    lanyard: &str,
+    page: &str,
+    visit: impl Fn(&str, &str) -> HttpResponse,
+) -> String {
+    let r = visit(page, "");
+    assert_eq!(r.status, 302, "{}", r.body);
+    let to = r.header("location").unwrap();
+    let form_path = to
+        .strip_prefix(lanyard)
+        .unwrap_or_else(|| panic!("to Lanyard's link page: {to}"));
+    assert!(form_path.starts_with("/content/link?site="), "{form_path}");
+    let form = server.get(form_path, "");
+    assert_eq!(form.status, 200, "{}", form.body);
+    let csrf = form
+        .cookie("lanyard_login_csrf")
+        .expect("the form's CSRF cookie");
+    let field = |name: &str| {
+        let pat = format!("name=\"{name}\" value=\"");
+        let at = form.body.find(&pat).unwrap() + pat.len();
+        form.body[at..]
+            .split('"')
+            .next()
+            .unwrap()
+            .replace("&#x2f;", "/")
+    };
+    let body = format!(
+        "csrf_token={csrf}&site={}&return_to={}&email={}",
+        urlencode(&field("site")),
+        urlencode(&field("return_to")),
+        urlencode("Reg@Demo.Example")
+    );
+    let sent = server.post_form(
+        "/content/link",
+        &format!("Cookie: lanyard_login_csrf={csrf}\r\nAccept-Language: ja\r\n"),
+        &body,
+    );
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    let outbox = api(server, key, "GET", "/api/v1/tenants/demo/outbox", "");
+    let outbox = json_of(&outbox);
+    let mail = outbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["to"] == "reg@demo.example")
+        .expect("the link was mailed");
+    assert!(
+        mail["subject"]
+            .as_str()
+            .unwrap()
+            .contains("サインインリンク")
+    );
+    let text = mail["body"].as_str().unwrap();
+    let at = text
+        .find(&format!("http://{HOST}/_lanyard/callback?link="))
+        .expect("the link leads to the site's own callback");
+    let link = text[at..].split_whitespace().next().unwrap();
+    let cb = link.strip_prefix(&format!("http://{HOST}")).unwrap();
+    let r = visit(cb, "");
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.header("location").as_deref(), Some(page));
+    assert_eq!(visit(cb, "").status, 401, "the link is single-use");
+    format!(
+        "Cookie: lanyard_site={}\r\n",
+        r.cookie("lanyard_site").unwrap()
+    )
 }
 
 fn caddy_bin() -> Option<PathBuf> {
@@ -383,6 +499,7 @@ fn start_caddy(bin: &Path, dir: &Path, lanyard_port: u16) -> Nginx {
     std::fs::write(site.join("guide.html"), "sso guide\n").unwrap();
     std::fs::write(site.join("pricing.html"), "public pricing\n").unwrap();
     std::fs::write(site.join("blog/post.html"), "list-only post\n").unwrap();
+    std::fs::write(site.join("kb.html"), "contacts article\n").unwrap();
     let d = dir.display();
     let conf = format!(
         r#"{{
@@ -521,4 +638,27 @@ fn caddy_forward_auth_redirects_to_sign_in_and_back_and_gates_lists() {
         json!(null),
     );
     assert_eq!(visit(&c, "/blog/post.html", &cookie).status, 200);
+
+    // A registered contact through Caddy: the redirect, the emailed link, the article; then
+    // SSO required there locks them out.
+    call(
+        "PUT",
+        &format!("/sites/{HOST}/resources"),
+        json!({"kind": "article", "paths": ["/kb.html"], "audience": "registration"}),
+    );
+    call(
+        "PUT",
+        &format!("/sites/{HOST}/contacts/reg@demo.example"),
+        json!(null),
+    );
+    let contact = contact_signs_in(&server, &key, &lanyard, "/kb.html", |p, h| visit(&c, p, h));
+    let r = visit(&c, "/kb.html", &contact);
+    assert_eq!((r.status, r.body.as_str()), (200, "contacts article\n"));
+    let w = json_of(&call(
+        "PUT",
+        &format!("/sites/{HOST}/resources"),
+        json!({"kind": "article", "paths": ["/kb.html"], "audience": "sso"}),
+    ));
+    assert_eq!(w["warnings"][0]["contacts"], 1);
+    assert_eq!(visit(&c, "/kb.html", &contact).status, 302);
 }
