@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use lanyard_core::Error;
-use lanyard_core::signin::saml::{AcsPost, SamlStart};
+use lanyard_core::signin::saml::{AcsOutcome, AcsPost, SamlStart};
 use serde::Deserialize;
 
 /// Large enough for the biggest response the verifier accepts (256 KiB of XML, base64-encoded).
@@ -67,6 +67,7 @@ pub(crate) async fn start(
     conn: &str,
     return_to: Option<&str>,
     invitation_id: Option<&str>,
+    test: bool,
     meta: &lanyard_core::RequestMeta,
 ) -> Result<Response, PageError> {
     let binding = browser_binding(s, jar);
@@ -79,6 +80,7 @@ pub(crate) async fn start(
                 return_to,
                 invitation_id,
                 browser_binding: binding.as_deref(),
+                test,
             },
             &public(s),
             meta,
@@ -129,6 +131,7 @@ async fn acs(
     State(s): State<AppState>,
     Path((tenant, conn)): Path<(String, String)>,
     Meta(meta): Meta,
+    headers: axum::http::HeaderMap,
     jar: CookieJar,
     form: Result<Form<AcsForm>, FormRejection>,
 ) -> Result<Response, PageError> {
@@ -166,10 +169,15 @@ async fn acs(
         )
         .await
     {
-        Ok(login) => {
+        Ok(AcsOutcome::SignedIn(login)) => {
             login_outcome("saml", "ok");
             crate::metrics::provisioning_outcome("saml", login.provisioning);
             Ok(signed_in(&s, jar, login.session, login.return_to))
+        }
+        Ok(AcsOutcome::Tested(report)) => {
+            login_outcome("saml", "test");
+            let lang = crate::i18n::Lang::of_request(&headers, &jar);
+            Ok(pages::test_result(lang, &report))
         }
         Err(e) => {
             login_outcome("saml", e.code());
