@@ -61,7 +61,7 @@ pub const TEST_RELAY_PREFIX: &str = "test.";
 /// What an accepted SAML response led to: a session, or (a console test) a report.
 #[derive(Debug, Clone)]
 pub enum AcsOutcome {
-    SignedIn(SamlLogin),
+    SignedIn(Box<SamlLogin>),
     Tested(Box<crate::console::test::TestReport>),
 }
 
@@ -531,12 +531,12 @@ impl Lanyard {
                 Some((&c.id, &identity.role_claims)),
             )
             .await?;
-        Ok(AcsOutcome::SignedIn(SamlLogin {
+        Ok(AcsOutcome::SignedIn(Box::new(SamlLogin {
             session,
             return_to: pending.and_then(|p| p.return_to),
             user_created: prov.created,
             provisioning: prov.outcome(),
-        }))
+        })))
     }
 }
 
