@@ -215,6 +215,8 @@ struct Trace {
     name_id: Option<String>,
     assertion_id: Option<String>,
     in_response_to: Option<String>,
+    /// The answer belongs to a console test (its failure is audited as one).
+    test: bool,
 }
 
 impl Lanyard {
@@ -395,6 +397,7 @@ impl Lanyard {
             "identity_verified": trace.name_id.is_some(),
             "assertion_id": trace.assertion_id,
             "in_response_to": trace.in_response_to,
+            "test": trace.test,
         });
         self.audit_login_failure(&tenant.slug, "saml", conn_slug, meta, e, details)
             .await;
@@ -458,6 +461,7 @@ impl Lanyard {
         let test = pending
             .as_ref()
             .is_some_and(|p| p.purpose.as_deref() == Some(PURPOSE_TEST));
+        trace.test = test;
         if !c.enabled && !test {
             return Err(Error::ConnectionDisabled);
         }
