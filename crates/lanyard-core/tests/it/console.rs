@@ -195,3 +195,91 @@ fn test_warnings_name_what_the_it_admin_must_fix() {
     id.raw_claims = serde_json::json!({});
     assert!(warnings(&id, &TestFacts::default(), T0).is_empty());
 }
+
+#[tokio::test]
+async fn a_test_sign_in_keeps_its_purpose_in_the_pending_login() {
+    each_backend(|e| async move {
+        let l = &e.lanyard;
+        tenant(l, "acme").await;
+        let c = l
+            .create_connection(
+                &Ctx::cli(),
+                "acme",
+                proto::ConnectionInput {
+                    slug: Some("okta".into()),
+                    name: Some("Okta".into()),
+                    enabled: Some(false),
+                    idp_entity_id: Some("https://idp.example.test".into()),
+                    sso_url: Some("https://idp.example.test/sso".into()),
+                    certificates: Some(vec![
+                        std::fs::read_to_string(concat!(
+                            env!("CARGO_MANIFEST_DIR"),
+                            "/../lanyard-saml/tests/fixtures/keys/idp.crt"
+                        ))
+                        .unwrap(),
+                    ]),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .1;
+        // A disabled connection: a sign-in start is refused, a test start is not.
+        let start = |test| lanyard_core::model::LoginStart {
+            test,
+            ..Default::default()
+        };
+        let m = meta("203.0.113.9");
+        let refused = l
+            .saml_start("acme", "okta", start(false), "https://sso.example.com", &m)
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), "connection.disabled", "{}", e.name);
+        let lanyard_core::signin::saml::SamlStart::Redirect(url) = l
+            .saml_start("acme", "okta", start(true), "https://sso.example.com", &m)
+            .await
+            .unwrap()
+        else {
+            panic!("redirect binding");
+        };
+        let url = url::Url::parse(&url).unwrap();
+        let rs = url
+            .query_pairs()
+            .find(|(k, _)| k == "RelayState")
+            .unwrap()
+            .1
+            .into_owned();
+        assert!(rs.starts_with("test."), "{rs}");
+        let xml = lanyard_saml::authn_request::inflate_redirect_message(
+            &url.query_pairs()
+                .find(|(k, _)| k == "SAMLRequest")
+                .unwrap()
+                .1,
+            1 << 20,
+        )
+        .unwrap();
+        let xml = String::from_utf8(xml).unwrap();
+        let id = xml
+            .split(" ID=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned();
+        let t = l.tenant("acme").await.unwrap();
+        let p = l
+            .store
+            .take_pending_login(&id, &t.id, &c.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            p.purpose.as_deref(),
+            Some(lanyard_core::model::PURPOSE_TEST),
+            "{}",
+            e.name
+        );
+    })
+    .await;
+}
