@@ -72,7 +72,12 @@ impl Lanyard {
             Actor::ApiKey {
                 tenant_id: Some(t), ..
             } if *t != tenant.id => Err(Error::ApiKeyWrongTenant(tenant.slug.clone())),
-            Actor::ApiKey { .. } | Actor::Cli | Actor::System => Ok(()),
+            Actor::Admin {
+                tenant_id: Some(t), ..
+            } if *t != tenant.id => Err(Error::ApiKeyWrongTenant(tenant.slug.clone())),
+            Actor::ApiKey { .. } | Actor::Admin { .. } | Actor::Cli | Actor::System => Ok(()),
+            // A setup link reaches its tenant's connections only (`connection_tenant`).
+            Actor::SetupLink { .. } => Err(crate::error::ConsoleError::SetupLinkScope.into()),
             Actor::User { .. } | Actor::Anonymous => Err(Error::ApiKeyMissing),
         }
     }
@@ -82,9 +87,13 @@ impl Lanyard {
             Actor::ApiKey {
                 tenant_id: None, ..
             }
+            | Actor::Admin {
+                tenant_id: None, ..
+            }
             | Actor::Cli
             | Actor::System => Ok(()),
-            Actor::ApiKey { .. } => Err(Error::OperatorOnly),
+            Actor::ApiKey { .. } | Actor::Admin { .. } => Err(Error::OperatorOnly),
+            Actor::SetupLink { .. } => Err(crate::error::ConsoleError::SetupLinkScope.into()),
             Actor::User { .. } | Actor::Anonymous => Err(Error::ApiKeyMissing),
         }
     }
@@ -92,30 +101,32 @@ impl Lanyard {
     /// Looks up a tenant the actor may administer.
     pub async fn admin_tenant(&self, ctx: &Ctx, slug: &str) -> Result<Tenant> {
         let tenant = self.tenant(slug).await;
-        // A tenant-bound key learns nothing about other tenants, not even whether they exist.
-        if let (
-            Actor::ApiKey {
-                tenant_id: Some(own),
-                ..
-            },
-            Ok(t),
-        ) = (&ctx.actor, &tenant)
-            && *own != t.id
-        {
-            return Err(Error::ApiKeyWrongTenant(slug.to_owned()));
-        }
-        if let (
-            Actor::ApiKey {
-                tenant_id: Some(_), ..
-            },
-            Err(Error::TenantNotFound(_)),
-        ) = (&ctx.actor, &tenant)
-        {
-            return Err(Error::ApiKeyWrongTenant(slug.to_owned()));
+        // A tenant-bound key (or tenant admin) learns nothing about other tenants, not even
+        // whether they exist.
+        if let Some(own) = ctx.actor.bound_tenant() {
+            match &tenant {
+                Ok(t) if own != t.id => return Err(Error::ApiKeyWrongTenant(slug.to_owned())),
+                Err(Error::TenantNotFound(_)) => {
+                    return Err(Error::ApiKeyWrongTenant(slug.to_owned()));
+                }
+                _ => {}
+            }
         }
         let tenant = tenant?;
         self.authorize_tenant(ctx, &tenant)?;
         Ok(tenant)
+    }
+
+    /// Looks up a tenant whose connections the actor may read and change: what
+    /// [`Self::admin_tenant`] allows, and a setup link for its own tenant.
+    pub async fn connection_tenant(&self, ctx: &Ctx, slug: &str) -> Result<Tenant> {
+        if let Actor::SetupLink { tenant_id, .. } = &ctx.actor {
+            return match self.tenant(slug).await {
+                Ok(t) if t.id == *tenant_id => Ok(t),
+                _ => Err(crate::error::ConsoleError::SetupLinkScope.into()),
+            };
+        }
+        self.admin_tenant(ctx, slug).await
     }
 
     // --- tenants ---
@@ -165,11 +176,7 @@ impl Lanyard {
         limit: Option<i64>,
     ) -> Result<(Vec<Tenant>, Option<String>)> {
         let limit = page_limit(limit)?;
-        if let Actor::ApiKey {
-            tenant_id: Some(own),
-            ..
-        } = &ctx.actor
-        {
+        if let Some(own) = ctx.actor.bound_tenant() {
             let t = self.store.tenant_by_id(own).await?;
             return Ok((t.into_iter().collect(), None));
         }
@@ -586,11 +593,8 @@ impl Lanyard {
         cursor: Option<&str>,
         limit: Option<i64>,
     ) -> Result<(Vec<AuditRow>, Option<String>)> {
-        match &ctx.actor {
-            Actor::ApiKey {
-                tenant_id: Some(own),
-                ..
-            } => {
+        match ctx.actor.bound_tenant() {
+            Some(own) => {
                 let own = self
                     .store
                     .tenant_by_id(own)
@@ -603,7 +607,7 @@ impl Lanyard {
                     _ => filter.tenant = Some(own.slug),
                 }
             }
-            _ => self.authorize_operator(ctx)?,
+            None => self.authorize_operator(ctx)?,
         }
         let limit = page_limit(limit)?;
         filter.before_seq = match cursor {

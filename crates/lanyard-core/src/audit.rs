@@ -16,6 +16,18 @@ pub enum Actor {
         id: String,
         tenant_id: String,
     },
+    /// A signed-in administrator in the admin console (`/admin`): a super admin has operator
+    /// authority (`tenant_id` is `None`), a tenant's `admin` role that tenant's.
+    Admin {
+        id: String,
+        tenant_id: Option<String>,
+    },
+    /// The customer's IT admin through a setup link (`/setup/{token}`): the connections of one
+    /// tenant only, and nothing else of it.
+    SetupLink {
+        id: String,
+        tenant_id: String,
+    },
     /// `lanyard admin …` on the server itself: full authority, like the database owner.
     Cli,
     /// Lanyard itself (bootstrap, background jobs).
@@ -24,10 +36,25 @@ pub enum Actor {
 }
 
 impl Actor {
+    /// The one tenant a tenant-bound actor (API key, tenant admin) is held to. A setup link is
+    /// not tenant-bound in this sense: it reaches no tenant operation, only connections.
+    pub fn bound_tenant(&self) -> Option<&str> {
+        match self {
+            Self::ApiKey {
+                tenant_id: Some(t), ..
+            }
+            | Self::Admin {
+                tenant_id: Some(t), ..
+            } => Some(t),
+            _ => None,
+        }
+    }
+
     pub fn label(&self) -> String {
         match self {
             Self::ApiKey { id, .. } => format!("api_key:{id}"),
-            Self::User { id, .. } => format!("user:{id}"),
+            Self::User { id, .. } | Self::Admin { id, .. } => format!("user:{id}"),
+            Self::SetupLink { id, .. } => format!("setup_link:{id}"),
             Self::Cli => "cli".into(),
             Self::System => "system".into(),
             Self::Anonymous => "anonymous".into(),

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod audit;
 pub mod clock;
 pub mod connection;
+pub mod console;
 pub mod content;
 pub mod domain;
 pub mod error;

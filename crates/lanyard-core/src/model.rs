@@ -368,6 +368,33 @@ pub struct PendingLogin {
     /// The upgrade invitation this login was started from.
     #[sqlx(default)]
     pub invitation_id: Option<String>,
+    /// `None` for a sign-in; [`PURPOSE_TEST`] for a console test (reported, no session).
+    #[sqlx(default)]
+    pub purpose: Option<String>,
+}
+
+/// The purpose of a console or setup-portal test sign-in (`pending_logins.purpose`).
+pub const PURPOSE_TEST: &str = "test";
+
+/// A setup link for a customer's IT admin (`setup_links`): one tenant, one person, expiring,
+/// revocable, finished once. The token and the claim cookie are kept as SHA-256 only.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SetupLink {
+    pub id: String,
+    pub tenant_id: String,
+    pub token_hash: Vec<u8>,
+    /// Whom the link is for (shown to admins).
+    pub note: String,
+    /// The actor label of the admin who created it.
+    pub created_by: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub claim_hash: Option<Vec<u8>>,
+    pub claimed_at: Option<UnixTime>,
+    /// The connection the IT admin created through the link (the only one it may change).
+    pub connection_id: Option<String>,
+    pub used_at: Option<UnixTime>,
+    pub revoked_at: Option<UnixTime>,
 }
 
 /// The link from an IdP subject (per connection) to a user.
@@ -535,6 +562,8 @@ pub struct LoginStart<'a> {
     pub return_to: Option<&'a str>,
     pub invitation_id: Option<&'a str>,
     pub browser_binding: Option<&'a str>,
+    /// A console test (`pending_logins.purpose = 'test'`): verified, reported, no session.
+    pub test: bool,
 }
 
 /// An email domain a tenant claims (see [`crate::domain`]).

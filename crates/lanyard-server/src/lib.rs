@@ -3,6 +3,7 @@
 
 pub mod address_policy;
 pub mod api;
+mod console;
 pub mod dev_idp;
 pub mod error;
 pub mod extract;
@@ -10,6 +11,7 @@ pub mod fetch;
 mod forward_auth;
 pub mod health;
 mod home;
+pub mod i18n;
 mod links;
 pub mod metrics;
 pub mod pages;
@@ -91,6 +93,7 @@ pub fn app(lanyard: Lanyard, config: ServerConfig) -> Router {
         .merge(signin::api_tokens::router())
         .merge(links::router())
         .merge(forward_auth::router())
+        .merge(console::router())
         .merge(provider::router())
         .merge(api::router())
         .merge(health::router())

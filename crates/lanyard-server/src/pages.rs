@@ -7,6 +7,9 @@ use axum::response::{Html, IntoResponse, Response};
 /// No scripts, no framing, forms only to ourselves.
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// The console's and setup portal's pages: scripts only from this server (`console.js`).
+pub const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 #[derive(Template)]
 #[template(path = "login.html")]
 pub struct LoginPage<'a> {
@@ -290,6 +293,89 @@ fn error_title(status: StatusCode, code: &str, path: &str) -> &'static str {
         s if s.is_server_error() => "Something went wrong",
         _ => "Request refused",
     }
+}
+
+#[derive(Template)]
+#[template(path = "console/test_result.html")]
+struct TestResultPage<'a> {
+    t: crate::i18n::Tr,
+    r: &'a lanyard_core::console::test::TestReport,
+    headline: String,
+    jit_kind: &'static str,
+    jit_text: String,
+    jit_rows: Vec<(String, String, String)>,
+    role_text: String,
+    warnings: &'a [String],
+}
+
+/// The result of a console test sign-in (the ACS renders it instead of opening a session).
+pub fn test_result(
+    lang: crate::i18n::Lang,
+    r: &lanyard_core::console::test::TestReport,
+) -> Response {
+    use lanyard_core::console::test::JitPreview;
+    let t = lang.tr();
+    let none = t.t("none");
+    let (jit_kind, jit_text, jit_rows) = match &r.jit {
+        JitPreview::Create {
+            username,
+            email,
+            display_name,
+        } => (
+            "create",
+            t.f("test-jit-create", [("username", username)]),
+            vec![
+                (
+                    t.t("field-username").to_owned(),
+                    username.clone(),
+                    String::new(),
+                ),
+                (
+                    t.t("field-email").to_owned(),
+                    email.clone().unwrap_or_else(|| none.to_owned()),
+                    String::new(),
+                ),
+                (
+                    t.t("field-display-name").to_owned(),
+                    display_name.clone().unwrap_or_else(|| none.to_owned()),
+                    String::new(),
+                ),
+            ],
+        ),
+        JitPreview::Update { username, changes } => (
+            "update",
+            if changes.is_empty() {
+                t.f("test-jit-linked-unchanged", [("username", username)])
+            } else {
+                t.f("test-jit-linked-update", [("username", username)])
+            },
+            changes.clone(),
+        ),
+        JitPreview::Refused { code, message } => (
+            "refused",
+            t.f("test-jit-refused", [("code", code), ("message", message)]),
+            Vec::new(),
+        ),
+    };
+    let role = r.role.as_deref().unwrap_or(none);
+    let role_text = t.f(
+        &format!("test-role-{}", r.role_source.replace('_', "-")),
+        [("role", role)],
+    );
+    render_with_csp(
+        StatusCode::OK,
+        &TestResultPage {
+            t,
+            r,
+            headline: t.f("test-result-ok", [("connection", &r.connection_name)]),
+            jit_kind,
+            jit_text,
+            jit_rows,
+            role_text,
+            warnings: &r.warnings,
+        },
+        CONSOLE_CSP,
+    )
 }
 
 /// Fallback for unknown paths: JSON under the API, a page elsewhere.

@@ -564,7 +564,7 @@ impl Lanyard {
         slug: &str,
         input: proto::ConnectionInput,
     ) -> Result<(Tenant, Connection)> {
-        let t = self.admin_tenant(ctx, slug).await?;
+        let t = self.connection_tenant(ctx, slug).await?;
         let n = NewConnection::from_input(
             input.slug.as_ref(),
             input.name.as_ref(),
@@ -603,7 +603,7 @@ impl Lanyard {
         slug: &str,
         conn_slug: &str,
     ) -> Result<(Tenant, Connection)> {
-        let t = self.admin_tenant(ctx, slug).await?;
+        let t = self.connection_tenant(ctx, slug).await?;
         let c = self
             .store
             .connection_by_slug(&t.id, conn_slug)
@@ -658,6 +658,7 @@ impl Lanyard {
     }
 
     pub async fn delete_connection(&self, ctx: &Ctx, slug: &str, conn_slug: &str) -> Result<()> {
+        self.admin_tenant(ctx, slug).await?;
         let (t, c) = self.get_connection(ctx, slug, conn_slug).await?;
         let ev = ctx
             .event(self.now(), Some(&t.slug), "connection.deleted")

@@ -1,10 +1,12 @@
 //! The domain's errors. Every variant has a stable `code()` that appears on error pages, in API
 //! responses, in the audit log and as a metric label; the Display text tells a person what to do.
 
+mod console;
 mod jwt;
 mod oidc;
 mod provider;
 
+pub use console::ConsoleError;
 pub use jwt::JwtError;
 pub use oidc::{MAX_SIGNING_CERTIFICATES, OidcError, SigningKeyError};
 pub use provider::ProviderError;
@@ -173,6 +175,9 @@ pub enum Error {
     /// Lanyard as the OpenID provider refused a request of an app.
     #[error("{0}")]
     Provider(ProviderError),
+    /// The admin console or the setup portal refused (`console.*`, `setup_link.*`).
+    #[error("{0}")]
+    Console(#[from] ConsoleError),
     #[error("this sign-in response does not answer a sign-in pending here (unknown or used state)")]
     OidcStateUnknown,
     #[error("the sign-in this response answers has expired")]
@@ -331,6 +336,7 @@ impl Error {
             Self::Jwt(e) => e.code(),
             Self::Oidc(e) => e.code(),
             Self::Provider(e) => e.code(),
+            Self::Console(e) => e.code(),
             Self::OidcStateUnknown => "oidc.state_unknown",
             Self::OidcStateExpired => "oidc.state_expired",
             Self::OidcBrowserMismatch => "oidc.browser_mismatch",
@@ -380,6 +386,7 @@ impl Error {
             | Self::MetadataUrlForbidden => ErrorKind::Invalid,
             Self::Fetch(e) if e.is_settings_error() => ErrorKind::Invalid,
             Self::OidcSigningKey(_) => ErrorKind::Invalid,
+            Self::Console(e) => e.kind(),
             Self::Provider(ProviderError::AppNotFound) => ErrorKind::NotFound,
             Self::Provider(ProviderError::SigningKey(_)) => ErrorKind::Internal,
             Self::Provider(
@@ -483,6 +490,7 @@ impl Error {
     /// For sign-in refusals: one sentence telling the user or the IdP administrator what to do.
     pub fn help(&self) -> Option<&'static str> {
         Some(match self {
+            Self::Console(e) => e.help(),
             Self::Saml(e) | Self::SamlConfig { source: e, .. } => e.help(),
             Self::SamlUnknownRequest => {
                 "The response was already used, or the sign-in was started in another browser or with another connection; start the sign-in again from this application."

@@ -545,7 +545,7 @@ impl Lanyard {
 impl Lanyard {
     /// [`ProvisioningSettings::resolve_role`] with the tenant's roles (read only when the claim
     /// may name roles).
-    async fn resolve_role_for(
+    pub(crate) async fn resolve_role_for(
         &self,
         tenant: &Tenant,
         p: &ProvisioningSettings,

@@ -9,7 +9,7 @@ use crate::audit::RequestMeta;
 use crate::clock::UnixTime;
 use crate::connection::SamlSettings;
 use crate::error::{Error, Result};
-use crate::model::{Connection, PendingLogin, Tenant};
+use crate::model::{Connection, PURPOSE_TEST, PendingLogin, Tenant};
 use crate::secret::{constant_time_eq, random_bytes, random_token};
 use crate::session::NewSession;
 use crate::{Lanyard, validate};
@@ -53,6 +53,16 @@ pub struct AcsPost<'a> {
 fn binding_hash(value: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crate::secret::token_hash(value))
+}
+
+/// The RelayState prefix of a console test sign-in (the rest is random, as for a sign-in).
+pub const TEST_RELAY_PREFIX: &str = "test.";
+
+/// What an accepted SAML response led to: a session, or (a console test) a report.
+#[derive(Debug, Clone)]
+pub enum AcsOutcome {
+    SignedIn(Box<SamlLogin>),
+    Tested(Box<crate::console::test::TestReport>),
 }
 
 /// A successful SAML sign-in.
@@ -205,6 +215,8 @@ struct Trace {
     name_id: Option<String>,
     assertion_id: Option<String>,
     in_response_to: Option<String>,
+    /// The answer belongs to a console test (its failure is audited as one).
+    test: bool,
 }
 
 impl Lanyard {
@@ -212,14 +224,20 @@ impl Lanyard {
         &self.idp_cache
     }
 
-    async fn login_connection(&self, tenant: &Tenant, conn_slug: &str) -> Result<Connection> {
+    /// The SAML connection `conn_slug`; a disabled one only for a console test (`test`).
+    async fn login_connection(
+        &self,
+        tenant: &Tenant,
+        conn_slug: &str,
+        test: bool,
+    ) -> Result<Connection> {
         let c = self
             .store
             .connection_by_slug(&tenant.id, conn_slug)
             .await?
             .filter(|c| c.kind == crate::connection::KIND_SAML)
             .ok_or_else(|| Error::ConnectionNotFound(conn_slug.to_owned()))?;
-        if !c.enabled {
+        if !c.enabled && !test {
             return Err(Error::ConnectionDisabled);
         }
         Ok(c)
@@ -271,7 +289,7 @@ impl Lanyard {
         meta: &RequestMeta,
     ) -> Result<SamlStart> {
         let tenant = self.tenant(tenant_slug).await?;
-        let c = match self.login_connection(&tenant, conn_slug).await {
+        let c = match self.login_connection(&tenant, conn_slug, start.test).await {
             Ok(c) => c,
             Err(e) => {
                 self.audit_saml_failure(&tenant, conn_slug, meta, &e, &Trace::default())
@@ -286,12 +304,17 @@ impl Lanyard {
             id: request_id(),
             tenant_id: tenant.id.clone(),
             connection_id: c.id.clone(),
-            relay_state: random_token(),
+            relay_state: if start.test {
+                format!("{TEST_RELAY_PREFIX}{}", random_token())
+            } else {
+                random_token()
+            },
             browser_binding: start.browser_binding.map(binding_hash),
             return_to: start.return_to.and_then(validate::return_to),
             created_at: now,
             expires_at: now + PENDING_LOGIN_TTL_SECS,
             invitation_id: start.invitation_id.map(str::to_owned),
+            purpose: start.test.then(|| PURPOSE_TEST.to_owned()),
         };
         let urls = crate::connection::sp_urls(public_url, &tenant.slug, &c.slug);
         let req = AuthnRequest {
@@ -342,7 +365,7 @@ impl Lanyard {
         conn_slug: &str,
         post: &AcsPost<'_>,
         meta: &RequestMeta,
-    ) -> Result<SamlLogin> {
+    ) -> Result<AcsOutcome> {
         let tenant = self.tenant(tenant_slug).await?;
         let mut trace = Trace::default();
         match self
@@ -374,6 +397,7 @@ impl Lanyard {
             "identity_verified": trace.name_id.is_some(),
             "assertion_id": trace.assertion_id,
             "in_response_to": trace.in_response_to,
+            "test": trace.test,
         });
         self.audit_login_failure(&tenant.slug, "saml", conn_slug, meta, e, details)
             .await;
@@ -386,14 +410,19 @@ impl Lanyard {
         post: &AcsPost<'_>,
         meta: &RequestMeta,
         trace: &mut Trace,
-    ) -> Result<SamlLogin> {
+    ) -> Result<AcsOutcome> {
         let AcsPost {
             saml_response,
             relay_state,
             browser_binding,
             public_url,
         } = *post;
-        let c = self.login_connection(tenant, conn_slug).await?;
+        // A console test may try a connection before it is enabled; its RelayState says so
+        // (checked against the pending login below), every other answer is refused here.
+        let test_claimed = relay_state.is_some_and(|r| r.starts_with(TEST_RELAY_PREFIX));
+        let c = self
+            .login_connection(tenant, conn_slug, test_claimed)
+            .await?;
         trace.connection_id = Some(c.id.clone());
         let s = c.saml_settings()?;
         let limits = lanyard_saml::xml::Limits::default();
@@ -429,6 +458,13 @@ impl Lanyard {
             }
             None => None,
         };
+        let test = pending
+            .as_ref()
+            .is_some_and(|p| p.purpose.as_deref() == Some(PURPOSE_TEST));
+        trace.test = test;
+        if !c.enabled && !test {
+            return Err(Error::ConnectionDisabled);
+        }
 
         let idp = self.idp_cache().get(&c.id, &s)?;
         let urls = crate::connection::sp_urls(public_url, &tenant.slug, &c.slug);
@@ -468,6 +504,23 @@ impl Lanyard {
             )));
         }
         let identity = crate::identity::from_saml(&verified, &s, &c.provisioning_settings()?, cap)?;
+        if test {
+            // The console's test: reported, not provisioned; no session.
+            let facts = crate::console::test::TestFacts {
+                transient_name_id: crate::console::test::is_transient(
+                    verified.name_id.format.as_deref(),
+                ),
+                idp_clock_ahead_secs: verified
+                    .authn_instant
+                    .map(|t| unix_floor(t) - now)
+                    .filter(|d| *d > 0),
+                certificates: s.certificates.clone(),
+            };
+            let report = self
+                .test_report(tenant, &c, s.jit, &identity, &facts, meta)
+                .await?;
+            return Ok(AcsOutcome::Tested(Box::new(report)));
+        }
         let invitation = pending.as_ref().and_then(|p| p.invitation_id.as_deref());
         let prov = self
             .provision(tenant, &c, s.jit, &identity, invitation, meta)
@@ -482,12 +535,12 @@ impl Lanyard {
                 Some((&c.id, &identity.role_claims)),
             )
             .await?;
-        Ok(SamlLogin {
+        Ok(AcsOutcome::SignedIn(Box::new(SamlLogin {
             session,
             return_to: pending.and_then(|p| p.return_to),
             user_created: prov.created,
             provisioning: prov.outcome(),
-        })
+        })))
     }
 }
 

@@ -120,11 +120,12 @@ impl Store {
     // --- single-use login state (safe across nodes) ---
 
     pub async fn insert_pending_login(&self, l: &PendingLogin) -> Result<()> {
-        let q = "INSERT INTO pending_logins (id, tenant_id, connection_id, relay_state, browser_binding, return_to, created_at, expires_at, invitation_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+        let q = "INSERT INTO pending_logins (id, tenant_id, connection_id, relay_state, browser_binding, return_to, created_at, expires_at, invitation_id, purpose) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
         on_pool!(self, p => sqlx::query(q)
             .bind(&l.id).bind(&l.tenant_id).bind(&l.connection_id).bind(&l.relay_state)
             .bind(&l.browser_binding).bind(&l.return_to).bind(l.created_at).bind(l.expires_at).bind(&l.invitation_id)
+            .bind(&l.purpose)
             .execute(p).await?.rows_affected());
         Ok(())
     }
@@ -139,7 +140,7 @@ impl Store {
         connection_id: &str,
     ) -> Result<Option<PendingLogin>> {
         let q = "DELETE FROM pending_logins WHERE id = $1 AND tenant_id = $2 AND connection_id = $3 \
-                 RETURNING id, tenant_id, connection_id, relay_state, browser_binding, return_to, created_at, expires_at, invitation_id";
+                 RETURNING id, tenant_id, connection_id, relay_state, browser_binding, return_to, created_at, expires_at, invitation_id, purpose";
         Ok(
             on_pool!(self, p => sqlx::query_as::<_, PendingLogin>(q).bind(id).bind(tenant_id).bind(connection_id).fetch_optional(p).await?),
         )
@@ -186,6 +187,7 @@ impl Store {
                     created_at: r.created_at,
                     expires_at: r.expires_at,
                     invitation_id: r.invitation_id,
+                    purpose: None,
                 },
                 r.oidc_nonce.unwrap_or_default(),
                 r.oidc_code_verifier.unwrap_or_default(),

@@ -319,6 +319,7 @@ mod links;
 mod provider;
 mod provisioning;
 mod sessions;
+mod setup;
 mod tenants;
 pub use device::{DeviceConsume, DeviceGrantRow};
 pub use provider::{

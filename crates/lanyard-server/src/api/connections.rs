@@ -29,19 +29,7 @@ fn public(s: &AppState) -> String {
 
 /// Fetches `metadata_url` (if given) into `metadata_xml`, so the domain sees only the document.
 async fn resolve_metadata(s: &AppState, input: &mut ConnectionInput) -> Result<(), ApiError> {
-    let Some(url) = input.metadata_url.clone() else {
-        return Ok(());
-    };
-    if input.metadata_xml.is_some() {
-        return Err(lanyard_core::Error::invalid(
-            "metadata_url",
-            "give either metadata_xml or metadata_url, not both",
-        )
-        .into());
-    }
-    let xml = crate::fetch::metadata(&url, &s.config.outbound).await?;
-    input.metadata_xml = Some(xml);
-    Ok(())
+    Ok(crate::fetch::resolve_metadata(&s.config.outbound, input).await?)
 }
 
 #[utoipa::path(get, path = "/tenants/{tenant}/connections", tag = "connections", params(("tenant" = String, Path)), security(("api_key" = [])),
@@ -159,41 +147,7 @@ async fn update_jwt_connection(
 
 /// The Import action: fetches `discovery_url` (SSRF-guarded) into `discovery_json`.
 async fn resolve_discovery(s: &AppState, input: &mut OidcConnectionInput) -> Result<(), ApiError> {
-    let Some(url) = input.discovery_url.clone() else {
-        return Ok(());
-    };
-    if input.discovery_json.is_some() {
-        return Err(lanyard_core::Error::invalid(
-            "discovery_url",
-            "give either discovery_json or discovery_url, not both",
-        )
-        .into());
-    }
-    let ep = lanyard_core::outbound::Endpoint::Discovery;
-    let body = crate::fetch::get(
-        ep,
-        &url,
-        None,
-        &s.config.outbound,
-        crate::signin::MAX_RESPONSE_BYTES,
-    )
-    .await?;
-    let malformed = |why: &str| {
-        crate::fetch::failed(
-            ep,
-            &url,
-            lanyard_core::outbound::Failure::Malformed(why.into()),
-        )
-    };
-    let text = String::from_utf8(body).map_err(|_| malformed("the document is not UTF-8"))?;
-    if !matches!(
-        serde_json::from_str::<serde_json::Value>(&text),
-        Ok(serde_json::Value::Object(_))
-    ) {
-        return Err(malformed("the document is not a JSON object").into());
-    }
-    input.discovery_json = Some(text);
-    Ok(())
+    Ok(crate::fetch::resolve_discovery(&s.config.outbound, input).await?)
 }
 
 /// Create an OpenID Connect connection. `discovery_url` imports the endpoints (the document's

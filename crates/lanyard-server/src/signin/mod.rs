@@ -188,5 +188,17 @@ pub(crate) async fn begin_sso(
         }
         _ => {}
     }
-    saml::start(s, jar, tenant, conn, return_to, invitation_id, meta).await
+    saml::start(s, jar, tenant, conn, return_to, invitation_id, false, meta).await
+}
+
+/// Starts a console test sign-in with the SAML connection `conn` (it may be disabled still):
+/// verified like a sign-in at the ACS, then reported; no session (`lanyard_core::console::test`).
+pub(crate) async fn begin_test(
+    s: &AppState,
+    jar: &CookieJar,
+    tenant: &str,
+    conn: &str,
+    meta: &lanyard_core::RequestMeta,
+) -> Result<Response, PageError> {
+    saml::start(s, jar, tenant, conn, None, None, true, meta).await
 }

@@ -56,6 +56,7 @@ pub(crate) async fn start(
                 return_to,
                 invitation_id,
                 browser_binding: binding.as_deref(),
+                test: false,
             },
             &public(s),
             meta,

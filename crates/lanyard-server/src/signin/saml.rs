@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use lanyard_core::Error;
-use lanyard_core::signin::saml::{AcsPost, SamlStart};
+use lanyard_core::signin::saml::{AcsOutcome, AcsPost, SamlStart};
 use serde::Deserialize;
 
 /// Large enough for the biggest response the verifier accepts (256 KiB of XML, base64-encoded).
@@ -59,7 +59,8 @@ async fn sp_metadata(
 }
 
 /// Starts a SAML login: the AuthnRequest by redirect or by auto-submitted form, and (over https)
-/// the browser-binding cookie.
+/// the browser-binding cookie. `test`: a console test (reported at the ACS, no session).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn start(
     s: &AppState,
     jar: &CookieJar,
@@ -67,6 +68,7 @@ pub(crate) async fn start(
     conn: &str,
     return_to: Option<&str>,
     invitation_id: Option<&str>,
+    test: bool,
     meta: &lanyard_core::RequestMeta,
 ) -> Result<Response, PageError> {
     let binding = browser_binding(s, jar);
@@ -79,6 +81,7 @@ pub(crate) async fn start(
                 return_to,
                 invitation_id,
                 browser_binding: binding.as_deref(),
+                test,
             },
             &public(s),
             meta,
@@ -129,6 +132,7 @@ async fn acs(
     State(s): State<AppState>,
     Path((tenant, conn)): Path<(String, String)>,
     Meta(meta): Meta,
+    headers: axum::http::HeaderMap,
     jar: CookieJar,
     form: Result<Form<AcsForm>, FormRejection>,
 ) -> Result<Response, PageError> {
@@ -166,10 +170,16 @@ async fn acs(
         )
         .await
     {
-        Ok(login) => {
+        Ok(AcsOutcome::SignedIn(login)) => {
+            let login = *login;
             login_outcome("saml", "ok");
             crate::metrics::provisioning_outcome("saml", login.provisioning);
             Ok(signed_in(&s, jar, login.session, login.return_to))
+        }
+        Ok(AcsOutcome::Tested(report)) => {
+            login_outcome("saml", "test");
+            let lang = crate::i18n::Lang::of_request(&headers, &jar);
+            Ok(pages::test_result(lang, &report))
         }
         Err(e) => {
             login_outcome("saml", e.code());

@@ -10,6 +10,8 @@
 mod api;
 mod api_outbox;
 mod api_routes;
+mod console;
+mod console_setup;
 mod dev_idp;
 mod device;
 mod domains;

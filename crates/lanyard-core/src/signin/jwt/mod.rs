@@ -456,7 +456,7 @@ impl Lanyard {
         input: proto::JwtConnectionInput,
         allow_http: bool,
     ) -> Result<(Tenant, Connection)> {
-        let t = self.admin_tenant(ctx, slug).await?;
+        let t = self.connection_tenant(ctx, slug).await?;
         let n = crate::connection::NewConnection::from_input(
             input.slug.as_ref(),
             input.name.as_ref(),

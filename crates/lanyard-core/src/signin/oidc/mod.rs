@@ -190,6 +190,7 @@ impl Lanyard {
             created_at: now,
             expires_at: now + PENDING_OIDC_TTL_SECS,
             invitation_id: start.invitation_id.map(str::to_owned),
+            purpose: None,
         };
         let mk = self.master_key();
         self.store
@@ -469,7 +470,7 @@ impl Lanyard {
         slug: &str,
         input: proto::OidcConnectionInput,
     ) -> Result<(Tenant, Connection)> {
-        let t = self.admin_tenant(ctx, slug).await?;
+        let t = self.connection_tenant(ctx, slug).await?;
         let n = crate::connection::NewConnection::from_input(
             input.slug.as_ref(),
             input.name.as_ref(),

@@ -1,0 +1,263 @@
+//! The message catalogues of the console and the setup portal: `i18n/en.ftl` and `i18n/ja.ftl`,
+//! compiled into the binary. The files use the Project Fluent syntax's plain subset (one message
+//! per line, `key = text`, `{ $name }` placeables, `#` comments), so translators work in a
+//! format they know; a few dozen lines of our own read it rather than the `fluent-bundle` crate
+//! and its dependency tree, because nothing here needs plurals or selectors yet. Error codes are
+//! never translated. A test holds both catalogues to the same keys and placeables.
+//!
+//! The language: `?lang=en|ja` (which the console remembers in the `lanyard_lang` cookie), else
+//! that cookie, else the best match of `Accept-Language`, else English.
+
+use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use axum_extra::extract::CookieJar;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+pub const LANG_COOKIE: &str = "lanyard_lang";
+
+const EN: &str = include_str!("../i18n/en.ftl");
+const JA: &str = include_str!("../i18n/ja.ftl");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    En,
+    Ja,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Ja];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::En => "en",
+            Self::Ja => "ja",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        let primary = s.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        match primary.as_str() {
+            "en" => Some(Self::En),
+            "ja" => Some(Self::Ja),
+            _ => None,
+        }
+    }
+
+    /// The best supported language of an `Accept-Language` value (highest q wins; ties keep the
+    /// header's order), if any.
+    pub fn from_accept_language(value: &str) -> Option<Self> {
+        let mut best: Option<(u32, Self)> = None;
+        for item in value.split(',').take(32) {
+            let mut parts = item.split(';');
+            let tag = parts.next().unwrap_or_default();
+            let q = parts
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .map_or(Some(1000), |q| {
+                    q.trim()
+                        .parse::<f32>()
+                        .ok()
+                        .map(|q| (q.clamp(0.0, 1.0) * 1000.0) as u32)
+                })
+                .unwrap_or(0);
+            if let Some(l) = Lang::parse(tag)
+                && q > 0
+                && best.is_none_or(|(bq, _)| q > bq)
+            {
+                best = Some((q, l));
+            }
+        }
+        best.map(|(_, l)| l)
+    }
+
+    /// The language of a request: `?lang=`, the cookie, `Accept-Language`, English.
+    pub fn of_parts(query: Option<&str>, headers: &HeaderMap) -> Self {
+        if let Some(l) = query.and_then(query_lang) {
+            return l;
+        }
+        Self::of_request(headers, &CookieJar::from_headers(headers))
+    }
+
+    /// The language from the cookie, else `Accept-Language`, else English.
+    pub fn of_request(headers: &HeaderMap, jar: &CookieJar) -> Self {
+        jar.get(LANG_COOKIE)
+            .and_then(|c| Lang::parse(c.value()))
+            .or_else(|| {
+                headers
+                    .get(axum::http::header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(Lang::from_accept_language)
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn tr(self) -> Tr {
+        Tr { lang: self }
+    }
+}
+
+/// The `lang` parameter of a query string, if it names a supported language.
+pub fn query_lang(query: &str) -> Option<Lang> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "lang")
+        .and_then(|(_, v)| Lang::parse(&v))
+}
+
+/// A parsed catalogue: key → text.
+fn parse(text: &'static str) -> HashMap<&'static str, &'static str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            Some((k.trim(), v.trim()))
+        })
+        .collect()
+}
+
+static CATALOGUES: LazyLock<[HashMap<&'static str, &'static str>; 2]> =
+    LazyLock::new(|| [parse(EN), parse(JA)]);
+
+fn catalogue(lang: Lang) -> Option<&'static HashMap<&'static str, &'static str>> {
+    CATALOGUES.get(match lang {
+        Lang::En => 0,
+        Lang::Ja => 1,
+    })
+}
+
+/// The translator a template holds: `{{ t.t("key") }}`, `{{ t.f("key", [("name", value)]) }}`.
+#[derive(Debug, Clone, Copy)]
+pub struct Tr {
+    pub lang: Lang,
+}
+
+impl Tr {
+    /// The message `key`; a key missing from the language falls back to English, then to the
+    /// key itself (the catalogue test keeps both from happening).
+    pub fn t(&self, key: &str) -> &'static str {
+        catalogue(self.lang)
+            .and_then(|c| c.get(key))
+            .or_else(|| catalogue(Lang::En).and_then(|c| c.get(key)))
+            .copied()
+            .unwrap_or_else(|| {
+                tracing::warn!(key, "message missing from the catalogue");
+                "?"
+            })
+    }
+
+    /// The message `key` with its `{ $name }` placeables filled in.
+    pub fn f<const N: usize>(&self, key: &str, args: [(&str, &str); N]) -> String {
+        let mut out = self.t(key).to_owned();
+        for (name, value) in args {
+            out = out.replace(&format!("{{ ${name} }}"), value);
+        }
+        out
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.lang.code()
+    }
+}
+
+/// The request's language, as an extractor.
+pub struct PageLang(pub Lang);
+
+impl<S: Send + Sync> FromRequestParts<S> for PageLang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(Lang::of_parts(parts.uri.query(), &parts.headers)))
+    }
+}
+
+/// The keys of a catalogue and, per key, its placeables (for the catalogue test).
+pub fn shape(lang: Lang) -> Vec<(&'static str, Vec<String>)> {
+    let mut out: Vec<_> = catalogue(lang)
+        .map(|c| {
+            c.iter()
+                .map(|(k, v)| {
+                    let mut vars: Vec<String> = v
+                        .split("{ $")
+                        .skip(1)
+                        .filter_map(|r| r.split_once(" }").map(|(n, _)| n.to_owned()))
+                        .collect();
+                    vars.sort();
+                    (*k, vars)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_catalogues_have_the_same_keys_and_placeables() {
+        let en = shape(Lang::En);
+        let ja = shape(Lang::Ja);
+        assert!(en.len() > 50, "{}", en.len());
+        let en_keys: Vec<_> = en.iter().map(|(k, _)| *k).collect();
+        let ja_keys: Vec<_> = ja.iter().map(|(k, _)| *k).collect();
+        for k in &en_keys {
+            assert!(ja_keys.contains(k), "`{k}` is missing from ja.ftl");
+        }
+        for k in &ja_keys {
+            assert!(en_keys.contains(k), "`{k}` is missing from en.ftl");
+        }
+        assert_eq!(en, ja, "placeables differ between en.ftl and ja.ftl");
+        // Every value is translated text, not empty.
+        for l in Lang::ALL {
+            for (k, _) in shape(l) {
+                assert_ne!(l.tr().t(k), "", "{k} is empty in {}", l.code());
+            }
+        }
+    }
+
+    #[test]
+    fn no_key_is_defined_twice() {
+        for text in [EN, JA] {
+            let mut seen = std::collections::HashSet::new();
+            for l in text.lines().map(str::trim) {
+                if let Some((k, _)) = l.split_once('=').filter(|_| !l.starts_with('#')) {
+                    assert!(seen.insert(k.trim()), "`{}` is defined twice", k.trim());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn accept_language_picks_the_best_supported_language() {
+        assert_eq!(
+            Lang::from_accept_language("ja-JP,ja;q=0.9,en;q=0.8"),
+            Some(Lang::Ja)
+        );
+        assert_eq!(
+            Lang::from_accept_language("fr, en;q=0.5, ja;q=0.7"),
+            Some(Lang::Ja)
+        );
+        assert_eq!(Lang::from_accept_language("en-GB"), Some(Lang::En));
+        assert_eq!(Lang::from_accept_language("de, fr;q=0.9"), None);
+        assert_eq!(
+            Lang::from_accept_language("ja;q=0, en;q=0.1"),
+            Some(Lang::En)
+        );
+        assert_eq!(Lang::from_accept_language(";;;q=x,,"), None);
+        assert_eq!(query_lang("a=1&lang=ja"), Some(Lang::Ja));
+        assert_eq!(query_lang("lang=xx"), None);
+    }
+
+    #[test]
+    fn placeables_are_filled() {
+        let t = Lang::En.tr();
+        assert_eq!(
+            t.f("setup-links-created", [("hours", "72")]),
+            "Setup link created. It is shown once and works for 72 hours."
+        );
+    }
+}
