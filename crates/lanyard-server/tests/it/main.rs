@@ -10,6 +10,8 @@
 mod api;
 mod api_outbox;
 mod api_routes;
+mod console_settings;
+mod console_users;
 mod dev_idp;
 mod device;
 mod domains;
