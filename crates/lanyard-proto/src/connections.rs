@@ -404,3 +404,45 @@ pub struct ConnectionInput {
     #[serde(default)]
     pub provisioning: Option<ProvisioningInput>,
 }
+
+/// A setup link for a customer's IT admin (issue 14): it opens `/setup/{token}`, where one
+/// person sets up this tenant's SSO connection and nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SetupLink {
+    pub id: String,
+    pub tenant: String,
+    /// Whom the link is for.
+    pub note: String,
+    /// `open`, `claimed` (opened in a browser), `used` (finished), `revoked` or `expired`.
+    pub state: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub expires_at: String,
+    pub claimed_at: Option<String>,
+    /// The ID of the connection set up through the link, once saved.
+    pub connection_id: Option<String>,
+    pub used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+/// `POST /api/v1/tenants/{tenant}/setup-links`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateSetupLink {
+    /// Whom the link is for (at most 200 characters).
+    #[serde(default)]
+    pub note: Option<String>,
+    /// 1 to 720 hours; 72 when not given.
+    #[serde(default)]
+    pub lifetime_hours: Option<i64>,
+}
+
+/// A new setup link and its URL: shown once (only a hash of its token is kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CreatedSetupLink {
+    pub link: SetupLink,
+    pub url: String,
+}

@@ -268,3 +268,23 @@ impl Lanyard {
         }
     }
 }
+
+impl SetupLink {
+    /// The admin API's view of a link of `tenant_slug` at `now`.
+    pub fn to_wire(&self, tenant_slug: &str, now: i64) -> lanyard_proto::SetupLink {
+        let t = crate::clock::rfc3339;
+        lanyard_proto::SetupLink {
+            id: self.id.clone(),
+            tenant: tenant_slug.to_owned(),
+            note: self.note.clone(),
+            state: self.state(now).as_str().to_owned(),
+            created_by: self.created_by.clone(),
+            created_at: t(self.created_at),
+            expires_at: t(self.expires_at),
+            claimed_at: self.claimed_at.map(t),
+            connection_id: self.connection_id.clone(),
+            used_at: self.used_at.map(t),
+            revoked_at: self.revoked_at.map(t),
+        }
+    }
+}

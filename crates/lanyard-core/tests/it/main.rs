@@ -10,6 +10,7 @@
 
 mod admin;
 mod auth;
+mod console;
 mod content;
 mod device;
 mod domains;

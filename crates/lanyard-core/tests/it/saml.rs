@@ -50,6 +50,7 @@ fn pending(id: &str, tenant_id: &str, connection_id: &str, expires_at: i64) -> P
         created_at: T0,
         expires_at,
         invitation_id: None,
+        purpose: None,
     }
 }
 

@@ -14,6 +14,7 @@ mod invitations;
 mod outbox;
 mod roles;
 mod sessions;
+mod setup_links;
 mod tenants;
 mod users;
 
@@ -38,7 +39,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
     modifiers(&BearerAuth),
     components(schemas(proto::ErrorBody, proto::ErrorDetail)),
     tags(
-        (name = "tenants"), (name = "users"), (name = "roles"), (name = "sessions"), (name = "api-keys"), (name = "audit"), (name = "connections"), (name = "domains"), (name = "content"), (name = "outbox"), (name = "invitations"), (name = "apps")
+        (name = "tenants"), (name = "users"), (name = "roles"), (name = "sessions"), (name = "api-keys"), (name = "audit"), (name = "connections"), (name = "domains"), (name = "setup-links"), (name = "content"), (name = "outbox"), (name = "invitations"), (name = "apps")
     )
 )]
 struct ApiDoc;
@@ -83,6 +84,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(audit::router())
         .merge(connections::router())
         .merge(domains::router())
+        .merge(setup_links::router())
         .merge(content::router())
         .merge(outbox::router())
         .merge(invitations::router())

@@ -340,9 +340,16 @@ pub(crate) async fn save(
     kind: &str,
     existing: Option<&str>,
     posted: &[(String, String)],
+    create_disabled: bool,
 ) -> Result<Connection, Error> {
     let create = existing.is_none();
-    let json = form::to_input(kind, posted, create)?;
+    let mut json = form::to_input(kind, posted, create)?;
+    if create_disabled
+        && create
+        && let Value::Object(m) = &mut json
+    {
+        m.insert("enabled".into(), Value::Bool(false));
+    }
     let dev = s.config.dev_mode;
     let (_, c) = match (kind, existing) {
         (KIND_OIDC, conn) => {
@@ -411,7 +418,17 @@ async fn create(
         return Ok(super::csrf_refused(lang));
     }
     let kind = kind_of(&q.kind);
-    match save(&s, &admin.admin.ctx(&meta), &slug, kind, None, &posted).await {
+    match save(
+        &s,
+        &admin.admin.ctx(&meta),
+        &slug,
+        kind,
+        None,
+        &posted,
+        false,
+    )
+    .await
+    {
         Ok(c) => Ok(after_save(&tenant, &c, action, lang)),
         Err(e) => {
             let status = crate::error::status_of(e.kind());
@@ -510,7 +527,7 @@ async fn update(
         Err(e) => return Ok(error_page(lang, &e)),
     };
     let kind = kind_of(&current.kind);
-    match save(&s, &ctx, &slug, kind, Some(&conn), &posted).await {
+    match save(&s, &ctx, &slug, kind, Some(&conn), &posted, false).await {
         Ok(c) => Ok(after_save(&tenant, &c, action, lang)),
         Err(e) => {
             let status = crate::error::status_of(e.kind());

@@ -388,6 +388,7 @@ async fn submit(
         kind,
         existing.as_ref().map(|c| c.slug.as_str()),
         &posted,
+        true,
     )
     .await;
     let c = match saved {

@@ -158,6 +158,17 @@ pub(crate) fn routes(uid: &str) -> Vec<(&'static str, String, Option<Value>)> {
             format!("/api/v1/tenants/acme/users/{uid}/require-password-change"),
             None,
         ),
+        ("GET", "/api/v1/tenants/acme/setup-links".into(), None),
+        (
+            "POST",
+            "/api/v1/tenants/acme/setup-links".into(),
+            Some(json!({"note": "IT"})),
+        ),
+        (
+            "POST",
+            "/api/v1/tenants/acme/setup-links/some-link/revoke".into(),
+            None,
+        ),
         ("GET", "/api/v1/tenants/acme/domains".into(), None),
         (
             "POST",

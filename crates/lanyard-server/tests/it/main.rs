@@ -10,7 +10,9 @@
 mod api;
 mod api_outbox;
 mod api_routes;
+mod console;
 mod console_settings;
+mod console_setup;
 mod console_users;
 mod dev_idp;
 mod device;

@@ -128,7 +128,8 @@ fn admin_commands_create_what_serve_then_uses() {
         String::from_utf8(out.stdout).unwrap()
     };
     assert!(
-        run(&["admin", "migrate"]).contains("applied migrations: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]")
+        run(&["admin", "migrate"])
+            .contains("applied migrations: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12]")
     );
     let t: serde_json::Value = serde_json::from_str(&run(&[
         "admin",
