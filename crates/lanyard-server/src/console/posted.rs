@@ -29,18 +29,14 @@ pub(crate) fn checkbox(posted: &[(String, String)], name: &str) -> Option<bool> 
         .then(|| value(posted, name) == "true")
 }
 
-/// `Err(refusal page)` unless the form carries the session's CSRF token.
-pub(crate) fn require_csrf(
+/// The refusal page, unless the form carries the session's CSRF token.
+pub(crate) fn csrf_refusal(
     s: &AppState,
     admin: &AdminSession,
     posted: &[(String, String)],
     lang: Lang,
-) -> Result<(), Response> {
-    if admin.csrf_ok(s, value(posted, "csrf_token")) {
-        Ok(())
-    } else {
-        Err(csrf_refused(lang))
-    }
+) -> Option<Response> {
+    (!admin.csrf_ok(s, value(posted, "csrf_token"))).then(|| csrf_refused(lang))
 }
 
 /// The notices a page may show after an action.

@@ -3,7 +3,7 @@
 //! record to publish, "verify now", the operator's override). Each form calls the core function
 //! of its admin API call (`PATCH /tenants/{t}`, `…/domains…`), so it is audited alike.
 
-use super::posted::{Posted, checkbox, done_notice, require_csrf, value};
+use super::posted::{Posted, checkbox, csrf_refusal, done_notice, value};
 use super::users::DoneQuery;
 use super::{AdminSession, Nav, Refusal, error_page, for_tenant, render};
 use crate::AppState;
@@ -184,7 +184,7 @@ async fn save(
     Form(posted): Form<Posted>,
 ) -> Result<Response, Refusal> {
     let (admin, _) = for_tenant(&s, &jar, &meta, lang, &slug).await?;
-    if let Err(r) = require_csrf(&s, &admin, &posted, lang) {
+    if let Some(r) = csrf_refusal(&s, &admin, &posted, lang) {
         return Ok(r);
     }
     let res = match to_update(&posted) {
@@ -218,7 +218,7 @@ async fn claim(
     Form(posted): Form<Posted>,
 ) -> Result<Response, Refusal> {
     let (admin, _) = for_tenant(&s, &jar, &meta, lang, &slug).await?;
-    if let Err(r) = require_csrf(&s, &admin, &posted, lang) {
+    if let Some(r) = csrf_refusal(&s, &admin, &posted, lang) {
         return Ok(r);
     }
     let res = s
@@ -238,7 +238,7 @@ async fn domain_action(
     Form(posted): Form<Posted>,
 ) -> Result<Response, Refusal> {
     let (admin, _) = for_tenant(&s, &jar, &meta, lang, &slug).await?;
-    if let Err(r) = require_csrf(&s, &admin, &posted, lang) {
+    if let Some(r) = csrf_refusal(&s, &admin, &posted, lang) {
         return Ok(r);
     }
     let ctx = admin.admin.ctx(&meta);

@@ -3,7 +3,7 @@
 //! a federation ID, invite (or re-send), end sessions, revoke API tokens, require a new
 //! password, create a password reset link; and the invitations page.
 
-use super::posted::{Posted, after, done_notice, enc, require_csrf, value};
+use super::posted::{Posted, after, csrf_refusal, done_notice, enc, value};
 use super::users::user_page;
 use super::{Nav, Refusal, error_page, for_tenant, render};
 use crate::AppState;
@@ -36,7 +36,7 @@ pub(crate) async fn update(
     Form(posted): Form<Posted>,
 ) -> Result<Response, Refusal> {
     let (admin, _) = for_tenant(&s, &jar, &meta, lang, &slug).await?;
-    if let Err(r) = require_csrf(&s, &admin, &posted, lang) {
+    if let Some(r) = csrf_refusal(&s, &admin, &posted, lang) {
         return Ok(r);
     }
     let req = proto::UpdateUser {
@@ -64,7 +64,7 @@ pub(crate) async fn federation(
     Form(posted): Form<Posted>,
 ) -> Result<Response, Refusal> {
     let (admin, _) = for_tenant(&s, &jar, &meta, lang, &slug).await?;
-    if let Err(r) = require_csrf(&s, &admin, &posted, lang) {
+    if let Some(r) = csrf_refusal(&s, &admin, &posted, lang) {
         return Ok(r);
     }
     let ctx = admin.admin.ctx(&meta);
@@ -94,7 +94,7 @@ pub(crate) async fn invite(
     Form(posted): Form<Posted>,
 ) -> Result<Response, Refusal> {
     let (admin, _) = for_tenant(&s, &jar, &meta, lang, &slug).await?;
-    if let Err(r) = require_csrf(&s, &admin, &posted, lang) {
+    if let Some(r) = csrf_refusal(&s, &admin, &posted, lang) {
         return Ok(r);
     }
     let req = proto::CreateInvitations {
@@ -119,7 +119,7 @@ pub(crate) async fn revoke_all_sessions(
     Form(posted): Form<Posted>,
 ) -> Result<Response, Refusal> {
     let (admin, _) = for_tenant(&s, &jar, &meta, lang, &slug).await?;
-    if let Err(r) = require_csrf(&s, &admin, &posted, lang) {
+    if let Some(r) = csrf_refusal(&s, &admin, &posted, lang) {
         return Ok(r);
     }
     let res = s
@@ -139,7 +139,7 @@ pub(crate) async fn revoke_session(
     Form(posted): Form<Posted>,
 ) -> Result<Response, Refusal> {
     let (admin, _) = for_tenant(&s, &jar, &meta, lang, &slug).await?;
-    if let Err(r) = require_csrf(&s, &admin, &posted, lang) {
+    if let Some(r) = csrf_refusal(&s, &admin, &posted, lang) {
         return Ok(r);
     }
     let ctx = admin.admin.ctx(&meta);
@@ -172,7 +172,7 @@ pub(crate) async fn revoke_token(
     Form(posted): Form<Posted>,
 ) -> Result<Response, Refusal> {
     let (admin, _) = for_tenant(&s, &jar, &meta, lang, &slug).await?;
-    if let Err(r) = require_csrf(&s, &admin, &posted, lang) {
+    if let Some(r) = csrf_refusal(&s, &admin, &posted, lang) {
         return Ok(r);
     }
     let res = s
@@ -193,7 +193,7 @@ pub(crate) async fn require_password_change(
     Form(posted): Form<Posted>,
 ) -> Result<Response, Refusal> {
     let (admin, _) = for_tenant(&s, &jar, &meta, lang, &slug).await?;
-    if let Err(r) = require_csrf(&s, &admin, &posted, lang) {
+    if let Some(r) = csrf_refusal(&s, &admin, &posted, lang) {
         return Ok(r);
     }
     let res = s
@@ -219,7 +219,7 @@ pub(crate) async fn reset_link(
     Form(posted): Form<Posted>,
 ) -> Result<Response, Refusal> {
     let (admin, tenant) = for_tenant(&s, &jar, &meta, lang, &slug).await?;
-    if let Err(r) = require_csrf(&s, &admin, &posted, lang) {
+    if let Some(r) = csrf_refusal(&s, &admin, &posted, lang) {
         return Ok(r);
     }
     let ctx = admin.admin.ctx(&meta);
@@ -314,7 +314,7 @@ pub(crate) async fn invite_many(
     Form(posted): Form<Posted>,
 ) -> Result<Response, Refusal> {
     let (admin, _) = for_tenant(&s, &jar, &meta, lang, &slug).await?;
-    if let Err(r) = require_csrf(&s, &admin, &posted, lang) {
+    if let Some(r) = csrf_refusal(&s, &admin, &posted, lang) {
         return Ok(r);
     }
     let req = proto::CreateInvitations {
