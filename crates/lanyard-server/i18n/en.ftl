@@ -125,6 +125,7 @@ test-role-claim-names-role = { $role }, because the role claim names this role.
 test-role-default-role = { $role }, the connection's default role (no row of the role table matched).
 test-role-none = No role: no row of the role table matched and the connection has no default role.
 test-role-unchanged = { $role }, unchanged: this connection does not update the role of a linked account at sign-in.
+test-role-row = The matching row:
 test-mapped = As Lanyard reads it
 test-raw = As received
 

@@ -125,6 +125,7 @@ test-role-claim-names-role = { $role }(ロールクレームがこのロール�
 test-role-default-role = { $role }(接続の既定ロール。ロール表のどの行にも一致しませんでした)。
 test-role-none = ロールなし: ロール表のどの行にも一致せず、接続に既定ロールもありません。
 test-role-unchanged = { $role }(変更なし: この接続はサインイン時にリンク済みアカウントのロールを更新しません)。
+test-role-row = 一致した行:
 test-mapped = Lanyard の解釈
 test-raw = 受け取った内容
 

@@ -280,6 +280,53 @@ pub async fn metadata(url: &str, policy: &OutboundPolicy) -> Result<String, Erro
     })
 }
 
+/// Fetches a SAML connection input's `metadata_url` (if given) into `metadata_xml`, so the
+/// domain sees only the document (the admin API and the console both import this way).
+pub async fn resolve_metadata(
+    policy: &OutboundPolicy,
+    input: &mut lanyard_proto::ConnectionInput,
+) -> Result<(), Error> {
+    let Some(url) = input.metadata_url.clone() else {
+        return Ok(());
+    };
+    if input.metadata_xml.is_some() {
+        return Err(Error::invalid(
+            "metadata_url",
+            "give either metadata_xml or metadata_url, not both",
+        ));
+    }
+    input.metadata_xml = Some(metadata(&url, policy).await?);
+    Ok(())
+}
+
+/// The OIDC Import action: fetches `discovery_url` (if given) into `discovery_json`.
+pub async fn resolve_discovery(
+    policy: &OutboundPolicy,
+    input: &mut lanyard_proto::OidcConnectionInput,
+) -> Result<(), Error> {
+    let Some(url) = input.discovery_url.clone() else {
+        return Ok(());
+    };
+    if input.discovery_json.is_some() {
+        return Err(Error::invalid(
+            "discovery_url",
+            "give either discovery_json or discovery_url, not both",
+        ));
+    }
+    let ep = Endpoint::Discovery;
+    let body = get(ep, &url, None, policy, crate::signin::MAX_RESPONSE_BYTES).await?;
+    let malformed = |why: &str| failed(ep, &url, Failure::Malformed(why.into()));
+    let text = String::from_utf8(body).map_err(|_| malformed("the document is not UTF-8"))?;
+    if !matches!(
+        serde_json::from_str::<serde_json::Value>(&text),
+        Ok(serde_json::Value::Object(_))
+    ) {
+        return Err(malformed("the document is not a JSON object"));
+    }
+    input.discovery_json = Some(text);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -490,51 +537,4 @@ mod tests {
         let e = metadata("file:///etc/passwd", &strict).await.unwrap_err();
         assert_eq!(e.code(), "request.invalid_field");
     }
-}
-
-/// Fetches a SAML connection input's `metadata_url` (if given) into `metadata_xml`, so the
-/// domain sees only the document (the admin API and the console both import this way).
-pub async fn resolve_metadata(
-    policy: &OutboundPolicy,
-    input: &mut lanyard_proto::ConnectionInput,
-) -> Result<(), Error> {
-    let Some(url) = input.metadata_url.clone() else {
-        return Ok(());
-    };
-    if input.metadata_xml.is_some() {
-        return Err(Error::invalid(
-            "metadata_url",
-            "give either metadata_xml or metadata_url, not both",
-        ));
-    }
-    input.metadata_xml = Some(metadata(&url, policy).await?);
-    Ok(())
-}
-
-/// The OIDC Import action: fetches `discovery_url` (if given) into `discovery_json`.
-pub async fn resolve_discovery(
-    policy: &OutboundPolicy,
-    input: &mut lanyard_proto::OidcConnectionInput,
-) -> Result<(), Error> {
-    let Some(url) = input.discovery_url.clone() else {
-        return Ok(());
-    };
-    if input.discovery_json.is_some() {
-        return Err(Error::invalid(
-            "discovery_url",
-            "give either discovery_json or discovery_url, not both",
-        ));
-    }
-    let ep = Endpoint::Discovery;
-    let body = get(ep, &url, None, policy, crate::signin::MAX_RESPONSE_BYTES).await?;
-    let malformed = |why: &str| failed(ep, &url, Failure::Malformed(why.into()));
-    let text = String::from_utf8(body).map_err(|_| malformed("the document is not UTF-8"))?;
-    if !matches!(
-        serde_json::from_str::<serde_json::Value>(&text),
-        Ok(serde_json::Value::Object(_))
-    ) {
-        return Err(malformed("the document is not a JSON object"));
-    }
-    input.discovery_json = Some(text);
-    Ok(())
 }

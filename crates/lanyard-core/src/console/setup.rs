@@ -191,7 +191,7 @@ impl Lanyard {
             .await?
             .ok_or(ConsoleError::SetupLinkNotFound)?;
         if let Some(expected) = &link.claim_hash {
-            let presented = claim.map(|c| token_hash(c)).unwrap_or_default();
+            let presented = claim.map(token_hash).unwrap_or_default();
             if !constant_time_eq(expected, &presented) {
                 return Err(ConsoleError::SetupLinkClaimed.into());
             }

@@ -49,6 +49,8 @@ pub struct TestReport {
     /// `default_role`, `none`, or `unchanged` for a linked user whose role is not synced).
     pub role: Option<String>,
     pub role_source: &'static str,
+    /// The role table's row that matched (`value => role`), when one did.
+    pub role_row: Option<String>,
     pub warnings: Vec<String>,
 }
 
@@ -209,6 +211,12 @@ impl Lanyard {
                 ("authn_contexts", id.authn_contexts.join(", ")),
             ],
             jit: mfa_refusal.unwrap_or(jit_preview),
+            role_row: p
+                .role_mapping
+                .iter()
+                .find(|m| id.role_claims.contains(&m.value))
+                .filter(|_| role_source == "role_mapping")
+                .map(|m| format!("{} => {}", m.value, m.role)),
             role,
             role_source,
             warnings: warnings(id, facts, now),

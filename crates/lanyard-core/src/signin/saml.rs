@@ -61,7 +61,7 @@ pub const TEST_RELAY_PREFIX: &str = "test.";
 /// What an accepted SAML response led to: a session, or (a console test) a report.
 #[derive(Debug, Clone)]
 pub enum AcsOutcome {
-    SignedIn(SamlLogin),
+    SignedIn(Box<SamlLogin>),
     Tested(Box<crate::console::test::TestReport>),
 }
 
@@ -215,6 +215,8 @@ struct Trace {
     name_id: Option<String>,
     assertion_id: Option<String>,
     in_response_to: Option<String>,
+    /// The answer belongs to a console test (its failure is audited as one).
+    test: bool,
 }
 
 impl Lanyard {
@@ -395,6 +397,7 @@ impl Lanyard {
             "identity_verified": trace.name_id.is_some(),
             "assertion_id": trace.assertion_id,
             "in_response_to": trace.in_response_to,
+            "test": trace.test,
         });
         self.audit_login_failure(&tenant.slug, "saml", conn_slug, meta, e, details)
             .await;
@@ -458,6 +461,7 @@ impl Lanyard {
         let test = pending
             .as_ref()
             .is_some_and(|p| p.purpose.as_deref() == Some(PURPOSE_TEST));
+        trace.test = test;
         if !c.enabled && !test {
             return Err(Error::ConnectionDisabled);
         }
@@ -531,12 +535,12 @@ impl Lanyard {
                 Some((&c.id, &identity.role_claims)),
             )
             .await?;
-        Ok(AcsOutcome::SignedIn(SamlLogin {
+        Ok(AcsOutcome::SignedIn(Box::new(SamlLogin {
             session,
             return_to: pending.and_then(|p| p.return_to),
             user_created: prov.created,
             provisioning: prov.outcome(),
-        }))
+        })))
     }
 }
 

@@ -49,6 +49,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin", get(home))
         .route(SCRIPT_PATH, get(script))
+        // Browsers ask for it on every page; no icon, and no 404 in their consoles.
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .route("/admin/t/{tenant}", get(overview))
         .merge(connections::router())
         .merge(setup::router())

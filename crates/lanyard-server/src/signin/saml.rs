@@ -59,7 +59,8 @@ async fn sp_metadata(
 }
 
 /// Starts a SAML login: the AuthnRequest by redirect or by auto-submitted form, and (over https)
-/// the browser-binding cookie.
+/// the browser-binding cookie. `test`: a console test (reported at the ACS, no session).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn start(
     s: &AppState,
     jar: &CookieJar,
@@ -170,6 +171,7 @@ async fn acs(
         .await
     {
         Ok(AcsOutcome::SignedIn(login)) => {
+            let login = *login;
             login_outcome("saml", "ok");
             crate::metrics::provisioning_outcome("saml", login.provisioning);
             Ok(signed_in(&s, jar, login.session, login.return_to))

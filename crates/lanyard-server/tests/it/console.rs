@@ -463,6 +463,11 @@ async fn save_and_test_reports_the_sign_in_and_changes_nothing() {
     assert!(html.contains("data-jit=\"create\""), "{html}");
     assert!(html.contains("data-role-source=\"role_mapping\""), "{html}");
     assert!(
+        html.contains("data-role-row>Admins =&#62; admin<")
+            || html.contains("data-role-row>Admins =&gt; admin<"),
+        "{html}"
+    );
+    assert!(
         html.contains("&#34;displayName&#34;") || html.contains("displayName"),
         "raw claims shown: {html}"
     );
@@ -503,6 +508,21 @@ async fn save_and_test_reports_the_sign_in_and_changes_nothing() {
     assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.text());
     assert!(res.text().contains("<code>saml."), "{}", res.text());
     assert_eq!(counts(&app).await, before);
+    let failed = app
+        .lanyard
+        .store
+        .list_audit(&lanyard_core::model::AuditFilter {
+            kind: Some("login.failed".into()),
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&failed[0].details).unwrap()["test"],
+        true,
+        "a failed test is audited as one"
+    );
 }
 
 #[tokio::test]

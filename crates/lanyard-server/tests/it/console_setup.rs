@@ -400,3 +400,61 @@ async fn csrf_the_portals_forms_need_the_claiming_browsers_token() {
     assert_eq!(res.json()["items"][0]["state"], "claimed");
     assert!(res.headers.get(header::CONTENT_TYPE).is_some());
 }
+
+#[tokio::test]
+async fn two_saves_of_a_new_portal_connection_at_once_make_one_connection() {
+    let app = TestApp::new().await;
+    let (id, path) = link(&app, "acme").await;
+    let cookie = claim(&app, &path).await;
+    let page = app
+        .get(&format!("{path}/idp/okta"), Some(&cookie))
+        .await
+        .text();
+    let csrf = csrf_of(&page);
+    let cert = cert_pem("idp");
+    let form = |entity: &'static str| {
+        let (app, path, cookie, csrf, cert) = (&app, &path, &cookie, &csrf, &cert);
+        async move {
+            app.form(
+                &format!("{path}/idp/okta"),
+                cookie,
+                &[
+                    ("csrf_token", csrf),
+                    ("idp_entity_id", entity),
+                    ("sso_url", SSO_URL),
+                    ("certificates", cert),
+                ],
+            )
+            .await
+        }
+    };
+    let (a, b) = tokio::join!(
+        form("https://idp.example.test/a"),
+        form("https://idp.example.test/b")
+    );
+    let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+    statuses.sort_unstable();
+    // One creates; the other either lost the race on the slug (409, nothing half-made) or came
+    // second and updated the connection the first bound to the link.
+    assert!(
+        statuses == [303, 409] || statuses == [303, 303],
+        "{statuses:?}: {} / {}",
+        a.text(),
+        b.text()
+    );
+    let t = app.lanyard.tenant("acme").await.unwrap();
+    let conns = app.lanyard.store.list_connections(&t.id).await.unwrap();
+    assert_eq!(conns.len(), 1, "one connection");
+    let l = app
+        .lanyard
+        .store
+        .setup_link(&t.id, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        l.connection_id.as_deref(),
+        Some(conns[0].id.as_str()),
+        "bound to it"
+    );
+}

@@ -8,6 +8,7 @@
 )] // tests fail by panicking
 
 mod cli;
+mod console_browser;
 mod dev_idp;
 mod device_login;
 mod first_run;

@@ -1,0 +1,176 @@
+//! The admin console and the setup portal in a real browser: headless Chromium (Debian's
+//! `chromium`) driven by `playwright-core` (tests/peers/browser/console.mjs), against the real
+//! `lanyard` binary and two real `saml-idp` peers. Sign in, create a SAML connection by metadata
+//! import, save and test (success page with the claims), the same with a certificate the IdP
+//! does not sign with (error page with the code), a page in Japanese, and the setup portal from
+//! link to a successful test and finish. Every Lanyard page is checked for console errors, page
+//! errors and CSP violations; screenshots are kept in tests/artifacts/console/ (git-ignored).
+//!
+//! Skips (with a message) when node or chromium is missing; under `CI` it fails instead.
+
+use crate::harness::Server;
+use crate::saml_interop::{api, keys, saml_idp, start_saml_idp};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The browser driver, if Chromium and playwright-core are installed.
+fn driver() -> Option<PathBuf> {
+    let dir = repo_root().join("tests/peers/browser");
+    let ready = Path::new("/usr/bin/chromium").exists()
+        && dir.join("node_modules/playwright-core").exists();
+    if !ready {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but chromium or playwright-core is missing: run scripts/setup-test-peers"
+        );
+        eprintln!(
+            "SKIPPED console browser test: run scripts/setup-test-peers (chromium, playwright-core)"
+        );
+        return None;
+    }
+    Some(dir.join("console.mjs"))
+}
+
+#[test]
+fn the_console_and_the_setup_portal_in_headless_chromium() {
+    let Some(script) = driver() else { return };
+    let Some(idp_bin) = saml_idp() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("lanyard.toml");
+    std::fs::write(&conf, "outbound_allow_networks = [\"127.0.0.0/8\"]\n").unwrap();
+    let server = Server::start(
+        &dir.path().join("data"),
+        &["--config", conf.to_str().unwrap()],
+    );
+    let key = server.field("API key:").expect("API key in the banner");
+    let password = server.field("Password:").expect("password in the banner");
+    let base = format!("http://127.0.0.1:{}", server.port);
+
+    // The IdP of the console's connection `test-idp` of `demo`.
+    let (_idp, idp_port) = start_saml_idp(
+        &idp_bin,
+        &format!("{base}/t/demo/saml/test-idp/acs"),
+        &format!("{base}/t/demo/saml/test-idp/metadata"),
+    );
+    // The portal's: tenant `acme`, the generic SAML connection (slug `saml`).
+    let res = api(
+        &server,
+        &key,
+        "POST",
+        "/api/v1/tenants",
+        r#"{"slug": "acme", "name": "Acme"}"#,
+    );
+    assert_eq!(res.status, 201, "{}", res.body);
+    let (_idp2, idp2_port) = start_saml_idp(
+        &idp_bin,
+        &format!("{base}/t/acme/saml/saml/acs"),
+        &format!("{base}/t/acme/saml/saml/metadata"),
+    );
+    let res = api(
+        &server,
+        &key,
+        "POST",
+        "/api/v1/tenants/acme/setup-links",
+        r#"{"note": "IT"}"#,
+    );
+    assert_eq!(res.status, 201, "{}", res.body);
+    let link: serde_json::Value = serde_json::from_str(&res.body).unwrap();
+
+    let shots = repo_root().join("tests/artifacts/console");
+    std::fs::create_dir_all(&shots).unwrap();
+    let cfg = serde_json::json!({
+        "base": base, "tenant": "demo", "username": "admin", "password": password,
+        "idp": {"port": idp_port, "metadata": format!("http://127.0.0.1:{idp_port}/metadata")},
+        "portal": {"url": link["url"], "metadata": format!("http://127.0.0.1:{idp2_port}/metadata")},
+        "attackerCert": std::fs::read_to_string(keys().join("attacker.crt")).unwrap(),
+        "shots": shots,
+    });
+    let out = Command::new("node")
+        .arg(&script)
+        .arg(cfg.to_string())
+        .current_dir(script.parent().unwrap())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let steps: Vec<serde_json::Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let step = |name: &str| {
+        steps
+            .iter()
+            .find(|s| s["step"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no `{name}` step: {stdout}"))
+    };
+    assert!(steps.iter().all(|s| s["step"] != "error"), "{stdout}");
+    assert!(
+        step("signed_in")["url"]
+            .as_str()
+            .unwrap()
+            .contains("/admin"),
+        "{stdout}"
+    );
+    let ok = step("test_success");
+    assert_eq!(ok["ok"], true, "{stdout}");
+    assert_eq!(ok["email"], "saml.jackson@example.com", "{stdout}");
+    assert_eq!(ok["jit"], "create", "{stdout}");
+    assert!(
+        !ok["federation_id"].as_str().unwrap_or_default().is_empty(),
+        "{stdout}"
+    );
+    assert!(
+        step("connection_page")["copy_buttons"].as_u64().unwrap() >= 4,
+        "{stdout}"
+    );
+    assert!(
+        step("test_failure")["code"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("saml."),
+        "{stdout}"
+    );
+    let ja = step("japanese");
+    assert_eq!(
+        (ja["h1"].as_str(), ja["lang"].as_str()),
+        (Some("接続"), Some("ja")),
+        "{stdout}"
+    );
+    let portal = step("portal");
+    assert_eq!(portal["test_ok"], true, "{stdout}");
+    assert_eq!(portal["finished"], "Setup finished", "{stdout}");
+    assert_eq!(
+        portal["reopen_status"], 404,
+        "a finished link stops working: {stdout}"
+    );
+    let done = steps
+        .iter()
+        .find(|s| s["done"] == true)
+        .expect("the driver finished");
+    assert_eq!(
+        done["problems"],
+        serde_json::json!([]),
+        "console errors or CSP violations: {stdout}"
+    );
+
+    // Nothing of the tests created a user; the connection made in the console exists.
+    let res = api(&server, &key, "GET", "/api/v1/tenants/demo/users", "");
+    assert!(!res.body.contains("saml.jackson"), "{}", res.body);
+    let res = api(
+        &server,
+        &key,
+        "GET",
+        "/api/v1/tenants/acme/connections/saml",
+        "",
+    );
+    assert_eq!(res.status, 200, "{}", res.body);
+}
