@@ -323,6 +323,8 @@ pub struct AuditFilter {
     pub tenant: Option<String>,
     pub user_id: Option<String>,
     pub kind: Option<String>,
+    /// The stable error code of a refusal, e.g. `login.sso_required`.
+    pub code: Option<String>,
     pub since: Option<UnixTime>,
     pub until: Option<UnixTime>,
     /// Return events older than this sequence number (the page cursor).

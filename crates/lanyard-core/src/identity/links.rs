@@ -688,9 +688,10 @@ impl Lanyard {
             .find(|f| f.connection_id == c.id);
         let now = self.now();
         let mut ch = Changes::at(now);
-        if before.is_some() {
-            ch.unlink.push((c.id.clone(), u.id.clone()));
-        }
+        // Unconditionally, and after the user row's update below (which `apply` writes first):
+        // two racing saves serialise on the user row, and the second replaces the first's link
+        // instead of adding a second identity for the same connection.
+        ch.unlink.push((c.id.clone(), u.id.clone()));
         let link = FederatedIdentity {
             tenant_id: t.id.clone(),
             connection_id: c.id.clone(),
@@ -700,12 +701,10 @@ impl Lanyard {
             last_login_at: None,
         };
         ch.link.push(link.clone());
-        if u.sso_state != SsoState::Linked || u.sso_exempt {
-            u.sso_state = SsoState::Linked;
-            u.sso_exempt = false;
-            u.updated_at = now;
-            ch.update_users.push(u.clone());
-        }
+        u.sso_state = SsoState::Linked;
+        u.sso_exempt = false;
+        u.updated_at = now;
+        ch.update_users.push(u.clone());
         ch.audit.push(
             ctx.event(now, Some(&t.slug), "federated_identity.set")
                 .user(&u.id)

@@ -29,6 +29,9 @@ impl Store {
         if let Some(k) = &f.kind {
             add(&mut sql, "kind =", Arg::Text(k.clone()));
         }
+        if let Some(c) = &f.code {
+            add(&mut sql, "code =", Arg::Text(c.clone()));
+        }
         if let Some(s) = f.since {
             add(&mut sql, "at >=", Arg::Int(s));
         }

@@ -158,6 +158,21 @@ pub struct UserFilter {
     pub not_on_sso: bool,
     /// Users without a role.
     pub needs_role: bool,
+    /// Part of the username or email, case-insensitive (empty: everyone).
+    pub search: Option<String>,
+}
+
+/// A `LIKE` pattern matching `text` anywhere, its wildcards escaped (with `\`).
+fn contains_pattern(text: &str) -> String {
+    let mut out = String::from("%");
+    for ch in crate::model::fold_key(text.trim()).chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out.push('%');
+    out
 }
 
 impl Store {
@@ -203,13 +218,20 @@ impl Store {
         let q = format!(
             "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id > $2 \
              AND ($3 = '' OR sso_state = $3) AND ($4 = 0 OR sso_state <> 'linked') AND ($5 = 0 OR role IS NULL) \
+             AND ($7 = '' OR username_key LIKE $7 ESCAPE '\\' OR email_key LIKE $7 ESCAPE '\\') \
              ORDER BY id LIMIT $6"
         );
         let state = f.sso_state.map(SsoState::as_str).unwrap_or("");
+        let search = f
+            .search
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(contains_pattern)
+            .unwrap_or_default();
         Ok(
             on_pool!(self, p => sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(q))
             .bind(tenant_id).bind(after_id.unwrap_or("")).bind(state)
-            .bind(i64::from(f.not_on_sso)).bind(i64::from(f.needs_role)).bind(limit)
+            .bind(i64::from(f.not_on_sso)).bind(i64::from(f.needs_role)).bind(limit).bind(search)
             .fetch_all(p).await?),
         )
     }

@@ -29,6 +29,9 @@ struct AuditQuery {
     /// Event kind, e.g. `login.failed`.
     #[serde(default)]
     kind: Option<String>,
+    /// The stable error code of a refusal, e.g. `login.sso_required`.
+    #[serde(default)]
+    code: Option<String>,
     /// RFC 3339 instant, inclusive.
     #[serde(default)]
     since: Option<String>,
@@ -58,6 +61,7 @@ async fn list(s: &AppState, ctx: &Ctx, q: AuditQuery) -> Result<Json<Page<AuditE
         tenant: q.tenant,
         user_id: q.user_id,
         kind: q.kind,
+        code: q.code,
         since: instant("since", q.since.as_deref())?,
         until: instant("until", q.until.as_deref())?,
         before_seq: None,

@@ -42,6 +42,9 @@ struct UserQuery {
     /// `true`: only users without a role (they can sign in but reach nothing that needs one).
     #[serde(default)]
     needs_role: Option<bool>,
+    /// Part of the username or email (case-insensitive).
+    #[serde(default)]
+    search: Option<String>,
 }
 
 #[utoipa::path(get, path = "/tenants/{tenant}/users", tag = "users", params(("tenant" = String, Path), UserQuery), security(("api_key" = [])),
@@ -54,6 +57,7 @@ async fn list_users(
 ) -> Result<Json<Page<User>>, ApiError> {
     let mut filter = UserFilter {
         needs_role: q.needs_role.unwrap_or(false),
+        search: q.search,
         ..UserFilter::default()
     };
     match q.sso.as_deref() {

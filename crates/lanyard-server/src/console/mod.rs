@@ -13,6 +13,12 @@ mod connections;
 pub(crate) mod form;
 mod portal;
 mod setup;
+// Part B: users, tenant settings, audit log.
+mod audit_log;
+mod posted;
+mod settings;
+mod user_actions;
+mod users;
 
 use crate::AppState;
 use crate::error::status_of;
@@ -49,6 +55,9 @@ pub fn router() -> Router<AppState> {
         .merge(connections::router())
         .merge(setup::router())
         .merge(portal::router())
+        .merge(users::router())
+        .merge(settings::router())
+        .merge(audit_log::router())
         .layer(axum::middleware::from_fn(remember_lang))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
 }
@@ -101,7 +110,7 @@ pub(crate) struct Nav {
     /// Sign out: the session's tenant and the CSRF token.
     pub home_slug: String,
     pub csrf: String,
-    /// The active section: `overview`, `connections`, `setup`.
+    /// The active section: `overview`, `connections`, `setup`, `users`, `settings`, `audit`.
     pub section: &'static str,
 }
 

@@ -74,6 +74,12 @@ impl TestApp {
         let store = Store::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
             .await
             .unwrap();
+        Self::seeded(store, dir, public_url).await
+    }
+
+    /// The seeded app (tenants `acme` and `other`, each with `jo`, and an operator key) on
+    /// `store`.
+    async fn seeded(store: Store, dir: tempfile::TempDir, public_url: &str) -> Self {
         let clock = ManualClock::new(T0);
         let url = if public_url.starts_with("https") {
             "https://sso.example.com"
@@ -338,6 +344,59 @@ impl TestApp {
             .await
             .unwrap();
         rows.into_iter().map(|r| r.kind).collect()
+    }
+}
+
+/// The PostgreSQL server of the tests, when `LANYARD_TEST_DATABASE_URL` names one.
+pub fn pg_url() -> Option<String> {
+    std::env::var("LANYARD_TEST_DATABASE_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+impl TestApp {
+    /// The seeded app on a fresh schema of the PostgreSQL server at `url`, and the schema.
+    pub async fn on_postgres(url: &str) -> (Self, String) {
+        use std::str::FromStr;
+        let schema = format!("lanyard_srv_{}", uuid::Uuid::new_v4().simple());
+        let admin = sqlx::PgPool::connect(url)
+            .await
+            .expect("LANYARD_TEST_DATABASE_URL is set but the server is unreachable");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
+        let opts = sqlx::postgres::PgConnectOptions::from_str(url)
+            .unwrap()
+            .options([("search_path", schema.as_str())]);
+        let store = Store::connect_postgres(opts).await.unwrap();
+        store.migrate().await.unwrap();
+        let app = Self::seeded(store, tempfile::tempdir().unwrap(), "http://127.0.0.1:8080").await;
+        (app, schema)
+    }
+
+    /// Runs `test` on SQLite, then (when `LANYARD_TEST_DATABASE_URL` is set) on PostgreSQL.
+    pub async fn each_store<F, Fut>(test: F)
+    where
+        F: Fn(TestApp) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        test(TestApp::new().await).await;
+        let Some(url) = pg_url() else {
+            eprintln!("PostgreSQL tests skipped: set LANYARD_TEST_DATABASE_URL");
+            return;
+        };
+        let (app, schema) = TestApp::on_postgres(&url).await;
+        let store = app.lanyard.store.clone();
+        test(app).await;
+        store.close().await;
+        if let Ok(admin) = sqlx::PgPool::connect(&url).await {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+                .execute(&admin)
+                .await;
+            admin.close().await;
+        }
     }
 }
 
