@@ -40,6 +40,7 @@ pub struct Lanyard {
     idp_cache: Arc<signin::saml::IdpCache>,
     jwks_cache: Arc<signin::oidc::checks::JwksCache>,
     provider_keys: Arc<provider::keys::KeyCache>,
+    sessions: Arc<session::cache::SessionCache>,
     /// Lanyard's public base URL, for links in emails.
     public_url: Arc<str>,
     /// The DNS server domain verification asks (`dns_resolver`).
@@ -72,6 +73,8 @@ impl Lanyard {
             idp_cache: Arc::default(),
             jwks_cache: Arc::default(),
             provider_keys: Arc::default(),
+            // Off until the composition root sets the configured bound (`with_session_cache_ttl`).
+            sessions: Arc::new(session::cache::SessionCache::new(std::time::Duration::ZERO)),
             public_url: Arc::from(DEFAULT_PUBLIC_URL),
             dns_resolver: None,
         })
@@ -81,6 +84,18 @@ impl Lanyard {
     pub fn with_public_url(mut self, url: &str) -> Self {
         self.public_url = Arc::from(url.trim_end_matches('/'));
         self
+    }
+
+    /// Sets this node's session-cache staleness bound (`Duration::ZERO` turns the cache off):
+    /// a session ended on another node is still accepted here for at most this long.
+    pub fn with_session_cache_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.sessions = Arc::new(session::cache::SessionCache::new(ttl));
+        self
+    }
+
+    /// This node's cache of session lookups (shared by clones).
+    pub fn session_cache(&self) -> &session::cache::SessionCache {
+        &self.sessions
     }
 
     /// Sets the DNS server that domain verification asks for TXT records.

@@ -80,7 +80,8 @@ pub async fn open(config: &Config) -> Result<Lanyard> {
         .await
         .context("cannot start")?
         .with_public_url(config.public_url.as_str())
-        .with_dns_resolver(config.dns_resolver))
+        .with_dns_resolver(config.dns_resolver)
+        .with_session_cache_ttl(config.session_cache_ttl))
 }
 
 pub async fn run(config: Config, args: crate::dev_idp::DemoArgs) -> Result<()> {
