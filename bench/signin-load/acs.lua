@@ -58,7 +58,12 @@ function response(status, headers, body)
   end
   -- Done when every POST is answered; a POST that never got an answer (a socket error or a
   -- timeout, which wrk reports itself) must not keep the thread on filler for the whole -d.
-  if answered >= #bodies or filler > 5000 then
+  if (answered >= #bodies or filler > 5000) and not finished then
+    -- wrk's main thread sleeps for -d whatever the threads do: leave a mark, and the harness
+    -- interrupts wrk (SIGINT) once every thread has one; the summary then ends there.
+    finished = true
+    local f = io.open(os.getenv("SIGNIN_DONE_DIR") .. "/" .. id, "w")
+    if f then f:close() end
     wrk.thread:stop()
   end
 end
