@@ -125,9 +125,13 @@ fn benches(c: &mut Criterion) {
     // Contention-robust ratio: on a shared machine the load changes between criterion's
     // benchmarks, so also time the two alternately in short blocks and take the median of the
     // per-round ratios (both sides of a round see about the same load).
-    paired("acs path (decode + parse once + verify)", &parsed, &msg, &sig, || {
-        acs_path(black_box(&field), &sp, &idp, &o)
-    });
+    paired(
+        "acs path (decode + parse once + verify)",
+        &parsed,
+        &msg,
+        &sig,
+        || acs_path(black_box(&field), &sp, &idp, &o),
+    );
     let mut rounds: Vec<(f64, f64)> = (0..200)
         .map(|_| {
             let t = Instant::now();

@@ -255,7 +255,10 @@ fn main() -> Res<()> {
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err("a minting thread failed".into())))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("a minting thread failed".into()))
+            })
             .collect()
     });
     let mut out = std::io::BufWriter::new(std::fs::File::create(&a.out)?);

@@ -83,9 +83,19 @@ async fn an_admin_revocation_on_one_node_ends_the_session_on_the_other_within_th
         a.revoke_session(&Ctx::cli(), "acme", &s.session.id)
             .await
             .unwrap();
-        assert_eq!(code(&a, &s.token).await, "session.revoked", "{}: at once on the revoking node", e.name);
+        assert_eq!(
+            code(&a, &s.token).await,
+            "session.revoked",
+            "{}: at once on the revoking node",
+            e.name
+        );
         past_the_bound().await;
-        assert_eq!(code(&b, &s.token).await, "session.revoked", "{}: on the other node within the bound", e.name);
+        assert_eq!(
+            code(&b, &s.token).await,
+            "session.revoked",
+            "{}: on the other node within the bound",
+            e.name
+        );
     })
     .await;
 }
@@ -101,9 +111,14 @@ async fn a_logout_on_one_node_ends_the_session_on_the_other_within_the_bound() {
             .unwrap();
         assert_eq!(code(&a, &s.token).await, "ok");
         assert_eq!(code(&b, &s.token).await, "ok");
-        b.logout("acme", &s.token, &b.csrf_token(&s.token), &meta("192.0.2.1"))
-            .await
-            .unwrap();
+        b.logout(
+            "acme",
+            &s.token,
+            &b.csrf_token(&s.token),
+            &meta("192.0.2.1"),
+        )
+        .await
+        .unwrap();
         assert_eq!(code(&b, &s.token).await, "session.revoked", "{}", e.name);
         past_the_bound().await;
         assert_eq!(code(&a, &s.token).await, "session.revoked", "{}", e.name);
@@ -145,28 +160,55 @@ async fn disabling_a_user_on_one_node_ends_their_sessions_on_the_other_within_th
 async fn changes_on_this_node_take_effect_at_once_despite_the_cache() {
     each_backend(|e| async move {
         let uid = setup(&e).await;
-        let l = e.lanyard.clone().with_session_cache_ttl(Duration::from_secs(600));
+        let l = e
+            .lanyard
+            .clone()
+            .with_session_cache_ttl(Duration::from_secs(600));
         let m = meta("192.0.2.1");
         let login = || l.password_login("acme", "jo", PW, &m);
 
         let s = login().await.unwrap();
         assert_eq!(code(&l, &s.token).await, "ok");
-        l.revoke_user_sessions(&Ctx::cli(), "acme", &uid).await.unwrap();
-        assert_eq!(code(&l, &s.token).await, "session.revoked", "{}: revoke all", e.name);
+        l.revoke_user_sessions(&Ctx::cli(), "acme", &uid)
+            .await
+            .unwrap();
+        assert_eq!(
+            code(&l, &s.token).await,
+            "session.revoked",
+            "{}: revoke all",
+            e.name
+        );
 
         let s = login().await.unwrap();
         assert_eq!(code(&l, &s.token).await, "ok");
-        l.require_password_change(&Ctx::cli(), "acme", &uid).await.unwrap();
-        assert_eq!(code(&l, &s.token).await, "session.revoked", "{}: password change required", e.name);
+        l.require_password_change(&Ctx::cli(), "acme", &uid)
+            .await
+            .unwrap();
+        assert_eq!(
+            code(&l, &s.token).await,
+            "session.revoked",
+            "{}: password change required",
+            e.name
+        );
 
         let s = l
-            .open_session(&l.tenant("acme").await.unwrap(), &uid, "password", &meta("192.0.2.1"))
+            .open_session(
+                &l.tenant("acme").await.unwrap(),
+                &uid,
+                "password",
+                &meta("192.0.2.1"),
+            )
             .await
             .unwrap();
         assert_eq!(code(&l, &s.token).await, "ok");
         l.delete_user(&Ctx::cli(), "acme", &uid).await.unwrap();
         // A deleted user's sessions go with the account (no row: no session at all).
-        assert_eq!(code(&l, &s.token).await, "session.missing", "{}: deleted user", e.name);
+        assert_eq!(
+            code(&l, &s.token).await,
+            "session.missing",
+            "{}: deleted user",
+            e.name
+        );
     })
     .await;
 }
@@ -175,7 +217,10 @@ async fn changes_on_this_node_take_effect_at_once_despite_the_cache() {
 async fn the_cache_never_extends_a_session_past_its_expiry() {
     each_backend(|e| async move {
         setup(&e).await;
-        let l = e.lanyard.clone().with_session_cache_ttl(Duration::from_secs(600));
+        let l = e
+            .lanyard
+            .clone()
+            .with_session_cache_ttl(Duration::from_secs(600));
         let s = l
             .password_login("acme", "jo", PW, &meta("192.0.2.1"))
             .await

@@ -38,8 +38,17 @@ async fn an_admin_edit_committed_after_a_connection_removal_keeps_the_exemption(
             .await
             .unwrap();
         let now = f.user(&sam.id).await;
-        assert_eq!(now.display_name.as_deref(), Some("Sam Renamed"), "{}", e.name);
-        assert!(now.sso_exempt, "{}: the fallout's exemption survives the edit", e.name);
+        assert_eq!(
+            now.display_name.as_deref(),
+            Some("Sam Renamed"),
+            "{}",
+            e.name
+        );
+        assert!(
+            now.sso_exempt,
+            "{}: the fallout's exemption survives the edit",
+            e.name
+        );
         assert_eq!(now.sso_state, SsoState::None, "{}", e.name);
     })
     .await;
@@ -71,7 +80,12 @@ async fn an_admin_patch_racing_a_connection_removal_loses_neither() {
         p.unwrap();
         r.unwrap();
         let now = f.user(&sam.id).await;
-        assert_eq!(now.display_name.as_deref(), Some("Sam at once"), "{}", e.name);
+        assert_eq!(
+            now.display_name.as_deref(),
+            Some("Sam at once"),
+            "{}",
+            e.name
+        );
         assert_eq!(now.role.as_deref(), Some("viewer"), "{}", e.name);
         assert!(now.sso_exempt, "{}", e.name);
         assert_eq!(now.sso_state, SsoState::None, "{}", e.name);
