@@ -421,9 +421,12 @@ impl Lanyard {
             .event(now, Some(&t.slug), "user.updated")
             .user(&u.id)
             .details(json!({"changed": changed, "sessions_ended": end_sessions, "username": u.username, "email": u.email, "role": u.role, "disabled": u.disabled, "super_admin": u.super_admin}));
+        // Only the fields this request names are written: a concurrent change of the others
+        // (a connection removal's `sso_exempt`, a sign-in's reconcile) is not lost.
         self.store
-            .update_user(&u, end_sessions.then_some(now), &ev)
+            .update_user_fields(&u, &changed, end_sessions.then_some(now), &ev)
             .await?;
+        self.session_cache().user_changed(&u.id);
         Ok((t, u))
     }
 
@@ -436,6 +439,7 @@ impl Lanyard {
         if !self.store.delete_user(&t.id, &u.id, &ev).await? {
             return Err(Error::UserNotFound);
         }
+        self.session_cache().user_changed(&u.id);
         Ok(())
     }
 
@@ -473,6 +477,7 @@ impl Lanyard {
             .user(&s.user_id)
             .details(json!({"session_id": s.id}));
         self.store.revoke_session(&t.id, id, now, &ev).await?;
+        self.session_cache().session_changed(&s.id);
         self.store
             .session_by_id(&t.id, id)
             .await?
@@ -485,7 +490,9 @@ impl Lanyard {
         let ev = ctx
             .event(now, Some(&t.slug), "session.revoked_all")
             .user(&u.id);
-        self.store.revoke_user_sessions(&u.id, now, &ev).await
+        let n = self.store.revoke_user_sessions(&u.id, now, &ev).await?;
+        self.session_cache().user_changed(&u.id);
+        Ok(n)
     }
 
     // --- API keys ---
@@ -680,7 +687,7 @@ impl Lanyard {
         ch.close_open_links
             .push((u.id.clone(), LinkPurpose::PasswordReset));
         ch.new_links.push((link, hash));
-        self.store.apply(&ch).await?;
+        self.apply_changes(&ch).await?;
         Ok((u, url))
     }
 

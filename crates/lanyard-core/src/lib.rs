@@ -43,6 +43,7 @@ pub struct Lanyard {
     provider_keys: Arc<provider::keys::KeyCache>,
     /// Forward-auth's per-node cache of sites, resources and list memberships.
     content_cache: Arc<content::cache::DecisionCache>,
+    sessions: Arc<session::cache::SessionCache>,
     /// Lanyard's public base URL, for links in emails.
     public_url: Arc<str>,
     /// The DNS server domain verification asks (`dns_resolver`).
@@ -76,6 +77,8 @@ impl Lanyard {
             jwks_cache: Arc::default(),
             provider_keys: Arc::default(),
             content_cache: Arc::default(),
+            // Off until the composition root sets the configured bound (`with_session_cache_ttl`).
+            sessions: Arc::new(session::cache::SessionCache::new(std::time::Duration::ZERO)),
             public_url: Arc::from(DEFAULT_PUBLIC_URL),
             dns_resolver: None,
         })
@@ -96,6 +99,18 @@ impl Lanyard {
     /// Forward-auth's per-node decision cache (shared by clones).
     pub fn content_cache(&self) -> &content::cache::DecisionCache {
         &self.content_cache
+    }
+
+    /// Sets this node's session-cache staleness bound (`Duration::ZERO` turns the cache off):
+    /// a session ended on another node is still accepted here for at most this long.
+    pub fn with_session_cache_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.sessions = Arc::new(session::cache::SessionCache::new(ttl));
+        self
+    }
+
+    /// This node's cache of session lookups (shared by clones).
+    pub fn session_cache(&self) -> &session::cache::SessionCache {
+        &self.sessions
     }
 
     /// Sets the DNS server that domain verification asks for TXT records.

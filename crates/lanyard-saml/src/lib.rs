@@ -53,7 +53,7 @@ pub mod xml;
 pub use error::{Error, Result};
 pub use keys::{SignatureAlgorithm, TrustedKey, TrustedKeys};
 pub use response::{
-    Attribute, IdentityProvider, NameId, Options, ServiceProvider, VerifiedAssertion,
-    decode_post_binding, verify_response,
+    Attribute, IdentityProvider, NameId, Options, ParsedResponse, ServiceProvider,
+    VerifiedAssertion, decode_post_binding, verify_response,
 };
 pub use signing::SigningKey;

@@ -390,7 +390,67 @@ pub fn verify_response(
     idp: &IdentityProvider,
     opts: &Options<'_>,
 ) -> Result<VerifiedAssertion> {
-    let doc = xml::parse(xml_bytes, &opts.limits)?;
+    ParsedResponse::parse(xml_bytes, &opts.limits)?.verify(sp, idp, opts)
+}
+
+/// A posted response parsed once (step 1's limits, UTF-8, no DOCTYPE, well-formed), so the ACS
+/// can read the lookup hints it needs before verification ([`Self::claimed_in_response_to`],
+/// [`Self::claimed_issuer`]: unverified, never trusted for anything else) and then verify the
+/// same document without parsing it again.
+#[derive(Debug)]
+pub struct ParsedResponse<'a> {
+    doc: roxmltree::Document<'a>,
+}
+
+impl<'a> ParsedResponse<'a> {
+    /// Parses `xml_bytes` under `limits` (use the same limits as the verification's options).
+    pub fn parse(xml_bytes: &'a [u8], limits: &Limits) -> Result<Self> {
+        Ok(Self {
+            doc: xml::parse(xml_bytes, limits)?,
+        })
+    }
+
+    /// The InResponseTo the response claims (on the Response, else on the first
+    /// SubjectConfirmationData), at most 256 bytes. Unverified: only to find the pending login.
+    pub fn claimed_in_response_to(&self) -> Option<&str> {
+        let root = self.doc.root_element();
+        root.attribute("InResponseTo")
+            .or_else(|| {
+                root.descendants()
+                    .find(|n| n.is_element() && n.tag_name().name() == "SubjectConfirmationData")
+                    .and_then(|n| n.attribute("InResponseTo"))
+            })
+            .filter(|v| v.len() <= 256)
+    }
+
+    /// The Response's Issuer as claimed (trimmed, at most 256 characters). Unverified: only to
+    /// tell an admin what arrived.
+    pub fn claimed_issuer(&self) -> Option<String> {
+        self.doc
+            .root_element()
+            .children()
+            .find(|c| c.is_element() && c.tag_name().name() == "Issuer")
+            .and_then(|c| c.text())
+            .map(|t| t.trim().chars().take(256).collect())
+    }
+
+    /// Runs every check of the module documentation on this document.
+    pub fn verify(
+        &self,
+        sp: &ServiceProvider,
+        idp: &IdentityProvider,
+        opts: &Options<'_>,
+    ) -> Result<VerifiedAssertion> {
+        verify_document(&self.doc, sp, idp, opts)
+    }
+}
+
+fn verify_document(
+    doc: &roxmltree::Document<'_>,
+    sp: &ServiceProvider,
+    idp: &IdentityProvider,
+    opts: &Options<'_>,
+) -> Result<VerifiedAssertion> {
     let root = doc.root_element();
     if !xml::is(root, NS_PROTOCOL, "Response") {
         return Err(Error::MalformedXml(
@@ -402,7 +462,7 @@ pub fn verify_response(
             "the Response is not SAML version 2.0".into(),
         ));
     }
-    dsig::check_unique_ids(&doc)?;
+    dsig::check_unique_ids(doc)?;
     check_status(root)?;
 
     // Exactly one Assertion, a direct child of the Response.

@@ -675,6 +675,7 @@ impl Lanyard {
         {
             return Err(Error::ConnectionNotFound(conn_slug.to_owned()));
         }
+        self.changes_seen(&fallout);
         Ok(())
     }
 }

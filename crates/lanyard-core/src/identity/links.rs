@@ -354,7 +354,7 @@ impl Lanyard {
                 Some(url),
             )?);
         }
-        self.store.apply(&ch).await?;
+        self.apply_changes(&ch).await?;
         Ok((t, shown))
     }
 
@@ -462,7 +462,7 @@ impl Lanyard {
             .user(&o.user.id)
             .details(json!({"invitation_id": o.link.id})),
         );
-        self.store.apply(&ch).await?;
+        self.apply_changes(&ch).await?;
         o.link.declined_at = Some(now);
         Ok(o)
     }
@@ -489,7 +489,7 @@ impl Lanyard {
                 .user(&o.user.id)
                 .details(json!({"email": o.user.email})),
         );
-        self.store.apply(&ch).await?;
+        self.apply_changes(&ch).await?;
         Ok(o)
     }
 
@@ -523,7 +523,7 @@ impl Lanyard {
                 .user(&o.user.id)
                 .details(json!({"reset_link_id": o.link.id, "sessions_ended": true})),
         );
-        self.store.apply(&ch).await?;
+        self.apply_changes(&ch).await?;
         Ok(o)
     }
 
@@ -586,30 +586,18 @@ impl Lanyard {
             if removed { "removed" } else { "turned off" }
         );
         self.reset_mails(ctx, t, &users, &why, &mut ch)?;
-        let mut changed: Vec<User> = Vec::new();
+        // Only the columns the fallout means are written (not whole rows read above), so an
+        // admin's edit of the same user committed meanwhile is kept (no lost update).
         if removed {
             // Their only federated identity goes with the connection: they are off SSO (and
             // can be invited again).
-            for mut u in self.store.users_linked_only_to(&t.id, &c.id).await? {
-                u.sso_state = SsoState::None;
-                u.updated_at = ch.at;
-                changed.push(u);
+            for u in self.store.users_linked_only_to(&t.id, &c.id).await? {
+                ch.sso_state_none.push(u.id);
             }
         }
         // The reset promises a working way in: their password works even if the tenant
         // requires SSO through another connection, until they link again (issue 12).
-        for r in users {
-            match changed.iter_mut().find(|u| u.id == r.id) {
-                Some(u) => u.sso_exempt = true,
-                None => {
-                    let mut u = r;
-                    u.sso_exempt = true;
-                    u.updated_at = ch.at;
-                    changed.push(u);
-                }
-            }
-        }
-        ch.update_users.extend(changed);
+        ch.sso_exempt_on.extend(users.into_iter().map(|u| u.id));
         Ok(ch)
     }
 
@@ -710,7 +698,7 @@ impl Lanyard {
                 .user(&u.id)
                 .details(json!({"connection": c.slug, "federation_id": {"from": before.map(|b| b.federation_id), "to": fid}})),
         );
-        self.store.apply(&ch).await.map_err(|e| match e {
+        self.apply_changes(&ch).await.map_err(|e| match e {
             Error::IdentityAlreadyLinked => Error::FederationIdTaken,
             e => e,
         })?;
@@ -769,6 +757,6 @@ impl Lanyard {
                 .user(&u.id)
                 .details(json!({"connection": c.slug, "federation_id": link.federation_id, "sessions_ended": true, "last_identity": last})),
         );
-        self.store.apply(&ch).await
+        self.apply_changes(&ch).await
     }
 }

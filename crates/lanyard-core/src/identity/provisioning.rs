@@ -216,7 +216,7 @@ impl Lanyard {
             {
                 let mut ch = Changes::at(self.now());
                 self.welcome_mail(tenant, c, &u, email, &mut ch)?;
-                self.store.apply(&ch).await?;
+                self.apply_changes(&ch).await?;
             }
             return Err(Error::EmailUnconfirmed);
         }
@@ -348,7 +348,7 @@ impl Lanyard {
                     ),
             );
         }
-        self.store.apply(&ch).await?;
+        self.apply_changes(&ch).await?;
         Ok(Provisioned {
             user: u,
             created: false,
@@ -413,7 +413,7 @@ impl Lanyard {
                     "collaborator": u.collaborator, "role": {"from": role_before, "to": u.role}})),
         );
         ch.update_users.push(u.clone());
-        self.store.apply(&ch).await?;
+        self.apply_changes(&ch).await?;
         Ok(Provisioned {
             user: u,
             created: false,
@@ -530,7 +530,7 @@ impl Lanyard {
                     "warnings": warnings})),
         );
         ch.insert_users.push(u.clone());
-        self.store.apply(&ch).await?;
+        self.apply_changes(&ch).await?;
         if !u.email_confirmed && tenant.require_email_confirmation {
             return Err(Error::EmailUnconfirmed);
         }
@@ -630,7 +630,9 @@ impl Lanyard {
         } else {
             Changes::at(self.now())
         };
-        self.store.update_connection(c, &ev, &fallout).await
+        self.store.update_connection(c, &ev, &fallout).await?;
+        self.changes_seen(&fallout);
+        Ok(())
     }
 }
 

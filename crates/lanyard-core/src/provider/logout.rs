@@ -126,6 +126,7 @@ impl Lanyard {
                 self.store
                     .revoke_session(&view.tenant_id, &view.id, self.now(), &ev)
                     .await?;
+                self.session_cache().session_changed(&view.id);
             }
             tenant_slug = Some(view.tenant_slug);
         }

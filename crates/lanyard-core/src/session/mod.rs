@@ -2,6 +2,7 @@
 //! and password hashing ([`password`]).
 
 pub mod api_token;
+pub mod cache;
 pub mod password;
 
 use crate::Lanyard;
@@ -11,6 +12,16 @@ use crate::error::{Error, Result};
 use crate::model::{ApiKey, Session, SessionView, Tenant, new_id};
 use crate::secret::{constant_time_eq, mac_token, random_token, token_hash};
 use serde_json::json;
+
+/// SHA-256 of a session token, as the cache keys it.
+fn token_hash_array(token: &str) -> [u8; 32] {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+    let mut out = [0u8; 32];
+    for (o, b) in out.iter_mut().zip(digest.as_ref()) {
+        *o = *b;
+    }
+    out
+}
 
 /// Group claims kept with a session at most.
 const MAX_GROUPS: usize = 100;
@@ -118,15 +129,30 @@ impl Lanyard {
     }
 
     /// The live session behind `token` on `tenant_slug`'s routes, or why there is none.
+    ///
+    /// The row comes from this node's [`cache`] when it was fetched within the staleness bound;
+    /// the checks below (tenant, revoked, disabled, expired against the clock) run on every call.
     pub async fn session(&self, tenant_slug: &str, token: &str) -> Result<SessionView> {
         if token.is_empty() || token.len() > 128 {
             return Err(Error::NoSession);
         }
-        let view = self
-            .store
-            .session_by_token_hash(&token_hash(token))
-            .await?
-            .ok_or(Error::NoSession)?;
+        let hash = token_hash_array(token);
+        let cache = self.session_cache();
+        let view = match cache.get(&hash) {
+            Some(v) => v,
+            None => {
+                let ticket = cache.ticket();
+                let v = std::sync::Arc::new(
+                    self.store
+                        .session_by_token_hash(&hash)
+                        .await?
+                        .ok_or(Error::NoSession)?,
+                );
+                cache.put(hash, v.clone(), ticket);
+                v
+            }
+        };
+        let view = SessionView::clone(&view);
         if view.tenant_slug != tenant_slug {
             return Err(Error::SessionWrongTenant);
         }
@@ -178,7 +204,33 @@ impl Lanyard {
         self.store
             .revoke_session(&view.tenant_id, &view.id, now, &ev)
             .await?;
+        self.session_cache().session_changed(&view.id);
         Ok(view)
+    }
+
+    /// Commits one unit of work ([`crate::store::Changes`]) and tells this node's session cache
+    /// which users it touched (updated, sessions ended), so the change shows here at once.
+    pub(crate) async fn apply_changes(&self, ch: &crate::store::Changes) -> Result<()> {
+        self.store.apply(ch).await?;
+        self.changes_seen(ch);
+        Ok(())
+    }
+
+    /// Marks the users a committed unit of work touched as changed in the session cache.
+    pub(crate) fn changes_seen(&self, ch: &crate::store::Changes) {
+        let cache = self.session_cache();
+        for u in &ch.update_users {
+            cache.user_changed(&u.id);
+        }
+        for u in ch
+            .revoke_sessions_of
+            .iter()
+            .chain(&ch.password_change_done)
+            .chain(&ch.sso_state_none)
+            .chain(&ch.sso_exempt_on)
+        {
+            cache.user_changed(u);
+        }
     }
 
     /// Resolves `Authorization: Bearer lny_…` to the key's authority.

@@ -152,7 +152,7 @@ impl Lanyard {
                     .details(json!({"method": "password", "reset_link_id": link.id})),
             );
             ch.new_links.push((link, hash));
-            self.store.apply(&ch).await?;
+            self.apply_changes(&ch).await?;
             return Err(Error::PasswordChangeRequired(url));
         }
         self.open_session(&tenant, &user.id, "password", meta).await
@@ -173,6 +173,7 @@ impl Lanyard {
             .user(&u.id)
             .details(json!({"sessions_ended": true}));
         self.store.require_password_change(&u.id, now, &ev).await?;
+        self.session_cache().user_changed(&u.id);
         Ok(self.get_user(ctx, slug, user_id).await?.1)
     }
 }

@@ -16,7 +16,7 @@ use crate::{Lanyard, validate};
 use lanyard_proto as proto;
 use lanyard_saml::authn_request::AuthnRequest;
 use lanyard_saml::metadata::{NAMEID_UNSPECIFIED, SpMetadata};
-use lanyard_saml::{IdentityProvider, Options, ServiceProvider};
+use lanyard_saml::{IdentityProvider, Options, ParsedResponse, ServiceProvider};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -172,39 +172,13 @@ pub fn verify_options<'a>(
     o
 }
 
-/// Facts about a response read *before* verification, only to find the pending login and to
-/// tell an admin what arrived. Never trusted for anything else.
-#[derive(Debug, Default)]
-struct Unverified {
-    in_response_to: Option<String>,
-    issuer: Option<String>,
-}
-
-fn peek(xml: &[u8]) -> Unverified {
-    let Ok(doc) = lanyard_saml::xml::parse(xml, &lanyard_saml::xml::Limits::default()) else {
-        return Unverified::default();
-    };
-    let root = doc.root_element();
-    let issuer = root
-        .children()
-        .find(|c| c.is_element() && c.tag_name().name() == "Issuer")
-        .and_then(|c| c.text())
-        .map(|t| t.trim().chars().take(256).collect());
-    let in_response_to = root.attribute("InResponseTo").or_else(|| {
-        root.descendants()
-            .find(|n| n.is_element() && n.tag_name().name() == "SubjectConfirmationData")
-            .and_then(|n| n.attribute("InResponseTo"))
-    });
-    Unverified {
-        in_response_to: in_response_to.filter(|v| v.len() <= 256).map(str::to_owned),
-        issuer,
-    }
-}
-
-/// The InResponseTo a response claims (unverified: for finding the pending login, and for the
-/// offline debugger when no request ID is given).
+/// The InResponseTo a response claims (unverified: for the offline debugger when no request ID
+/// is given). The ACS reads it from the one parse it verifies ([`ParsedResponse`]).
 pub fn claimed_in_response_to(xml: &[u8]) -> Option<String> {
-    peek(xml).in_response_to
+    ParsedResponse::parse(xml, &lanyard_saml::xml::Limits::default())
+        .ok()?
+        .claimed_in_response_to()
+        .map(str::to_owned)
 }
 
 /// What the audit record of a refused login carries for the admin.
@@ -427,13 +401,14 @@ impl Lanyard {
         let s = c.saml_settings()?;
         let limits = lanyard_saml::xml::Limits::default();
         let xml = lanyard_saml::decode_post_binding(saml_response, &limits).map_err(Error::Saml)?;
-        let claimed = peek(&xml);
-        trace.issuer = claimed.issuer.clone();
-        trace.in_response_to = claimed.in_response_to.clone();
+        // Parsed once: the lookup hints below and the verification read the same document.
+        let parsed = ParsedResponse::parse(&xml, &limits).map_err(Error::Saml)?;
+        trace.issuer = parsed.claimed_issuer();
+        trace.in_response_to = parsed.claimed_in_response_to().map(str::to_owned);
         let now = self.now();
 
         // The pending login this response answers: consumed now, whatever the verdict.
-        let pending = match &claimed.in_response_to {
+        let pending = match &trace.in_response_to {
             Some(irt) => {
                 let p = self
                     .store
@@ -477,8 +452,7 @@ impl Lanyard {
             system_time(now),
             pending.as_ref().map(|p| p.id.as_str()),
         );
-        let verified =
-            lanyard_saml::verify_response(&xml, &sp, &idp, &opts).map_err(Error::Saml)?;
+        let verified = parsed.verify(&sp, &idp, &opts).map_err(Error::Saml)?;
         trace.name_id = Some(verified.name_id.value.clone());
         trace.assertion_id = Some(verified.assertion_id.clone());
 
@@ -565,10 +539,12 @@ mod tests {
     }
 
     #[test]
-    fn peek_reads_only_lookup_hints() {
-        let p = peek(br#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" InResponseTo="_r1"><saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"> https://idp </saml:Issuer></samlp:Response>"#);
-        assert_eq!(p.in_response_to.as_deref(), Some("_r1"));
-        assert_eq!(p.issuer.as_deref(), Some("https://idp"));
-        assert!(peek(b"<!DOCTYPE x><x/>").in_response_to.is_none());
+    fn the_lookup_hints_come_from_the_one_parse() {
+        let xml = br#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" InResponseTo="_r1"><saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"> https://idp </saml:Issuer></samlp:Response>"#;
+        let p = ParsedResponse::parse(xml, &lanyard_saml::xml::Limits::default()).unwrap();
+        assert_eq!(p.claimed_in_response_to(), Some("_r1"));
+        assert_eq!(p.claimed_issuer().as_deref(), Some("https://idp"));
+        assert_eq!(claimed_in_response_to(xml).as_deref(), Some("_r1"));
+        assert!(claimed_in_response_to(b"<!DOCTYPE x><x/>").is_none());
     }
 }

@@ -234,8 +234,15 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
+        // One connection: SQLite lets one writer in at a time, and with several connections
+        // the others spin in SQLite's busy handler (sleeps of 1, 2, 5, 10… ms) — the sign-in
+        // ceiling issue 17 measured. With one, statements queue in the pool (async, in order)
+        // and never sleep; reads are a few µs each and the session check is cached per node
+        // (`session::cache`). No store method takes a second connection while it holds one
+        // (each transaction runs inside one method), so one cannot deadlock. The busy timeout
+        // still covers other processes (`lanyard admin` beside `serve`).
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(1)
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(opts)
             .await?;

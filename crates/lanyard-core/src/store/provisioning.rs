@@ -28,6 +28,12 @@ pub struct Changes {
     pub decline_links: Vec<String>,
     /// Open links of (user, purpose) closed now, so an older reset link stops working.
     pub close_open_links: Vec<(String, LinkPurpose)>,
+    /// Users taken off SSO now (their only identity went with a removed connection): writes
+    /// `sso_state = none` and nothing else, so a concurrent edit of the user keeps its changes.
+    pub sso_state_none: Vec<String>,
+    /// Users whose password is allowed despite SSO required until they link again (issue 12):
+    /// writes `sso_exempt = TRUE` and nothing else.
+    pub sso_exempt_on: Vec<String>,
     /// Users who chose a new password now: "change at next sign-in" is done. (Whole-row
     /// updates never clear that flag, so a concurrent edit cannot undo an admin's request.)
     pub password_change_done: Vec<String>,
@@ -58,6 +64,8 @@ impl Changes {
             && self.decline_links.is_empty()
             && self.close_open_links.is_empty()
             && self.password_change_done.is_empty()
+            && self.sso_state_none.is_empty()
+            && self.sso_exempt_on.is_empty()
             && self.outbox.is_empty()
             && self.audit.is_empty()
     }
@@ -75,6 +83,8 @@ impl Changes {
         self.decline_links.extend(other.decline_links);
         self.close_open_links.extend(other.close_open_links);
         self.password_change_done.extend(other.password_change_done);
+        self.sso_state_none.extend(other.sso_state_none);
+        self.sso_exempt_on.extend(other.sso_exempt_on);
         self.outbox.extend(other.outbox);
         self.audit.extend(other.audit);
     }
@@ -93,6 +103,14 @@ macro_rules! apply_changes {
         for user in &c.password_change_done {
             sqlx::query("UPDATE users SET must_change_password = FALSE WHERE id = $1")
                 .bind(user).execute(&mut *$tx).await?;
+        }
+        for user in &c.sso_state_none {
+            sqlx::query("UPDATE users SET sso_state = 'none', updated_at = $2 WHERE id = $1")
+                .bind(user).bind(c.at).execute(&mut *$tx).await?;
+        }
+        for user in &c.sso_exempt_on {
+            sqlx::query("UPDATE users SET sso_exempt = TRUE, updated_at = $2 WHERE id = $1")
+                .bind(user).bind(c.at).execute(&mut *$tx).await?;
         }
         for (conn, user) in &c.unlink {
             sqlx::query("DELETE FROM federated_identities WHERE connection_id = $1 AND user_id = $2")

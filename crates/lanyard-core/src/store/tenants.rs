@@ -200,6 +200,54 @@ impl Store {
         res.map_err(|e| Self::map_user_conflict(e, u))
     }
 
+    /// Writes only the `changed` fields of `u` (an admin's PATCH: `username`, `email`,
+    /// `display_name`, `role`, `super_admin`, `collaborator`, `disabled`, `password`) and
+    /// `updated_at`, like [`Self::update_tenant`]: a concurrent write of other columns (the
+    /// `sso_exempt` a connection removal sets, a sign-in's reconcile) is kept, not overwritten
+    /// with the values this edit read. With `revoke_sessions_at` also ends the user's sessions.
+    pub async fn update_user_fields(
+        &self,
+        u: &User,
+        changed: &[&str],
+        revoke_sessions_at: Option<UnixTime>,
+        audit: &AuditRecord,
+    ) -> Result<()> {
+        let has = |f: &str| changed.contains(&f);
+        let res: std::result::Result<(), sqlx::Error> = on_pool!(self, p => async {
+            let mut tx = p.begin().await?;
+            sqlx::query("UPDATE users SET updated_at = $3, \
+                username = CASE WHEN $13 THEN $4 ELSE username END, \
+                username_key = CASE WHEN $13 THEN $5 ELSE username_key END, \
+                email = CASE WHEN $14 THEN $6 ELSE email END, \
+                email_key = CASE WHEN $14 THEN $7 ELSE email_key END, \
+                display_name = CASE WHEN $15 THEN $8 ELSE display_name END, \
+                role = CASE WHEN $16 THEN $9 ELSE role END, \
+                super_admin = CASE WHEN $17 THEN $10 ELSE super_admin END, \
+                collaborator = CASE WHEN $18 THEN $11 ELSE collaborator END, \
+                disabled = CASE WHEN $19 THEN $12 ELSE disabled END, \
+                password_hash = CASE WHEN $20 THEN $21 ELSE password_hash END, \
+                password_changed_at = CASE WHEN $20 THEN $22 ELSE password_changed_at END \
+                WHERE tenant_id = $1 AND id = $2")
+                .bind(&u.tenant_id).bind(&u.id).bind(u.updated_at)
+                .bind(&u.username).bind(fold_key(&u.username))
+                .bind(&u.email).bind(u.email.as_deref().map(fold_key))
+                .bind(&u.display_name).bind(&u.role).bind(u.super_admin).bind(u.collaborator).bind(u.disabled)
+                .bind(has("username")).bind(has("email")).bind(has("display_name")).bind(has("role"))
+                .bind(has("super_admin")).bind(has("collaborator")).bind(has("disabled"))
+                .bind(has("password")).bind(&u.password_hash).bind(u.password_changed_at)
+                .execute(&mut *tx).await?;
+            if let Some(at) = revoke_sessions_at {
+                sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+                    .bind(&u.id).bind(at).execute(&mut *tx).await?;
+                sqlx::query(sqlx::AssertSqlSafe(super::provider::enqueue_logouts_of_user()))
+                    .bind(&u.id).bind(at).execute(&mut *tx).await?;
+            }
+            bind_audit!(sqlx::query(AUDIT_INSERT), audit).execute(&mut *tx).await?;
+            tx.commit().await
+        }.await);
+        res.map_err(|e| Self::map_user_conflict(e, u))
+    }
+
     pub async fn delete_user(
         &self,
         tenant_id: &str,

@@ -28,4 +28,6 @@ mod provisioning_access;
 mod provisioning_races;
 mod provisioning_roles;
 mod saml;
+mod session_cache;
 mod store;
+mod user_races;

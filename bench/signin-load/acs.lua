@@ -1,0 +1,88 @@
+-- wrk script for bench/signin-load: POSTs each pre-minted SAML response exactly once to the ACS
+-- (this thread's share of the file: line i goes to thread i mod SIGNIN_THREADS), and counts as a
+-- sign-in only a 303 that sets a session cookie. A thread whose share is used up stops; while it
+-- drains, its connections send GET /healthz (counted apart, never as sign-ins).
+-- Environment: SIGNIN_BODIES (file, one form body a line), SIGNIN_THREADS, SIGNIN_PATH (ACS path).
+local threads = {}
+local next_id = 0
+
+function setup(thread)
+  thread:set("id", next_id)
+  next_id = next_id + 1
+  table.insert(threads, thread)
+end
+
+function init(args)
+  local n = tonumber(os.getenv("SIGNIN_THREADS"))
+  bodies = {}
+  local i = 0
+  for line in io.lines(os.getenv("SIGNIN_BODIES")) do
+    if line ~= "" then
+      if i % n == id then table.insert(bodies, line) end
+      i = i + 1
+    end
+  end
+  idx = 0
+  answered = 0
+  ok = 0
+  refused = 0
+  filler = 0
+  statuses = ""
+  post_headers = { ["Content-Type"] = "application/x-www-form-urlencoded" }
+  path = os.getenv("SIGNIN_PATH")
+  filler_request = wrk.format("GET", "/healthz")
+end
+
+function request()
+  idx = idx + 1
+  local body = bodies[idx]
+  if body == nil then
+    return filler_request
+  end
+  return wrk.format("POST", path, post_headers, body)
+end
+
+function response(status, headers, body)
+  -- The ACS never answers 200 (a sign-in is a 303, a refusal a 4xx page): a 200 is filler.
+  if status == 200 then
+    filler = filler + 1
+  else
+    answered = answered + 1
+    local cookie = headers["Set-Cookie"] or headers["set-cookie"] or ""
+    if status == 303 and string.find(cookie, "lanyard_session_", 1, true) then
+      ok = ok + 1
+    else
+      refused = refused + 1
+      if refused <= 5 then statuses = statuses .. " " .. status end
+    end
+  end
+  -- Done when every POST is answered; a POST that never got an answer (a socket error or a
+  -- timeout, which wrk reports itself) must not keep the thread on filler for the whole -d.
+  if (answered >= #bodies or filler > 5000) and not finished then
+    -- wrk's main thread sleeps for -d whatever the threads do: leave a mark, and the harness
+    -- interrupts wrk (SIGINT) once every thread has one; the summary then ends there.
+    finished = true
+    local f = io.open(os.getenv("SIGNIN_DONE_DIR") .. "/" .. id, "w")
+    if f then f:close() end
+    wrk.thread:stop()
+  end
+end
+
+function done(summary, latency, requests)
+  local ok_all, refused_all, filler_all, sent, first = 0, 0, 0, 0, ""
+  for _, t in ipairs(threads) do
+    ok_all = ok_all + t:get("ok")
+    refused_all = refused_all + t:get("refused")
+    filler_all = filler_all + t:get("filler")
+    sent = sent + t:get("answered")
+    first = first .. t:get("statuses")
+  end
+  io.write(string.format("signin_ok %d\n", ok_all))
+  io.write(string.format("signin_refused %d\n", refused_all))
+  io.write(string.format("signin_answered %d\n", sent))
+  io.write(string.format("filler %d\n", filler_all))
+  io.write(string.format("duration_us %d\n", summary.duration))
+  io.write(string.format("p50_us %d\n", latency:percentile(50)))
+  io.write(string.format("p99_us %d\n", latency:percentile(99)))
+  io.write(string.format("first_refusals%s\n", first))
+end
