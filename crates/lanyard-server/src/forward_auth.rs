@@ -23,6 +23,9 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use lanyard_core::Error;
 use lanyard_core::content::decide::{Decision, SignInKind};
+use lanyard_core::content::original::{
+    ForwardedHeaders, OriginalRequest, OriginalRequestError, original_request,
+};
 use lanyard_core::content::{CALLBACK_PATH, normalize_host};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -60,18 +63,16 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
 }
 
-/// The original request as the proxy describes it: (host, path with query, https?). nginx
-/// sends `Host` + `X-Original-URI`; Caddy and Traefik `X-Forwarded-Host` + `X-Forwarded-Uri`.
-fn original(h: &HeaderMap) -> Option<(String, String, bool)> {
-    let host = header(h, "x-forwarded-host")
-        .or_else(|| header(h, "host"))?
-        .split(',')
-        .next()?
-        .trim()
-        .to_owned();
-    let uri = header(h, "x-original-uri").or_else(|| header(h, "x-forwarded-uri"))?;
-    let https = header(h, "x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https"));
-    Some((host, uri.to_owned(), https))
+/// The original request as the proxy describes it (read and its path made canonical in
+/// [`lanyard_core::content::original`]).
+fn original(h: &HeaderMap) -> Result<OriginalRequest, OriginalRequestError> {
+    original_request(&ForwardedHeaders {
+        x_forwarded_host: header(h, "x-forwarded-host"),
+        host: header(h, "host"),
+        x_original_uri: header(h, "x-original-uri"),
+        x_forwarded_uri: header(h, "x-forwarded-uri"),
+        x_forwarded_proto: header(h, "x-forwarded-proto"),
+    })
 }
 
 /// A refusal in the admin API's error shape: a stable code and a sentence a person can act on.
@@ -100,15 +101,11 @@ async fn check(State(s): State<AppState>, jar: CookieJar, req: axum::extract::Re
             true,
         );
     }
-    let Some((host, uri, _https)) = original(&parts.headers) else {
-        return answer(
-            StatusCode::FORBIDDEN,
-            "content.original_request_missing",
-            "The proxy did not say which page was asked for: send Host and X-Original-URI (nginx) or X-Forwarded-Host and X-Forwarded-Uri (Caddy, Traefik).",
-            true,
-        );
+    let (host, uri, path) = match original(&parts.headers) {
+        Ok(o) => (o.host, o.uri, o.path),
+        Err(e) => return answer(StatusCode::FORBIDDEN, e.code(), &e.to_string(), true),
     };
-    let path = uri.split(['?', '#']).next().unwrap_or("/");
+    let path = path.as_str();
     let token = jar.get(SITE_COOKIE).map(|c| c.value().to_owned());
     let check = match s.lanyard.content_check(&host, path, token.as_deref()).await {
         Ok(c) => c,

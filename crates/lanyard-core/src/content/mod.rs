@@ -9,7 +9,9 @@
 //! takes effect on the next request (staleness bound 0). A visitor counts as signed in on a
 //! site only through a session the site's own SSO connection opened.
 
+pub mod csv;
 pub mod decide;
+pub mod original;
 
 use crate::Lanyard;
 use crate::audit::Ctx;
@@ -478,20 +480,14 @@ impl Lanyard {
     ) -> Result<(usize, Vec<(usize, String)>)> {
         let mut added = 0;
         let mut errors = Vec::new();
-        for (i, line) in csv.lines().enumerate().take(100_000) {
-            let cell = line
-                .split(',')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .trim_matches('"');
-            if cell.is_empty() || (i == 0 && cell.eq_ignore_ascii_case("email")) {
-                continue;
-            }
+        let cells = csv::member_cells(csv).ok_or_else(|| {
+            Error::invalid("csv", "at most 100000 lines in one import: split the file")
+        })?;
+        for (line, cell) in cells {
             match self.set_member(ctx, slug, list_id, cell, true).await {
                 Ok(true) => added += 1,
                 Ok(false) => {}
-                Err(e @ Error::Invalid { .. }) => errors.push((i + 1, e.to_string())),
+                Err(e @ Error::Invalid { .. }) => errors.push((line, e.to_string())),
                 Err(e) => return Err(e),
             }
         }

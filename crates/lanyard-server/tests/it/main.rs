@@ -14,6 +14,7 @@ mod dev_idp;
 mod device;
 mod domains;
 mod forward_auth;
+mod forward_auth_paths;
 mod harness;
 mod health;
 mod home;
