@@ -10,7 +10,9 @@ use lanyard_core::content::csv::{MAX_CSV_LINES, member_cells};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|csv: &str| {
-    let lines: Vec<&str> = csv.lines().collect();
+    // Reference: LF, CRLF and a lone CR end a line.
+    let text = csv.replace("\r\n", "\n").replace('\r', "\n");
+    let lines: Vec<&str> = text.lines().collect();
     let Some(cells) = member_cells(csv) else {
         assert!(lines.len() > MAX_CSV_LINES);
         return;
