@@ -57,13 +57,19 @@ fuzz_target!(|input: Input| {
     }
     if let (true, IpAddr::V4(v4)) = (got.ip != peer, got.ip) {
         let shown = v4.to_string();
-        assert!(values.iter().any(|v| v.contains(&shown)), "{got:?} was not in the header");
+        assert!(
+            values.iter().any(|v| v.contains(&shown)),
+            "{got:?} was not in the header"
+        );
     }
     // XFF: walking right to left, the first untrusted entry is the client; nothing left of it
     // (which the client wrote) can be the answer.
     if !input.forwarded {
-        let hops: Vec<Option<IpAddr>> =
-            values.iter().flat_map(|v| v.split(',')).map(parse_strict).collect();
+        let hops: Vec<Option<IpAddr>> = values
+            .iter()
+            .flat_map(|v| v.split(','))
+            .map(parse_strict)
+            .collect();
         let mut want = (peer, true);
         for hop in hops.iter().rev() {
             match hop {

@@ -26,7 +26,10 @@ fuzz_target!(|csv: &str| {
         assert!(!cell.contains([',', '\n', '\r']));
         let line = lines[*n - 1];
         let first = line.split(',').next().unwrap_or_default();
-        assert!(first.contains(cell), "{cell:?} is not in the first column of {line:?}");
+        assert!(
+            first.contains(cell),
+            "{cell:?} is not in the first column of {line:?}"
+        );
         let _ = lanyard_core::validate::email(&cell.to_lowercase());
     }
 });

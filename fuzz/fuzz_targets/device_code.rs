@@ -15,11 +15,17 @@ fuzz_target!(|typed: &str| {
         return;
     };
     assert_eq!(code.len(), USER_CODE_LEN);
-    assert!(code.bytes().all(|b| USER_CODE_ALPHABET.contains(&b)), "{code}");
+    assert!(
+        code.bytes().all(|b| USER_CODE_ALPHABET.contains(&b)),
+        "{code}"
+    );
     assert_eq!(normalize_user_code(&code).as_deref(), Some(code.as_str()));
     let shown = format_user_code(&code);
     assert_eq!(normalize_user_code(&shown).as_deref(), Some(code.as_str()));
-    assert_eq!(normalize_user_code(&shown.to_lowercase()).as_deref(), Some(code.as_str()));
+    assert_eq!(
+        normalize_user_code(&shown.to_lowercase()).as_deref(),
+        Some(code.as_str())
+    );
     // Every character typed was a code letter (any case), a dash or whitespace.
     assert!(typed.chars().all(|c| c == '-'
         || c.is_whitespace()

@@ -59,7 +59,9 @@ fuzz_target!(|input: Input| {
             break;
         }
         assert!((1..=63).contains(&len));
-        let label = q.get(pos + 1..pos + 1 + usize::from(len)).expect("label inside");
+        let label = q
+            .get(pos + 1..pos + 1 + usize::from(len))
+            .expect("label inside");
         labels.push(String::from_utf8(label.to_vec()).expect("ASCII label"));
         pos += 1 + usize::from(len);
     }
@@ -70,12 +72,22 @@ fuzz_target!(|input: Input| {
         .strings
         .iter()
         .take(8)
-        .map(|s| s.iter().copied().filter(u8::is_ascii_graphic).take(255).collect())
+        .map(|s| {
+            s.iter()
+                .copied()
+                .filter(u8::is_ascii_graphic)
+                .take(255)
+                .collect()
+        })
         .collect();
     if strings.iter().map(|s| s.len() + 1).sum::<usize>() > 60_000 || strings.is_empty() {
         return;
     }
-    let decoded = decode_txt(input.id, name, &response(&q, &strings)).expect("a well-formed answer decodes");
-    let joined: String = strings.iter().map(|s| String::from_utf8_lossy(s).into_owned()).collect();
+    let decoded =
+        decode_txt(input.id, name, &response(&q, &strings)).expect("a well-formed answer decodes");
+    let joined: String = strings
+        .iter()
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .collect();
     assert_eq!(decoded, vec![joined]);
 });

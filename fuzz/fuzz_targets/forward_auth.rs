@@ -11,7 +11,9 @@
 #![no_main]
 
 use arbitrary::Arbitrary;
-use lanyard_core::content::decide::{Audience, Decision, ResourceKind, Rule, decide, match_resource};
+use lanyard_core::content::decide::{
+    Audience, Decision, ResourceKind, Rule, decide, match_resource,
+};
 use lanyard_core::content::normalize_host;
 use lanyard_core::content::original::{ForwardedHeaders, original_request, request_path};
 use libfuzzer_sys::fuzz_target;
@@ -95,7 +97,9 @@ fn spelled(pieces: &[Piece]) -> String {
             Piece::Dot => s.push('.'),
             Piece::DotDot => s.push_str(".."),
             Piece::EncodedDot => s.push_str("%2e"),
-            Piece::Literal(i) => s.push_str(["secret", "private", "kb", "caf\u{e9}", "pricing", "x"][usize::from(*i) % 6]),
+            Piece::Literal(i) => s.push_str(
+                ["secret", "private", "kb", "caf\u{e9}", "pricing", "x"][usize::from(*i) % 6],
+            ),
             Piece::Encoded(b) => s.push_str(&format!("%{b:02x}")),
             Piece::Text(t) => s.push_str(t),
             Piece::Query(q) => {
@@ -121,7 +125,11 @@ fuzz_target!(|i: Input| {
     };
     let _ = normalize_host(&o.host);
     let p = &o.path;
-    assert_eq!(request_path(p).as_deref(), Ok(p.as_str()), "not a fixed point");
+    assert_eq!(
+        request_path(p).as_deref(),
+        Ok(p.as_str()),
+        "not a fixed point"
+    );
     assert!(p.starts_with('/') && !p.contains("//") && !p.contains(['?', '#', '\\']));
     assert!(!p.split('/').any(|s| s == "." || s == ".."), "{p}");
     for (n, _) in p.match_indices('%') {
@@ -136,16 +144,13 @@ fuzz_target!(|i: Input| {
     // However the target was spelled, the path the origin serves decides.
     let served = reference(&o.uri);
     let decoded_rule = |r: &R| reference(r.1).unwrap_or_default();
-    let protected = RULES
-        .iter()
-        .filter(|r| r.2 != Audience::Public)
-        .find(|r| {
-            served.as_deref().is_some_and(|s| {
-                let rule = decoded_rule(r);
-                let rule = rule.trim_end_matches('/');
-                s == rule || (r.0 == ResourceKind::Blog && s.starts_with(&format!("{rule}/")))
-            })
-        });
+    let protected = RULES.iter().filter(|r| r.2 != Audience::Public).find(|r| {
+        served.as_deref().is_some_and(|s| {
+            let rule = decoded_rule(r);
+            let rule = rule.trim_end_matches('/');
+            s == rule || (r.0 == ResourceKind::Blog && s.starts_with(&format!("{rule}/")))
+        })
+    });
     let decision = match match_resource(RULES, p) {
         Some(r) => decide(r.2, &["list-1".to_owned()], true, None),
         None => Decision::Allow(None),

@@ -18,11 +18,22 @@ fuzz_target!(|s: &str| {
         assert!(labels.len() >= 2);
         for l in &labels {
             assert!((1..=63).contains(&l.len()), "{d}");
-            assert!(l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+            assert!(
+                l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            );
             assert!(!l.starts_with('-') && !l.ends_with('-'));
         }
-        assert!(!labels.last().is_some_and(|t| t.bytes().all(|b| b.is_ascii_digit())));
-        assert_eq!(normalize_domain(&d).as_deref().ok(), Some(d.as_str()), "not idempotent");
+        assert!(
+            !labels
+                .last()
+                .is_some_and(|t| t.bytes().all(|b| b.is_ascii_digit()))
+        );
+        assert_eq!(
+            normalize_domain(&d).as_deref().ok(),
+            Some(d.as_str()),
+            "not idempotent"
+        );
     }
     if email(s).is_ok() {
         let (local, domain) = s.split_once('@').expect("an @");

@@ -29,11 +29,31 @@ const ISSUER: &str = "https://app.example";
 const AUDIENCE: &str = "lanyard";
 const SKEW: i64 = 60;
 
-const HEADER_NAMES: &[&str] = &["alg", "typ", "kid", "crit", "enc", "zip", "b64", "jwk", "cty"];
-const PAYLOAD_NAMES: &[&str] = &["exp", "nbf", "iat", "iss", "sub", "aud", "jti", "email", "name"];
+const HEADER_NAMES: &[&str] = &[
+    "alg", "typ", "kid", "crit", "enc", "zip", "b64", "jwk", "cty",
+];
+const PAYLOAD_NAMES: &[&str] = &[
+    "exp", "nbf", "iat", "iss", "sub", "aud", "jti", "email", "name",
+];
 const KNOWN: &[&str] = &[
-    "HS256", "ES256", "HS384", "RS256", "none", "nOnE", "JWT", "jwt", "at+jwt", "", " HS256",
-    ISSUER, AUDIENCE, "other", "ann@example.com", " ann@example.com ", "not-an-email", "Ann",
+    "HS256",
+    "ES256",
+    "HS384",
+    "RS256",
+    "none",
+    "nOnE",
+    "JWT",
+    "jwt",
+    "at+jwt",
+    "",
+    " HS256",
+    ISSUER,
+    AUDIENCE,
+    "other",
+    "ann@example.com",
+    " ann@example.com ",
+    "not-an-email",
+    "Ann",
 ];
 
 struct Keys {
@@ -76,8 +96,15 @@ fn keys() -> &'static Keys {
                 SKEW as u32,
             )
             .expect("HS256 verifier"),
-            es: JwtVerifier::new(JwtAlgorithm::ES256, es_pem.as_bytes(), None, None, None, SKEW as u32)
-                .expect("ES256 verifier"),
+            es: JwtVerifier::new(
+                JwtAlgorithm::ES256,
+                es_pem.as_bytes(),
+                None,
+                None,
+                None,
+                SKEW as u32,
+            )
+            .expect("ES256 verifier"),
             es_public: es_key.public_key().as_ref().to_vec(),
             es_pem,
             es_key,
@@ -88,7 +115,10 @@ fn keys() -> &'static Keys {
 
 #[derive(Arbitrary, Debug)]
 enum Input {
-    Raw { token: String, es: bool },
+    Raw {
+        token: String,
+        es: bool,
+    },
     Built {
         es: bool,
         header: Vec<Member>,
@@ -127,10 +157,20 @@ fn build(
     };
     let message = format!("{}.{}", b64(h.as_bytes()), b64(&p));
     let m = message.as_bytes();
-    let right = || if es { es_sign(&k.es_key, m) } else { hmac_sign(SECRET, m) };
+    let right = || {
+        if es {
+            es_sign(&k.es_key, m)
+        } else {
+            hmac_sign(SECRET, m)
+        }
+    };
     let s = match sig {
         SigMode::Right => b64(&right()),
-        SigMode::OtherKey => b64(&if es { es_sign(&k.es_other, m) } else { hmac_sign(OTHER_SECRET, m) }),
+        SigMode::OtherKey => b64(&if es {
+            es_sign(&k.es_other, m)
+        } else {
+            hmac_sign(OTHER_SECRET, m)
+        }),
         SigMode::PublicKeyAsHmacSecret => b64(&hmac_sign(k.es_pem.as_bytes(), m)),
         SigMode::Empty => String::new(),
         SigMode::Garbage => "AAAA".into(),
@@ -198,7 +238,14 @@ fuzz_target!(|data: &[u8]| {
             }
             (token.clone(), *es, None)
         }
-        Input::Built { es, header, payload, raw_payload, sig, padded } => {
+        Input::Built {
+            es,
+            header,
+            payload,
+            raw_payload,
+            sig,
+            padded,
+        } => {
             let t = build(k, *es, header, payload, raw_payload.as_deref(), *sig);
             (if *padded { format!(" {t}\n") } else { t }, *es, Some(*sig))
         }
@@ -207,16 +254,26 @@ fuzz_target!(|data: &[u8]| {
     let Ok(claims) = verifier.verify(&token, NOW) else {
         return;
     };
-    assert!(really_signed(k, es, &token), "accepted a token the configured key did not sign");
+    assert!(
+        really_signed(k, es, &token),
+        "accepted a token the configured key did not sign"
+    );
     if let Some(sig) = sig {
         assert_eq!(sig, SigMode::Right, "accepted a wrongly signed token");
     }
     let want = if es { "ES256" } else { "HS256" };
-    assert_eq!(header_alg(&token).as_deref(), Some(want), "accepted another algorithm");
+    assert_eq!(
+        header_alg(&token).as_deref(),
+        Some(want),
+        "accepted another algorithm"
+    );
     assert!(NOW < claims.exp + SKEW, "accepted an expired token");
     assert!(!claims.email.is_empty() && claims.email.contains('@'));
     if !es {
-        assert_eq!(claims.claims.get("iss").and_then(Value::as_str), Some(ISSUER));
+        assert_eq!(
+            claims.claims.get("iss").and_then(Value::as_str),
+            Some(ISSUER)
+        );
         match claims.claims.get("aud") {
             Some(Value::String(a)) => assert_eq!(a, AUDIENCE),
             Some(Value::Array(l)) => assert!(l.iter().all(|a| a.as_str() == Some(AUDIENCE))),

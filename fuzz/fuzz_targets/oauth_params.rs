@@ -34,9 +34,22 @@ struct Input {
 }
 
 const NAMES: &[&str] = &[
-    "client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge",
-    "code_challenge_method", "prompt", "max_age", "organization", "login_hint", "response_mode",
-    "request", "request_uri", "other",
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "prompt",
+    "max_age",
+    "organization",
+    "login_hint",
+    "response_mode",
+    "request",
+    "request_uri",
+    "other",
 ];
 
 fn app(public: bool) -> App {
@@ -67,7 +80,10 @@ fuzz_target!(|i: Input| {
     let query = i.raw_query.clone().unwrap_or_else(|| {
         let mut ser = form_urlencoded::Serializer::new(String::new());
         for (n, v) in &i.pairs {
-            let name = NAMES.get(usize::from(*n) % NAMES.len()).copied().unwrap_or("other");
+            let name = NAMES
+                .get(usize::from(*n) % NAMES.len())
+                .copied()
+                .unwrap_or("other");
             ser.append_pair(name, v);
         }
         ser.finish()
@@ -103,7 +119,11 @@ fuzz_target!(|i: Input| {
         let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
         let again = format!(
             "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", enc(&id), enc(&secret)))
+            base64::engine::general_purpose::STANDARD.encode(format!(
+                "{}:{}",
+                enc(&id),
+                enc(&secret)
+            ))
         );
         assert_eq!(basic_credentials(again.as_bytes()), Ok(Some((id, secret))));
     }
@@ -117,9 +137,20 @@ fn check_error_redirect(e: &ProviderError, state: Option<&str>) {
     assert_eq!(u.path(), registered.path());
     assert!(u.fragment().is_none());
     let q: Vec<(String, String)> = u.query_pairs().into_owned().collect();
-    let states: Vec<&str> = q.iter().filter(|(k, _)| k == "state").map(|(_, v)| v.as_str()).collect();
+    let states: Vec<&str> = q
+        .iter()
+        .filter(|(k, _)| k == "state")
+        .map(|(_, v)| v.as_str())
+        .collect();
     assert_eq!(states, state.into_iter().collect::<Vec<_>>());
-    let isses: Vec<&str> = q.iter().filter(|(k, _)| k == "iss").map(|(_, v)| v.as_str()).collect();
+    let isses: Vec<&str> = q
+        .iter()
+        .filter(|(k, _)| k == "iss")
+        .map(|(_, v)| v.as_str())
+        .collect();
     assert_eq!(isses, vec![ISSUER]);
-    assert_eq!(q.first().map(|(k, v)| (k.as_str(), v.as_str())), Some(("tenant", "a")));
+    assert_eq!(
+        q.first().map(|(k, v)| (k.as_str(), v.as_str())),
+        Some(("tenant", "a"))
+    );
 }

@@ -83,7 +83,13 @@ fuzz_target!(|input: Input| {
     let known: Vec<&str> = f.known.iter().map(String::as_str).collect();
     let (token, sig, with_at) = match &input {
         Input::Raw(t) => (t.clone(), None, true),
-        Input::Built { header, payload, raw_payload, sig, with_access_token } => {
+        Input::Built {
+            header,
+            payload,
+            raw_payload,
+            sig,
+            with_access_token,
+        } => {
             let h = object(header, HEADER_NAMES, &known);
             let p = match raw_payload {
                 Some(b) => b.clone(),
@@ -141,7 +147,10 @@ fuzz_target!(|input: Input| {
     assert_eq!(claims.get("nonce").and_then(Value::as_str), Some(NONCE));
     let auds: Vec<&str> = match claims.get("aud") {
         Some(Value::String(a)) => vec![a],
-        Some(Value::Array(l)) => l.iter().map(|a| a.as_str().expect("string audiences")).collect(),
+        Some(Value::Array(l)) => l
+            .iter()
+            .map(|a| a.as_str().expect("string audiences"))
+            .collect(),
         other => panic!("accepted aud {other:?}"),
     };
     assert!(auds.contains(&CLIENT) && auds.iter().all(|a| *a == CLIENT || *a == EXTRA_AUD));

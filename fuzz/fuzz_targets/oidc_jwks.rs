@@ -19,10 +19,17 @@ fuzz_target!(|data: &[u8]| {
             let from = members.iter().any(|m| {
                 m.get("kid").and_then(Value::as_str) == k.kid.as_deref()
                     && m.get("d").is_none()
-                    && matches!(m.get("kty").and_then(Value::as_str), Some("RSA" | "EC" | "OKP"))
+                    && matches!(
+                        m.get("kty").and_then(Value::as_str),
+                        Some("RSA" | "EC" | "OKP")
+                    )
                     && m.get("use").is_none_or(|u| u.as_str() == Some("sig"))
             });
-            assert!(from, "a kept key has no public signing key member: {:?}", k.kid);
+            assert!(
+                from,
+                "a kept key has no public signing key member: {:?}",
+                k.kid
+            );
             if let Some(kid) = &k.kid {
                 assert!(jwks.has_kid(kid));
             }

@@ -29,7 +29,10 @@ fuzz_target!(|i: Input| {
     }
     let well_formed = (43..=128).contains(&i.verifier.len()) && unreserved(&i.verifier);
     let own = challenge_of(&i.verifier);
-    assert!(check_challenge(&own, Some("S256")).is_ok(), "a computed challenge is well formed");
+    assert!(
+        check_challenge(&own, Some("S256")).is_ok(),
+        "a computed challenge is well formed"
+    );
     assert_eq!(verify(&i.verifier, &own).is_ok(), well_formed);
     if verify(&i.verifier, &i.challenge).is_ok() {
         assert!(well_formed);

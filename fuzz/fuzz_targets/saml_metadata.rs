@@ -16,19 +16,32 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(md) = parse_idp_metadata(data, &Limits::default()) {
         assert!(!md.entity_id.is_empty());
         for (i, c) in md.signing_certificates.iter().enumerate() {
-            assert!(!md.signing_certificates[..i].contains(c), "a certificate twice");
+            assert!(
+                !md.signing_certificates[..i].contains(c),
+                "a certificate twice"
+            );
         }
         for e in &md.sso_services {
             let first = md.sso_url(&e.binding).expect("a listed binding has a URL");
-            let listed = md.sso_services.iter().find(|x| x.binding == e.binding).expect("listed");
+            let listed = md
+                .sso_services
+                .iter()
+                .find(|x| x.binding == e.binding)
+                .expect("listed");
             assert_eq!(first, listed.location);
         }
         if let Ok(keys) = md.trusted_keys() {
-            let again = md.trusted_keys().expect("the same certificates parse again");
+            let again = md
+                .trusted_keys()
+                .expect("the same certificates parse again");
             assert_eq!(keys.keys().len(), again.keys().len());
             for k in keys.keys() {
                 assert!(again.contains_certificate(k.der()));
-                assert!(md.signing_certificates.iter().any(|c| c.as_slice() == k.der()));
+                assert!(
+                    md.signing_certificates
+                        .iter()
+                        .any(|c| c.as_slice() == k.der())
+                );
             }
         }
     }

@@ -22,7 +22,11 @@ fuzz_target!(|data: &[u8]| {
     let Some((first, payload)) = data.split_first() else {
         return;
     };
-    let max = if first & 0x80 != 0 { 64 * 1024 } else { usize::from(*first) * 97 + 1 };
+    let max = if first & 0x80 != 0 {
+        64 * 1024
+    } else {
+        usize::from(*first) * 97 + 1
+    };
     let wrap = first & 0x40 != 0;
     if let Ok(out) = inflate_redirect_message(&String::from_utf8_lossy(payload), max) {
         assert!(out.len() <= max);

@@ -83,11 +83,7 @@ pub fn object(members: &[Member], names: &[&str], known: &[&str]) -> String {
                 .map_or_else(String::new, |s| (*s).to_owned()),
             Name::Any(s) => s.clone(),
         };
-        parts.push(format!(
-            "{}:{}",
-            Value::String(name),
-            value(v, known)
-        ));
+        parts.push(format!("{}:{}", Value::String(name), value(v, known)));
     }
     format!("{{{}}}", parts.join(","))
 }
