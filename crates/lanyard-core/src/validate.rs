@@ -141,6 +141,11 @@ pub fn return_to(raw: &str) -> Option<String> {
         return None;
     }
     let mut out = joined.path().to_owned();
+    // Dot segments can leave an empty first segment behind (`/%2e//evil.test` resolves to the
+    // path `//evil.test`), which a browser reads as another host.
+    if out.starts_with("//") {
+        return None;
+    }
     if let Some(q) = joined.query() {
         out.push('?');
         out.push_str(q);
@@ -230,5 +235,26 @@ mod tests {
         ] {
             assert_eq!(return_to(bad), None, "{bad:?}");
         }
+    }
+
+    /// Found by the `redirects` fuzz target (issue 18): the URL parser resolves `.` segments
+    /// after the `//` check, so `/%2e//evil.test` came back as `//evil.test`, a redirect to
+    /// another host. Attack: open redirect through dot segments.
+    #[test]
+    fn fuzz_regression_dot_segments_never_make_a_scheme_relative_path() {
+        for bad in [
+            "/%2e//p\u{8b}\u{8c}%2e\u{ff}\u{ff}/%2ea/dmi\u{b3}\u{b3}\u{b3}\u{b3}n",
+            "/%2e//evil.test",
+            "/.//evil.test",
+            "/%2E//evil.test/x?y#z",
+            "/a/..//evil.test",
+            "/a/%2e%2e//evil.test",
+            "/./%2e//evil.test",
+        ] {
+            assert_eq!(return_to(bad), None, "{bad:?}");
+        }
+        assert_eq!(return_to("/a/..///b"), None);
+        assert_eq!(return_to("/./b").as_deref(), Some("/b"));
+        assert_eq!(return_to("/a//b").as_deref(), Some("/a//b"));
     }
 }

@@ -369,7 +369,8 @@ impl Lanyard {
     ) -> Result<(usize, Vec<(usize, String)>)> {
         let mut added = 0;
         let mut errors = Vec::new();
-        for (i, cell) in csv_first_cells(csv) {
+        let cells = super::csv::member_cells(csv).ok_or_else(too_many_lines)?;
+        for (i, cell) in cells {
             match self.set_member(ctx, slug, list_id, cell, true).await {
                 Ok(true) => added += 1,
                 Ok(false) => {}
@@ -381,20 +382,7 @@ impl Lanyard {
     }
 }
 
-/// The non-empty first cells of CSV text with their 1-based line numbers (at most 100,000
-/// lines; a header `email` on the first line is skipped; quotes around a cell dropped).
-pub(crate) fn csv_first_cells(csv: &str) -> impl Iterator<Item = (usize, &str)> {
-    csv.lines()
-        .enumerate()
-        .take(100_000)
-        .filter_map(|(i, line)| {
-            let cell = line
-                .split(',')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .trim_matches('"');
-            let header = i == 0 && cell.eq_ignore_ascii_case("email");
-            (!cell.is_empty() && !header).then_some((i + 1, cell))
-        })
+/// An import longer than [`super::csv::MAX_CSV_LINES`] is refused whole, never cut.
+pub(crate) fn too_many_lines() -> Error {
+    Error::invalid("csv", "at most 100000 lines in one import: split the file")
 }

@@ -133,7 +133,8 @@ impl Lanyard {
     ) -> Result<(usize, Vec<(usize, String)>)> {
         let mut added = 0;
         let mut errors = Vec::new();
-        for (i, cell) in super::admin::csv_first_cells(csv) {
+        let cells = super::csv::member_cells(csv).ok_or_else(super::admin::too_many_lines)?;
+        for (i, cell) in cells {
             match self.set_contact(ctx, slug, host, cell, true).await {
                 Ok(true) => added += 1,
                 Ok(false) => {}

@@ -95,6 +95,14 @@ pub fn match_resource<'a, R: Rule>(rules: &'a [R], path: &str) -> Option<&'a R> 
     if let Some(r) = rules.iter().find(|r| r.path() == path) {
         return Some(r);
     }
+    // `/secret/` is often the same page as `/secret` (a static site's directory index).
+    let bare = path.trim_end_matches('/');
+    if let Some(r) = rules
+        .iter()
+        .find(|r| !bare.is_empty() && r.path().trim_end_matches('/') == bare)
+    {
+        return Some(r);
+    }
     rules
         .iter()
         .filter(|r| r.kind() == ResourceKind::Blog && under(r.path(), path))
@@ -244,6 +252,10 @@ mod tests {
             ("/kb/other", None), // no whole-knowledge-base rule
             ("/promo", Some("/promo")),
             ("/", None),
+            // A trailing slash names the same page (a static site serves `/x/` for `/x`).
+            ("/pricing/", Some("/pricing")),
+            ("/blog/launch/", Some("/blog/launch")),
+            ("/kb/reset/", Some("/kb/reset")),
         ];
         for (path, want) in cases {
             assert_eq!(match_resource(&rules, path).map(|r| r.1), *want, "{path}");

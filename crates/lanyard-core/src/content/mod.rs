@@ -15,8 +15,10 @@ pub mod admin;
 pub mod cache;
 pub mod codes;
 pub mod contacts;
+pub mod csv;
 pub mod decide;
 pub mod identity;
+pub mod original;
 
 use crate::Lanyard;
 use crate::audit::Ctx;

@@ -13,6 +13,7 @@ pub mod authorize;
 pub mod device;
 pub mod keys;
 pub mod logout;
+pub mod params;
 pub mod pkce;
 pub mod tokens;
 

@@ -30,6 +30,9 @@ use lanyard_core::Error;
 use lanyard_core::access::routing::EntryPoint;
 use lanyard_core::content::codes::Refusal;
 use lanyard_core::content::decide::{Decision, SignInKind, Visitor};
+use lanyard_core::content::original::{
+    ForwardedHeaders, OriginalRequest, OriginalRequestError, original_request,
+};
 use lanyard_core::content::{CALLBACK_PATH, normalize_host};
 use lanyard_core::model::ContentSite;
 use serde::Deserialize;
@@ -72,30 +75,35 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
 }
 
-/// The original request as the proxy describes it. nginx sends `Host` + `X-Original-URI`
+/// The original request as the proxy describes it: nginx sends `Host` + `X-Original-URI`
 /// (and `X-Original-Method` if configured); Caddy and Traefik `X-Forwarded-Host`,
-/// `X-Forwarded-Uri`, `X-Forwarded-Method` and `X-Forwarded-Proto`.
+/// `X-Forwarded-Uri`, `X-Forwarded-Method` and `X-Forwarded-Proto`. The path is made canonical
+/// in [`lanyard_core::content::original`] (what the origin serves is what rules are matched on).
 struct Original {
     host: String,
+    /// The request target as sent, for the return address after sign-in.
     uri: String,
+    /// The canonical path resource rules are matched against.
+    path: String,
     /// The original method was GET or HEAD (or not stated): a redirect to sign in is safe.
     navigable: bool,
 }
 
-fn original(h: &HeaderMap) -> Option<Original> {
-    let host = header(h, "x-forwarded-host")
-        .or_else(|| header(h, "host"))?
-        .split(',')
-        .next()?
-        .trim()
-        .to_owned();
-    let uri = header(h, "x-original-uri").or_else(|| header(h, "x-forwarded-uri"))?;
+fn original(h: &HeaderMap) -> Result<Original, OriginalRequestError> {
+    let OriginalRequest { host, uri, path, .. } = original_request(&ForwardedHeaders {
+        x_forwarded_host: header(h, "x-forwarded-host"),
+        host: header(h, "host"),
+        x_original_uri: header(h, "x-original-uri"),
+        x_forwarded_uri: header(h, "x-forwarded-uri"),
+        x_forwarded_proto: header(h, "x-forwarded-proto"),
+    })?;
     let navigable = header(h, "x-forwarded-method")
         .or_else(|| header(h, "x-original-method"))
         .is_none_or(|m| m.eq_ignore_ascii_case("GET") || m.eq_ignore_ascii_case("HEAD"));
-    Some(Original {
+    Ok(Original {
         host,
-        uri: uri.to_owned(),
+        uri,
+        path,
         navigable,
     })
 }
@@ -169,10 +177,11 @@ async fn check(State(s): State<AppState>, jar: CookieJar, req: axum::extract::Re
     if !peer_trusted(&parts, &s) {
         return refuse(StatusCode::FORBIDDEN, Refusal::UntrustedProxy);
     }
-    let Some(orig) = original(&parts.headers) else {
-        return refuse(StatusCode::FORBIDDEN, Refusal::OriginalRequestMissing);
+    let orig = match original(&parts.headers) {
+        Ok(o) => o,
+        Err(e) => return answer(StatusCode::FORBIDDEN, e.code(), &e.to_string(), true),
     };
-    let path = orig.uri.split(['?', '#']).next().unwrap_or("/");
+    let path = orig.path.as_str();
     let token = jar.get(SITE_COOKIE).map(|c| c.value().to_owned());
     let check = match s
         .lanyard

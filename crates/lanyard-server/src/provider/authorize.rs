@@ -1,7 +1,6 @@
 //! `GET /oauth2/authorize` and `GET /oauth2/authorize/resume`: refusals before the client and
 //! its redirect URI are known good are pages; after, they go back to the app with `iss`.
 
-use super::oauth::single_params;
 use crate::AppState;
 use crate::error::PageError;
 use crate::extract::Meta;
@@ -22,16 +21,9 @@ use lanyard_core::provider::authorize::{
 pub(super) const RESUME_PATH: &str = "/oauth2/authorize/resume";
 
 fn params_of(raw: Option<&str>) -> Result<(AuthorizeParams, Vec<(String, String)>), Error> {
-    let map = single_params(raw.unwrap_or("").as_bytes())?;
-    let mut pairs: Vec<(String, String)> = map.clone().into_iter().collect();
-    pairs.sort();
-    let obj: serde_json::Map<String, serde_json::Value> = map
-        .into_iter()
-        .map(|(k, v)| (k, serde_json::Value::String(v)))
-        .collect();
-    let p = serde_json::from_value(serde_json::Value::Object(obj))
-        .map_err(|e| Error::Internal(e.to_string()))?;
-    Ok((p, pairs))
+    Ok(lanyard_core::provider::params::authorize_params(
+        raw.unwrap_or(""),
+    )?)
 }
 
 async fn session_for(s: &AppState, jar: &CookieJar, tenant: &Tenant) -> Option<SessionView> {

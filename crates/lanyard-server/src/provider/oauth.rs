@@ -6,11 +6,9 @@ use crate::error::ErrorCode;
 use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
 use lanyard_core::error::ProviderError;
 use lanyard_core::{Error, ErrorKind};
 use serde_json::json;
-use std::collections::HashMap;
 
 #[derive(Debug)]
 pub(crate) struct OAuthError(pub Error);
@@ -119,48 +117,17 @@ pub(crate) async fn preflight() -> Response {
     res
 }
 
-/// `application/x-www-form-urlencoded` (or a query) as a map; a repeated parameter is refused.
-pub(crate) fn single_params(raw: &[u8]) -> Result<HashMap<String, String>, ProviderError> {
-    let mut out = HashMap::new();
-    for (k, v) in url::form_urlencoded::parse(raw) {
-        if out.insert(k.to_string(), v.to_string()).is_some() {
-            return Err(ProviderError::InvalidRequest(format!(
-                "the parameter `{}` is repeated",
-                k.chars().take(32).collect::<String>()
-            )));
-        }
-    }
-    Ok(out)
-}
+pub(crate) use lanyard_core::provider::params::single_params;
 
-/// HTTP Basic client credentials (RFC 6749 §2.3.1: each part form-urlencoded).
+/// HTTP Basic client credentials (RFC 6749 §2.3.1: each part form-urlencoded), parsed by
+/// [`lanyard_core::provider::params::basic_credentials`].
 pub(crate) fn basic_credentials(
     headers: &HeaderMap,
 ) -> Result<Option<(String, String)>, ProviderError> {
-    let Some(v) = headers.get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let v = v.to_str().map_err(|_| ProviderError::ClientAuthFailed)?;
-    let Some(b64) = v
-        .strip_prefix("Basic ")
-        .or_else(|| v.strip_prefix("basic "))
-    else {
-        return Ok(None);
-    };
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(b64.trim())
-        .map_err(|_| ProviderError::ClientAuthFailed)?;
-    let text = String::from_utf8(raw).map_err(|_| ProviderError::ClientAuthFailed)?;
-    let (id, secret) = text
-        .split_once(':')
-        .ok_or(ProviderError::ClientAuthFailed)?;
-    let dec = |s: &str| {
-        url::form_urlencoded::parse(format!("x={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    };
-    Ok(Some((dec(id), dec(secret))))
+    match headers.get(header::AUTHORIZATION) {
+        None => Ok(None),
+        Some(v) => lanyard_core::provider::params::basic_credentials(v.as_bytes()),
+    }
 }
 
 /// `Authorization: Bearer …`.

@@ -19,6 +19,7 @@ mod device;
 mod domains;
 mod forward_auth;
 mod forward_auth_contacts;
+mod forward_auth_paths;
 mod harness;
 mod health;
 mod home;
