@@ -345,13 +345,7 @@ async fn callback(
                     | Error::Oidc(OidcError::JwksInvalid(_))
             ) {
                 s.lanyard
-                    .audit_oidc_failure(
-                        &tenant,
-                        &conn,
-                        &meta,
-                        &e,
-                        serde_json::json!({"test": begun.test}),
-                    )
+                    .audit_oidc_failure(&tenant, &conn, &meta, &e, Value::Null, begun.test)
                     .await;
             }
             login_outcome("oidc", e.code());

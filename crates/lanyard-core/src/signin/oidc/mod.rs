@@ -152,7 +152,8 @@ impl Lanyard {
         Ok((c, s))
     }
 
-    /// Audits a refused OIDC sign-in (`login.failed` with its code).
+    /// Audits a refused OIDC sign-in (`login.failed` with its code; `"test": true` when it
+    /// answered a console test).
     pub async fn audit_oidc_failure(
         &self,
         tenant_slug: &str,
@@ -160,8 +161,9 @@ impl Lanyard {
         meta: &RequestMeta,
         e: &Error,
         details: Value,
+        test: bool,
     ) {
-        let details = json!({ "trace": details });
+        let details = json!({ "trace": details, "test": test });
         self.audit_login_failure(tenant_slug, "oidc", conn_slug, meta, e, details)
             .await;
     }
@@ -181,7 +183,7 @@ impl Lanyard {
         let (c, s) = match self.oidc_connection(&tenant, conn_slug, start.test).await {
             Ok(v) => v,
             Err(e) => {
-                self.audit_oidc_failure(&tenant.slug, conn_slug, meta, &e, Value::Null)
+                self.audit_oidc_failure(&tenant.slug, conn_slug, meta, &e, Value::Null, start.test)
                     .await;
                 return Err(e);
             }
@@ -260,7 +262,8 @@ impl Lanyard {
                     conn_slug,
                     meta,
                     &e,
-                    json!({"iss": p.iss, "error": p.error, "test": test}),
+                    json!({"iss": p.iss, "error": p.error}),
+                    test,
                 )
                 .await;
                 Err(e)
@@ -373,7 +376,8 @@ impl Lanyard {
                         &b.connection.slug,
                         meta,
                         &e,
-                        json!({"test": b.test}),
+                        Value::Null,
+                        b.test,
                     )
                     .await;
                 }
