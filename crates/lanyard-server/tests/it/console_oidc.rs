@@ -244,3 +244,77 @@ async fn an_oidc_sign_in_state_is_never_a_test_and_an_enabled_test_signs_nobody_
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_setup_portal_saves_and_tests_a_generic_oidc_connection() {
+    TestApp::each_store(|app| async move {
+        let app = app.with_private_metadata_urls();
+        let (issuer, op) = fake_op().await;
+        let (_, path) = crate::console_setup::link(&app, "acme").await;
+        let cookie = crate::console_setup::claim(&app, &path).await;
+        let page = app.get(&format!("{path}/idp/oidc"), Some(&cookie)).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+        assert!(
+            page.text().contains("value=\"test\""),
+            "the test is offered: {}",
+            page.text()
+        );
+        let discovery = format!("{issuer}/.well-known/openid-configuration");
+        let res = app
+            .form(
+                &format!("{path}/idp/oidc"),
+                &cookie,
+                &[
+                    ("csrf_token", &csrf_of(&page.text())),
+                    ("action", "test"),
+                    ("issuer", &issuer),
+                    ("discovery_url", &discovery),
+                    ("client_id", "lanyard-client"),
+                    ("client_secret", "client-secret-1"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        let test_path = format!("{path}/test");
+        assert!(
+            res.text().contains(&format!("href=\"{test_path}\"")),
+            "{}",
+            res.text()
+        );
+        let before = counts(&app).await;
+        // The portal's connection is created disabled: only its test reaches the provider.
+        let res = app.get(&test_path, Some(&cookie)).await;
+        assert_eq!(res.status, StatusCode::FOUND, "{}", res.text());
+        let loc = url::Url::parse(res.headers[header::LOCATION].to_str().unwrap()).unwrap();
+        let q: HashMap<String, String> = loc.query_pairs().into_owned().collect();
+        let callback = url::Url::parse(&q["redirect_uri"]).unwrap();
+        let code = lanyard_core::secret::random_token();
+        op.lock().unwrap().codes.insert(
+            code.clone(),
+            (q["code_challenge"].clone(), q["nonce"].clone()),
+        );
+        let res = app
+            .get(
+                &format!("{}?code={code}&state={}", callback.path(), q["state"]),
+                None,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        assert!(
+            res.text().contains("data-test-result=\"ok\""),
+            "{}",
+            res.text()
+        );
+        assert!(
+            res.text().contains("data-federation-id>op-user-1</code>"),
+            "{}",
+            res.text()
+        );
+        assert_eq!(counts(&app).await, before, "no user, no session");
+        assert_eq!(
+            app.audit_kinds().await.first().map(String::as_str),
+            Some("connection.tested")
+        );
+    })
+    .await;
+}
