@@ -190,6 +190,7 @@ async fn oidc_save_and_test_reports_the_sign_in_and_changes_nothing() {
             res.text()
         );
         let (code_seen, details) = last_failure(&app).await;
+        assert_eq!(code_seen, "fetch.token.http_error");
         assert_eq!(error_code(&res.text()), code_seen, "{}", res.text());
         assert!(
             res.text().contains("invalid_client"),

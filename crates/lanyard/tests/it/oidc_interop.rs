@@ -421,7 +421,13 @@ fn save_and_test_with_oidc_provider() {
     assert_eq!(res.status, 200, "{}", res.body);
     let failed = console_test(&server, &admin, op_port, "carol");
     assert!(failed.status >= 400, "{}", failed.body);
-    assert!(failed.body.contains("Error code <code>"), "{}", failed.body);
+    assert!(
+        failed
+            .body
+            .contains("Error code <code>fetch.token.http_error</code>"),
+        "{}",
+        failed.body
+    );
     assert!(failed.body.contains("invalid_client"), "{}", failed.body);
     assert!(
         failed.cookie("lanyard_session_demo").is_none(),
