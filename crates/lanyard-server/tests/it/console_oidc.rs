@@ -212,8 +212,9 @@ async fn an_oidc_sign_in_state_is_never_a_test_and_an_enabled_test_signs_nobody_
         let res = oidc_connection(&app, &issuer, json!({})).await;
         assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
         let before = counts(&app).await;
-        // A test of an enabled connection whose user already exists: an update preview, and
-        // still no session.
+        // A test of an enabled connection, from a provider whose clock runs 30 s ahead (within
+        // the allowed skew): reported with the measured difference, and still no session.
+        op.lock().unwrap().patch = json!({"iat": crate::harness::T0 + 30});
         let (state, code) = authorize_test(&app, &op, TEST_PATH, Some(&ada)).await;
         let res = app
             .get(
@@ -222,6 +223,12 @@ async fn an_oidc_sign_in_state_is_never_a_test_and_an_enabled_test_signs_nobody_
             )
             .await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        assert!(
+            res.text().contains("clock is about 30 seconds ahead"),
+            "{}",
+            res.text()
+        );
+        op.lock().unwrap().patch = json!({});
         assert!(
             res.set_cookies()
                 .iter()
