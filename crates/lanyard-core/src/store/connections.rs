@@ -16,6 +16,7 @@ struct OidcPendingRow {
     oidc_nonce: Option<String>,
     oidc_code_verifier: Option<String>,
     invitation_id: Option<String>,
+    purpose: Option<String>,
 }
 
 impl Store {
@@ -154,12 +155,12 @@ impl Store {
         nonce: &str,
         code_verifier: &str,
     ) -> Result<()> {
-        let q = "INSERT INTO pending_logins (id, tenant_id, connection_id, relay_state, browser_binding, return_to, created_at, expires_at, oidc_nonce, oidc_code_verifier, invitation_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+        let q = "INSERT INTO pending_logins (id, tenant_id, connection_id, relay_state, browser_binding, return_to, created_at, expires_at, oidc_nonce, oidc_code_verifier, invitation_id, purpose) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
         on_pool!(self, p => sqlx::query(q)
             .bind(&l.id).bind(&l.tenant_id).bind(&l.connection_id).bind(&l.relay_state)
             .bind(&l.browser_binding).bind(&l.return_to).bind(l.created_at).bind(l.expires_at)
-            .bind(nonce).bind(code_verifier).bind(&l.invitation_id)
+            .bind(nonce).bind(code_verifier).bind(&l.invitation_id).bind(&l.purpose)
             .execute(p).await?.rows_affected());
         Ok(())
     }
@@ -173,7 +174,7 @@ impl Store {
         connection_id: &str,
     ) -> Result<Option<(PendingLogin, String, String)>> {
         let q = "DELETE FROM pending_logins WHERE id = $1 AND tenant_id = $2 AND connection_id = $3 AND oidc_nonce IS NOT NULL \
-                 RETURNING id, tenant_id, connection_id, relay_state, browser_binding, return_to, created_at, expires_at, oidc_nonce, oidc_code_verifier, invitation_id";
+                 RETURNING id, tenant_id, connection_id, relay_state, browser_binding, return_to, created_at, expires_at, oidc_nonce, oidc_code_verifier, invitation_id, purpose";
         let row: Option<OidcPendingRow> = on_pool!(self, p => sqlx::query_as::<_, OidcPendingRow>(q).bind(state).bind(tenant_id).bind(connection_id).fetch_optional(p).await?);
         Ok(row.map(|r| {
             (
@@ -187,7 +188,7 @@ impl Store {
                     created_at: r.created_at,
                     expires_at: r.expires_at,
                     invitation_id: r.invitation_id,
-                    purpose: None,
+                    purpose: r.purpose,
                 },
                 r.oidc_nonce.unwrap_or_default(),
                 r.oidc_code_verifier.unwrap_or_default(),

@@ -681,7 +681,7 @@ async fn toggle(
     }
 }
 
-/// `GET …/test`: starts a test sign-in (SAML) with the connection, enabled or not.
+/// `GET …/test`: starts a test sign-in (SAML or OIDC) with the connection, enabled or not.
 async fn start_test(
     State(s): State<AppState>,
     PageLang(lang): PageLang,
@@ -698,7 +698,8 @@ async fn start_test(
     Ok(begin_test(&s, &jar, &slug, &c, lang, &meta).await)
 }
 
-/// Starts the test sign-in of a connection (SAML only: other kinds are refused with a code).
+/// Starts the test sign-in of a connection (SAML or OIDC; a JWT connection is refused with a
+/// code: its sign-in starts at the application that mints the token).
 pub(crate) async fn begin_test(
     s: &AppState,
     jar: &CookieJar,
@@ -707,17 +708,23 @@ pub(crate) async fn begin_test(
     lang: Lang,
     meta: &lanyard_core::RequestMeta,
 ) -> Response {
-    if c.kind != KIND_SAML {
+    if !testable(&c.kind) {
         return error_page(
             lang,
             &Error::invalid(
                 "kind",
-                "save and test is available for SAML connections; sign in through this connection's login URL to try it",
+                "save and test is available for SAML and OpenID Connect connections; sign in through this connection's login URL to try it",
             ),
         );
     }
-    match crate::signin::begin_test(s, jar, slug, &c.slug, meta).await {
+    let oidc = c.kind == lanyard_core::connection::KIND_OIDC;
+    match crate::signin::begin_test(s, jar, slug, &c.slug, oidc, meta).await {
         Ok(r) => r,
         Err(e) => error_page(lang, &e.0),
     }
+}
+
+/// Whether "save and test" is offered for a connection kind.
+pub(crate) fn testable(kind: &str) -> bool {
+    kind == KIND_SAML || kind == lanyard_core::connection::KIND_OIDC
 }

@@ -296,7 +296,7 @@ async fn guide_page(
             .and(wire.as_ref())
             .map(|w| cert_views(w, now))
             .unwrap_or_default(),
-        testable: *kind == KIND_SAML,
+        testable: super::connections::testable(kind),
     };
     let status = error.map_or(StatusCode::OK, |e| crate::error::status_of(e.kind()));
     let mut res = render(status, &page);

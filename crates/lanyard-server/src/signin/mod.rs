@@ -184,21 +184,26 @@ pub(crate) async fn begin_sso(
             return jwt::start(s, tenant, conn, return_to, meta).await;
         }
         Some(lanyard_core::connection::KIND_OIDC) => {
-            return oidc::start(s, jar, tenant, conn, return_to, invitation_id, meta).await;
+            return oidc::start(s, jar, tenant, conn, return_to, invitation_id, false, meta).await;
         }
         _ => {}
     }
     saml::start(s, jar, tenant, conn, return_to, invitation_id, false, meta).await
 }
 
-/// Starts a console test sign-in with the SAML connection `conn` (it may be disabled still):
-/// verified like a sign-in at the ACS, then reported; no session (`lanyard_core::console::test`).
+/// Starts a console test sign-in with the SAML or OIDC connection `conn` (it may be disabled
+/// still): verified like a sign-in at the ACS or callback, then reported; no session
+/// (`lanyard_core::console::test`).
 pub(crate) async fn begin_test(
     s: &AppState,
     jar: &CookieJar,
     tenant: &str,
     conn: &str,
+    oidc: bool,
     meta: &lanyard_core::RequestMeta,
 ) -> Result<Response, PageError> {
+    if oidc {
+        return oidc::start(s, jar, tenant, conn, None, None, true, meta).await;
+    }
     saml::start(s, jar, tenant, conn, None, None, true, meta).await
 }

@@ -23,7 +23,7 @@ use base64::Engine as _;
 use lanyard_core::error::OidcError;
 use lanyard_core::outbound::{Endpoint, Failure};
 use lanyard_core::signin::oidc::checks::Jwks;
-use lanyard_core::signin::oidc::{CallbackBegun, CallbackParams, TokenResult};
+use lanyard_core::signin::oidc::{CallbackBegun, CallbackParams, OidcOutcome, TokenResult};
 use lanyard_core::{Error, RequestMeta};
 use lanyard_proto::TokenAuthMethod;
 use serde_json::{Map, Value};
@@ -36,7 +36,9 @@ fn public(s: &AppState) -> String {
     s.config.public_url.as_str().to_owned()
 }
 
-/// Sends the browser to the provider's authorization endpoint (302).
+/// Sends the browser to the provider's authorization endpoint (302). `test`: a console test
+/// (reported at the callback, no session).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn start(
     s: &AppState,
     jar: &CookieJar,
@@ -44,6 +46,7 @@ pub(crate) async fn start(
     conn: &str,
     return_to: Option<&str>,
     invitation_id: Option<&str>,
+    test: bool,
     meta: &RequestMeta,
 ) -> Result<Response, PageError> {
     let binding = browser_binding(s, jar);
@@ -56,7 +59,7 @@ pub(crate) async fn start(
                 return_to,
                 invitation_id,
                 browser_binding: binding.as_deref(),
-                test: false,
+                test,
             },
             &public(s),
             meta,
@@ -226,11 +229,7 @@ async fn userinfo(
     }
 }
 
-async fn finish(
-    s: &AppState,
-    b: &CallbackBegun,
-    meta: &RequestMeta,
-) -> Result<lanyard_core::signin::oidc::OidcLogin, Error> {
+async fn finish(s: &AppState, b: &CallbackBegun, meta: &RequestMeta) -> Result<OidcOutcome, Error> {
     let (id_token, access_token) = redeem(s, b).await?;
     let info = userinfo(s, b, access_token.as_deref()).await?;
     let tokens = TokenResult {
@@ -280,6 +279,7 @@ async fn callback(
     State(s): State<AppState>,
     Path((tenant, conn)): Path<(String, String)>,
     Meta(meta): Meta,
+    headers: axum::http::HeaderMap,
     jar: CookieJar,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
@@ -320,7 +320,13 @@ async fn callback(
     };
     let result = finish(&s, &begun, &meta).await;
     match result {
-        Ok(login) => {
+        Ok(OidcOutcome::Tested(report)) => {
+            login_outcome("oidc", "test");
+            let lang = crate::i18n::Lang::of_request(&headers, &jar);
+            Ok(crate::pages::test_result(lang, &report))
+        }
+        Ok(OidcOutcome::SignedIn(login)) => {
+            let login = *login;
             login_outcome("oidc", "ok");
             crate::metrics::provisioning_outcome("oidc", login.provisioning);
             let mut res = signed_in(&s, jar, login.session, login.return_to);
@@ -339,7 +345,7 @@ async fn callback(
                     | Error::Oidc(OidcError::JwksInvalid(_))
             ) {
                 s.lanyard
-                    .audit_oidc_failure(&tenant, &conn, &meta, &e, Value::Null)
+                    .audit_oidc_failure(&tenant, &conn, &meta, &e, Value::Null, begun.test)
                     .await;
             }
             login_outcome("oidc", e.code());

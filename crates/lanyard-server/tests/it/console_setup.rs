@@ -10,7 +10,7 @@ use axum::http::{Method, StatusCode, header};
 use serde_json::json;
 
 /// A setup link for `tenant` through the admin API: (id, path `/setup/lys_…`).
-async fn link(app: &TestApp, tenant: &str) -> (String, String) {
+pub(crate) async fn link(app: &TestApp, tenant: &str) -> (String, String) {
     let res = app
         .api(
             Method::POST,
@@ -30,7 +30,7 @@ async fn link(app: &TestApp, tenant: &str) -> (String, String) {
 }
 
 /// Opens the link in a fresh browser; returns its claim cookie (`name=value`).
-async fn claim(app: &TestApp, path: &str) -> String {
+pub(crate) async fn claim(app: &TestApp, path: &str) -> String {
     let res = app.get(path, None).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     format!(

@@ -42,7 +42,7 @@ pub(crate) struct OpState {
     rotated: bool,
     userinfo_sub: Option<String>,
     /// code -> (code_challenge, nonce)
-    codes: HashMap<String, (String, String)>,
+    pub(crate) codes: HashMap<String, (String, String)>,
     pub(crate) token_calls: usize,
     pub(crate) jwks_calls: usize,
     auth_seen: Vec<String>,

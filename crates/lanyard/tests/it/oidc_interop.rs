@@ -324,3 +324,113 @@ fn code_flow_with_oidc_provider_then_key_rotation() {
     let s = login(&server, op_port, "bob");
     assert_eq!(s["user"]["username"], "bob", "{s}");
 }
+
+/// Runs a console test of the connection `op` through the real provider as `user`; returns
+/// Lanyard's answer at the callback.
+fn console_test(server: &Server, admin: &str, op_port: u16, user: &str) -> HttpResponse {
+    let start = server.get("/admin/t/demo/connections/op/test", admin);
+    assert_eq!(start.status, 302, "{}", start.body);
+    let authorize = start.header("location").unwrap();
+    let back = through_the_provider(op_port, &authorize, user);
+    let cb = url::Url::parse(&back).unwrap();
+    assert_eq!(cb.path(), "/t/demo/oidc/op/callback", "{back}");
+    server.get(&format!("{}?{}", cb.path(), cb.query().unwrap()), "")
+}
+
+/// "Save and test" against the real provider: a connection not yet enabled is tested from the
+/// console; the report shows the claims and what a sign-in would do, and nobody is signed in
+/// or created. With a wrong client secret, the test shows the token request's refusal code.
+#[test]
+fn save_and_test_with_oidc_provider() {
+    let Some(dir) = peer_dir() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let conf = data.path().join("lanyard.toml");
+    std::fs::write(
+        &conf,
+        "outbound_allow_networks = [\"127.0.0.0/8\", \"::1/128\"]\n",
+    )
+    .unwrap();
+    let server = Server::start(
+        &data.path().join("data"),
+        &["--config", conf.to_str().unwrap()],
+    );
+    let api_key = server.field("API key:").expect("demo API key");
+    let password = server.field("Password:").expect("admin password");
+    let admin = crate::harness::sign_in(&server, "demo", "admin", &password)
+        .unwrap_or_else(|r| panic!("admin sign-in: {} {}", r.status, r.body));
+    let redirect_uri = format!("http://127.0.0.1:{}/t/demo/oidc/op/callback", server.port);
+    let op_port = free_port();
+    let issuer = format!("http://127.0.0.1:{op_port}");
+    let _op = start_op(&dir, op_port, &redirect_uri, &[("k1", "rsa.key")]);
+    let api = |method: &str, path: &str, body: serde_json::Value| {
+        let body = body.to_string();
+        server.request(&format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: Bearer {api_key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ))
+    };
+    let res = api(
+        "POST",
+        "/api/v1/tenants/demo/oidc-connections",
+        serde_json::json!({
+            "slug": "op", "name": "oidc-provider", "issuer": issuer, "enabled": false,
+            "discovery_url": format!("{issuer}/.well-known/openid-configuration"),
+            "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+            "use_userinfo": true, "jit": true,
+        }),
+    );
+    assert_eq!(res.status, 201, "{}", res.body);
+
+    let done = console_test(&server, &admin, op_port, "carol");
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(
+        done.body.contains("data-test-result=\"ok\""),
+        "{}",
+        done.body
+    );
+    assert!(
+        done.body.contains("data-federation-id>carol</code>"),
+        "{}",
+        done.body
+    );
+    assert!(
+        done.body.contains("data-mapped=\"email\">carol@op.test"),
+        "{}",
+        done.body
+    );
+    assert!(done.body.contains("data-jit=\"create\""), "{}", done.body);
+    assert!(done.body.contains("preferred_username"), "{}", done.body);
+    assert!(done.cookie("lanyard_session_demo").is_none(), "no session");
+    let users = api(
+        "GET",
+        "/api/v1/tenants/demo/users?search=carol",
+        serde_json::json!({}),
+    );
+    assert!(
+        !users.body.contains("carol@op.test"),
+        "nobody created: {}",
+        users.body
+    );
+
+    // Misconfigured: the client secret the provider does not know.
+    let res = api(
+        "PATCH",
+        "/api/v1/tenants/demo/oidc-connections/op",
+        serde_json::json!({"client_secret": "not-the-secret"}),
+    );
+    assert_eq!(res.status, 200, "{}", res.body);
+    let failed = console_test(&server, &admin, op_port, "carol");
+    assert!(failed.status >= 400, "{}", failed.body);
+    assert!(
+        failed
+            .body
+            .contains("Error code <code>fetch.token.http_error</code>"),
+        "{}",
+        failed.body
+    );
+    assert!(failed.body.contains("invalid_client"), "{}", failed.body);
+    assert!(
+        failed.cookie("lanyard_session_demo").is_none(),
+        "no session"
+    );
+}

@@ -12,7 +12,7 @@ pub mod settings;
 use crate::audit::{Actor, Ctx, RequestMeta};
 use crate::connection::{KIND_OIDC, callback_url};
 use crate::error::{Error, OidcError, Result};
-use crate::model::{Connection, PendingLogin, SessionView, Tenant};
+use crate::model::{Connection, PURPOSE_TEST, PendingLogin, SessionView, Tenant};
 use crate::secret::{constant_time_eq, random_token};
 use crate::signin::oidc::checks::{
     IdTokenCheck, Jwks, parse_algorithm, pkce_challenge, verify_id_token,
@@ -44,6 +44,8 @@ pub struct CallbackBegun {
     pub code_verifier: String,
     pub redirect_uri: String,
     pub client_secret: Option<String>,
+    /// The pending login was a console test: the finish reports instead of signing in.
+    pub test: bool,
     nonce: String,
     return_to: Option<String>,
     invitation_id: Option<String>,
@@ -58,6 +60,13 @@ pub struct OidcLogin {
     /// What provisioning did: [`crate::identity::provisioning::Provisioned::outcome`].
     pub provisioning: &'static str,
     pub warnings: Vec<String>,
+}
+
+/// What an accepted callback led to: a session, or (a console test) a report.
+#[derive(Debug)]
+pub enum OidcOutcome {
+    SignedIn(Box<OidcLogin>),
+    Tested(Box<crate::console::test::TestReport>),
 }
 
 /// What the server fetched for the finish step.
@@ -128,6 +137,7 @@ impl Lanyard {
         &self,
         tenant: &Tenant,
         conn_slug: &str,
+        allow_disabled: bool,
     ) -> Result<(Connection, OidcSettings)> {
         let c = self
             .store
@@ -135,14 +145,15 @@ impl Lanyard {
             .await?
             .filter(|c| c.kind == KIND_OIDC)
             .ok_or_else(|| Error::ConnectionNotFound(conn_slug.to_owned()))?;
-        if !c.enabled {
+        if !c.enabled && !allow_disabled {
             return Err(Error::ConnectionDisabled);
         }
         let s = c.oidc_settings()?;
         Ok((c, s))
     }
 
-    /// Audits a refused OIDC sign-in (`login.failed` with its code).
+    /// Audits a refused OIDC sign-in (`login.failed` with its code; `"test": true` when it
+    /// answered a console test).
     pub async fn audit_oidc_failure(
         &self,
         tenant_slug: &str,
@@ -150,14 +161,16 @@ impl Lanyard {
         meta: &RequestMeta,
         e: &Error,
         details: Value,
+        test: bool,
     ) {
-        let details = json!({ "trace": details });
+        let details = json!({ "trace": details, "test": test });
         self.audit_login_failure(tenant_slug, "oidc", conn_slug, meta, e, details)
             .await;
     }
 
     /// Starts an OIDC sign-in: stores the single-use state (with sealed nonce and PKCE
-    /// verifier) and returns the provider's authorization URL.
+    /// verifier) and returns the provider's authorization URL. A console test
+    /// (`start.test`) may use a disabled connection; its pending login has `purpose = 'test'`.
     pub async fn oidc_start(
         &self,
         tenant_slug: &str,
@@ -167,10 +180,10 @@ impl Lanyard {
         meta: &RequestMeta,
     ) -> Result<String> {
         let tenant = self.tenant(tenant_slug).await?;
-        let (c, s) = match self.oidc_connection(&tenant, conn_slug).await {
+        let (c, s) = match self.oidc_connection(&tenant, conn_slug, start.test).await {
             Ok(v) => v,
             Err(e) => {
-                self.audit_oidc_failure(&tenant.slug, conn_slug, meta, &e, Value::Null)
+                self.audit_oidc_failure(&tenant.slug, conn_slug, meta, &e, Value::Null, start.test)
                     .await;
                 return Err(e);
             }
@@ -190,7 +203,7 @@ impl Lanyard {
             created_at: now,
             expires_at: now + PENDING_OIDC_TTL_SECS,
             invitation_id: start.invitation_id.map(str::to_owned),
-            purpose: None,
+            purpose: start.test.then(|| PURPOSE_TEST.to_owned()),
         };
         let mk = self.master_key();
         self.store
@@ -230,8 +243,16 @@ impl Lanyard {
         meta: &RequestMeta,
     ) -> Result<CallbackBegun> {
         let tenant = self.tenant(tenant_slug).await?;
+        let mut test = false;
         match self
-            .callback_begin_inner(&tenant, conn_slug, p, browser_binding, public_url)
+            .callback_begin_inner(
+                &tenant,
+                conn_slug,
+                p,
+                browser_binding,
+                public_url,
+                &mut test,
+            )
             .await
         {
             Ok(b) => Ok(b),
@@ -242,6 +263,7 @@ impl Lanyard {
                     meta,
                     &e,
                     json!({"iss": p.iss, "error": p.error}),
+                    test,
                 )
                 .await;
                 Err(e)
@@ -256,18 +278,28 @@ impl Lanyard {
         p: &CallbackParams,
         browser_binding: Option<&str>,
         public_url: &str,
+        test: &mut bool,
     ) -> Result<CallbackBegun> {
-        let (c, s) = self.oidc_connection(tenant, conn_slug).await?;
+        // A console test may try a connection before it is enabled: only the consumed pending
+        // login can say so; every other callback to a disabled connection is refused.
+        let (c, s) = self.oidc_connection(tenant, conn_slug, true).await?;
         let state = p
             .state
             .as_deref()
-            .filter(|s| !s.is_empty() && s.len() <= 256)
-            .ok_or(Error::OidcStateUnknown)?;
-        let (pending, sealed_nonce, sealed_verifier) = self
-            .store
-            .take_oidc_pending(state, &tenant.id, &c.id)
-            .await?
-            .ok_or(Error::OidcStateUnknown)?;
+            .filter(|s| !s.is_empty() && s.len() <= 256);
+        let taken = match state {
+            Some(st) => self.store.take_oidc_pending(st, &tenant.id, &c.id).await?,
+            None => None,
+        };
+        *test = taken
+            .as_ref()
+            .is_some_and(|(p, _, _)| p.purpose.as_deref() == Some(PURPOSE_TEST));
+        if !c.enabled && !*test {
+            return Err(Error::ConnectionDisabled);
+        }
+        let (Some(state), Some((pending, sealed_nonce, sealed_verifier))) = (state, taken) else {
+            return Err(Error::OidcStateUnknown);
+        };
         if self.now() >= pending.expires_at {
             return Err(Error::OidcStateExpired);
         }
@@ -317,6 +349,7 @@ impl Lanyard {
             code,
             code_verifier,
             client_secret,
+            test: *test,
             nonce,
             return_to: pending.return_to,
             invitation_id: pending.invitation_id,
@@ -333,7 +366,7 @@ impl Lanyard {
         jwks: &Jwks,
         meta: &RequestMeta,
         audit_unknown_kid: bool,
-    ) -> Result<OidcLogin> {
+    ) -> Result<OidcOutcome> {
         match self.finish_inner(b, tokens, jwks, meta).await {
             Ok(l) => Ok(l),
             Err(e) => {
@@ -344,6 +377,7 @@ impl Lanyard {
                         meta,
                         &e,
                         Value::Null,
+                        b.test,
                     )
                     .await;
                 }
@@ -358,7 +392,7 @@ impl Lanyard {
         tokens: &TokenResult<'_>,
         jwks: &Jwks,
         meta: &RequestMeta,
-    ) -> Result<OidcLogin> {
+    ) -> Result<OidcOutcome> {
         let s = &b.settings;
         let algs: Vec<_> = s
             .allowed_algorithms
@@ -426,6 +460,22 @@ impl Lanyard {
                 "email in a verified domain of this tenant (trust_verified_domain_emails)".into(),
             );
         }
+        if b.test {
+            // The console's test: verified as above, then reported; no user change, no session.
+            let facts = crate::console::test::TestFacts {
+                transient_name_id: false,
+                idp_clock_ahead_secs: claims
+                    .get("iat")
+                    .and_then(Value::as_i64)
+                    .map(|iat| iat - self.now())
+                    .filter(|d| *d > 0),
+                certificates: s.signing_certificates.clone(),
+            };
+            let report = self
+                .test_report(&b.tenant, &b.connection, s.jit, &identity, &facts, meta)
+                .await?;
+            return Ok(OidcOutcome::Tested(Box::new(report)));
+        }
         let prov = self
             .provision(
                 &b.tenant,
@@ -455,13 +505,13 @@ impl Lanyard {
                 .details(json!({"method": "oidc", "connection": b.connection.slug, "warnings": warnings}));
             self.store.insert_audit(&ev).await?;
         }
-        Ok(OidcLogin {
+        Ok(OidcOutcome::SignedIn(Box::new(OidcLogin {
             session,
             return_to: b.return_to.clone(),
             user_created,
             provisioning,
             warnings,
-        })
+        })))
     }
 
     pub async fn create_oidc_connection(
