@@ -17,6 +17,12 @@ use std::sync::LazyLock;
 
 pub const LANG_COOKIE: &str = "lanyard_lang";
 
+tokio::task_local! {
+    /// The current request's language, set by the request middleware ([`crate::metrics::track`])
+    /// so that pages and error pages rendered deep inside handlers speak it.
+    pub static CURRENT_LANG: Lang;
+}
+
 const EN: &str = include_str!("../i18n/en.ftl");
 const JA: &str = include_str!("../i18n/ja.ftl");
 
@@ -96,6 +102,11 @@ impl Lang {
     pub fn tr(self) -> Tr {
         Tr { lang: self }
     }
+
+    /// The language of the request being handled (English outside a request).
+    pub fn current() -> Self {
+        CURRENT_LANG.try_with(|l| *l).unwrap_or_default()
+    }
 }
 
 /// The `lang` parameter of a query string, if it names a supported language.
@@ -156,8 +167,45 @@ impl Tr {
         out
     }
 
+    /// [`Tr::f`] with one placeable, for templates (which pass arguments by reference).
+    pub fn f1(&self, key: &str, name: &str, value: &str) -> String {
+        self.f(key, [(name, value)])
+    }
+
+    /// [`Tr::f`] with two placeables, for templates.
+    pub fn f2(&self, key: &str, a: &str, a_value: &str, b: &str, b_value: &str) -> String {
+        self.f(key, [(a, a_value), (b, b_value)])
+    }
+
     pub fn code(&self) -> &'static str {
         self.lang.code()
+    }
+
+    /// The translator of the request being handled.
+    pub fn current() -> Self {
+        Lang::current().tr()
+    }
+
+    /// The explanation of the error `code` in this language: English keeps `english` (the
+    /// error's own message, which may name the value at fault); other languages use the
+    /// catalogue's `err-{code}` (dots as dashes) and fall back to `english` when it has none.
+    /// The code itself is never translated.
+    pub fn explain(&self, code: &str, english: &str) -> String {
+        self.explain_key(&format!("err-{}", code.replace('.', "-")), english)
+    }
+
+    /// The help sentence of the error `code` (`err-{code}-help`), as [`Tr::explain`] does.
+    pub fn explain_help(&self, code: &str, english: &str) -> String {
+        self.explain_key(&format!("err-{}-help", code.replace('.', "-")), english)
+    }
+
+    fn explain_key(&self, key: &str, english: &str) -> String {
+        if self.lang == Lang::En {
+            return english.to_owned();
+        }
+        catalogue(self.lang)
+            .and_then(|c| c.get(key))
+            .map_or_else(|| english.to_owned(), |s| (*s).to_owned())
     }
 }
 
