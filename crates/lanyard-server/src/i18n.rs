@@ -199,6 +199,15 @@ impl Tr {
         self.explain_key(&format!("err-{}-help", code.replace('.', "-")), english)
     }
 
+    /// An error's message and help sentence (if it has one) in this language.
+    pub fn explain_error(&self, e: &lanyard_core::Error) -> (String, Option<String>) {
+        let code = e.code();
+        (
+            self.explain(code, &e.to_string()),
+            e.help_text().map(|h| self.explain_help(code, &h)),
+        )
+    }
+
     fn explain_key(&self, key: &str, english: &str) -> String {
         if self.lang == Lang::En {
             return english.to_owned();

@@ -116,13 +116,13 @@ pub(super) async fn send(
         Err(e @ Error::Invalid { .. }) => return Ok(again(jar, &e)),
         Err(e) => return Err(e.into()),
     }
-    let msg = format!(
-        "If {} is registered for {}, a sign-in link is on its way to it. The link works once, for 15 minutes.",
-        f.email.trim(),
-        site.host
+    let t = crate::i18n::Tr::current();
+    let msg = t.f(
+        "pg-content-sent",
+        [("email", f.email.trim()), ("host", &site.host)],
     );
     let page = NoticePage {
-        title: "Check your email",
+        title: t.t("pg-content-sent-title"),
         message: &msg,
         link: None,
     };

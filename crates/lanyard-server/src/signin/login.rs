@@ -298,7 +298,10 @@ fn form_response(
 ) -> Response {
     let (jar, csrf) = login_csrf(s, jar);
     let (status, message, code, help) = match error {
-        Some((status, e)) => (status, Some(e.to_string()), e.code(), e.help_text()),
+        Some((status, e)) => {
+            let (message, help) = crate::i18n::Tr::current().explain_error(e);
+            (status, Some(message), e.code(), help)
+        }
         None => (StatusCode::OK, None, "", None),
     };
     let page = LoginPage {
