@@ -109,6 +109,15 @@ impl Lang {
     }
 }
 
+impl From<Lang> for lanyard_core::mail_text::Lang {
+    fn from(l: Lang) -> Self {
+        match l {
+            Lang::En => Self::En,
+            Lang::Ja => Self::Ja,
+        }
+    }
+}
+
 /// The `lang` parameter of a query string, if it names a supported language.
 pub fn query_lang(query: &str) -> Option<Lang> {
     url::form_urlencoded::parse(query.as_bytes())
