@@ -318,6 +318,65 @@ mod tests {
         assert_eq!(query_lang("lang=xx"), None);
     }
 
+    /// The pages a person reads outside the console: every word they show comes from the
+    /// catalogue (the developer tools, the test IdP and the API reference, stay English).
+    #[test]
+    fn sign_in_side_templates_hard_code_no_words() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let skip = ["api_docs.html", "dev_idp_pick.html", "dev_idp_post.html"];
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() || skip.contains(&name.as_str()) {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let visible = visible_text(&text);
+            // Paths shown as link text (`/t/acme/session`) are addresses, not words.
+            let words: Vec<&str> = visible
+                .split_whitespace()
+                .filter(|token| !token.starts_with('/'))
+                .flat_map(|token| token.split(|c: char| !c.is_ascii_alphabetic()))
+                .filter(|w| w.len() > 1 && *w != "Lanyard")
+                .collect();
+            assert!(words.is_empty(), "{name} hard-codes {words:?}");
+            checked += 1;
+        }
+        assert!(checked >= 15, "{checked}");
+    }
+
+    /// The text of a template outside tags, `{{ }}`, `{% %}`, `<style>` and `<script>`
+    /// (non-ASCII letters read as spaces: only hard-coded English is looked for).
+    fn visible_text(t: &str) -> String {
+        let mut t = t.to_owned();
+        for (open, close) in [("<style>", "</style>"), ("<script", "</script>")] {
+            while let Some(a) = t.find(open) {
+                let b = t[a..].find(close).map_or(t.len(), |b| a + b + close.len());
+                t.replace_range(a..b, "");
+            }
+        }
+        let b = t.as_bytes();
+        let mut out = String::new();
+        let mut until: Option<&[u8]> = None;
+        let mut i = 0;
+        while i < b.len() {
+            let rest = &b[i..];
+            match until {
+                None if rest.starts_with(b"{{") => (until, i) = (Some(b"}}".as_slice()), i + 2),
+                None if rest.starts_with(b"{%") => (until, i) = (Some(b"%}".as_slice()), i + 2),
+                None if rest.starts_with(b"<") => (until, i) = (Some(b">".as_slice()), i + 1),
+                None => {
+                    out.push(if b[i].is_ascii() { b[i] as char } else { ' ' });
+                    i += 1;
+                }
+                Some(end) if rest.starts_with(end) => (until, i) = (None, i + end.len()),
+                Some(_) => i += 1,
+            }
+        }
+        out
+    }
+
     #[test]
     fn placeables_are_filled() {
         let t = Lang::En.tr();

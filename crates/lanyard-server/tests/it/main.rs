@@ -22,6 +22,7 @@ mod forward_auth_contacts;
 mod harness;
 mod health;
 mod home;
+mod i18n_pages;
 mod jwt;
 mod login;
 mod mfa;
