@@ -191,3 +191,97 @@ impl Lang {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn welcome(lang: Lang, must_confirm: bool) -> (String, String) {
+        lang.welcome_mail(&Welcome {
+            tenant: "Acme",
+            username: "jo",
+            connection: "Okta",
+            must_confirm,
+            url: "https://sso.test/t/acme/confirm/T",
+        })
+    }
+
+    #[test]
+    fn every_mail_carries_its_values_in_both_languages() {
+        for l in [Lang::En, Lang::Ja] {
+            let (subject, body) = welcome(l, true);
+            assert!(subject.contains("Acme"), "{l:?}");
+            for v in ["`jo`", "Okta", "https://sso.test/t/acme/confirm/T", "7"] {
+                assert!(body.contains(v), "{l:?} welcome lacks {v}: {body}");
+            }
+            let (subject, body) = l.invitation_mail("Acme", "Okta", "jo", "https://u/invite/T");
+            assert!(subject.contains("Acme"), "{l:?}");
+            for v in ["`jo`", "Okta", "https://u/invite/T"] {
+                assert!(body.contains(v), "{l:?} invitation lacks {v}: {body}");
+            }
+            let why = ResetReason::Disconnected { connection: "Okta" };
+            let (subject, body) = l.reset_mail(&why, "Acme", "jo", "https://u/reset/T");
+            assert!(subject.contains("Acme"), "{l:?}");
+            for v in ["`jo`", "Okta", "https://u/reset/T", "3"] {
+                assert!(body.contains(v), "{l:?} reset lacks {v}: {body}");
+            }
+        }
+    }
+
+    #[test]
+    fn japanese_mails_are_japanese() {
+        assert_eq!(
+            welcome(Lang::Ja, true).0,
+            "Acme へようこそ: メールアドレスの確認"
+        );
+        assert!(
+            welcome(Lang::Ja, true)
+                .1
+                .contains("サインインできるようになります")
+        );
+        assert!(
+            !welcome(Lang::Ja, false)
+                .1
+                .contains("サインインできるようになります")
+        );
+        assert!(
+            Lang::Ja
+                .invitation_mail("Acme", "Okta", "jo", "u")
+                .1
+                .contains("シングルサインオン (Okta)")
+        );
+        let off = ResetReason::ConnectionOff {
+            connection: "Okta",
+            removed: true,
+        };
+        assert!(
+            Lang::Ja
+                .reset_mail(&off, "Acme", "jo", "u")
+                .1
+                .starts_with("Okta による Acme へのサインインは、管理者によって削除されました。")
+        );
+    }
+
+    #[test]
+    fn english_mails_are_unchanged() {
+        assert_eq!(
+            welcome(Lang::En, false).0,
+            "Welcome to Acme: confirm your email"
+        );
+        assert!(
+            welcome(Lang::En, false)
+                .1
+                .contains("Please confirm your email address:")
+        );
+        let off = ResetReason::ConnectionOff {
+            connection: "Okta",
+            removed: false,
+        };
+        assert_eq!(
+            off.sentence(Lang::En, "Acme"),
+            "Signing in to Acme through Okta was turned off by your administrator."
+        );
+        assert_eq!(Lang::default(), Lang::En);
+        assert_eq!(Lang::Ja.code(), "ja");
+    }
+}

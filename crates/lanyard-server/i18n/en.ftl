@@ -507,4 +507,5 @@ err-login-email_unconfirmed-help = Open the confirmation link in the welcome ema
 err-login-account_exists_use_invitation-help = You already have an account here: open the invitation to single sign-on your administrator sent you (or ask for one) to connect it.
 err-request-csrf_invalid = The form has expired or was not sent by this site; reload the page and try again.
 err-oauth-user_code_unknown = This code is unknown or has expired; check the code the command line shows.
+pg-language = Language
 # ---- end of issue 14 part C block ----

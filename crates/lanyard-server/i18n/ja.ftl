@@ -507,4 +507,5 @@ err-login-email_unconfirmed-help = お送りしたウェルカムメールの確
 err-login-account_exists_use_invitation-help = すでにアカウントをお持ちです。管理者から届いたシングルサインオンへの招待 (なければ依頼してください) を開いて連携してください。
 err-request-csrf_invalid = フォームの有効期限が切れたか、このサイトから送信されたものではありません。ページを再読み込みしてもう一度お試しください。
 err-oauth-user_code_unknown = このコードは不明か、有効期限が切れています。コマンドラインに表示されたコードを確認してください。
+pg-language = 言語
 # ---- end of issue 14 part C block ----

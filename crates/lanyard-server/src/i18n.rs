@@ -21,6 +21,69 @@ tokio::task_local! {
     /// The current request's language, set by the request middleware ([`crate::metrics::track`])
     /// so that pages and error pages rendered deep inside handlers speak it.
     pub static CURRENT_LANG: Lang;
+    /// The current request's path and query without `lang`, for the pages' language switch.
+    pub static CURRENT_HERE: String;
+}
+
+/// The path and query of a request without its `lang` parameter.
+pub fn here_without_lang(path: &str, query: Option<&str>) -> String {
+    let kept: Vec<(String, String)> = url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .filter(|(k, _)| k != "lang")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if kept.is_empty() {
+        return path.to_owned();
+    }
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(kept)
+        .finish();
+    format!("{path}?{q}")
+}
+
+/// The language switch of the sign-in side's pages: (href, code, name) of each other language,
+/// linking to this page with `lang=` (which the `lanyard_lang` cookie then remembers).
+pub fn switch_links() -> Vec<(String, &'static str, &'static str)> {
+    let Ok(here) = CURRENT_HERE.try_with(Clone::clone) else {
+        return Vec::new();
+    };
+    let current = Lang::current();
+    let sep = if here.contains('?') { '&' } else { '?' };
+    Lang::ALL
+        .into_iter()
+        .filter(|l| *l != current)
+        .map(|l| {
+            (
+                format!("{here}{sep}lang={}", l.code()),
+                l.code(),
+                l.tr().t("lang-name"),
+            )
+        })
+        .collect()
+}
+
+/// Middleware for every route: a `?lang=en|ja` answer sets the `lanyard_lang` cookie, so the
+/// switch is remembered on the sign-in side as in the console (which sets it itself).
+pub async fn remember_lang(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let lang = req.uri().query().and_then(query_lang);
+    let mut res = next.run(req).await;
+    let Some(l) = lang else { return res };
+    let already = res
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|v| v.as_bytes().starts_with(LANG_COOKIE.as_bytes()));
+    let c = format!(
+        "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+        l.code()
+    );
+    if !already && let Ok(v) = HeaderValue::from_str(&c) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
 }
 
 const EN: &str = include_str!("../i18n/en.ftl");

@@ -5,11 +5,11 @@
 
 use crate::audit::{Actor, Ctx, RequestMeta};
 use crate::error::{Error, Result};
+use crate::mail_text::ResetReason;
 use crate::model::{
     Connection, FederatedIdentity, LinkPurpose, SsoState, Tenant, User, UserLink, new_id,
 };
 use crate::secret::{constant_time_eq, mac_token, random_token, token_hash};
-use crate::mail_text::ResetReason;
 use crate::store::Changes;
 use crate::{Lanyard, validate};
 use lanyard_proto as proto;
@@ -322,12 +322,10 @@ impl Lanyard {
             };
             let emailed = match &u.email {
                 Some(e) => {
-                    let (subject, body) = ctx.meta.lang.invitation_mail(
-                        &t.name,
-                        &conn.name,
-                        &u.username,
-                        &url,
-                    );
+                    let (subject, body) =
+                        ctx.meta
+                            .lang
+                            .invitation_mail(&t.name, &conn.name, &u.username, &url);
                     ch.outbox
                         .push(self.compose_mail(&t.id, e, &subject, &body)?);
                     true

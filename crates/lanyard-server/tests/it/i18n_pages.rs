@@ -43,7 +43,10 @@ async fn sign_in_pages_render_in_japanese_with_accept_language() {
     let generic = get_ja(&app, "/login").await;
     assert_ja(&generic, &["仕事用メールアドレスまたはユーザー名"]);
     let device = get_ja(&app, "/device").await;
-    assert_ja(&device, &["デバイスをサインイン", "コマンドラインに表示されたコード"]);
+    assert_ja(
+        &device,
+        &["デバイスをサインイン", "コマンドラインに表示されたコード"],
+    );
     let home = get_ja(&app, "/").await;
     assert_ja(&home, &["サインインへ進む"]);
 
@@ -57,10 +60,22 @@ async fn sign_in_pages_render_in_japanese_with_accept_language() {
 #[tokio::test]
 async fn the_lang_switch_and_its_cookie_choose_the_language() {
     let app = TestApp::new().await;
-    let by_query = app.get("/t/acme/login?lang=ja", None).await;
+    let by_query = app.get("/t/acme/login?return_to=/x&lang=ja", None).await;
     assert_ja(&by_query, &["acme Inc にサインイン"]);
+    // The switch is remembered, and the page links to itself in the other language.
+    assert_eq!(by_query.cookie_value("lanyard_lang").as_deref(), Some("ja"));
+    assert!(
+        by_query
+            .text()
+            .contains(r#"<a href="/t/acme/login?return_to=%2Fx&amp;lang=en" lang="en""#),
+        "{}",
+        by_query.text()
+    );
+    let en_page = app.get("/login", None).await;
+    assert!(en_page.text().contains(r#"href="/login?lang=ja""#));
+    assert!(en_page.cookie_value("lanyard_lang").is_none());
     let by_cookie = app.get("/login", Some("lanyard_lang=ja")).await;
-    assert_ja(&by_cookie, &["どの組織ですか？"]);
+    assert_ja(&by_cookie, &["仕事用メールアドレスまたはユーザー名"]);
     // The switch beats the browser's preference.
     let en = app
         .send(
@@ -146,14 +161,21 @@ async fn an_invitation_requested_in_japanese_is_emailed_and_shown_in_japanese() 
     let sent = mails(&app, "jo@acme.test", "アカウントをシングルサインオンに連携").await;
     assert_eq!(sent.len(), 1, "one Japanese invitation email");
     let body = sent[0]["body"].as_str().unwrap();
-    assert!(body.contains("アカウント `jo` を連携してください"), "{body}");
+    assert!(
+        body.contains("アカウント `jo` を連携してください"),
+        "{body}"
+    );
     assert!(body.contains("okta IdP"), "{body}");
     let link = link_in(&sent[0], "invite");
     let page = get_ja(&app, &link).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text());
     assert_ja(
         &page,
-        &["acme Inc はシングルサインオンを使うようになりました", "okta IdP で続ける", "後で"],
+        &[
+            "acme Inc はシングルサインオンを使うようになりました",
+            "okta IdP で続ける",
+            "後で",
+        ],
     );
 }
 
@@ -232,7 +254,12 @@ async fn every_sign_in_side_page_renders_in_japanese() {
                     vec!["Acme にサインインしています", "サインアウト"],
                 ),
                 (
-                    pages::render_saml_post("https://idp.test/sso", "req", "rs", "https://idp.test"),
+                    pages::render_saml_post(
+                        "https://idp.test/sso",
+                        "req",
+                        "rs",
+                        "https://idp.test",
+                    ),
                     vec!["ID プロバイダーへ進みます", "JavaScript が無効です"],
                 ),
                 (
