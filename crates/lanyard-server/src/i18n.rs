@@ -25,11 +25,16 @@ tokio::task_local! {
     pub static CURRENT_HERE: String;
 }
 
-/// The path and query of a request without its `lang` parameter.
+/// The path and query of a request without its `lang` parameter (and without a `return_to`
+/// that is not a safe local address).
 pub fn here_without_lang(path: &str, query: Option<&str>) -> String {
     let kept: Vec<(String, String)> = url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
         .filter(|(k, _)| k != "lang")
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        // The page never echoes a return address it would not follow (an open redirect's bait).
+        .filter_map(|(k, v)| match k.as_ref() {
+            "return_to" => lanyard_core::validate::return_to(&v).map(|v| (k.into_owned(), v)),
+            _ => Some((k.into_owned(), v.into_owned())),
+        })
         .collect();
     if kept.is_empty() {
         return path.to_owned();

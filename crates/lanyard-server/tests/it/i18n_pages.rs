@@ -67,7 +67,7 @@ async fn the_lang_switch_and_its_cookie_choose_the_language() {
     assert!(
         by_query
             .text()
-            .contains(r#"<a href="/t/acme/login?return_to=%2Fx&amp;lang=en" lang="en""#),
+            .contains(r#"<a href="/t/acme/login?return_to=%2Fx&#38;lang=en" lang="en""#),
         "{}",
         by_query.text()
     );
