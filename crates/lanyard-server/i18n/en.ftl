@@ -508,4 +508,8 @@ err-login-account_exists_use_invitation-help = You already have an account here:
 err-request-csrf_invalid = The form has expired or was not sent by this site; reload the page and try again.
 err-oauth-user_code_unknown = This code is unknown or has expired; check the code the command line shows.
 pg-language = Language
+pg-session-expired = Your session expired, so you were signed out.
+pg-session-revoked = Your session was ended (signed out elsewhere, by an administrator, or because the password changed).
+pg-home-bad-tenant = Enter your organisation's Lanyard name (letters, digits and dashes, as in /t/NAME/login); your IT admin knows it.
+err-request-body_too_large = The sign-in response is larger than this server accepts.
 # ---- end of issue 14 part C block ----

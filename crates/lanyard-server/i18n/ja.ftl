@@ -508,4 +508,8 @@ err-login-account_exists_use_invitation-help = すでにアカウントをお持
 err-request-csrf_invalid = フォームの有効期限が切れたか、このサイトから送信されたものではありません。ページを再読み込みしてもう一度お試しください。
 err-oauth-user_code_unknown = このコードは不明か、有効期限が切れています。コマンドラインに表示されたコードを確認してください。
 pg-language = 言語
+pg-session-expired = セッションの有効期限が切れたため、サインアウトしました。
+pg-session-revoked = セッションが終了しました (ほかの場所でのサインアウト、管理者による終了、またはパスワードの変更によるものです)。
+pg-home-bad-tenant = 組織の Lanyard での名前 (/t/NAME/login のような英小文字・数字・ハイフン) を入力してください。IT 管理者が知っています。
+err-request-body_too_large = サインインの応答が、このサーバーが受け付ける大きさを超えています。
 # ---- end of issue 14 part C block ----
