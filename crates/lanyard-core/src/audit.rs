@@ -68,6 +68,8 @@ pub struct RequestMeta {
     pub ip: Option<String>,
     pub request_id: Option<String>,
     pub user_agent: Option<String>,
+    /// The language the request asked for (emails it causes are written in it).
+    pub lang: crate::mail_text::Lang,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

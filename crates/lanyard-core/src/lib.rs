@@ -13,6 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod identity;
 pub mod mail;
+pub mod mail_text;
 pub mod model;
 pub mod netmask;
 pub mod outbound;

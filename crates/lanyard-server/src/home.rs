@@ -82,9 +82,7 @@ async fn go_to_sign_in(Query(q): Query<SignInQuery>) -> Response {
             StatusCode::BAD_REQUEST,
             &HomePage {
                 version: env!("CARGO_PKG_VERSION"),
-                error: Some(
-                    "Enter your organisation's Lanyard name (letters, digits and dashes, as in /t/NAME/login); your IT admin knows it.",
-                ),
+                error: Some(crate::i18n::Tr::current().t("pg-home-bad-tenant")),
             },
         )
     }

@@ -17,6 +17,80 @@ use std::sync::LazyLock;
 
 pub const LANG_COOKIE: &str = "lanyard_lang";
 
+tokio::task_local! {
+    /// The current request's language, set by the request middleware ([`crate::metrics::track`])
+    /// so that pages and error pages rendered deep inside handlers speak it.
+    pub static CURRENT_LANG: Lang;
+    /// The current request's path and query without `lang`, for the pages' language switch.
+    pub static CURRENT_HERE: String;
+}
+
+/// The path and query of a request without its `lang` parameter (and without a `return_to`
+/// that is not a safe local address).
+pub fn here_without_lang(path: &str, query: Option<&str>) -> String {
+    let kept: Vec<(String, String)> = url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .filter(|(k, _)| k != "lang")
+        // The page never echoes a return address it would not follow (an open redirect's bait).
+        .filter_map(|(k, v)| match k.as_ref() {
+            "return_to" => lanyard_core::validate::return_to(&v).map(|v| (k.into_owned(), v)),
+            _ => Some((k.into_owned(), v.into_owned())),
+        })
+        .collect();
+    if kept.is_empty() {
+        return path.to_owned();
+    }
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(kept)
+        .finish();
+    format!("{path}?{q}")
+}
+
+/// The language switch of the sign-in side's pages: (href, code, name) of each other language,
+/// linking to this page with `lang=` (which the `lanyard_lang` cookie then remembers).
+pub fn switch_links() -> Vec<(String, &'static str, &'static str)> {
+    let Ok(here) = CURRENT_HERE.try_with(Clone::clone) else {
+        return Vec::new();
+    };
+    let current = Lang::current();
+    let sep = if here.contains('?') { '&' } else { '?' };
+    Lang::ALL
+        .into_iter()
+        .filter(|l| *l != current)
+        .map(|l| {
+            (
+                format!("{here}{sep}lang={}", l.code()),
+                l.code(),
+                l.tr().t("lang-name"),
+            )
+        })
+        .collect()
+}
+
+/// Middleware for every route: a `?lang=en|ja` answer sets the `lanyard_lang` cookie, so the
+/// switch is remembered on the sign-in side as in the console (which sets it itself).
+pub async fn remember_lang(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let lang = req.uri().query().and_then(query_lang);
+    let mut res = next.run(req).await;
+    let Some(l) = lang else { return res };
+    let already = res
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|v| v.as_bytes().starts_with(LANG_COOKIE.as_bytes()));
+    let c = format!(
+        "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+        l.code()
+    );
+    if !already && let Ok(v) = HeaderValue::from_str(&c) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
 const EN: &str = include_str!("../i18n/en.ftl");
 const JA: &str = include_str!("../i18n/ja.ftl");
 
@@ -96,6 +170,20 @@ impl Lang {
     pub fn tr(self) -> Tr {
         Tr { lang: self }
     }
+
+    /// The language of the request being handled (English outside a request).
+    pub fn current() -> Self {
+        CURRENT_LANG.try_with(|l| *l).unwrap_or_default()
+    }
+}
+
+impl From<Lang> for lanyard_core::mail_text::Lang {
+    fn from(l: Lang) -> Self {
+        match l {
+            Lang::En => Self::En,
+            Lang::Ja => Self::Ja,
+        }
+    }
 }
 
 /// The `lang` parameter of a query string, if it names a supported language.
@@ -156,8 +244,54 @@ impl Tr {
         out
     }
 
+    /// [`Tr::f`] with one placeable, for templates (which pass arguments by reference).
+    pub fn f1(&self, key: &str, name: &str, value: &str) -> String {
+        self.f(key, [(name, value)])
+    }
+
+    /// [`Tr::f`] with two placeables, for templates.
+    pub fn f2(&self, key: &str, a: &str, a_value: &str, b: &str, b_value: &str) -> String {
+        self.f(key, [(a, a_value), (b, b_value)])
+    }
+
     pub fn code(&self) -> &'static str {
         self.lang.code()
+    }
+
+    /// The translator of the request being handled.
+    pub fn current() -> Self {
+        Lang::current().tr()
+    }
+
+    /// The explanation of the error `code` in this language: English keeps `english` (the
+    /// error's own message, which may name the value at fault); other languages use the
+    /// catalogue's `err-{code}` (dots as dashes) and fall back to `english` when it has none.
+    /// The code itself is never translated.
+    pub fn explain(&self, code: &str, english: &str) -> String {
+        self.explain_key(&format!("err-{}", code.replace('.', "-")), english)
+    }
+
+    /// The help sentence of the error `code` (`err-{code}-help`), as [`Tr::explain`] does.
+    pub fn explain_help(&self, code: &str, english: &str) -> String {
+        self.explain_key(&format!("err-{}-help", code.replace('.', "-")), english)
+    }
+
+    /// An error's message and help sentence (if it has one) in this language.
+    pub fn explain_error(&self, e: &lanyard_core::Error) -> (String, Option<String>) {
+        let code = e.code();
+        (
+            self.explain(code, &e.to_string()),
+            e.help_text().map(|h| self.explain_help(code, &h)),
+        )
+    }
+
+    fn explain_key(&self, key: &str, english: &str) -> String {
+        if self.lang == Lang::En {
+            return english.to_owned();
+        }
+        catalogue(self.lang)
+            .and_then(|c| c.get(key))
+            .map_or_else(|| english.to_owned(), |s| (*s).to_owned())
     }
 }
 
@@ -250,6 +384,65 @@ mod tests {
         assert_eq!(Lang::from_accept_language(";;;q=x,,"), None);
         assert_eq!(query_lang("a=1&lang=ja"), Some(Lang::Ja));
         assert_eq!(query_lang("lang=xx"), None);
+    }
+
+    /// The pages a person reads outside the console: every word they show comes from the
+    /// catalogue (the developer tools, the test IdP and the API reference, stay English).
+    #[test]
+    fn sign_in_side_templates_hard_code_no_words() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let skip = ["api_docs.html", "dev_idp_pick.html", "dev_idp_post.html"];
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() || skip.contains(&name.as_str()) {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let visible = visible_text(&text);
+            // Paths shown as link text (`/t/acme/session`) are addresses, not words.
+            let words: Vec<&str> = visible
+                .split_whitespace()
+                .filter(|token| !token.starts_with('/'))
+                .flat_map(|token| token.split(|c: char| !c.is_ascii_alphabetic()))
+                .filter(|w| w.len() > 1 && *w != "Lanyard")
+                .collect();
+            assert!(words.is_empty(), "{name} hard-codes {words:?}");
+            checked += 1;
+        }
+        assert!(checked >= 15, "{checked}");
+    }
+
+    /// The text of a template outside tags, `{{ }}`, `{% %}`, `<style>` and `<script>`
+    /// (non-ASCII letters read as spaces: only hard-coded English is looked for).
+    fn visible_text(t: &str) -> String {
+        let mut t = t.to_owned();
+        for (open, close) in [("<style>", "</style>"), ("<script", "</script>")] {
+            while let Some(a) = t.find(open) {
+                let b = t[a..].find(close).map_or(t.len(), |b| a + b + close.len());
+                t.replace_range(a..b, "");
+            }
+        }
+        let b = t.as_bytes();
+        let mut out = String::new();
+        let mut until: Option<&[u8]> = None;
+        let mut i = 0;
+        while i < b.len() {
+            let rest = &b[i..];
+            match until {
+                None if rest.starts_with(b"{{") => (until, i) = (Some(b"}}".as_slice()), i + 2),
+                None if rest.starts_with(b"{%") => (until, i) = (Some(b"%}".as_slice()), i + 2),
+                None if rest.starts_with(b"<") => (until, i) = (Some(b">".as_slice()), i + 1),
+                None => {
+                    out.push(if b[i].is_ascii() { b[i] as char } else { ' ' });
+                    i += 1;
+                }
+                Some(end) if rest.starts_with(end) => (until, i) = (None, i + end.len()),
+                Some(_) => i += 1,
+            }
+        }
+        out
     }
 
     #[test]

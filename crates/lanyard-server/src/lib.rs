@@ -101,6 +101,7 @@ pub fn app(lanyard: Lanyard, config: ServerConfig) -> Router {
         .merge(home::router())
         .fallback(pages::not_found)
         .with_state(state)
+        .layer(axum::middleware::from_fn(i18n::remember_lang))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))

@@ -67,13 +67,16 @@ fn csrf_ok(s: &AppState, jar: &CookieJar, presented: &str) -> bool {
     !c.is_empty() && constant_time_eq(c.as_bytes(), presented.as_bytes())
 }
 
+/// A notice page; the title, message and link label are catalogue keys, shown in the
+/// request's language.
 fn notice(title: &str, message: &str, link: Option<(&str, &str)>) -> Response {
+    let t = crate::i18n::Tr::current();
     pages::render(
         StatusCode::OK,
         &NoticePage {
-            title,
-            message,
-            link,
+            title: t.t(title),
+            message: t.t(message),
+            link: link.map(|(label, href)| (t.t(label), href)),
         },
     )
 }
@@ -147,14 +150,14 @@ async fn invite_submit(
             let o = s.lanyard.decline_invitation(&tenant, &token, &meta).await?;
             let back = format!("/t/{tenant}/invite/{token}");
             let msg = if o.tenant.sso_required {
-                "Your organisation requires single sign-on, so you need to connect your account before you can sign in again. Come back to this link (also in your email) when you are ready."
+                "pg-invite-later-required"
             } else {
-                "You keep signing in with your password for now. Come back to this link (also in your email) whenever you want to connect your account."
+                "pg-invite-later"
             };
             Ok(notice(
-                "Not now",
+                "pg-invite-decline",
                 msg,
-                Some(("Connect my account now", &back)),
+                Some(("pg-invite-connect-now", &back)),
             ))
         }
         _ => Err(Error::invalid("action", "must be accept or decline").into()),
@@ -201,9 +204,9 @@ async fn confirm_submit(
     s.lanyard.confirm_email(&tenant, &token, &meta).await?;
     let login = default_landing(&tenant);
     Ok(notice(
-        "Email confirmed",
-        "Thank you: your email address is confirmed.",
-        Some(("Sign in", &login)),
+        "pg-confirmed-title",
+        "pg-confirmed",
+        Some(("pg-sign-in", &login)),
     ))
 }
 
@@ -289,7 +292,7 @@ async fn reset_submit(
             &token,
             Some((
                 StatusCode::BAD_REQUEST,
-                "The two passwords differ; type the same one twice.".into(),
+                crate::i18n::Tr::current().t("pg-reset-differ").into(),
             )),
         ));
     }
@@ -301,9 +304,9 @@ async fn reset_submit(
         Ok(_) => {
             let login = default_landing(&tenant);
             Ok(notice(
-                "Password set",
-                "Your new password works now; every earlier session was signed out.",
-                Some(("Sign in", &login)),
+                "pg-reset-done-title",
+                "pg-reset-done",
+                Some(("pg-sign-in", &login)),
             ))
         }
         Err(e @ Error::Invalid { .. }) => Ok(reset_form(

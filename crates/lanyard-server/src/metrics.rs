@@ -82,8 +82,12 @@ pub async fn track(req: Request, next: Next) -> Response {
         .unwrap_or("")
         .to_owned();
     let path = req.uri().path().to_owned();
+    let lang = crate::i18n::Lang::of_parts(req.uri().query(), req.headers());
+    let here = crate::i18n::here_without_lang(&path, req.uri().query());
+    let page =
+        crate::i18n::CURRENT_LANG.scope(lang, crate::i18n::CURRENT_HERE.scope(here, next.run(req)));
     let res = CURRENT_REQUEST_ID
-        .scope(request_id, CURRENT_PATH.scope(path, next.run(req)))
+        .scope(request_id, CURRENT_PATH.scope(path, page))
         .await;
     let status = res.status().as_u16().to_string();
     if let Some(ErrorCode(code)) = res.extensions().get::<ErrorCode>() {

@@ -233,7 +233,10 @@ pub fn error_page_with_help(
     let path = crate::metrics::CURRENT_PATH
         .try_with(Clone::clone)
         .unwrap_or_default();
-    let title = error_title(status, code, &path);
+    let t = crate::i18n::Tr::current();
+    let title = t.t(error_title(status, code, &path));
+    let message = t.explain(code, message);
+    let help = help.map(|h| t.explain_help(code, h));
     let request_id = crate::metrics::CURRENT_REQUEST_ID
         .try_with(Clone::clone)
         .ok()
@@ -243,8 +246,8 @@ pub fn error_page_with_help(
         &ErrorPage {
             title,
             sign_in: tenant_of(&path).map(|t| format!("/t/{t}/login")),
-            message,
-            help,
+            message: &message,
+            help: help.as_deref(),
             code,
             request_id,
         },
@@ -263,7 +266,7 @@ fn tenant_of(path: &str) -> Option<&str> {
     ok.then_some(slug)
 }
 
-/// The page heading: what happened, by the area of the error code first (a failed single
+/// The catalogue key of the page heading: what happened, by the area of the error code first (a failed single
 /// sign-on reads as such whatever its status), else by the status.
 fn error_title(status: StatusCode, code: &str, path: &str) -> &'static str {
     let area = code.split('.').next().unwrap_or_default();
@@ -273,25 +276,25 @@ fn error_title(status: StatusCode, code: &str, path: &str) -> &'static str {
         .and_then(|rest| rest.split('/').nth(1))
         .is_some_and(|leg| matches!(leg, "sso" | "saml" | "oidc" | "jwt"));
     match area {
-        "saml" | "oidc" | "jwt" | "sso" => return "Single sign-on did not complete",
-        "login" => return "Sign-in did not complete",
-        "invitation" | "link" => return "This link cannot be used",
+        "saml" | "oidc" | "jwt" | "sso" => return "pg-error-sso-failed",
+        "login" => return "pg-error-login-failed",
+        "invitation" | "link" => return "pg-error-link-unusable",
         "connection" if status.is_client_error() => {
-            return "Single sign-on is not available here";
+            return "pg-error-sso-unavailable";
         }
         _ if sso_leg && status == StatusCode::NOT_FOUND => {
-            return "Single sign-on is not available here";
+            return "pg-error-sso-unavailable";
         }
-        _ if sso_leg && !status.is_server_error() => return "Single sign-on did not complete",
+        _ if sso_leg && !status.is_server_error() => return "pg-error-sso-failed",
         _ => {}
     }
     match status {
-        StatusCode::NOT_FOUND => "Not found",
-        StatusCode::UNAUTHORIZED => "Please sign in",
-        StatusCode::FORBIDDEN => "Not allowed",
-        StatusCode::TOO_MANY_REQUESTS => "Too many attempts",
-        s if s.is_server_error() => "Something went wrong",
-        _ => "Request refused",
+        StatusCode::NOT_FOUND => "error-title-not-found",
+        StatusCode::UNAUTHORIZED => "error-title-unauthenticated",
+        StatusCode::FORBIDDEN => "error-title-forbidden",
+        StatusCode::TOO_MANY_REQUESTS => "pg-error-too-many",
+        s if s.is_server_error() => "error-title-server",
+        _ => "error-title-refused",
     }
 }
 

@@ -28,37 +28,9 @@ pub const LINK_WINDOW_SECS: i64 = 15 * 60;
 /// Site cookies of contact sessions start with this (SSO site cookies never contain a dot).
 pub const TOKEN_PREFIX: &str = "c.";
 
-/// The language of the emailed link, from the `Accept-Language` of the request that asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    En,
-    Ja,
-}
+pub use crate::mail_text::Lang;
 
 impl Lang {
-    /// The first of English and Japanese the header prefers (by q-value, then order); English
-    /// when it names neither.
-    pub fn from_accept_language(header: Option<&str>) -> Self {
-        let mut best: Option<(f32, Lang)> = None;
-        for part in header.unwrap_or("").split(',').take(32) {
-            let mut it = part.split(';');
-            let tag = it.next().unwrap_or("").trim().to_ascii_lowercase();
-            let q = it
-                .find_map(|p| p.trim().strip_prefix("q="))
-                .and_then(|v| v.trim().parse::<f32>().ok())
-                .unwrap_or(1.0);
-            let lang = match tag.split('-').next() {
-                Some("ja") => Lang::Ja,
-                Some("en") => Lang::En,
-                _ => continue,
-            };
-            if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
-                best = Some((q, lang));
-            }
-        }
-        best.map_or(Lang::En, |(_, l)| l)
-    }
-
     /// The subject and plain-text body of the link email.
     pub fn link_mail(self, host: &str, link: &str) -> (String, String) {
         let mins = LINK_TTL_SECS / 60;

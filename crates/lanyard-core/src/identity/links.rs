@@ -5,6 +5,7 @@
 
 use crate::audit::{Actor, Ctx, RequestMeta};
 use crate::error::{Error, Result};
+use crate::mail_text::ResetReason;
 use crate::model::{
     Connection, FederatedIdentity, LinkPurpose, SsoState, Tenant, User, UserLink, new_id,
 };
@@ -321,16 +322,12 @@ impl Lanyard {
             };
             let emailed = match &u.email {
                 Some(e) => {
-                    let body = format!(
-                        "{} now signs in with single sign-on ({}).\n\nConnect your account `{}` by signing in once through this link:\n\n{url}\n\nAfter that your password no longer works and you sign in with {} instead. If now is not a good time, you can come back to this link later.\n",
-                        t.name, conn.name, u.username, conn.name
-                    );
-                    ch.outbox.push(self.compose_mail(
-                        &t.id,
-                        e,
-                        &format!("{}: connect your account to single sign-on", t.name),
-                        &body,
-                    )?);
+                    let (subject, body) =
+                        ctx.meta
+                            .lang
+                            .invitation_mail(&t.name, &conn.name, &u.username, &url);
+                    ch.outbox
+                        .push(self.compose_mail(&t.id, e, &subject, &body)?);
                     true
                 }
                 None => false,
@@ -533,33 +530,27 @@ impl Lanyard {
         ctx: &Ctx,
         t: &Tenant,
         users: &[User],
-        why: &str,
+        why: &ResetReason<'_>,
         ch: &mut Changes,
     ) -> Result<()> {
+        let reason = why.sentence(crate::mail_text::Lang::En, &t.name);
         for u in users {
             let Some(email) = &u.email else {
                 ch.audit.push(
                     ctx.event(ch.at, Some(&t.slug), "user.password_reset_unreachable")
                         .user(&u.id)
-                        .details(json!({"reason": why, "help": "the user has no email; set a password for them with PATCH /api/v1/tenants/{tenant}/users/{user}"})),
+                        .details(json!({"reason": reason, "help": "the user has no email; set a password for them with PATCH /api/v1/tenants/{tenant}/users/{user}"})),
                 );
                 continue;
             };
             let (link, hash, url) = self.new_link(t, &u.id, LinkPurpose::PasswordReset, None)?;
-            let body = format!(
-                "{why}\n\nTo keep signing in to {} as `{}`, choose a password here:\n\n{url}\n\nThe link works for 3 days.\n",
-                t.name, u.username
-            );
-            ch.outbox.push(self.compose_mail(
-                &t.id,
-                email,
-                &format!("{}: choose a password to keep access", t.name),
-                &body,
-            )?);
+            let (subject, body) = ctx.meta.lang.reset_mail(why, &t.name, &u.username, &url);
+            ch.outbox
+                .push(self.compose_mail(&t.id, email, &subject, &body)?);
             ch.audit.push(
                 ctx.event(ch.at, Some(&t.slug), "user.password_reset_sent")
                     .user(&u.id)
-                    .details(json!({"reason": why, "reset_link_id": link.id})),
+                    .details(json!({"reason": reason, "reset_link_id": link.id})),
             );
             ch.close_open_links
                 .push((u.id.clone(), LinkPurpose::PasswordReset));
@@ -579,12 +570,10 @@ impl Lanyard {
     ) -> Result<Changes> {
         let mut ch = Changes::at(self.now());
         let users = self.store.users_only_on_connection(&t.id, &c.id).await?;
-        let why = format!(
-            "Signing in to {} through {} was {} by your administrator.",
-            t.name,
-            c.name,
-            if removed { "removed" } else { "turned off" }
-        );
+        let why = ResetReason::ConnectionOff {
+            connection: &c.name,
+            removed,
+        };
         self.reset_mails(ctx, t, &users, &why, &mut ch)?;
         // Only the columns the fallout means are written (not whole rows read above), so an
         // admin's edit of the same user committed meanwhile is kept (no lost update).
@@ -745,10 +734,9 @@ impl Lanyard {
             u.sso_exempt = u.password_hash.is_none();
             ch.update_users.push(u.clone());
             if u.password_hash.is_none() {
-                let why = format!(
-                    "Your administrator disconnected your account from single sign-on ({}).",
-                    c.name
-                );
+                let why = ResetReason::Disconnected {
+                    connection: &c.name,
+                };
                 self.reset_mails(ctx, &t, std::slice::from_ref(&u), &why, &mut ch)?;
             }
         }

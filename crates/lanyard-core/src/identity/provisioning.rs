@@ -215,7 +215,7 @@ impl Lanyard {
                     .await?
             {
                 let mut ch = Changes::at(self.now());
-                self.welcome_mail(tenant, c, &u, email, &mut ch)?;
+                self.welcome_mail(tenant, c, &u, email, meta.lang, &mut ch)?;
                 self.apply_changes(&ch).await?;
             }
             return Err(Error::EmailUnconfirmed);
@@ -428,25 +428,20 @@ impl Lanyard {
         c: &Connection,
         u: &User,
         email: &str,
+        lang: crate::mail_text::Lang,
         ch: &mut Changes,
     ) -> Result<()> {
         let (link, hash, url) =
             self.new_link(tenant, &u.id, LinkPurpose::EmailConfirmation, None)?;
-        let must = if tenant.require_email_confirmation {
-            "You can sign in once you have confirmed your email address:"
-        } else {
-            "Please confirm your email address:"
-        };
-        let body = format!(
-            "Welcome to {}.\n\nYour account `{}` was created when you first signed in with {}.\n{must}\n\n{url}\n\nThe link works for 7 days; signing in again after that sends a new one. If you did not sign in, tell your administrator.\n",
-            tenant.name, u.username, c.name
-        );
-        ch.outbox.push(self.compose_mail(
-            &tenant.id,
-            email,
-            &format!("Welcome to {}: confirm your email", tenant.name),
-            &body,
-        )?);
+        let (subject, body) = lang.welcome_mail(&crate::mail_text::Welcome {
+            tenant: &tenant.name,
+            username: &u.username,
+            connection: &c.name,
+            must_confirm: tenant.require_email_confirmation,
+            url: &url,
+        });
+        ch.outbox
+            .push(self.compose_mail(&tenant.id, email, &subject, &body)?);
         ch.close_open_links
             .push((u.id.clone(), LinkPurpose::EmailConfirmation));
         ch.new_links.push((link, hash));
@@ -517,7 +512,7 @@ impl Lanyard {
             ));
         }
         if let Some(e) = &email {
-            self.welcome_mail(tenant, c, &u, e, &mut ch)?;
+            self.welcome_mail(tenant, c, &u, e, meta.lang, &mut ch)?;
         }
         ch.audit.push(
             Ctx::new(Actor::System, meta.clone())

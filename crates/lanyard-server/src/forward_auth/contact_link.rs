@@ -8,7 +8,7 @@ use crate::error::PageError;
 use crate::pages::{self, ContentLinkPage, NoticePage};
 use crate::signin::login::{login_csrf, login_csrf_ok};
 use axum::extract::{Form, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use lanyard_core::Error;
@@ -76,7 +76,6 @@ pub(super) async fn form(
 pub(super) async fn send(
     State(s): State<AppState>,
     jar: CookieJar,
-    headers: HeaderMap,
     Form(f): Form<LinkForm>,
 ) -> Result<Response, PageError> {
     let site = s
@@ -102,11 +101,8 @@ pub(super) async fn send(
     if !login_csrf_ok(&s, &jar, &f.csrf_token) {
         return Ok(again(jar, &Error::CsrfInvalid));
     }
-    let lang = Lang::from_accept_language(
-        headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-    );
+    // The same negotiation as the pages: `?lang=`, the switch's cookie, `Accept-Language`.
+    let lang: Lang = crate::i18n::Lang::current().into();
     match s
         .lanyard
         .request_contact_link(&site.id, &f.email, &ret, lang)
@@ -116,13 +112,13 @@ pub(super) async fn send(
         Err(e @ Error::Invalid { .. }) => return Ok(again(jar, &e)),
         Err(e) => return Err(e.into()),
     }
-    let msg = format!(
-        "If {} is registered for {}, a sign-in link is on its way to it. The link works once, for 15 minutes.",
-        f.email.trim(),
-        site.host
+    let t = crate::i18n::Tr::current();
+    let msg = t.f(
+        "pg-content-sent",
+        [("email", f.email.trim()), ("host", &site.host)],
     );
     let page = NoticePage {
-        title: "Check your email",
+        title: t.t("pg-content-sent-title"),
         message: &msg,
         link: None,
     };

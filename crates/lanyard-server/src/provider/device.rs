@@ -108,7 +108,8 @@ pub(super) async fn device_page(
     let p = match s.lanyard.pending_device(&q.user_code, &meta).await {
         Ok(p) => p,
         Err(e @ Error::Provider(ProviderError::UserCodeUnknown)) => {
-            return code_page(StatusCode::BAD_REQUEST, &q.user_code, Some(&e.to_string()));
+            let message = crate::i18n::Tr::current().explain(e.code(), &e.to_string());
+            return code_page(StatusCode::BAD_REQUEST, &q.user_code, Some(&message));
         }
         Err(e) => return PageError(e).into_response(),
     };
@@ -183,16 +184,11 @@ pub(super) async fn device_decide(
     s.lanyard
         .decide_device(&f.user_code, &view, approve, &meta)
         .await?;
+    let t = crate::i18n::Tr::current();
     let (title, message) = if approve {
-        (
-            "Device approved",
-            "You can close this window and return to your command line.",
-        )
+        (t.t("pg-device-approved-title"), t.t("pg-device-approved"))
     } else {
-        (
-            "Device denied",
-            "The device was not signed in. If you did not start this sign-in, tell your administrator.",
-        )
+        (t.t("pg-device-denied-title"), t.t("pg-device-denied"))
     };
     Ok(pages::render(
         StatusCode::OK,

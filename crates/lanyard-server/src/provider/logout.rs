@@ -55,13 +55,14 @@ pub(super) async fn logout(
     match done.redirect {
         Some(url) => (jar, Redirect::to(&url)).into_response(),
         None => {
+            let t = crate::i18n::Tr::current();
             let message = if done.tenant_slug.is_some() {
-                "You are signed out."
+                t.t("pg-signed-out")
             } else {
-                "Nothing to sign out of here: the app did not say which session to end. Sign out from your organisation's sign-in page."
+                t.t("pg-signed-out-nothing")
             };
             let page = NoticePage {
-                title: "Signed out",
+                title: t.t("pg-signed-out-title"),
                 message,
                 link: None,
             };

@@ -91,7 +91,7 @@ fn generic_form(
         identifier,
         organisation,
         ask_organisation,
-        error: error.map(|e| capitalise(&e.to_string())),
+        error: error.map(|e| capitalise(&crate::i18n::Tr::current().explain_error(e).0)),
         error_code: error.map(Error::code).unwrap_or(""),
     };
     let mut res = (jar, pages::render(status, &page)).into_response();
@@ -260,9 +260,9 @@ fn direct_form(
         return_to,
         username,
         ask_password,
-        error: error.map(|e| capitalise(&e.to_string())),
+        error: error.map(|e| capitalise(&crate::i18n::Tr::current().explain_error(e).0)),
         error_code: error.map(Error::code).unwrap_or(""),
-        error_help: error.and_then(Error::help_text),
+        error_help: error.and_then(|e| crate::i18n::Tr::current().explain_error(e).1),
         sso,
     };
     let mut res = (jar, pages::render(status, &page)).into_response();

@@ -101,13 +101,12 @@ async fn login_page(
     ended_or_form(&s, jar, &tenant, return_to.as_deref(), None, client).await
 }
 
-/// What the sign-in page says when the browser's session ended under it.
+/// What the sign-in page says (in the request's language) when the browser's session ended
+/// under it.
 fn session_ended_notice(e: &Error) -> Option<&'static str> {
     match e {
-        Error::SessionExpired => Some("Your session expired, so you were signed out."),
-        Error::SessionRevoked => Some(
-            "Your session was ended (signed out elsewhere, by an administrator, or because the password changed).",
-        ),
+        Error::SessionExpired => Some(crate::i18n::Tr::current().t("pg-session-expired")),
+        Error::SessionRevoked => Some(crate::i18n::Tr::current().t("pg-session-revoked")),
         _ => None,
     }
 }
@@ -298,7 +297,10 @@ fn form_response(
 ) -> Response {
     let (jar, csrf) = login_csrf(s, jar);
     let (status, message, code, help) = match error {
-        Some((status, e)) => (status, Some(e.to_string()), e.code(), e.help_text()),
+        Some((status, e)) => {
+            let (message, help) = crate::i18n::Tr::current().explain_error(e);
+            (status, Some(message), e.code(), help)
+        }
         None => (StatusCode::OK, None, "", None),
     };
     let page = LoginPage {

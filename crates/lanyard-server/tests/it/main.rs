@@ -24,6 +24,7 @@ mod forward_auth_paths;
 mod harness;
 mod health;
 mod home;
+mod i18n_pages;
 mod jwt;
 mod login;
 mod mfa;
