@@ -45,6 +45,7 @@ pub mod dsig;
 pub mod error;
 pub mod keys;
 pub mod metadata;
+mod post_binding;
 pub mod response;
 pub mod signing;
 pub mod time;
