@@ -90,7 +90,9 @@ struct Original {
 }
 
 fn original(h: &HeaderMap) -> Result<Original, OriginalRequestError> {
-    let OriginalRequest { host, uri, path, .. } = original_request(&ForwardedHeaders {
+    let OriginalRequest {
+        host, uri, path, ..
+    } = original_request(&ForwardedHeaders {
         x_forwarded_host: header(h, "x-forwarded-host"),
         host: header(h, "host"),
         x_original_uri: header(h, "x-original-uri"),
