@@ -3,13 +3,14 @@
 //! the IdP; certificates; enable/disable with its consequences first; and "Save and test".
 
 use super::form::{self, Kind};
+use super::guard::{CsrfToken, TenantForm};
 use super::{AdminSession, Nav, Refusal, error_page, for_tenant, render};
 use crate::AppState;
 use crate::extract::Meta;
 use crate::i18n::{Lang, PageLang, Tr};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -405,18 +406,18 @@ pub(crate) fn form_meta(posted: &[(String, String)]) -> (&str, &str) {
 
 async fn create(
     State(s): State<AppState>,
-    PageLang(lang): PageLang,
-    Meta(meta): Meta,
     Path(slug): Path<String>,
     Query(q): Query<NewQuery>,
-    jar: CookieJar,
-    Form(posted): Form<Vec<(String, String)>>,
+    TenantForm {
+        admin,
+        tenant,
+        lang,
+        meta,
+        form: posted,
+        ..
+    }: TenantForm,
 ) -> Result<Response, Refusal> {
-    let (admin, tenant) = for_tenant(&s, &jar, &meta, lang, &slug).await?;
-    let (csrf, action) = form_meta(&posted);
-    if !admin.csrf_ok(&s, csrf) {
-        return Ok(super::csrf_refused(lang));
-    }
+    let (_, action) = form_meta(&posted);
     let kind = kind_of(&q.kind);
     match save(
         &s,
@@ -510,17 +511,17 @@ async fn detail(
 
 async fn update(
     State(s): State<AppState>,
-    PageLang(lang): PageLang,
-    Meta(meta): Meta,
     Path((slug, conn)): Path<(String, String)>,
-    jar: CookieJar,
-    Form(posted): Form<Vec<(String, String)>>,
+    TenantForm {
+        admin,
+        tenant,
+        lang,
+        meta,
+        form: posted,
+        ..
+    }: TenantForm,
 ) -> Result<Response, Refusal> {
-    let (admin, tenant) = for_tenant(&s, &jar, &meta, lang, &slug).await?;
-    let (csrf, action) = form_meta(&posted);
-    if !admin.csrf_ok(&s, csrf) {
-        return Ok(super::csrf_refused(lang));
-    }
+    let (_, action) = form_meta(&posted);
     let ctx = admin.admin.ctx(&meta);
     let current = match s.lanyard.get_connection(&ctx, &slug, &conn).await {
         Ok((_, c)) => c,
@@ -611,18 +612,23 @@ struct ToggleForm {
     enabled: String,
 }
 
+impl CsrfToken for ToggleForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 async fn toggle(
     State(s): State<AppState>,
-    PageLang(lang): PageLang,
-    Meta(meta): Meta,
     Path((slug, conn)): Path<(String, String)>,
-    jar: CookieJar,
-    Form(f): Form<ToggleForm>,
+    TenantForm {
+        admin,
+        lang,
+        meta,
+        form: f,
+        ..
+    }: TenantForm<ToggleForm>,
 ) -> Result<Response, Refusal> {
-    let (admin, _) = for_tenant(&s, &jar, &meta, lang, &slug).await?;
-    if !admin.csrf_ok(&s, &f.csrf_token) {
-        return Ok(super::csrf_refused(lang));
-    }
     let ctx = admin.admin.ctx(&meta);
     let kind = match s.lanyard.get_connection(&ctx, &slug, &conn).await {
         Ok((_, c)) => c.kind,

@@ -11,6 +11,7 @@
 
 mod connections;
 pub(crate) mod form;
+mod guard;
 mod portal;
 mod setup;
 // Part B: users, tenant settings, audit log.

@@ -1,9 +1,8 @@
-//! Helpers of the users, settings and audit pages: reading a posted form, checking its CSRF
-//! token, and the one-line "done" notice a page shows after a redirect (`?done=key`, only from
-//! a fixed list, so a link cannot make the console say anything else).
+//! Helpers of the users, settings and audit pages: reading a posted form, and the one-line
+//! "done" notice a page shows after a redirect (`?done=key`, only from a fixed list, so a link
+//! cannot make the console say anything else). The session and CSRF checks are `guard`'s.
 
-use super::{AdminSession, csrf_refused, error_page};
-use crate::AppState;
+use super::error_page;
 use crate::i18n::{Lang, Tr};
 use axum::response::{IntoResponse, Redirect, Response};
 use lanyard_core::Error;
@@ -27,16 +26,6 @@ pub(crate) fn checkbox(posted: &[(String, String)], name: &str) -> Option<bool> 
         .iter()
         .any(|(k, _)| k == name)
         .then(|| value(posted, name) == "true")
-}
-
-/// The refusal page, unless the form carries the session's CSRF token.
-pub(crate) fn csrf_refusal(
-    s: &AppState,
-    admin: &AdminSession,
-    posted: &[(String, String)],
-    lang: Lang,
-) -> Option<Response> {
-    (!admin.csrf_ok(s, value(posted, "csrf_token"))).then(|| csrf_refused(lang))
 }
 
 /// The notices a page may show after an action.

@@ -3,7 +3,8 @@
 //! record to publish, "verify now", the operator's override). Each form calls the core function
 //! of its admin API call (`PATCH /tenants/{t}`, `…/domains…`), so it is audited alike.
 
-use super::posted::{Posted, checkbox, csrf_refusal, done_notice, value};
+use super::guard::TenantForm;
+use super::posted::{checkbox, done_notice, value};
 use super::users::DoneQuery;
 use super::{AdminSession, Nav, Refusal, error_page, for_tenant, render};
 use crate::AppState;
@@ -11,7 +12,7 @@ use crate::extract::Meta;
 use crate::i18n::{Lang, PageLang};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -177,16 +178,15 @@ async fn answer<T>(
 
 async fn save(
     State(s): State<AppState>,
-    PageLang(lang): PageLang,
-    Meta(meta): Meta,
     Path(slug): Path<String>,
-    jar: CookieJar,
-    Form(posted): Form<Posted>,
+    TenantForm {
+        admin,
+        lang,
+        meta,
+        form: posted,
+        ..
+    }: TenantForm,
 ) -> Result<Response, Refusal> {
-    let (admin, _) = for_tenant(&s, &jar, &meta, lang, &slug).await?;
-    if let Some(r) = csrf_refusal(&s, &admin, &posted, lang) {
-        return Ok(r);
-    }
     let res = match to_update(&posted) {
         Ok(req) => {
             s.lanyard
@@ -211,16 +211,15 @@ async fn save(
 /// `POST …/settings/domains`: claims an email domain (pending until its TXT record is found).
 async fn claim(
     State(s): State<AppState>,
-    PageLang(lang): PageLang,
-    Meta(meta): Meta,
     Path(slug): Path<String>,
-    jar: CookieJar,
-    Form(posted): Form<Posted>,
+    TenantForm {
+        admin,
+        lang,
+        meta,
+        form: posted,
+        ..
+    }: TenantForm,
 ) -> Result<Response, Refusal> {
-    let (admin, _) = for_tenant(&s, &jar, &meta, lang, &slug).await?;
-    if let Some(r) = csrf_refusal(&s, &admin, &posted, lang) {
-        return Ok(r);
-    }
     let res = s
         .lanyard
         .claim_domain(&admin.admin.ctx(&meta), &slug, value(&posted, "domain"))
@@ -231,16 +230,11 @@ async fn claim(
 /// `POST …/settings/domains/{domain}/{check|override|delete}`.
 async fn domain_action(
     State(s): State<AppState>,
-    PageLang(lang): PageLang,
-    Meta(meta): Meta,
     Path((slug, domain, action)): Path<(String, String, String)>,
-    jar: CookieJar,
-    Form(posted): Form<Posted>,
+    TenantForm {
+        admin, lang, meta, ..
+    }: TenantForm,
 ) -> Result<Response, Refusal> {
-    let (admin, _) = for_tenant(&s, &jar, &meta, lang, &slug).await?;
-    if let Some(r) = csrf_refusal(&s, &admin, &posted, lang) {
-        return Ok(r);
-    }
     let ctx = admin.admin.ctx(&meta);
     let l = &s.lanyard;
     let (res, done) = match action.as_str() {
@@ -268,6 +262,7 @@ async fn domain_action(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::console::posted::Posted;
 
     fn p(pairs: &[(&str, &str)]) -> Posted {
         pairs

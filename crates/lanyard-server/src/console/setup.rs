@@ -1,12 +1,13 @@
 //! Setup links in the console: list, create (the link is shown once), revoke.
 
+use super::guard::{CsrfToken, TenantForm};
 use super::{Nav, Refusal, error_page, for_tenant, render};
 use crate::AppState;
 use crate::extract::Meta;
 use crate::i18n::PageLang;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -117,18 +118,24 @@ struct CreateForm {
     hours: String,
 }
 
+impl CsrfToken for CreateForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 async fn create(
     State(s): State<AppState>,
-    PageLang(lang): PageLang,
-    Meta(meta): Meta,
     Path(slug): Path<String>,
-    jar: CookieJar,
-    Form(f): Form<CreateForm>,
+    TenantForm {
+        admin,
+        lang,
+        meta,
+        jar,
+        form: f,
+        ..
+    }: TenantForm<CreateForm>,
 ) -> Result<Response, Refusal> {
-    let (admin, _) = for_tenant(&s, &jar, &meta, lang, &slug).await?;
-    if !admin.csrf_ok(&s, &f.csrf_token) {
-        return Ok(super::csrf_refused(lang));
-    }
     let hours = match f.hours.trim() {
         "" => None,
         h => match h.parse::<i64>() {
@@ -160,18 +167,19 @@ struct RevokeForm {
     csrf_token: String,
 }
 
+impl CsrfToken for RevokeForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 async fn revoke(
     State(s): State<AppState>,
-    PageLang(lang): PageLang,
-    Meta(meta): Meta,
     Path((slug, id)): Path<(String, String)>,
-    jar: CookieJar,
-    Form(f): Form<RevokeForm>,
+    TenantForm {
+        admin, lang, meta, ..
+    }: TenantForm<RevokeForm>,
 ) -> Result<Response, Refusal> {
-    let (admin, _) = for_tenant(&s, &jar, &meta, lang, &slug).await?;
-    if !admin.csrf_ok(&s, &f.csrf_token) {
-        return Ok(super::csrf_refused(lang));
-    }
     match s
         .lanyard
         .revoke_setup_link(&admin.admin.ctx(&meta), &slug, &id)

@@ -3,14 +3,15 @@
 //! a federation ID, invite (or re-send), end sessions, revoke API tokens, require a new
 //! password, create a password reset link; and the invitations page.
 
-use super::posted::{Posted, after, csrf_refusal, done_notice, enc, value};
+use super::guard::TenantForm;
+use super::posted::{after, done_notice, enc, value};
 use super::users::user_page;
 use super::{Nav, Refusal, error_page, for_tenant, render};
 use crate::AppState;
 use crate::extract::Meta;
 use crate::i18n::PageLang;
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
@@ -29,16 +30,15 @@ fn user_url(slug: &str, id: &str) -> String {
 /// `POST …/users/{user}`: display name, role ("needs a role" when none), collaborator, disabled.
 pub(crate) async fn update(
     State(s): State<AppState>,
-    PageLang(lang): PageLang,
-    Meta(meta): Meta,
     Path((slug, id)): Path<(String, String)>,
-    jar: CookieJar,
-    Form(posted): Form<Posted>,
+    TenantForm {
+        admin,
+        lang,
+        meta,
+        form: posted,
+        ..
+    }: TenantForm,
 ) -> Result<Response, Refusal> {
-    let (admin, _) = for_tenant(&s, &jar, &meta, lang, &slug).await?;
-    if let Some(r) = csrf_refusal(&s, &admin, &posted, lang) {
-        return Ok(r);
-    }
     let req = proto::UpdateUser {
         display_name: Some(clearable(value(&posted, "display_name"))),
         role: Some(clearable(value(&posted, "role"))),
@@ -57,16 +57,15 @@ pub(crate) async fn update(
 /// in with on the connection (as the IdP sends it); `action=remove` disconnects the user.
 pub(crate) async fn federation(
     State(s): State<AppState>,
-    PageLang(lang): PageLang,
-    Meta(meta): Meta,
     Path((slug, id, conn)): Path<(String, String, String)>,
-    jar: CookieJar,
-    Form(posted): Form<Posted>,
+    TenantForm {
+        admin,
+        lang,
+        meta,
+        form: posted,
+        ..
+    }: TenantForm,
 ) -> Result<Response, Refusal> {
-    let (admin, _) = for_tenant(&s, &jar, &meta, lang, &slug).await?;
-    if let Some(r) = csrf_refusal(&s, &admin, &posted, lang) {
-        return Ok(r);
-    }
     let ctx = admin.admin.ctx(&meta);
     let back = user_url(&slug, &id);
     if value(&posted, "action") == "remove" {
@@ -87,16 +86,15 @@ pub(crate) async fn federation(
 /// invitation is re-sent, never replaced).
 pub(crate) async fn invite(
     State(s): State<AppState>,
-    PageLang(lang): PageLang,
-    Meta(meta): Meta,
     Path((slug, id)): Path<(String, String)>,
-    jar: CookieJar,
-    Form(posted): Form<Posted>,
+    TenantForm {
+        admin,
+        lang,
+        meta,
+        form: posted,
+        ..
+    }: TenantForm,
 ) -> Result<Response, Refusal> {
-    let (admin, _) = for_tenant(&s, &jar, &meta, lang, &slug).await?;
-    if let Some(r) = csrf_refusal(&s, &admin, &posted, lang) {
-        return Ok(r);
-    }
     let req = proto::CreateInvitations {
         connection: clearable(value(&posted, "connection")),
         users: Some(vec![id.clone()]),
@@ -112,16 +110,11 @@ pub(crate) async fn invite(
 /// `POST …/users/{user}/sessions/revoke`: ends every live session of the user.
 pub(crate) async fn revoke_all_sessions(
     State(s): State<AppState>,
-    PageLang(lang): PageLang,
-    Meta(meta): Meta,
     Path((slug, id)): Path<(String, String)>,
-    jar: CookieJar,
-    Form(posted): Form<Posted>,
+    TenantForm {
+        admin, lang, meta, ..
+    }: TenantForm,
 ) -> Result<Response, Refusal> {
-    let (admin, _) = for_tenant(&s, &jar, &meta, lang, &slug).await?;
-    if let Some(r) = csrf_refusal(&s, &admin, &posted, lang) {
-        return Ok(r);
-    }
     let res = s
         .lanyard
         .revoke_user_sessions(&admin.admin.ctx(&meta), &slug, &id)
@@ -132,16 +125,11 @@ pub(crate) async fn revoke_all_sessions(
 /// `POST …/users/{user}/sessions/{session}/revoke`: ends one session of the user.
 pub(crate) async fn revoke_session(
     State(s): State<AppState>,
-    PageLang(lang): PageLang,
-    Meta(meta): Meta,
     Path((slug, id, session)): Path<(String, String, String)>,
-    jar: CookieJar,
-    Form(posted): Form<Posted>,
+    TenantForm {
+        admin, lang, meta, ..
+    }: TenantForm,
 ) -> Result<Response, Refusal> {
-    let (admin, _) = for_tenant(&s, &jar, &meta, lang, &slug).await?;
-    if let Some(r) = csrf_refusal(&s, &admin, &posted, lang) {
-        return Ok(r);
-    }
     let ctx = admin.admin.ctx(&meta);
     // The session must be this user's: the page's button never names another one.
     let (_, u) = match s.lanyard.get_user(&ctx, &slug, &id).await {
@@ -165,16 +153,11 @@ pub(crate) async fn revoke_session(
 /// `POST …/users/{user}/tokens/{token}/revoke`.
 pub(crate) async fn revoke_token(
     State(s): State<AppState>,
-    PageLang(lang): PageLang,
-    Meta(meta): Meta,
     Path((slug, id, token)): Path<(String, String, String)>,
-    jar: CookieJar,
-    Form(posted): Form<Posted>,
+    TenantForm {
+        admin, lang, meta, ..
+    }: TenantForm,
 ) -> Result<Response, Refusal> {
-    let (admin, _) = for_tenant(&s, &jar, &meta, lang, &slug).await?;
-    if let Some(r) = csrf_refusal(&s, &admin, &posted, lang) {
-        return Ok(r);
-    }
     let res = s
         .lanyard
         .revoke_api_token(&admin.admin.ctx(&meta), &slug, &id, &token)
@@ -186,16 +169,11 @@ pub(crate) async fn revoke_token(
 /// sign-in must choose a new password first.
 pub(crate) async fn require_password_change(
     State(s): State<AppState>,
-    PageLang(lang): PageLang,
-    Meta(meta): Meta,
     Path((slug, id)): Path<(String, String)>,
-    jar: CookieJar,
-    Form(posted): Form<Posted>,
+    TenantForm {
+        admin, lang, meta, ..
+    }: TenantForm,
 ) -> Result<Response, Refusal> {
-    let (admin, _) = for_tenant(&s, &jar, &meta, lang, &slug).await?;
-    if let Some(r) = csrf_refusal(&s, &admin, &posted, lang) {
-        return Ok(r);
-    }
     let res = s
         .lanyard
         .require_password_change(&admin.admin.ctx(&meta), &slug, &id)
@@ -212,16 +190,15 @@ pub(crate) async fn require_password_change(
 /// page that answers (older reset links stop working).
 pub(crate) async fn reset_link(
     State(s): State<AppState>,
-    PageLang(lang): PageLang,
-    Meta(meta): Meta,
     Path((slug, id)): Path<(String, String)>,
-    jar: CookieJar,
-    Form(posted): Form<Posted>,
+    TenantForm {
+        admin,
+        tenant,
+        lang,
+        meta,
+        ..
+    }: TenantForm,
 ) -> Result<Response, Refusal> {
-    let (admin, tenant) = for_tenant(&s, &jar, &meta, lang, &slug).await?;
-    if let Some(r) = csrf_refusal(&s, &admin, &posted, lang) {
-        return Ok(r);
-    }
     let ctx = admin.admin.ctx(&meta);
     // By ID only: the path never names a user by username here.
     let (_, u) = match s.lanyard.get_user(&ctx, &slug, &id).await {
@@ -307,16 +284,15 @@ pub(crate) async fn invitations(
 /// are re-sent).
 pub(crate) async fn invite_many(
     State(s): State<AppState>,
-    PageLang(lang): PageLang,
-    Meta(meta): Meta,
     Path(slug): Path<String>,
-    jar: CookieJar,
-    Form(posted): Form<Posted>,
+    TenantForm {
+        admin,
+        lang,
+        meta,
+        form: posted,
+        ..
+    }: TenantForm,
 ) -> Result<Response, Refusal> {
-    let (admin, _) = for_tenant(&s, &jar, &meta, lang, &slug).await?;
-    if let Some(r) = csrf_refusal(&s, &admin, &posted, lang) {
-        return Ok(r);
-    }
     let req = proto::CreateInvitations {
         connection: clearable(value(&posted, "connection")),
         users: None,
