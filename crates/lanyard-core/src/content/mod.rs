@@ -18,6 +18,7 @@ pub mod contacts;
 pub mod csv;
 pub mod decide;
 pub mod identity;
+pub mod lists;
 pub mod original;
 
 use crate::Lanyard;

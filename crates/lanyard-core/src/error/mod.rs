@@ -75,6 +75,12 @@ pub enum Error {
     ContentLinkInvalid,
     #[error("`{0}` is not a registered contact of this site")]
     ContentContactNotFound(String),
+    #[error(
+        "the list `{name}` is used by {resources} resource(s); give them other lists or another audience before deleting it"
+    )]
+    ContentListInUse { name: String, resources: usize },
+    #[error("no resource at `{0}` on this site")]
+    ContentResourceNotFound(String),
     #[error("the DNS lookup failed: {0}; check the `dns_resolver` setting and try again")]
     DnsLookupFailed(String),
     #[error("the network mask `{entry}` is refused: {reason}")]
@@ -295,6 +301,8 @@ impl Error {
             Self::ContentHandoffInvalid => "content.handoff_invalid",
             Self::ContentLinkInvalid => "content.link_invalid",
             Self::ContentContactNotFound(_) => "content.contact_not_found",
+            Self::ContentListInUse { .. } => "content.list_in_use",
+            Self::ContentResourceNotFound(_) => "content.resource_not_found",
             Self::DomainChallengeNotFound { .. } => "domain.challenge_not_found",
             Self::DnsLookupFailed(_) => "domain.dns_failed",
             Self::NetworkMasksTooMany { .. } => "tenant.network_masks_too_many",
@@ -474,8 +482,9 @@ impl Error {
             Self::DomainNotFound(_)
             | Self::SiteNotFound(_)
             | Self::ContentListNotFound(_)
-            | Self::ContentContactNotFound(_) => ErrorKind::NotFound,
-            Self::SiteHostTaken(_) => ErrorKind::Conflict,
+            | Self::ContentContactNotFound(_)
+            | Self::ContentResourceNotFound(_) => ErrorKind::NotFound,
+            Self::SiteHostTaken(_) | Self::ContentListInUse { .. } => ErrorKind::Conflict,
             Self::ContentHandoffInvalid | Self::ContentLinkInvalid => ErrorKind::Unauthenticated,
             Self::PasswordChangeRequired(_) | Self::MfaRequired { .. } => ErrorKind::Forbidden,
             Self::DnsLookupFailed(_) => ErrorKind::Unavailable,

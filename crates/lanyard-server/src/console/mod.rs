@@ -20,6 +20,10 @@ mod posted;
 mod settings;
 mod user_actions;
 mod users;
+// Private content: sites (resources, registered contacts) and lists.
+mod lists;
+mod site_actions;
+mod sites;
 
 use crate::AppState;
 use crate::error::status_of;
@@ -59,6 +63,8 @@ pub fn router() -> Router<AppState> {
         .merge(users::router())
         .merge(settings::router())
         .merge(audit_log::router())
+        .merge(sites::router())
+        .merge(lists::router())
         .layer(axum::middleware::from_fn(remember_lang))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
 }
@@ -111,7 +117,8 @@ pub(crate) struct Nav {
     /// Sign out: the session's tenant and the CSRF token.
     pub home_slug: String,
     pub csrf: String,
-    /// The active section: `overview`, `connections`, `setup`, `users`, `settings`, `audit`.
+    /// The active section: `overview`, `connections`, `setup`, `users`, `sites`, `lists`,
+    /// `settings`, `audit`.
     pub section: &'static str,
 }
 
@@ -284,7 +291,7 @@ pub(crate) fn error_page(lang: Lang, e: &Error) -> Response {
             t.t(&key).to_owned(),
             Some(t.t(&format!("{key}-help")).to_owned()),
         ),
-        other => (other.to_string(), other.help_text()),
+        other => t.explain_error(other),
     };
     let mut res = render(
         status,

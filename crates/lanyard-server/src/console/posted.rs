@@ -43,6 +43,18 @@ const DONE: &[&str] = &[
     "domain-checked",
     "domain-verified",
     "domain-deleted",
+    // Private content: sites and lists.
+    "site-created",
+    "site-saved",
+    "resources-saved",
+    "resource-removed",
+    "contact-added",
+    "contact-removed",
+    "list-created",
+    "list-renamed",
+    "list-deleted",
+    "member-added",
+    "member-removed",
 ];
 
 /// The notice for `?done=key`, translated; unknown keys show nothing.

@@ -14,6 +14,7 @@ mod console;
 mod console_oidc;
 mod console_settings;
 mod console_setup;
+mod console_sites;
 mod console_users;
 mod dev_idp;
 mod device;
