@@ -3,7 +3,6 @@
 //! public, as every path without a resource is). Authorised and audited like the rest of
 //! [`super::admin`]; every change clears this node's decision cache.
 
-use super::normalize_host;
 use crate::Lanyard;
 use crate::audit::Ctx;
 use crate::error::{Error, Result};
@@ -99,7 +98,7 @@ impl Lanyard {
         let site = self.admin_site(ctx, slug, host).await?;
         let ev = ctx
             .event(self.now(), Some(slug), "content.resource_removed")
-            .details(json!({"host": normalize_host(&site.host), "path": path}));
+            .details(json!({"host": site.host, "path": path}));
         if !self.store.delete_resource(&site.id, path, &ev).await? {
             return Err(Error::ContentResourceNotFound(
                 path.chars().take(256).collect(),
