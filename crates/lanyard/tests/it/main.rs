@@ -9,6 +9,7 @@
 
 mod cli;
 mod console_browser;
+mod console_sites_browser;
 mod console_users_browser;
 mod dev_idp;
 mod device_login;
