@@ -30,4 +30,5 @@ mod provisioning_roles;
 mod saml;
 mod session_cache;
 mod store;
+mod tenant_language;
 mod user_races;
