@@ -9,6 +9,7 @@
 )] // tests fail by panicking
 
 mod admin;
+mod app_secrets;
 mod auth;
 mod console;
 mod content;
