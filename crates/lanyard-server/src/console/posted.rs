@@ -43,6 +43,8 @@ const DONE: &[&str] = &[
     "domain-checked",
     "domain-verified",
     "domain-deleted",
+    "app-saved",
+    "app-deleted",
 ];
 
 /// The notice for `?done=key`, translated; unknown keys show nothing.
