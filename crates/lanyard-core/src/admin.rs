@@ -149,6 +149,7 @@ impl Lanyard {
             sso_default_role: None,
             require_email_confirmation: false,
             network_masks: crate::netmask::NetworkMasks::default(),
+            language: crate::mail_text::Lang::En,
             created_at: now,
             updated_at: now,
         };
@@ -220,11 +221,15 @@ impl Lanyard {
             t.network_masks = crate::netmask::NetworkMasks::parse(&masks)?;
             changed.push("network_masks");
         }
+        if let Some(code) = req.language {
+            t.language = crate::mail_text::Lang::from_code(&code)?;
+            changed.push("language");
+        }
         let now = self.now();
         t.updated_at = now;
         let ev = ctx.event(now, Some(&t.slug), "tenant.updated").details(json!({"changed": changed, "name": t.name, "session_lifetime_secs": t.session_lifetime_secs,
             "sso_required": t.sso_required, "sso_default_role": t.sso_default_role, "require_email_confirmation": t.require_email_confirmation,
-            "network_masks": t.network_masks.to_strings()}));
+            "network_masks": t.network_masks.to_strings(), "language": t.language.code()}));
         self.store.update_tenant(&t, &changed, &ev).await?;
         // Concurrent updates of other fields are kept (only `changed` columns are written):
         // answer with the row as it is now.

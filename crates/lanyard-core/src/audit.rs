@@ -68,8 +68,10 @@ pub struct RequestMeta {
     pub ip: Option<String>,
     pub request_id: Option<String>,
     pub user_agent: Option<String>,
-    /// The language the request asked for (emails it causes are written in it).
-    pub lang: crate::mail_text::Lang,
+    /// The language the request stated (`?lang`, the language cookie, or an Accept-Language
+    /// naming English or Japanese); emails it causes are written in it. `None`: it stated
+    /// none (or there is no request), and emails use the tenant's language.
+    pub lang: Option<crate::mail_text::Lang>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,11 +1,12 @@
 //! The emails Lanyard writes about accounts (welcome, single sign-on invitation, password
 //! reset) in English and Japanese. The language travels with the request that caused the mail
 //! ([`crate::RequestMeta::lang`]): the person signing in for a welcome, the administrator's
-//! request for invitations and resets. Bodies are plain text; the values put into them
+//! request for invitations and resets; a request that states no language, and a mail written
+//! with no request, take the tenant's language ([`Lang::for_mail`]). Bodies are plain text; the values put into them
 //! (organisation, connection and user names, links) are never translated.
 
 /// The language of an email: that of the request that caused it (its `Accept-Language`,
-/// or the switch the pages remember), English when it names neither.
+/// or the switch the pages remember), else the tenant's ([`Lang::for_mail`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
     #[default]
@@ -43,6 +44,32 @@ impl Lang {
             Lang::En => "en",
             Lang::Ja => "ja",
         }
+    }
+
+    /// The language of an email for `tenant`: the one the causing request stated, else the
+    /// tenant's (also for emails written with no request at all).
+    pub fn for_mail(stated: Option<Lang>, tenant: &crate::model::Tenant) -> Self {
+        stated.unwrap_or(tenant.language)
+    }
+
+    /// The language named by its code (`en`, `ja`), or `tenant.language_invalid`.
+    pub fn from_code(code: &str) -> crate::error::Result<Self> {
+        match code {
+            "en" => Ok(Lang::En),
+            "ja" => Ok(Lang::Ja),
+            other => Err(crate::Error::TenantLanguageInvalid(
+                other.chars().take(32).collect(),
+            )),
+        }
+    }
+}
+
+/// The stored form of a tenant's language.
+impl TryFrom<String> for Lang {
+    type Error = crate::Error;
+
+    fn try_from(code: String) -> crate::error::Result<Self> {
+        Self::from_code(&code)
     }
 }
 

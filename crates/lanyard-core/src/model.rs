@@ -29,6 +29,10 @@ pub struct Tenant {
     /// Where the client's address sends it at sign-in (see [`crate::access::routing`]).
     #[sqlx(try_from = "String")]
     pub network_masks: crate::netmask::NetworkMasks,
+    /// The language of the tenant's emails when the request causing one states none, and of
+    /// those written with no request at all.
+    #[sqlx(try_from = "String")]
+    pub language: crate::mail_text::Lang,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -44,6 +48,7 @@ impl Tenant {
             sso_default_role: self.sso_default_role.clone(),
             require_email_confirmation: self.require_email_confirmation,
             network_masks: self.network_masks.to_strings(),
+            language: self.language.code().to_owned(),
             created_at: rfc3339(self.created_at),
             updated_at: rfc3339(self.updated_at),
         }

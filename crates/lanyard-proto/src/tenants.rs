@@ -25,6 +25,11 @@ pub struct Tenant {
     /// inside a mask to SSO, outside to the password form. Empty: no mask rules.
     #[serde(default)]
     pub network_masks: Vec<String>,
+    /// `en` or `ja`: the language of the tenant's emails when the request causing one states
+    /// no language (no `?lang`, language cookie or Accept-Language naming either), and of those
+    /// sent with no request (background jobs).
+    #[serde(default = "default_language")]
+    pub language: String,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -58,6 +63,13 @@ pub struct UpdateTenant {
     /// bits set (`192.0.2.0/24`, `2001:db8::/32`); at most 500.
     #[serde(default)]
     pub network_masks: Option<Vec<String>>,
+    /// `en` or `ja` (anything else: `tenant.language_invalid`).
+    #[serde(default)]
+    pub language: Option<String>,
+}
+
+fn default_language() -> String {
+    "en".into()
 }
 
 /// An email domain the tenant claims for home-realm discovery.

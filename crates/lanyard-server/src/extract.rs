@@ -81,7 +81,8 @@ impl FromRequestParts<AppState> for Meta {
             ip: client_ip(parts, state).map(|ip| ip.to_string()),
             request_id: header(REQUEST_ID),
             user_agent: header(header::USER_AGENT).map(|s| s.chars().take(256).collect()),
-            lang: crate::i18n::Lang::of_parts(parts.uri.query(), &parts.headers).into(),
+            // Only a stated choice: without one, emails take the tenant's language.
+            lang: crate::i18n::Lang::stated(parts.uri.query(), &parts.headers).map(Into::into),
         }))
     }
 }

@@ -148,14 +148,24 @@ impl Lang {
 
     /// The language of a request: `?lang=`, the cookie, `Accept-Language`, English.
     pub fn of_parts(query: Option<&str>, headers: &HeaderMap) -> Self {
-        if let Some(l) = query.and_then(query_lang) {
-            return l;
-        }
-        Self::of_request(headers, &CookieJar::from_headers(headers))
+        Self::stated(query, headers).unwrap_or_default()
+    }
+
+    /// The language a request states, if any: `?lang=` naming English or Japanese, else the
+    /// `lanyard_lang` cookie, else an `Accept-Language` naming either. `None` (no choice, or
+    /// only other languages) lets an email take the tenant's language.
+    pub fn stated(query: Option<&str>, headers: &HeaderMap) -> Option<Self> {
+        query
+            .and_then(query_lang)
+            .or_else(|| Self::stated_by(headers, &CookieJar::from_headers(headers)))
     }
 
     /// The language from the cookie, else `Accept-Language`, else English.
     pub fn of_request(headers: &HeaderMap, jar: &CookieJar) -> Self {
+        Self::stated_by(headers, jar).unwrap_or_default()
+    }
+
+    fn stated_by(headers: &HeaderMap, jar: &CookieJar) -> Option<Self> {
         jar.get(LANG_COOKIE)
             .and_then(|c| Lang::parse(c.value()))
             .or_else(|| {
@@ -164,7 +174,6 @@ impl Lang {
                     .and_then(|v| v.to_str().ok())
                     .and_then(Lang::from_accept_language)
             })
-            .unwrap_or_default()
     }
 
     pub fn tr(self) -> Tr {

@@ -181,6 +181,7 @@ mod tests {
             sso_default_role: None,
             require_email_confirmation: false,
             network_masks: NetworkMasks::default(),
+            language: crate::mail_text::Lang::En,
             created_at: 0,
             updated_at: 0,
         }

@@ -118,7 +118,7 @@ impl Lanyard {
     }
 
     /// Someone on the sign-in page asked for a link to `site_id` for `email`. Writes the link
-    /// and its email (in `lang`) only when the email is a contact of the site and under the
+    /// and its email (in `lang`, else the site's tenant's language) only when the email is a contact of the site and under the
     /// per-contact limit; answers `Ok(())` in every case but a malformed email, so the answer
     /// never tells whether an email is registered.
     pub async fn request_contact_link(
@@ -126,7 +126,7 @@ impl Lanyard {
         site_id: &str,
         email: &str,
         return_path: &str,
-        lang: Lang,
+        lang: Option<Lang>,
     ) -> Result<()> {
         let email = email.trim().to_lowercase();
         crate::validate::email(&email)?;
@@ -144,6 +144,14 @@ impl Lanyard {
             self.site_scheme(),
             site.host
         );
+        let lang = match lang {
+            Some(l) => l,
+            None => self
+                .store
+                .tenant_by_id(&site.tenant_id)
+                .await?
+                .map_or(Lang::En, |t| t.language),
+        };
         let (subject, body) = lang.link_mail(&site.host, &link);
         let mail = self.compose_mail(&site.tenant_id, &email, &subject, &body)?;
         let row = ContactLink {

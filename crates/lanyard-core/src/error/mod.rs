@@ -83,6 +83,8 @@ pub enum Error {
     ContentResourceNotFound(String),
     #[error("the DNS lookup failed: {0}; check the `dns_resolver` setting and try again")]
     DnsLookupFailed(String),
+    #[error("the language `{0}` is not offered; use `en` (English) or `ja` (Japanese)")]
+    TenantLanguageInvalid(String),
     #[error("the network mask `{entry}` is refused: {reason}")]
     NetworkMaskInvalid { entry: String, reason: String },
     #[error(
@@ -289,6 +291,7 @@ impl Error {
             Self::TenantNotFound(_) => "tenant.not_found",
             Self::TenantSlugTaken(_) => "tenant.slug_taken",
             Self::NetworkMaskInvalid { .. } => "tenant.network_mask_invalid",
+            Self::TenantLanguageInvalid(_) => "tenant.language_invalid",
             Self::PasswordChangeRequired(_) => "login.password_change_required",
             Self::MfaRequired { .. } => "login.mfa_required",
             Self::DomainInvalid { .. } => "domain.invalid",
@@ -386,6 +389,7 @@ impl Error {
         match self {
             Self::Invalid { .. }
             | Self::NetworkMaskInvalid { .. }
+            | Self::TenantLanguageInvalid(_)
             | Self::DomainInvalid { .. }
             | Self::DomainChallengeNotFound { .. }
             | Self::NetworkMasksTooMany { .. }

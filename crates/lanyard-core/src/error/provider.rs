@@ -71,6 +71,10 @@ pub enum ProviderError {
     IdTokenHintInvalid(&'static str),
     #[error("no app with this id")]
     AppNotFound,
+    #[error(
+        "this app is public (a browser, mobile or command-line app): it has no secret to rotate"
+    )]
+    AppIsPublic,
     #[error("the initial access token must be an operator API key (`Authorization: Bearer lny_…`)")]
     RegistrationUnauthorized,
     #[error("the provider's signing key is unusable: {0}")]
@@ -128,6 +132,7 @@ impl ProviderError {
             Self::PostLogoutRedirectUnregistered => "oauth.post_logout_redirect_unregistered",
             Self::IdTokenHintInvalid(_) => "oauth.id_token_hint_invalid",
             Self::AppNotFound => "app.not_found",
+            Self::AppIsPublic => "app.public_has_no_secret",
             Self::RegistrationUnauthorized => "oauth.registration_unauthorized",
             Self::SigningKey(_) => "oauth.signing_key",
             Self::AuthorizationPending => "oauth.authorization_pending",
@@ -155,6 +160,7 @@ impl ProviderError {
             | Self::PostLogoutRedirectUnregistered
             | Self::IdTokenHintInvalid(_)
             | Self::AppNotFound
+            | Self::AppIsPublic
             | Self::PkceVerifierMissing => "invalid_request",
             Self::UnsupportedResponseType => "unsupported_response_type",
             Self::InvalidScope(_) | Self::OpenidScopeMissing => "invalid_scope",
@@ -222,6 +228,7 @@ mod tests {
             P::PostLogoutRedirectUnregistered,
             P::IdTokenHintInvalid("x"),
             P::AppNotFound,
+            P::AppIsPublic,
             P::RegistrationUnauthorized,
             P::SigningKey("x".into()),
             P::AuthorizationPending,
@@ -257,7 +264,7 @@ mod tests {
         for e in all() {
             assert!(seen.insert(e.code()), "{} twice", e.code());
             assert!(
-                e.code().starts_with("oauth.") || e.code() == "app.not_found",
+                e.code().starts_with("oauth.") || e.code().starts_with("app."),
                 "{}",
                 e.code()
             );

@@ -322,10 +322,8 @@ impl Lanyard {
             };
             let emailed = match &u.email {
                 Some(e) => {
-                    let (subject, body) =
-                        ctx.meta
-                            .lang
-                            .invitation_mail(&t.name, &conn.name, &u.username, &url);
+                    let (subject, body) = crate::mail_text::Lang::for_mail(ctx.meta.lang, &t)
+                        .invitation_mail(&t.name, &conn.name, &u.username, &url);
                     ch.outbox
                         .push(self.compose_mail(&t.id, e, &subject, &body)?);
                     true
@@ -544,7 +542,12 @@ impl Lanyard {
                 continue;
             };
             let (link, hash, url) = self.new_link(t, &u.id, LinkPurpose::PasswordReset, None)?;
-            let (subject, body) = ctx.meta.lang.reset_mail(why, &t.name, &u.username, &url);
+            let (subject, body) = crate::mail_text::Lang::for_mail(ctx.meta.lang, t).reset_mail(
+                why,
+                &t.name,
+                &u.username,
+                &url,
+            );
             ch.outbox
                 .push(self.compose_mail(&t.id, email, &subject, &body)?);
             ch.audit.push(

@@ -428,11 +428,12 @@ impl Lanyard {
         c: &Connection,
         u: &User,
         email: &str,
-        lang: crate::mail_text::Lang,
+        lang: Option<crate::mail_text::Lang>,
         ch: &mut Changes,
     ) -> Result<()> {
         let (link, hash, url) =
             self.new_link(tenant, &u.id, LinkPurpose::EmailConfirmation, None)?;
+        let lang = crate::mail_text::Lang::for_mail(lang, tenant);
         let (subject, body) = lang.welcome_mail(&crate::mail_text::Welcome {
             tenant: &tenant.name,
             username: &u.username,

@@ -6,6 +6,7 @@ use crate::audit::Ctx;
 use crate::clock::rfc3339;
 use crate::error::{Error, ProviderError, Result};
 use crate::model::new_id;
+pub use crate::provider::device::GRANT_DEVICE_CODE;
 use crate::secret::{constant_time_eq, random_token, token_hash};
 use crate::store::AppRow;
 use lanyard_proto as proto;
@@ -162,20 +163,45 @@ fn check_uris(field: &'static str, list: &[String], custom: bool) -> Result<()> 
     list.iter().try_for_each(|u| check_uri(field, u, custom))
 }
 
+/// The grant types an app may be given.
+pub const GRANT_TYPES: [&str; 3] = [
+    GRANT_AUTHORIZATION_CODE,
+    GRANT_REFRESH_TOKEN,
+    GRANT_DEVICE_CODE,
+];
+
 fn check_grants(list: &[String]) -> Result<()> {
     if list.is_empty() {
         return Err(Error::invalid(
             "grant_types",
-            "name at least authorization_code",
+            "name at least authorization_code or the device grant",
         ));
     }
     for g in list {
-        if g != GRANT_AUTHORIZATION_CODE && g != GRANT_REFRESH_TOKEN {
+        if !GRANT_TYPES.contains(&g.as_str()) {
             return Err(Error::invalid(
                 "grant_types",
-                format!("`{g}` is not supported (authorization_code, refresh_token)"),
+                format!(
+                    "`{g}` is not supported (authorization_code, refresh_token, {GRANT_DEVICE_CODE})"
+                ),
             ));
         }
+    }
+    if list.iter().any(|g| g == GRANT_REFRESH_TOKEN)
+        && !list.iter().any(|g| g == GRANT_AUTHORIZATION_CODE)
+    {
+        return Err(Error::invalid(
+            "grant_types",
+            "refresh_token needs authorization_code (refresh tokens come only from it)",
+        ));
+    }
+    Ok(())
+}
+
+/// Redirect URIs are needed by the authorization code grant; a device-grant-only app may have none.
+fn check_redirects_for(grants: &[String], redirect_uris: &[String]) -> Result<()> {
+    if redirect_uris.is_empty() && grants.iter().any(|g| g == GRANT_AUTHORIZATION_CODE) {
+        return Err(Error::invalid("redirect_uris", "register at least one"));
     }
     Ok(())
 }
@@ -267,9 +293,6 @@ impl Lanyard {
     ) -> Result<(App, Option<String>)> {
         self.authorize_operator(ctx)?;
         crate::validate::key_name(&req.name)?;
-        if req.redirect_uris.is_empty() {
-            return Err(Error::invalid("redirect_uris", "register at least one"));
-        }
         check_uris("redirect_uris", &req.redirect_uris, true)?;
         check_uris(
             "post_logout_redirect_uris",
@@ -286,6 +309,7 @@ impl Lanyard {
             ]
         });
         check_grants(&grant_types)?;
+        check_redirects_for(&grant_types, &req.redirect_uris)?;
         let alg = req.id_token_alg.unwrap_or_else(|| "RS256".into());
         check_alg(&alg)?;
         let tenant_ids = self.tenant_ids_of(req.tenants.as_deref()).await?;
@@ -354,9 +378,6 @@ impl Lanyard {
             app.name = n;
         }
         if let Some(r) = req.redirect_uris {
-            if r.is_empty() {
-                return Err(Error::invalid("redirect_uris", "register at least one"));
-            }
             check_uris("redirect_uris", &r, true)?;
             app.redirect_uris = r;
         }
@@ -381,6 +402,7 @@ impl Lanyard {
         if let Some(t) = req.tenants {
             app.tenant_ids = self.tenant_ids_of(t.as_deref()).await?;
         }
+        check_redirects_for(&app.grant_types, &app.redirect_uris)?;
         app.updated_at = self.now();
         let ev = ctx
             .event(app.updated_at, None, "app.updated")
@@ -397,6 +419,31 @@ impl Lanyard {
             return Err(ProviderError::AppNotFound.into());
         }
         Ok(app)
+    }
+
+    /// A new secret for a confidential app (operators only), shown once; the old one stops
+    /// working at once. Audited `app.secret_rotated`. A public app has none
+    /// (`app.public_has_no_secret`).
+    pub async fn rotate_app_secret(&self, ctx: &Ctx, id: &str) -> Result<(App, String)> {
+        let mut app = self.get_app(ctx, id).await?;
+        if app.is_public() {
+            return Err(ProviderError::AppIsPublic.into());
+        }
+        let secret = format!("{CLIENT_SECRET_PREFIX}{}", random_token());
+        let hash = token_hash(&secret);
+        app.updated_at = self.now();
+        let ev = ctx
+            .event(app.updated_at, None, "app.secret_rotated")
+            .details(json!({"client_id": app.id}));
+        if !self
+            .store
+            .set_app_secret(&app.id, &hash, app.updated_at, &ev)
+            .await?
+        {
+            return Err(ProviderError::AppNotFound.into());
+        }
+        app.secret_hash = Some(hash);
+        Ok((app, secret))
     }
 
     pub async fn delete_app(&self, ctx: &Ctx, id: &str) -> Result<()> {

@@ -94,7 +94,7 @@ fn user_columns_of(alias: &str) -> String {
         .join(", ")
 }
 
-const TENANT_COLUMNS: &str = "id, slug, name, session_lifetime_secs, sso_required, sso_default_role, require_email_confirmation, network_masks, created_at, updated_at";
+const TENANT_COLUMNS: &str = "id, slug, name, session_lifetime_secs, sso_required, sso_default_role, require_email_confirmation, network_masks, language, created_at, updated_at";
 
 const CONNECTION_COLUMNS: &str =
     "id, tenant_id, slug, name, kind, enabled, settings, provisioning, created_at, updated_at";

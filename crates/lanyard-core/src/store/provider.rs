@@ -160,12 +160,14 @@ impl Store {
         tenant_ids: &[String],
         audit: &AuditRecord,
     ) -> Result<bool> {
-        let q = "UPDATE provider_apps SET name = $2, secret_hash = $3, redirect_uris = $4, post_logout_redirect_uris = $5, \
-                 backchannel_logout_uri = $6, grant_types = $7, id_token_alg = $8, all_tenants = $9, updated_at = $10 WHERE id = $1";
+        // The secret is not written here (`set_app_secret` is the only writer), so a settings
+        // update racing a secret rotation cannot put the old secret back.
+        let q = "UPDATE provider_apps SET name = $2, redirect_uris = $3, post_logout_redirect_uris = $4, \
+                 backchannel_logout_uri = $5, grant_types = $6, id_token_alg = $7, all_tenants = $8, updated_at = $9 WHERE id = $1";
         let res: std::result::Result<bool, sqlx::Error> = on_pool!(self, p => async {
             let mut tx = p.begin().await?;
             let n = sqlx::query(q)
-                .bind(&a.id).bind(&a.name).bind(&a.secret_hash).bind(&a.redirect_uris).bind(&a.post_logout_redirect_uris)
+                .bind(&a.id).bind(&a.name).bind(&a.redirect_uris).bind(&a.post_logout_redirect_uris)
                 .bind(&a.backchannel_logout_uri).bind(&a.grant_types).bind(&a.id_token_alg).bind(a.all_tenants).bind(a.updated_at)
                 .execute(&mut *tx).await?.rows_affected();
             if n == 0 {
@@ -175,6 +177,30 @@ impl Store {
             for t in tenant_ids {
                 sqlx::query("INSERT INTO provider_app_tenants (app_id, tenant_id) VALUES ($1, $2) ON CONFLICT (app_id, tenant_id) DO NOTHING")
                     .bind(&a.id).bind(t).execute(&mut *tx).await?;
+            }
+            bind_audit!(sqlx::query(AUDIT_INSERT), audit).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(true)
+        }.await);
+        Ok(res?)
+    }
+
+    /// Replaces the secret of a confidential app (never makes an app public or confidential):
+    /// `false` when no confidential app has this id.
+    pub async fn set_app_secret(
+        &self,
+        id: &str,
+        secret_hash: &[u8],
+        updated_at: i64,
+        audit: &AuditRecord,
+    ) -> Result<bool> {
+        let q = "UPDATE provider_apps SET secret_hash = $2, updated_at = $3 WHERE id = $1 AND secret_hash IS NOT NULL";
+        let res: std::result::Result<bool, sqlx::Error> = on_pool!(self, p => async {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query(q).bind(id).bind(secret_hash).bind(updated_at)
+                .execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                return Ok(false);
             }
             bind_audit!(sqlx::query(AUDIT_INSERT), audit).execute(&mut *tx).await?;
             tx.commit().await?;

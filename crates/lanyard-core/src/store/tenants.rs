@@ -25,9 +25,10 @@ impl Store {
     ) -> Result<()> {
         let res: std::result::Result<(), sqlx::Error> = on_pool!(self, p => async {
             let mut tx = p.begin().await?;
-            sqlx::query("INSERT INTO tenants (id, slug, name, session_lifetime_secs, created_at, updated_at, sso_required, sso_default_role, require_email_confirmation, network_masks) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            sqlx::query("INSERT INTO tenants (id, slug, name, session_lifetime_secs, created_at, updated_at, sso_required, sso_default_role, require_email_confirmation, network_masks, language) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
                 .bind(&t.id).bind(&t.slug).bind(&t.name).bind(t.session_lifetime_secs).bind(t.created_at).bind(t.updated_at)
                 .bind(t.sso_required).bind(&t.sso_default_role).bind(t.require_email_confirmation).bind(masks_json(t))
+                .bind(t.language.code())
                 .execute(&mut *tx).await?;
             for r in roles {
                 sqlx::query("INSERT INTO roles (tenant_id, name, description, builtin) VALUES ($1, $2, $3, $4)")
@@ -84,12 +85,14 @@ impl Store {
                 sso_required = CASE WHEN $11 THEN $5 ELSE sso_required END, \
                 sso_default_role = CASE WHEN $12 THEN $6 ELSE sso_default_role END, \
                 require_email_confirmation = CASE WHEN $13 THEN $7 ELSE require_email_confirmation END, \
-                network_masks = CASE WHEN $14 THEN $8 ELSE network_masks END \
+                network_masks = CASE WHEN $14 THEN $8 ELSE network_masks END, \
+                language = CASE WHEN $16 THEN $15 ELSE language END \
                 WHERE id = $1")
                 .bind(&t.id).bind(t.updated_at).bind(&t.name).bind(t.session_lifetime_secs)
                 .bind(t.sso_required).bind(&t.sso_default_role).bind(t.require_email_confirmation).bind(masks_json(t))
                 .bind(has("name")).bind(has("session_lifetime_secs")).bind(has("sso_required"))
                 .bind(has("sso_default_role")).bind(has("require_email_confirmation")).bind(has("network_masks"))
+                .bind(t.language.code()).bind(has("language"))
                 .execute(&mut *tx).await?;
             bind_audit!(sqlx::query(AUDIT_INSERT), audit).execute(&mut *tx).await?;
             tx.commit().await

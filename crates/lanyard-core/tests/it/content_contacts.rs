@@ -46,19 +46,19 @@ async fn contact_links_go_only_to_contacts_are_limited_single_use_and_site_bound
         assert_eq!((added, errors.len(), errors[0].0), (1, 1, 3), "{}", e.name);
 
         // An unknown email: the same answer, nothing written.
-        l.request_contact_link(&site.id, "eve@evil.example", "/kb/a", Lang::En)
+        l.request_contact_link(&site.id, "eve@evil.example", "/kb/a", Some(Lang::En))
             .await
             .unwrap();
         assert!(outbox(l, &fx.t.id).await.is_empty(), "{}", e.name);
         // A malformed one is refused (that reveals nothing about registration).
         let err = l
-            .request_contact_link(&site.id, "nope", "/kb/a", Lang::En)
+            .request_contact_link(&site.id, "nope", "/kb/a", Some(Lang::En))
             .await
             .unwrap_err();
         assert_eq!(err.code(), "request.invalid_field");
 
         // A contact gets the link in the asked language, to the site's own callback.
-        l.request_contact_link(&site.id, " ANN@acme.example ", "/kb/a?x=1", Lang::Ja)
+        l.request_contact_link(&site.id, " ANN@acme.example ", "/kb/a?x=1", Some(Lang::Ja))
             .await
             .unwrap();
         let mail = outbox(l, &fx.t.id).await;
@@ -80,7 +80,7 @@ async fn contact_links_go_only_to_contacts_are_limited_single_use_and_site_bound
 
         // Per-contact limit: further requests send nothing, and answer the same.
         for _ in 0..LINK_LIMIT + 2 {
-            l.request_contact_link(&site.id, "ann@acme.example", "/", Lang::En)
+            l.request_contact_link(&site.id, "ann@acme.example", "/", Some(Lang::En))
                 .await
                 .unwrap();
         }
@@ -140,7 +140,7 @@ async fn contact_links_go_only_to_contacts_are_limited_single_use_and_site_bound
         assert_eq!(chk.decision, Decision::Allow(None), "unlisted there");
 
         // An expired link is refused.
-        l.request_contact_link(&site.id, "bo@acme.example", "/", Lang::En)
+        l.request_contact_link(&site.id, "bo@acme.example", "/", Some(Lang::En))
             .await
             .unwrap();
         let bo = outbox(l, &fx.t.id).await;

@@ -97,6 +97,6 @@ pub fn meta(ip: &str) -> lanyard_core::RequestMeta {
         ip: Some(ip.into()),
         request_id: Some("req-test".into()),
         user_agent: Some("test-agent".into()),
-        lang: lanyard_core::mail_text::Lang::En,
+        lang: Some(lanyard_core::mail_text::Lang::En),
     }
 }

@@ -9,6 +9,7 @@
 )] // tests fail by panicking
 
 mod admin;
+mod app_secrets;
 mod auth;
 mod console;
 mod content;
@@ -30,4 +31,5 @@ mod provisioning_roles;
 mod saml;
 mod session_cache;
 mod store;
+mod tenant_language;
 mod user_races;

@@ -14,6 +14,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_apps, create_app))
         .routes(routes!(get_app, update_app, delete_app))
+        .routes(routes!(rotate_secret))
 }
 
 /// List the apps that sign people in with Lanyard.
@@ -87,4 +88,19 @@ async fn delete_app(
 ) -> Result<StatusCode, ApiError> {
     s.lanyard.delete_app(&ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Give a confidential app a new secret (in this response only); the old one stops working at once.
+#[utoipa::path(post, path = "/apps/{client_id}/secret", tag = "apps", params(("client_id" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, body = CreatedApp), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn rotate_secret(
+    State(s): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<CreatedApp>, ApiError> {
+    let (app, secret) = s.lanyard.rotate_app_secret(&ctx, &id).await?;
+    Ok(Json(CreatedApp {
+        app: s.lanyard.app_to_wire(&app).await?,
+        client_secret: Some(secret),
+    }))
 }

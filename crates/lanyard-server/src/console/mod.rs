@@ -9,6 +9,7 @@
 //! carries the session's CSRF token (the MAC of the session token the logout form uses); the
 //! portal's forms carry the MAC of the link's claim cookie.
 
+mod apps;
 mod connections;
 pub(crate) mod form;
 mod guard;
@@ -58,6 +59,7 @@ pub fn router() -> Router<AppState> {
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .route("/admin/t/{tenant}", get(overview))
         .merge(connections::router())
+        .merge(apps::router())
         .merge(setup::router())
         .merge(portal::router())
         .merge(users::router())
@@ -118,7 +120,7 @@ pub(crate) struct Nav {
     pub home_slug: String,
     pub csrf: String,
     /// The active section: `overview`, `connections`, `setup`, `users`, `sites`, `lists`,
-    /// `settings`, `audit`.
+    /// `settings`, `audit`, `apps` (operators only).
     pub section: &'static str,
 }
 
@@ -261,6 +263,29 @@ pub(crate) async fn for_tenant(
         }
         Err(e) => Err(Refusal::Page(error_page(lang, &e))),
     }
+}
+
+/// The operator (super admin) session of this browser for an operator page (`back`: where the
+/// sign-in returns). A tenant administrator or anyone else signed in gets `console.not_admin`,
+/// like a tenant page they may not see.
+pub(crate) async fn for_operator(
+    s: &AppState,
+    jar: &CookieJar,
+    lang: Lang,
+    back: &str,
+) -> Result<AdminSession, Refusal> {
+    let all = sessions(s, jar).await;
+    if let Some(op) = all.admins.iter().find(|a| a.admin.operator) {
+        return Ok(op.clone());
+    }
+    if all.non_admin || !all.admins.is_empty() {
+        return Err(Refusal::Page(error_page(
+            lang,
+            &Error::Console(lanyard_core::error::ConsoleError::NotAdmin),
+        )));
+    }
+    let rt: String = url::form_urlencoded::byte_serialize(back.as_bytes()).collect();
+    Err(Refusal::SignIn(format!("/login?return_to={rt}")))
 }
 
 #[derive(Template)]

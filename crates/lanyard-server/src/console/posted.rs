@@ -55,6 +55,8 @@ const DONE: &[&str] = &[
     "list-deleted",
     "member-added",
     "member-removed",
+    "app-saved",
+    "app-deleted",
 ];
 
 /// The notice for `?done=key`, translated; unknown keys show nothing.

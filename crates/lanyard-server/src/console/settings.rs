@@ -1,5 +1,5 @@
 //! Tenant settings: SSO required, session length, the default SSO role of collaborators, email
-//! confirmation, network masks (sign-in routing), and verified email domains (the DNS TXT
+//! confirmation, the default language of its emails, network masks (sign-in routing), and verified email domains (the DNS TXT
 //! record to publish, "verify now", the operator's override). Each form calls the core function
 //! of its admin API call (`PATCH /tenants/{t}`, `…/domains…`), so it is audited alike.
 
@@ -43,6 +43,8 @@ struct SettingsPage {
     error: Option<(String, String)>,
     /// The masks as posted after a refusal (else the tenant's).
     masks_text: String,
+    /// The languages a tenant's emails may default to: (code, name in that language).
+    languages: Vec<(&'static str, &'static str)>,
 }
 
 /// The settings form as the admin API's partial update.
@@ -62,7 +64,9 @@ pub(crate) fn to_update(posted: &[(String, String)]) -> Result<proto::UpdateTena
         })?)
     };
     let role = value(posted, "sso_default_role").trim();
+    let language = value(posted, "language").trim();
     Ok(proto::UpdateTenant {
+        language: (!language.is_empty()).then(|| language.to_owned()),
         name: Some(value(posted, "name").trim().to_owned()).filter(|n| !n.is_empty()),
         session_lifetime_secs,
         sso_required: checkbox(posted, "sso_required"),
@@ -142,6 +146,10 @@ async fn page(
         notice: done_notice(t, done),
         error: error.map(|e| (e.code().to_owned(), e.to_string())),
         masks_text,
+        languages: Lang::ALL
+            .iter()
+            .map(|l| (l.code(), l.tr().t("lang-name")))
+            .collect(),
     };
     let status = error.map_or(StatusCode::OK, |e| crate::error::status_of(e.kind()));
     let mut res = render(status, &p);
@@ -281,6 +289,7 @@ mod tests {
             ("require_email_confirmation", "false"),
             ("sso_default_role", ""),
             ("network_masks", "192.0.2.0/24\n\n2001:db8::/32 "),
+            ("language", "ja"),
         ]))
         .unwrap();
         assert_eq!(u.name.as_deref(), Some("Acme"));
@@ -288,6 +297,7 @@ mod tests {
         assert_eq!(u.sso_required, Some(true));
         assert_eq!(u.require_email_confirmation, Some(false));
         assert_eq!(u.sso_default_role, Some(None));
+        assert_eq!(u.language.as_deref(), Some("ja"));
         assert_eq!(
             u.network_masks,
             Some(vec!["192.0.2.0/24".to_owned(), "2001:db8::/32".to_owned()])

@@ -75,6 +75,7 @@ pub(super) async fn form(
 
 pub(super) async fn send(
     State(s): State<AppState>,
+    crate::extract::Meta(meta): crate::extract::Meta,
     jar: CookieJar,
     Form(f): Form<LinkForm>,
 ) -> Result<Response, PageError> {
@@ -101,8 +102,9 @@ pub(super) async fn send(
     if !login_csrf_ok(&s, &jar, &f.csrf_token) {
         return Ok(again(jar, &Error::CsrfInvalid));
     }
-    // The same negotiation as the pages: `?lang=`, the switch's cookie, `Accept-Language`.
-    let lang: Lang = crate::i18n::Lang::current().into();
+    // The same negotiation as the pages (`?lang=`, the switch's cookie, `Accept-Language`),
+    // but only a stated choice: without one the mail takes the site's tenant's language.
+    let lang: Option<Lang> = meta.lang;
     match s
         .lanyard
         .request_contact_link(&site.id, &f.email, &ret, lang)

@@ -203,6 +203,7 @@ pub(crate) fn routes(uid: &str) -> Vec<(&'static str, String, Option<Value>)> {
             Some(json!({"name": "App 2"})),
         ),
         ("DELETE", "/api/v1/apps/some-app".into(), None),
+        ("POST", "/api/v1/apps/some-app/secret".into(), None),
         ("GET", "/api/v1/tenants/acme/sites".into(), None),
         (
             "POST",

@@ -11,6 +11,7 @@ mod api;
 mod api_outbox;
 mod api_routes;
 mod console;
+mod console_apps;
 mod console_oidc;
 mod console_settings;
 mod console_setup;

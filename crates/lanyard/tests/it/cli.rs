@@ -129,7 +129,7 @@ fn admin_commands_create_what_serve_then_uses() {
     };
     assert!(
         run(&["admin", "migrate"])
-            .contains("applied migrations: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]")
+            .contains("applied migrations: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]")
     );
     let t: serde_json::Value = serde_json::from_str(&run(&[
         "admin",
