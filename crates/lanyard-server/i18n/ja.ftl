@@ -408,6 +408,32 @@ audit-none = 該当するイベントはありません。
 audit-actor = 操作した人
 audit-request = リクエスト ID
 
+# ---- Setup portal: OpenID Connect guides for Okta, Microsoft Entra ID and Google Workspace (issue 14, H3) ----
+idp-okta-oidc = Okta (OpenID Connect)
+idp-entra-oidc = Microsoft Entra ID (OpenID Connect)
+idp-google-oidc = Google Workspace (OpenID Connect)
+portal-issuer-okta-oidc = 発行者 (Issuer): Okta のドメイン (例: https://your-org.okta.com)、または認可サーバーの発行者 (例: https://your-org.okta.com/oauth2/default。「セキュリティ」→「API」に表示されます)。末尾にパスや /.well-known を付けないでください。
+portal-issuer-entra-oidc = 発行者 (Issuer): https://login.microsoftonline.com/TENANT-ID/v2.0。TENANT-ID はアプリの登録の「概要」ページにある「ディレクトリ (テナント) ID」(GUID) です。「common」やドメイン名では動作しません。
+portal-issuer-google-oidc = 発行者 (Issuer): 常に https://accounts.google.com です。あわせて、Google Workspace のドメインをホストドメインに入力してください。
+guide-okta-oidc-1 = Okta の管理コンソールで「アプリケーション」→「アプリケーション」→「アプリ統合を作成」を開き、サインイン方法に「OIDC - OpenID Connect」、アプリケーションタイプに「Webアプリケーション」を選んで「次へ」を押します。
+guide-okta-oidc-2 = 「サインインリダイレクトURI」の例を下のコールバック URL に置き換え、付与タイプは「Authorization Code」のままにします。「割り当て」でサインインできる人を選び、「保存」します。
+guide-okta-oidc-3 = 「一般」タブの「クライアントID」とクライアントシークレット (クライアント認証は「クライアントシークレット」) を下のフォームにコピーします。
+guide-okta-oidc-4 = 発行者を入力します。Okta のドメイン (https://your-org.okta.com) か、アプリケーション用に認可サーバーを使っている場合はその発行者 (「セキュリティ」→「API」。例: https://your-org.okta.com/oauth2/default) です。
+guide-okta-oidc-5 = グループからロールを決める場合: 「サインオン」タブで「OpenID Connect IDトークン」を編集し、groups という名前のグループクレーム (フィルターは「正規表現に一致」.*) を設定します。認可サーバーを使う場合は「セキュリティ」→「API」→「クレーム」で groups クレームを追加します。
+guide-okta-oidc-6 = 最後に「保存してテスト」を押し、割り当てたアカウントでサインインします。組織の管理者が有効にするまで、この接続はオフのままです。
+guide-entra-oidc-1 = Microsoft Entra 管理センターで「Entra ID」→「アプリの登録」→「新規登録」を開きます。名前を付け、「この組織ディレクトリのみに含まれるアカウント (シングル テナント)」を選び、「リダイレクト URI」でプラットフォーム「Web」を選んで下のコールバック URL を貼り付け、「登録」します。
+guide-entra-oidc-2 = アプリの「概要」ページで「アプリケーション (クライアント) ID」をフォームのクライアント ID に、「ディレクトリ (テナント) ID」を発行者 https://login.microsoftonline.com/TENANT-ID/v2.0 の TENANT-ID にコピーします。
+guide-entra-oidc-3 = 「証明書とシークレット」→「クライアント シークレット」→「新しいクライアント シークレット」で作成したシークレットの「値」(「シークレット ID」ではありません) をフォームにコピーします。有効期限を控えておいてください。期限が切れるとサインインできなくなります。
+guide-entra-oidc-4 = 「トークン構成」→「オプションの要求を追加」→「ID」で email、given_name、family_name を追加します (Microsoft Graph のアクセス許可を求められたら同意します)。Lanyard は oid クレーム (ディレクトリ内のどのアプリでも同じ値。sub はアプリごとに異なります) で人を識別します。また Entra は email_verified を送らないため、組織が Lanyard で確認済みのドメインのメールアドレスだけを信頼します。
+guide-entra-oidc-5 = グループからロールを決める場合: 「グループ要求を追加」でセキュリティ グループ (できれば「アプリケーションに割り当てられたグループ」) を選びます。200 を超えるグループに属する人のトークンには groups クレームの代わりに Microsoft Graph への参照が入り (グループの超過)、テストで警告されます。「割り当てが必要」がオンの場合は、「エンタープライズ アプリケーション」→「ユーザーとグループ」でユーザーとグループを割り当てます。
+guide-entra-oidc-6 = 最後に「保存してテスト」を押し、ディレクトリのアカウントでサインインします。組織の管理者が有効にするまで、この接続はオフのままです。
+guide-google-oidc-1 = Google Cloud コンソールで、Google Workspace 組織のプロジェクトを選択 (または作成) します。「API とサービス」→「OAuth 同意画面」でユーザーの種類に「内部」を選び、組織のアカウントだけがサインインできるようにします。
+guide-google-oidc-2 = 「API とサービス」→「認証情報」→「認証情報を作成」→「OAuth クライアント ID」を開き、アプリケーションの種類に「ウェブ アプリケーション」を選び、「承認済みのリダイレクト URI」に下のコールバック URL を追加して「作成」します。
+guide-google-oidc-3 = 表示された「クライアント ID」と「クライアント シークレット」を下のフォームにコピーします。発行者は常に https://accounts.google.com です。
+guide-google-oidc-4 = Google Workspace のドメイン (例: example.com) をホストドメインに入力します。Lanyard は hd クレームがこのドメインでない ID トークンを拒否するため、個人の Gmail アカウントや他の組織はサインインできません。
+guide-google-oidc-5 = Google の ID トークンにはグループが含まれません。ロールは組織の既定のロールか、Lanyard で割り当てたものになります。
+guide-google-oidc-6 = 最後に「保存してテスト」を押し、ドメインのアカウントでサインインします。組織の管理者が有効にするまで、この接続はオフのままです。
+# ---- end of setup portal OpenID Connect guides ----
 # ---- Sign-in side, device grant, OpenID provider, links, error pages and emails (issue 14 part C) ----
 pg-sign-in = サインイン
 pg-continue = 続ける
@@ -512,4 +538,10 @@ pg-session-expired = セッションの有効期限が切れたため、サイ�
 pg-session-revoked = セッションが終了しました (ほかの場所でのサインアウト、管理者による終了、またはパスワードの変更によるものです)。
 pg-home-bad-tenant = 組織の Lanyard での名前 (/t/NAME/login のような英小文字・数字・ハイフン) を入力してください。IT 管理者が知っています。
 err-request-body_too_large = サインインの応答が、このサーバーが受け付ける大きさを超えています。
+# -- Error codes (issue 14, H3): the console's own refusals; other codes show the core's message in English --
+err-setup_link-issuer_format = 入力された発行者 (Issuer) は、選んだ ID プロバイダーの形式ではありません。
+err-setup_link-issuer_format-help = 上のガイドに示された形式どおりに発行者をコピーしてください (Microsoft Entra ID では、アプリの「概要」ページの「ディレクトリ (テナント) ID」を使います)。
+err-setup_link-hosted_domain_missing = Google Workspace には組織のドメイン (ホストドメイン) が必要です。ないと、どの Google アカウントでもサインインできてしまいます。
+err-setup_link-hosted_domain_missing-help = ホストドメインの欄に Google Workspace のドメイン (例: example.com) を入力してください。
+# -- end of error codes --
 # ---- end of issue 14 part C block ----

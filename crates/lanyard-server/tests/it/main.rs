@@ -12,6 +12,7 @@ mod api_outbox;
 mod api_routes;
 mod console;
 mod console_oidc;
+mod console_portal_oidc;
 mod console_settings;
 mod console_setup;
 mod console_users;
