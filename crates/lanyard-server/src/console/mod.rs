@@ -284,7 +284,7 @@ pub(crate) fn error_page(lang: Lang, e: &Error) -> Response {
             t.t(&key).to_owned(),
             Some(t.t(&format!("{key}-help")).to_owned()),
         ),
-        other => (other.to_string(), other.help_text()),
+        other => t.explain_error(other),
     };
     let mut res = render(
         status,
