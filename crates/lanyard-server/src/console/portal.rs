@@ -372,14 +372,7 @@ async fn guide_page(
         copy: wire.as_ref().map(|w| copy_values(t, w)).unwrap_or_default(),
         fields,
         csrf: s.lanyard.csrf_token(claim),
-        error: error.map(|e| {
-            let (message, help) = t.explain_error(e);
-            let message = match help {
-                Some(h) => format!("{message} {h}"),
-                None => message,
-            };
-            (e.code().to_owned(), message)
-        }),
+        error: error.map(|e| super::form_error(lang, e)),
         saved: existing.is_some(),
         certs: existing
             .as_ref()

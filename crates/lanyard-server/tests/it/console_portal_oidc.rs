@@ -392,3 +392,63 @@ async fn two_saves_of_one_guided_oidc_link_at_once_leave_one_connection() {
     assert_eq!(c["oidc"]["key_claim"], "oid", "{c}");
     assert_eq!(c["enabled"], false);
 }
+
+/// The console's own OIDC form: left empty, the algorithm list is the API's default (it used
+/// to be sent as `[]` and refused); a refusal on a Japanese page is explained in Japanese with
+/// the core's detail.
+#[tokio::test]
+async fn the_console_creates_an_oidc_connection_with_the_default_algorithms_and_refuses_in_japanese()
+ {
+    let app = TestApp::new().await;
+    let ada = crate::console::admin(&app, "acme", "ada", "admin", false).await;
+    let path = "/admin/t/acme/connections/new?kind=oidc";
+    let page = app.get(path, Some(&ada)).await.text();
+    let csrf = csrf_of(&page);
+    let issuer = format!("https://login.microsoftonline.com/{TID}/v2.0");
+    let fields = |slug: &'static str| {
+        vec![
+            ("csrf_token", csrf.clone()),
+            ("action", "save".to_owned()),
+            ("slug", slug.to_owned()),
+            ("name", "Entra".to_owned()),
+            ("issuer", issuer.clone()),
+            (
+                "authorization_endpoint",
+                format!("https://login.microsoftonline.com/{TID}/oauth2/v2.0/authorize"),
+            ),
+            (
+                "token_endpoint",
+                format!("https://login.microsoftonline.com/{TID}/oauth2/v2.0/token"),
+            ),
+            (
+                "jwks_uri",
+                format!("https://login.microsoftonline.com/{TID}/discovery/v2.0/keys"),
+            ),
+            ("client_id", "c".to_owned()),
+            ("client_secret", "s".to_owned()),
+            ("allowed_algorithms", String::new()),
+        ]
+    };
+    let f = fields("entra");
+    let borrowed: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let res = app.form(path, &ada, &borrowed).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    let (status, c) = connection(&app, "entra").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        c["oidc"]["allowed_algorithms"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x == "RS256")),
+        "{c}"
+    );
+
+    // The same slug again, on a Japanese page: the refusal in Japanese, the code unchanged.
+    let res = app.form(&format!("{path}&lang=ja"), &ada, &borrowed).await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text());
+    let text = res.text();
+    assert_eq!(page_code(&text), "connection.slug_taken");
+    assert!(
+        text.contains("この名前の接続はこの組織にすでにあります"),
+        "{text}"
+    );
+}
