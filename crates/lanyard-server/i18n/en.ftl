@@ -506,6 +506,32 @@ done-member-added = Member added.
 done-member-removed = Member removed.
 # ---- end of console-sites block ----
 
+# ---- Setup portal: OpenID Connect guides for Okta, Microsoft Entra ID and Google Workspace (issue 14, H3) ----
+idp-okta-oidc = Okta (OpenID Connect)
+idp-entra-oidc = Microsoft Entra ID (OpenID Connect)
+idp-google-oidc = Google Workspace (OpenID Connect)
+portal-issuer-okta-oidc = Issuer: your Okta domain, such as https://your-org.okta.com, or an authorization server's issuer such as https://your-org.okta.com/oauth2/default (Security → API shows it). No trailing path or /.well-known.
+portal-issuer-entra-oidc = Issuer: https://login.microsoftonline.com/TENANT-ID/v2.0, where TENANT-ID is the "Directory (tenant) ID" on the app registration's Overview page (a GUID; "common" or a domain name does not work).
+portal-issuer-google-oidc = Issuer: always https://accounts.google.com. Also enter your Google Workspace domain as the hosted domain.
+guide-okta-oidc-1 = In the Okta Admin Console, open Applications → Applications → Create App Integration; choose "OIDC - OpenID Connect" as the sign-in method and "Web Application" as the application type, then Next.
+guide-okta-oidc-2 = Under "Sign-in redirect URIs", replace the example with the callback URL below and keep the grant type "Authorization Code". Under Assignments, choose who may sign in, then Save.
+guide-okta-oidc-3 = On the General tab, copy the "Client ID" and the client secret (Client Credentials, client authentication "Client secret") into the form below.
+guide-okta-oidc-4 = Enter the issuer: your Okta domain (https://your-org.okta.com), or, if your organisation uses an authorization server for applications, its issuer (Security → API, such as https://your-org.okta.com/oauth2/default).
+guide-okta-oidc-5 = If roles come from groups: on the Sign On tab, edit "OpenID Connect ID Token" and set a groups claim named groups (filter "Matches regex" .*); with an authorization server, add the groups claim under Security → API → Claims instead.
+guide-okta-oidc-6 = Then press "Save and test" and sign in with an assigned account. The connection stays off until your organisation's administrator turns it on.
+guide-entra-oidc-1 = In the Microsoft Entra admin center, open Entra ID → App registrations → New registration. Name it, choose "Accounts in this organizational directory only (Single tenant)", under "Redirect URI" choose the platform "Web" and paste the callback URL below, then Register.
+guide-entra-oidc-2 = On the app's Overview page, copy the "Application (client) ID" into the form as the client ID, and the "Directory (tenant) ID" into the issuer: https://login.microsoftonline.com/TENANT-ID/v2.0.
+guide-entra-oidc-3 = Under "Certificates & secrets" → "Client secrets" → "New client secret", copy the secret's Value (not its Secret ID) into the form. Note its expiry date: sign-in stops when it expires.
+guide-entra-oidc-4 = Under "Token configuration" → "Add optional claim" → ID, add email, given_name and family_name (and accept the Microsoft Graph permission it offers). Lanyard identifies people by the oid claim (the same for a person in every app of your directory; sub differs per app), and, since Entra sends no email_verified, trusts an email only in a domain your organisation verified in Lanyard.
+guide-entra-oidc-5 = If roles come from groups: "Add groups claim" (security groups, or better "Groups assigned to the application"). A person in more than 200 groups gets no groups claim but a reference to Microsoft Graph (groups overage); the test then warns about it. If "Assignment required" is on, assign users and groups under Enterprise applications → Users and groups.
+guide-entra-oidc-6 = Then press "Save and test" and sign in with an account of your directory. The connection stays off until your organisation's administrator turns it on.
+guide-google-oidc-1 = In the Google Cloud console, pick (or create) a project of your Google Workspace organisation. Under APIs & Services → OAuth consent screen, choose the user type "Internal", so that only your organisation's accounts can sign in.
+guide-google-oidc-2 = Open APIs & Services → Credentials → Create credentials → OAuth client ID, choose the application type "Web application", add the callback URL below under "Authorized redirect URIs", then Create.
+guide-google-oidc-3 = Copy the "Client ID" and "Client secret" Google shows into the form below. The issuer is always https://accounts.google.com.
+guide-google-oidc-4 = Enter your Google Workspace domain (such as example.com) as the hosted domain: Lanyard refuses an ID token whose hd claim is not this domain, so personal Gmail accounts and other organisations cannot sign in.
+guide-google-oidc-5 = Google's ID token carries no groups: people get the organisation's default role, or roles assigned in Lanyard.
+guide-google-oidc-6 = Then press "Save and test" and sign in with an account of your domain. The connection stays off until your organisation's administrator turns it on.
+# ---- end of setup portal OpenID Connect guides ----
 # ---- Sign-in side, device grant, OpenID provider, links, error pages and emails (issue 14 part C) ----
 pg-sign-in = Sign in
 pg-continue = Continue
@@ -666,4 +692,10 @@ pg-session-expired = Your session expired, so you were signed out.
 pg-session-revoked = Your session was ended (signed out elsewhere, by an administrator, or because the password changed).
 pg-home-bad-tenant = Enter your organisation's Lanyard name (letters, digits and dashes, as in /t/NAME/login); your IT admin knows it.
 err-request-body_too_large = The sign-in response is larger than this server accepts.
+# -- Error codes (issue 14, H3): the console's own refusals; other codes show the core's message in English --
+err-setup_link-issuer_format = This issuer does not have the form the chosen identity provider's issuers have.
+err-setup_link-issuer_format-help = Copy the issuer exactly as the guide above shows it (for Microsoft Entra ID, with the "Directory (tenant) ID" from the app's Overview page).
+err-setup_link-hosted_domain_missing = Google Workspace needs your organisation's domain (hosted domain); without it any Google account could sign in.
+err-setup_link-hosted_domain_missing-help = Enter your Google Workspace domain (such as example.com) in the hosted domain field.
+# -- end of error codes --
 # ---- end of issue 14 part C block ----

@@ -274,7 +274,8 @@ impl Tr {
 
     /// The explanation of the error `code` in this language: English keeps `english` (the
     /// error's own message, which may name the value at fault); other languages use the
-    /// catalogue's `err-{code}` (dots as dashes) and fall back to `english` when it has none.
+    /// catalogue's `err-{code}` (dots as dashes), with `{ $detail }` replaced by `english`, and
+    /// fall back to `english` when it has none.
     /// The code itself is never translated.
     pub fn explain(&self, code: &str, english: &str) -> String {
         self.explain_key(&format!("err-{}", code.replace('.', "-")), english)
@@ -285,12 +286,28 @@ impl Tr {
         self.explain_key(&format!("err-{}-help", code.replace('.', "-")), english)
     }
 
+    /// The help sentence of the error `code` when there is one to show: as
+    /// [`Tr::explain_help`], except that a language whose catalogue explains the code without a
+    /// separate help sentence (its message already says what to do) shows none rather than the
+    /// English one.
+    pub fn explain_help_opt(&self, code: &str, english: &str) -> Option<String> {
+        let base = format!("err-{}", code.replace('.', "-"));
+        if self.lang != Lang::En
+            && let Some(c) = catalogue(self.lang)
+            && c.contains_key(base.as_str())
+            && !c.contains_key(format!("{base}-help").as_str())
+        {
+            return None;
+        }
+        Some(self.explain_help(code, english))
+    }
+
     /// An error's message and help sentence (if it has one) in this language.
     pub fn explain_error(&self, e: &lanyard_core::Error) -> (String, Option<String>) {
         let code = e.code();
         (
             self.explain(code, &e.to_string()),
-            e.help_text().map(|h| self.explain_help(code, &h)),
+            e.help_text().and_then(|h| self.explain_help_opt(code, &h)),
         )
     }
 
@@ -298,9 +315,11 @@ impl Tr {
         if self.lang == Lang::En {
             return english.to_owned();
         }
+        // `{ $detail }` is the core's English message: the value at fault, the provider's
+        // answer (such as `invalid_client`), which a translation cannot know.
         catalogue(self.lang)
             .and_then(|c| c.get(key))
-            .map_or_else(|| english.to_owned(), |s| (*s).to_owned())
+            .map_or_else(|| english.to_owned(), |s| s.replace("{ $detail }", english))
     }
 }
 
@@ -337,6 +356,9 @@ pub fn shape(lang: Lang) -> Vec<(&'static str, Vec<String>)> {
 }
 
 #[cfg(test)]
+mod codes;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -350,10 +372,21 @@ mod tests {
         for k in &en_keys {
             assert!(ja_keys.contains(k), "`{k}` is missing from ja.ftl");
         }
+        // An error code's text may be in ja.ftl only: English pages show the core's own
+        // message (`Tr::explain`); `codes::every_error_code_has_its_japanese_text` says which
+        // codes need both.
         for k in &ja_keys {
-            assert!(en_keys.contains(k), "`{k}` is missing from en.ftl");
+            assert!(
+                en_keys.contains(k) || k.starts_with("err-"),
+                "`{k}` is missing from en.ftl"
+            );
         }
-        assert_eq!(en, ja, "placeables differ between en.ftl and ja.ftl");
+        let ja_shared: Vec<_> = ja
+            .iter()
+            .filter(|(k, _)| en_keys.contains(k))
+            .cloned()
+            .collect();
+        assert_eq!(en, ja_shared, "placeables differ between en.ftl and ja.ftl");
         // Every value is translated text, not empty.
         for l in Lang::ALL {
             for (k, _) in shape(l) {
@@ -460,6 +493,34 @@ mod tests {
         assert_eq!(
             t.f("setup-links-created", [("hours", "72")]),
             "Setup link created. It is shown once and works for 72 hours."
+        );
+    }
+
+    #[test]
+    fn a_japanese_error_keeps_the_core_detail_and_its_own_action() {
+        let ja = Lang::Ja.tr();
+        let english = "the identity provider's token endpoint (https://op/token) answered HTTP 401: invalid_client";
+        let m = ja.explain("fetch.token.http_error", english);
+        assert!(
+            m.contains("トークンエンドポイント") && m.contains(english),
+            "{m}"
+        );
+        // The Japanese message says what to do: no English help sentence under it.
+        assert_eq!(
+            ja.explain_help_opt("fetch.token.http_error", "Check the client secret."),
+            None
+        );
+        // A code with its own help sentence keeps it; English keeps the core's words.
+        assert!(
+            ja.explain_help_opt("login.throttled", "x")
+                .is_some_and(|h| h != "x")
+        );
+        let en = Lang::En.tr();
+        assert_eq!(en.explain("fetch.token.http_error", english), english);
+        assert_eq!(
+            en.explain_help_opt("fetch.token.http_error", "h")
+                .as_deref(),
+            Some("h")
         );
     }
 }

@@ -236,7 +236,7 @@ pub fn error_page_with_help(
     let t = crate::i18n::Tr::current();
     let title = t.t(error_title(status, code, &path));
     let message = t.explain(code, message);
-    let help = help.map(|h| t.explain_help(code, h));
+    let help = help.and_then(|h| t.explain_help_opt(code, h));
     let request_id = crate::metrics::CURRENT_REQUEST_ID
         .try_with(Clone::clone)
         .ok()

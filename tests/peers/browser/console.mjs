@@ -1,7 +1,7 @@
 // Drives the admin console and the setup portal in headless Chromium (Debian's chromium) with
 // playwright-core, for crates/lanyard/tests/it/console_browser.rs. Input: one JSON argument
 // {base, tenant, username, password, idp: {port, metadata}, portal: {url, port, metadata},
-// attackerCert, shots}. Output: one JSON line per step ({"step", ...}) and a last line
+// attackerCert, op: {issuer, discovery, clientId, clientSecret}, shots}. Output: one JSON line per step ({"step", ...}) and a last line
 // {"done": true, "problems": [...]} listing every console error, page error and CSP violation
 // seen on a Lanyard page. Screenshots of each page go to `shots`.
 import { chromium } from "playwright-core";
@@ -57,6 +57,30 @@ async function signInAtIdp(popup, email) {
   await popup.fill("input[name=userName]", email);
   await popup.click("#btn-sign-in");
   await popup.waitForURL((u) => lanyard(u.toString()) && u.toString().includes("/acs"), { timeout: 20000 });
+  await popup.waitForLoadState("domcontentloaded");
+  return popup;
+}
+
+// "Save and test" of an OpenID Connect connection: at oidc-provider's own interaction pages,
+// sign in (any login name and password) and consent, then return Lanyard's page.
+async function signInAtOp(popup, login) {
+  const atOp = (u) => u.toString().startsWith(cfg.op.issuer);
+  const back = (u) => lanyard(u.toString()) && u.toString().includes("/callback");
+  // A second test may come straight back (the provider remembers the sign-in and the consent).
+  await popup.waitForURL((u) => atOp(u) || back(u), { timeout: 20000 });
+  for (let i = 0; i < 6 && atOp(popup.url()); i += 1) {
+    await popup.waitForLoadState("domcontentloaded");
+    if (await popup.locator("input[name=login]").count()) {
+      await popup.fill("input[name=login]", login);
+      await popup.fill("input[name=password]", "any-password");
+      await snap(popup, "op-login");
+    } else {
+      await snap(popup, "op-consent");
+    }
+    // The next document (the consent page, or Lanyard's page after the redirects).
+    await Promise.all([popup.waitForEvent("load", { timeout: 20000 }), popup.click("button[type=submit]")]);
+  }
+  await popup.waitForURL(back, { timeout: 20000 });
   await popup.waitForLoadState("domcontentloaded");
   return popup;
 }
@@ -145,9 +169,44 @@ try {
   const after = await p.goto(cfg.portal.url);
   out({ step: "portal", test_ok: portalOk === 1, finished: finished?.trim(), reopen_status: after?.status() });
   await it.close();
+
+  // 6. An OpenID Connect connection by discovery URL, Save and test against oidc-provider.
+  await page.goto(`${cfg.base}/admin/t/${cfg.tenant}/connections/new?kind=oidc`);
+  await page.fill("#f-slug", "op");
+  await page.fill("#f-name", "oidc-provider");
+  await page.fill("#f-issuer", cfg.op.issuer);
+  await page.fill("#f-discovery_url", cfg.op.discovery);
+  await page.fill("#f-client_id", cfg.op.clientId);
+  await page.fill("#f-client_secret", cfg.op.clientSecret);
+  await snap(page, "new-oidc-connection");
+  const [op] = await Promise.all([context.waitForEvent("page"), page.click("button[value=test]")]);
+  await signInAtOp(op, "carol");
+  const opOk = await op.locator("[data-test-result=ok]").count();
+  const opFid = (await op.locator("[data-federation-id]").textContent())?.trim();
+  const opEmail = (await op.locator("[data-mapped=email]").textContent())?.trim();
+  const opJit = await op.locator("[data-jit]").getAttribute("data-jit");
+  const opText = await op.locator("body").innerText();
+  await snap(op, "oidc-test-success");
+  out({
+    step: "oidc_test_success", ok: opOk === 1, federation_id: opFid, email: opEmail, jit: opJit,
+    claims: ["preferred_username", "email_verified", "User carol"].filter((c) => opText.includes(c)),
+  });
+  await op.close();
+
+  // 7. Misconfigured: a client secret the provider does not know.
+  await page.goto(`${cfg.base}/admin/t/${cfg.tenant}/connections/op`);
+  await page.fill("#f-client_secret", "not-the-client-secret");
+  await snap(page, "oidc-connection");
+  const [opBad] = await Promise.all([context.waitForEvent("page"), page.click("button[value=test]")]);
+  await signInAtOp(opBad, "carol");
+  const opCode = (await opBad.locator("code").first().textContent())?.trim();
+  const opBadText = await opBad.locator("body").innerText();
+  await snap(opBad, "oidc-test-failure");
+  out({ step: "oidc_test_failure", code: opCode, invalid_client: opBadText.includes("invalid_client"), title: await opBad.title() });
+  await opBad.close();
 } catch (e) {
-  out({ step: "error", error: String(e), url: page.url() });
-  await snap(page, "error").catch(() => {});
+  out({ step: "error", error: String(e), url: page.url(), pages: context.pages().map((p) => p.url()) });
+  for (const p of context.pages()) await snap(p, "error").catch(() => {});
 } finally {
   out({ done: true, problems });
   await browser.close();

@@ -4,6 +4,7 @@
 //! goes through the same `Lanyard` function as its admin API call, with the console's actor
 //! ([`Actor::Admin`]) or the link's ([`Actor::SetupLink`]), so it is authorised and audited alike.
 
+pub mod guided_oidc;
 pub mod setup;
 pub mod test;
 

@@ -25,6 +25,16 @@ pub enum ConsoleError {
     SetupLinkLifetime(i64),
     #[error("this test sign-in must be started again from the console or the setup page")]
     TestNotPending,
+    #[error("this is not a {idp} issuer (`{got}`); it has the form {expected}")]
+    IssuerFormat {
+        idp: &'static str,
+        expected: &'static str,
+        got: String,
+    },
+    #[error(
+        "Google Workspace needs your organisation's domain (hosted domain); without it any Google account could sign in"
+    )]
+    HostedDomainMissing,
 }
 
 impl ConsoleError {
@@ -39,6 +49,8 @@ impl ConsoleError {
             Self::SetupLinkClaimed => "setup_link.claimed",
             Self::SetupLinkLifetime(_) => "setup_link.lifetime_invalid",
             Self::TestNotPending => "connection.test_not_pending",
+            Self::IssuerFormat { .. } => "setup_link.issuer_format",
+            Self::HostedDomainMissing => "setup_link.hosted_domain_missing",
         }
     }
 
@@ -49,7 +61,9 @@ impl ConsoleError {
             | Self::SetupLinkExpired
             | Self::SetupLinkRevoked
             | Self::SetupLinkUsed => ErrorKind::NotFound,
-            Self::SetupLinkLifetime(_) => ErrorKind::Invalid,
+            Self::SetupLinkLifetime(_) | Self::IssuerFormat { .. } | Self::HostedDomainMissing => {
+                ErrorKind::Invalid
+            }
             Self::TestNotPending => ErrorKind::Unauthenticated,
         }
     }
@@ -73,6 +87,12 @@ impl ConsoleError {
             Self::SetupLinkLifetime(_) => "Choose a lifetime between 1 and 720 hours.",
             Self::TestNotPending => {
                 "Press \"Save and test\" again; a test sign-in is valid for one use and ten minutes."
+            }
+            Self::IssuerFormat { .. } => {
+                "Copy the issuer exactly as the guide above shows it (for Microsoft Entra ID, with the Directory (tenant) ID from the app's Overview page)."
+            }
+            Self::HostedDomainMissing => {
+                "Enter your Google Workspace domain (such as example.com) in the hosted domain field."
             }
         }
     }

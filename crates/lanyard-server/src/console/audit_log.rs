@@ -170,7 +170,7 @@ async fn list(
         q,
         rows,
         next,
-        error: error.map(|e| (e.code().to_owned(), e.to_string())),
+        error: error.as_ref().map(|e| super::form_error(lang, e)),
     };
     Ok(render(status, &page))
 }

@@ -315,7 +315,7 @@ fn form_page(
         kind: kind.to_owned(),
         action,
         fields: field_views(t, kind, existing.is_none(), wire.as_ref(), posted, &[]),
-        error: error.map(|e| (e.code().to_owned(), e.to_string())),
+        error: error.map(|e| super::form_error(lang, e)),
         existing: existing.map(|c| (c.slug.clone(), c.name.clone(), c.enabled)),
         copy: wire.as_ref().map(|w| copy_values(t, w)).unwrap_or_default(),
         certs: wire

@@ -208,6 +208,8 @@ pub fn to_input(kind: &str, posted: &[(String, String)], create: bool) -> Result
                 json!(v)
             }
             Kind::Pems => json!(split_pems(v)),
+            // Left empty on create: the API's default list (an empty list is refused).
+            Kind::Words if v.is_empty() && create => continue,
             Kind::Words => json!(
                 v.split([',', ' ', '\n'])
                     .map(str::trim)
@@ -395,6 +397,11 @@ mod tests {
             Some(vec!["RS256".into(), "ES256".into()])
         );
         assert_eq!(i.client_secret, None);
+        // A new connection's empty algorithm list is the API's default, not an empty list.
+        let p = posted(&[("slug", "op"), ("allowed_algorithms", " ")]);
+        let i: lanyard_proto::OidcConnectionInput =
+            parse(to_input("oidc", &p, true).unwrap()).unwrap();
+        assert_eq!(i.allowed_algorithms, None);
         let p = posted(&[("slug", "portal"), ("algorithm", "HS256"), ("issuer", "x")]);
         let i: lanyard_proto::JwtConnectionInput =
             parse(to_input("jwt", &p, true).unwrap()).unwrap();

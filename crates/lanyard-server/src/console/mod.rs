@@ -300,6 +300,17 @@ struct ErrorPage<'a> {
 
 /// A refusal in the console's language: a translated title and (for the console's own codes)
 /// message and help; other messages as the core words them. The code never changes.
+/// A refusal shown on a console form: its code, and its message in the page's language, with
+/// the help sentence when there is one to show.
+pub(crate) fn form_error(lang: Lang, e: &Error) -> (String, String) {
+    let (message, help) = lang.tr().explain_error(e);
+    let message = match help {
+        Some(h) => format!("{message} {h}"),
+        None => message,
+    };
+    (e.code().to_owned(), message)
+}
+
 pub(crate) fn error_page(lang: Lang, e: &Error) -> Response {
     let t = lang.tr();
     let status = status_of(e.kind());

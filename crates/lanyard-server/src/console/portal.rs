@@ -24,6 +24,7 @@ use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use lanyard_core::Error;
 use lanyard_core::connection::{KIND_OIDC, KIND_SAML};
+use lanyard_core::console::guided_oidc::{GOOGLE_ISSUER, GuidedIdp};
 use lanyard_core::console::setup::OpenedLink;
 use lanyard_core::model::Connection;
 
@@ -36,10 +37,13 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The identity providers the portal guides through: (id, connection kind, attribute preset).
-pub const IDPS: [(&str, &str, &str); 6] = [
+pub const IDPS: [(&str, &str, &str); 9] = [
     ("okta", KIND_SAML, "okta"),
+    ("okta-oidc", KIND_OIDC, "okta"),
     ("entra", KIND_SAML, "entra"),
+    ("entra-oidc", KIND_OIDC, "entra"),
     ("google", KIND_SAML, "google"),
+    ("google-oidc", KIND_OIDC, "google"),
     ("adfs", KIND_SAML, "generic"),
     ("saml", KIND_SAML, "generic"),
     ("oidc", KIND_OIDC, "generic"),
@@ -87,6 +91,75 @@ const SKIP: &[&str] = &[
     "provisioning.jit_requires_email",
     "provisioning.required_authn_contexts",
 ];
+
+/// The fields `idp`'s form leaves out: [`SKIP`], and for a guided OpenID Connect provider the
+/// discovery URL (its endpoints follow from the issuer), but not Google's hosted domain.
+fn skip_for(idp: &str) -> Vec<&'static str> {
+    let mut skip = SKIP.to_vec();
+    match GuidedIdp::from_portal_id(idp) {
+        Some(GuidedIdp::Google) => {
+            skip.retain(|f| *f != "hosted_domain");
+            skip.push("discovery_url");
+        }
+        Some(_) => skip.push("discovery_url"),
+        None => {}
+    }
+    skip
+}
+
+/// The settings a guided OpenID Connect provider adds to the posted form: the issuer checked
+/// and normalised, the endpoints that follow from it, and on create the provider's needs.
+fn guided_fields(
+    g: GuidedIdp,
+    posted: &mut Vec<(String, String)>,
+    create: bool,
+) -> Result<(), Error> {
+    let last = |name: &str| {
+        posted
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    if create || last("hosted_domain").is_some() {
+        lanyard_core::console::guided_oidc::check_hosted_domain(
+            g,
+            last("hosted_domain").as_deref(),
+        )
+        .map_err(Error::Console)?;
+    }
+    let issuer = last("issuer").unwrap_or_default();
+    if !create && issuer.trim().is_empty() {
+        return Ok(());
+    }
+    let o = g.settings(&issuer).map_err(Error::Console)?;
+    posted.retain(|(k, _)| k != "issuer");
+    let mut add = |k: &str, v: &str| posted.push((k.to_owned(), v.to_owned()));
+    add("issuer", &o.issuer);
+    add("authorization_endpoint", &o.authorization_endpoint);
+    add("token_endpoint", &o.token_endpoint);
+    add("userinfo_endpoint", &o.userinfo_endpoint);
+    add("jwks_uri", &o.jwks_uri);
+    if let Some(e) = &o.end_session_endpoint {
+        add("end_session_endpoint", e);
+    }
+    if create {
+        add("key_claim", o.key_claim);
+        add(
+            "use_userinfo",
+            if o.use_userinfo { "true" } else { "false" },
+        );
+        add(
+            "trust_verified_domain_emails",
+            if o.trust_verified_domain_emails {
+                "true"
+            } else {
+                "false"
+            },
+        );
+    }
+    Ok(())
+}
 
 /// The language switch of the portal's pages.
 fn other_langs(lang: Lang) -> Vec<(&'static str, &'static str)> {
@@ -213,6 +286,8 @@ struct GuidePage {
     idp: String,
     idp_name: &'static str,
     steps: Vec<&'static str>,
+    /// What the issuer of a guided OpenID Connect provider looks like.
+    issuer_hint: Option<&'static str>,
     copy: Vec<CopyValue>,
     fields: Vec<FieldView>,
     csrf: String,
@@ -262,10 +337,24 @@ async fn guide_page(
             .and_then(|w| serde_json::to_value(w).ok()),
         None => Some(planned_wire(public, &opened.tenant.slug, id, kind)),
     };
-    let steps = (1..=4)
+    let steps = (1..=6)
         .map(|i| t.t(&format!("guide-{id}-{i}")))
-        .filter(|s| !s.is_empty() && *s != "-")
+        .filter(|s| !s.is_empty() && *s != "-" && *s != "?")
         .collect();
+    let guided = GuidedIdp::from_portal_id(id);
+    let mut fields = field_views(
+        t,
+        kind,
+        existing.is_none(),
+        existing.as_ref().and(wire.as_ref()),
+        posted,
+        &skip_for(id),
+    );
+    if guided == Some(GuidedIdp::Google) && existing.is_none() && posted.is_none() {
+        for f in fields.iter_mut().filter(|f| f.name == "issuer") {
+            f.value = GOOGLE_ISSUER.to_owned();
+        }
+    }
     let now = s.lanyard.now();
     let idp_name = t.t(&format!("idp-{id}"));
     let page = GuidePage {
@@ -279,17 +368,11 @@ async fn guide_page(
         idp: (*id).to_owned(),
         idp_name,
         steps,
+        issuer_hint: guided.map(|_| t.t(&format!("portal-issuer-{id}"))),
         copy: wire.as_ref().map(|w| copy_values(t, w)).unwrap_or_default(),
-        fields: field_views(
-            t,
-            kind,
-            existing.is_none(),
-            existing.as_ref().and(wire.as_ref()),
-            posted,
-            SKIP,
-        ),
+        fields,
         csrf: s.lanyard.csrf_token(claim),
-        error: error.map(|e| (e.code().to_owned(), e.to_string())),
+        error: error.map(|e| super::form_error(lang, e)),
         saved: existing.is_some(),
         certs: existing
             .as_ref()
@@ -373,11 +456,28 @@ async fn submit(
     }
     // Only the IdP's values are taken from the form; the rest is the portal's (a new
     // connection starts disabled: the tenant's admin turns it on after a successful test).
-    posted.retain(|(k, _)| !SKIP.contains(&k.as_str()) && k != "enabled");
+    let skip = skip_for(id);
+    posted.retain(|(k, _)| !skip.contains(&k.as_str()) && k != "enabled");
     if existing.is_none() {
         posted.push(("slug".into(), (*id).to_owned()));
         posted.push(("name".into(), lang.tr().t(&format!("idp-{id}")).to_owned()));
         posted.push(("provisioning.attribute_preset".into(), (*preset).to_owned()));
+    }
+    if let Some(g) = GuidedIdp::from_portal_id(id)
+        && let Err(e) = guided_fields(g, &mut posted, existing.is_none())
+    {
+        return guide_page(
+            &s,
+            lang,
+            &meta,
+            &token,
+            &idp,
+            &opened,
+            &claim,
+            Some(&posted),
+            Some(&e),
+        )
+        .await;
     }
     let ctx = opened.link.ctx(&meta);
     let slug = opened.tenant.slug.clone();

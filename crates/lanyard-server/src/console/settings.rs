@@ -144,7 +144,7 @@ async fn page(
         roles,
         domains,
         notice: done_notice(t, done),
-        error: error.map(|e| (e.code().to_owned(), e.to_string())),
+        error: error.map(|e| super::form_error(lang, e)),
         masks_text,
         languages: Lang::ALL
             .iter()

@@ -93,7 +93,7 @@ async fn page(
         rows,
         created,
         created_text,
-        error: error.map(|e| (e.code().to_owned(), e.to_string())),
+        error: error.map(|e| super::form_error(lang, e)),
     };
     Ok(render(status, &page))
 }

@@ -13,6 +13,7 @@ mod api_routes;
 mod console;
 mod console_apps;
 mod console_oidc;
+mod console_portal_oidc;
 mod console_settings;
 mod console_setup;
 mod console_sites;

@@ -3,12 +3,16 @@
 //! `lanyard` binary and two real `saml-idp` peers. Sign in, create a SAML connection by metadata
 //! import, save and test (success page with the claims), the same with a certificate the IdP
 //! does not sign with (error page with the code), a page in Japanese, and the setup portal from
-//! link to a successful test and finish. Every Lanyard page is checked for console errors, page
-//! errors and CSP violations; screenshots are kept in tests/artifacts/console/ (git-ignored).
+//! link to a successful test and finish; then an OpenID Connect connection by discovery URL
+//! against the real `oidc-provider` (sign-in at its interaction pages, the report with its
+//! claims) and with a wrong client secret (the error page with the token endpoint's
+//! `invalid_client`). Every Lanyard page is checked for console errors, page errors and CSP
+//! violations; screenshots are kept in tests/artifacts/console/ (git-ignored).
 //!
 //! Skips (with a message) when node or chromium is missing; under `CI` it fails instead.
 
-use crate::harness::Server;
+use crate::harness::{Server, free_port};
+use crate::oidc_interop::{CLIENT_ID, CLIENT_SECRET, peer_dir, start_op};
 use crate::saml_interop::{api, keys, saml_idp, start_saml_idp};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -39,6 +43,7 @@ fn driver() -> Option<PathBuf> {
 fn the_console_and_the_setup_portal_in_headless_chromium() {
     let Some(script) = driver() else { return };
     let Some(idp_bin) = saml_idp() else { return };
+    let Some(op_dir) = peer_dir() else { return };
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("lanyard.toml");
     std::fs::write(&conf, "outbound_allow_networks = [\"127.0.0.0/8\"]\n").unwrap();
@@ -70,6 +75,15 @@ fn the_console_and_the_setup_portal_in_headless_chromium() {
         &format!("{base}/t/acme/saml/saml/acs"),
         &format!("{base}/t/acme/saml/saml/metadata"),
     );
+    // The OpenID provider of the console's OIDC connection `op` of `demo`.
+    let op_port = free_port();
+    let op_issuer = format!("http://127.0.0.1:{op_port}");
+    let _op = start_op(
+        &op_dir,
+        op_port,
+        &format!("{base}/t/demo/oidc/op/callback"),
+        &[("k1", "rsa.key")],
+    );
     let res = api(
         &server,
         &key,
@@ -87,6 +101,11 @@ fn the_console_and_the_setup_portal_in_headless_chromium() {
         "idp": {"port": idp_port, "metadata": format!("http://127.0.0.1:{idp_port}/metadata")},
         "portal": {"url": link["url"], "metadata": format!("http://127.0.0.1:{idp2_port}/metadata")},
         "attackerCert": std::fs::read_to_string(keys().join("attacker.crt")).unwrap(),
+        "op": {
+            "issuer": op_issuer,
+            "discovery": format!("{op_issuer}/.well-known/openid-configuration"),
+            "clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET,
+        },
         "shots": shots,
     });
     let out = Command::new("node")
@@ -152,6 +171,23 @@ fn the_console_and_the_setup_portal_in_headless_chromium() {
         portal["reopen_status"], 404,
         "a finished link stops working: {stdout}"
     );
+    // OpenID Connect: the report with the provider's claims, then its refusal of the secret.
+    let op = step("oidc_test_success");
+    assert_eq!(op["ok"], true, "{stdout}");
+    assert_eq!(op["federation_id"], "carol", "{stdout}");
+    assert_eq!(op["email"], "carol@op.test", "{stdout}");
+    assert_eq!(op["jit"], "create", "{stdout}");
+    assert_eq!(
+        op["claims"],
+        serde_json::json!(["preferred_username", "email_verified", "User carol"]),
+        "the provider's claims on the report: {stdout}"
+    );
+    let bad = step("oidc_test_failure");
+    assert_eq!(bad["code"], "fetch.token.http_error", "{stdout}");
+    assert_eq!(
+        bad["invalid_client"], true,
+        "the provider's invalid_client: {stdout}"
+    );
     let done = steps
         .iter()
         .find(|s| s["done"] == true)
@@ -162,9 +198,26 @@ fn the_console_and_the_setup_portal_in_headless_chromium() {
         "console errors or CSP violations: {stdout}"
     );
 
-    // Nothing of the tests created a user; the connection made in the console exists.
+    // Nothing of the tests created a user; the connections made in the console exist.
     let res = api(&server, &key, "GET", "/api/v1/tenants/demo/users", "");
     assert!(!res.body.contains("saml.jackson"), "{}", res.body);
+    assert!(!res.body.contains("carol@op.test"), "{}", res.body);
+    let res = api(
+        &server,
+        &key,
+        "GET",
+        "/api/v1/tenants/demo/connections/op",
+        "",
+    );
+    assert_eq!(res.status, 200, "{}", res.body);
+    let op_conn: serde_json::Value = serde_json::from_str(&res.body).unwrap();
+    assert_eq!(op_conn["kind"], "oidc", "{}", res.body);
+    assert_eq!(
+        op_conn["oidc"]["issuer"],
+        op_issuer.as_str(),
+        "{}",
+        res.body
+    );
     let res = api(
         &server,
         &key,
