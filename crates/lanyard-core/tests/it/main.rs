@@ -29,5 +29,6 @@ mod provisioning_races;
 mod provisioning_roles;
 mod saml;
 mod session_cache;
+mod signin_txn;
 mod store;
 mod user_races;

@@ -21,6 +21,7 @@ use crate::audit::{Ctx, RequestMeta};
 use crate::connection::validate_http_url;
 use crate::connection::{KIND_JWT, verify_url};
 use crate::error::{Error, JwtError, Result};
+use crate::identity::sign_in::SignInRecord;
 use crate::model::{Connection, Tenant};
 use crate::secret::MasterKey;
 use crate::{Lanyard, validate};
@@ -280,6 +281,8 @@ struct Trace {
     federation_id: Option<String>,
     jti: Option<String>,
     header_alg: Option<String>,
+    /// The verified token's replay-record expiry (a refusal after verification spends its jti).
+    replay_until: Option<i64>,
 }
 
 impl Lanyard {
@@ -352,6 +355,17 @@ impl Lanyard {
         {
             Ok(login) => Ok(login),
             Err(e) => {
+                if let (Some(conn), Some(jti), Some(until)) =
+                    (&trace.connection_id, &trace.jti, trace.replay_until)
+                {
+                    let key = format!("jti:{jti}");
+                    let replay = crate::store::ReplayRecord {
+                        connection_id: conn,
+                        assertion_id: &key,
+                        expires_at: until,
+                    };
+                    self.spend_refused_answer(&e, None, Some(replay)).await;
+                }
                 self.audit_jwt_failure(&tenant, conn_slug, meta, &e, &trace)
                     .await;
                 Err(e)
@@ -404,18 +418,10 @@ impl Lanyard {
         let claims = verifier.verify(token, now).map_err(Error::Jwt)?;
         trace.federation_id = Some(claims.federation_id().to_owned());
         trace.jti = claims.jti.clone();
-        if let Some(jti) = &claims.jti {
-            let until = claims.exp.saturating_add(i64::from(s.clock_skew_secs));
-            if !self
-                .store
-                .remember_assertion(&c.id, &format!("jti:{jti}"), until, now)
-                .await?
-            {
-                return Err(Error::Jwt(JwtError::JtiClaimInvalid(
-                    "was already used to sign in (replay)",
-                )));
-            }
-        }
+        // The jti's replay record commits with the sign-in (one transaction).
+        let jti_key = claims.jti.as_ref().map(|jti| format!("jti:{jti}"));
+        let until = claims.exp.saturating_add(i64::from(s.clock_skew_secs));
+        trace.replay_until = Some(until);
         let identity = crate::identity::from_jwt(
             &claims.email,
             claims.federation_id(),
@@ -423,21 +429,39 @@ impl Lanyard {
             &claims.claims,
             &c.provisioning_settings()?,
         );
-        let prov = self
-            .provision(tenant, &c, s.jit, &identity, req.invitation_id, meta)
-            .await?;
-        let provisioning = prov.outcome();
-        let (user, user_created) = (prov.user, prov.created);
-        let session = self
-            .open_session_capped(
+        let rec = SignInRecord {
+            replay: jti_key.as_deref().map(|k| crate::store::ReplayRecord {
+                connection_id: &c.id,
+                assertion_id: k,
+                expires_at: until,
+            }),
+            replayed: || {
+                Error::Jwt(JwtError::JtiClaimInvalid(
+                    "was already used to sign in (replay)",
+                ))
+            },
+            pending: None,
+            pending_gone: || Error::Internal("a JWT sign-in has no pending login".into()),
+            method: "jwt",
+            cap: None,
+            groups: &identity.role_claims,
+            extra_audit: None,
+        };
+        let (prov, session) = self
+            .federated_sign_in(
                 tenant,
-                &user.id,
-                "jwt",
+                &c,
+                s.jit,
+                &identity,
+                req.invitation_id,
                 meta,
-                None,
-                Some((&c.id, &identity.role_claims)),
+                Some(&rec),
             )
             .await?;
+        let session =
+            session.ok_or_else(|| Error::Internal("the sign-in opened no session".into()))?;
+        let provisioning = prov.outcome();
+        let user_created = prov.created;
         Ok(JwtLogin {
             session,
             return_to: req
