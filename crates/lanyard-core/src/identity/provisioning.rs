@@ -585,6 +585,8 @@ impl Lanyard {
             Changes::at(self.now())
         };
         self.store.update_connection(c, &ev, &fallout).await?;
+        // Disabled, certificates replaced, settings changed: the sign-in path here sees it now.
+        self.settings_cache().clear();
         self.changes_seen(&fallout);
         Ok(())
     }

@@ -213,8 +213,7 @@ impl Lanyard {
         test: bool,
     ) -> Result<Connection> {
         let c = self
-            .store
-            .connection_by_slug(&tenant.id, conn_slug)
+            .sign_in_connection(&tenant.id, conn_slug)
             .await?
             .filter(|c| c.kind == crate::connection::KIND_SAML)
             .ok_or_else(|| Error::ConnectionNotFound(conn_slug.to_owned()))?;
@@ -269,7 +268,7 @@ impl Lanyard {
         public_url: &str,
         meta: &RequestMeta,
     ) -> Result<SamlStart> {
-        let tenant = self.tenant(tenant_slug).await?;
+        let tenant = self.sign_in_tenant(tenant_slug).await?;
         let c = match self.login_connection(&tenant, conn_slug, start.test).await {
             Ok(c) => c,
             Err(e) => {
@@ -347,7 +346,7 @@ impl Lanyard {
         post: &AcsPost<'_>,
         meta: &RequestMeta,
     ) -> Result<AcsOutcome> {
-        let tenant = self.tenant(tenant_slug).await?;
+        let tenant = self.sign_in_tenant(tenant_slug).await?;
         let mut trace = Trace::default();
         match self
             .saml_acs_inner(&tenant, conn_slug, post, meta, &mut trace)

@@ -29,6 +29,7 @@ mod provisioning_races;
 mod provisioning_roles;
 mod saml;
 mod session_cache;
+mod settings_cache;
 mod signin_txn;
 mod store;
 mod user_races;

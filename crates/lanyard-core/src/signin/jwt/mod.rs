@@ -292,8 +292,7 @@ impl Lanyard {
         conn_slug: &str,
     ) -> Result<(Connection, JwtSettings)> {
         let c = self
-            .store
-            .connection_by_slug(&tenant.id, conn_slug)
+            .sign_in_connection(&tenant.id, conn_slug)
             .await?
             .filter(|c| c.kind == KIND_JWT)
             .ok_or(Error::Jwt(JwtError::NoSettings))?;
@@ -316,7 +315,7 @@ impl Lanyard {
         public_url: &str,
         meta: &RequestMeta,
     ) -> Result<String> {
-        let tenant = self.tenant(tenant_slug).await?;
+        let tenant = self.sign_in_tenant(tenant_slug).await?;
         let (c, s) = match self.jwt_connection(&tenant, conn_slug).await {
             Ok(v) => v,
             Err(e) => {
@@ -347,7 +346,7 @@ impl Lanyard {
         req: &JwtVerifyRequest<'_>,
         meta: &RequestMeta,
     ) -> Result<JwtLogin> {
-        let tenant = self.tenant(tenant_slug).await?;
+        let tenant = self.sign_in_tenant(tenant_slug).await?;
         let mut trace = Trace::default();
         match self
             .jwt_verify_inner(&tenant, conn_slug, req, meta, &mut trace)

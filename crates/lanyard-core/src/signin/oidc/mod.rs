@@ -141,8 +141,7 @@ impl Lanyard {
         allow_disabled: bool,
     ) -> Result<(Connection, OidcSettings)> {
         let c = self
-            .store
-            .connection_by_slug(&tenant.id, conn_slug)
+            .sign_in_connection(&tenant.id, conn_slug)
             .await?
             .filter(|c| c.kind == KIND_OIDC)
             .ok_or_else(|| Error::ConnectionNotFound(conn_slug.to_owned()))?;
@@ -180,7 +179,7 @@ impl Lanyard {
         public_url: &str,
         meta: &RequestMeta,
     ) -> Result<String> {
-        let tenant = self.tenant(tenant_slug).await?;
+        let tenant = self.sign_in_tenant(tenant_slug).await?;
         let (c, s) = match self.oidc_connection(&tenant, conn_slug, start.test).await {
             Ok(v) => v,
             Err(e) => {
@@ -243,7 +242,7 @@ impl Lanyard {
         public_url: &str,
         meta: &RequestMeta,
     ) -> Result<CallbackBegun> {
-        let tenant = self.tenant(tenant_slug).await?;
+        let tenant = self.sign_in_tenant(tenant_slug).await?;
         let mut test = false;
         match self
             .callback_begin_inner(
