@@ -166,6 +166,7 @@ impl Lanyard {
             .event(now, Some(&tenant.slug), "tenant.created")
             .details(json!({"name": tenant.name, "session_lifetime_secs": lifetime}));
         self.store.insert_tenant(&tenant, &roles, &ev).await?;
+        self.settings_cache().clear();
         Ok(tenant)
     }
 
@@ -231,6 +232,7 @@ impl Lanyard {
             "sso_required": t.sso_required, "sso_default_role": t.sso_default_role, "require_email_confirmation": t.require_email_confirmation,
             "network_masks": t.network_masks.to_strings(), "language": t.language.code()}));
         self.store.update_tenant(&t, &changed, &ev).await?;
+        self.settings_cache().clear();
         // Concurrent updates of other fields are kept (only `changed` columns are written):
         // answer with the row as it is now.
         Ok(self.store.tenant_by_id(&t.id).await?.unwrap_or(t))

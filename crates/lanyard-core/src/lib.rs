@@ -45,6 +45,8 @@ pub struct Lanyard {
     /// Forward-auth's per-node cache of sites, resources and list memberships.
     content_cache: Arc<content::cache::DecisionCache>,
     sessions: Arc<session::cache::SessionCache>,
+    /// The sign-in path's per-node cache of tenants and connections.
+    settings: Arc<signin::settings_cache::SettingsCache>,
     /// Lanyard's public base URL, for links in emails.
     public_url: Arc<str>,
     /// The DNS server domain verification asks (`dns_resolver`).
@@ -80,6 +82,10 @@ impl Lanyard {
             content_cache: Arc::default(),
             // Off until the composition root sets the configured bound (`with_session_cache_ttl`).
             sessions: Arc::new(session::cache::SessionCache::new(std::time::Duration::ZERO)),
+            // Off until the composition root sets the configured bound (`with_settings_cache_ttl`).
+            settings: Arc::new(signin::settings_cache::SettingsCache::new(
+                std::time::Duration::ZERO,
+            )),
             public_url: Arc::from(DEFAULT_PUBLIC_URL),
             dns_resolver: None,
         })
@@ -112,6 +118,19 @@ impl Lanyard {
     /// This node's cache of session lookups (shared by clones).
     pub fn session_cache(&self) -> &session::cache::SessionCache {
         &self.sessions
+    }
+
+    /// Sets this node's settings-cache staleness bound (`Duration::ZERO` turns it off): a
+    /// tenant or connection changed on another node is still used here for at most this long.
+    pub fn with_settings_cache_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.settings = Arc::new(signin::settings_cache::SettingsCache::new(ttl));
+        self
+    }
+
+    /// This node's cache of the tenants and connections the sign-in path reads (shared by
+    /// clones). Every tenant or connection write through this node clears it after its commit.
+    pub fn settings_cache(&self) -> &signin::settings_cache::SettingsCache {
+        &self.settings
     }
 
     /// Sets the DNS server that domain verification asks for TXT records.

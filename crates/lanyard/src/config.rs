@@ -174,6 +174,9 @@ struct FileConfig {
     request_timeout_secs: Option<u64>,
     /// This node's session-cache staleness bound in milliseconds (0: no cache).
     session_cache_ms: Option<u64>,
+    /// This node's staleness bound for the tenants and connections the sign-in path reads,
+    /// in milliseconds (0: no cache).
+    settings_cache_ms: Option<u64>,
     /// Age at which the OpenID provider's signing keys are replaced (days).
     signing_key_rotation_days: Option<u64>,
     /// Staleness bound of forward-auth's per-node cache of sites, resources and list
@@ -209,6 +212,9 @@ pub struct Config {
     /// How long this node may serve a cached session lookup (`session_cache_ms`): a session
     /// ended on another node is still accepted here for at most this long. Zero: no cache.
     pub session_cache_ttl: Duration,
+    /// How long this node may use a cached tenant or connection on the sign-in path
+    /// (`settings_cache_ms`): a change made on another node applies here within it. Zero: no cache.
+    pub settings_cache_ttl: Duration,
     /// Age at which `serve` replaces the OpenID provider's signing keys, in seconds.
     pub signing_key_rotation_secs: i64,
     /// Staleness bound of forward-auth's per-node decision cache (`content_cache_ms`).
@@ -375,6 +381,12 @@ pub fn resolve(args: &ConfigArgs) -> Result<Config> {
             "session_cache_ms must be between 0 (no cache) and 10000: it is how long a session ended on another node may still be accepted here"
         );
     }
+    let settings_cache_ms = file.settings_cache_ms.unwrap_or(1000);
+    if settings_cache_ms > 10_000 {
+        bail!(
+            "settings_cache_ms must be between 0 (no cache) and 10000: it is how long a connection disabled or changed on another node may still be used for sign-in here"
+        );
+    }
     let rotation_days = file.signing_key_rotation_days.unwrap_or(90);
     if rotation_days == 0 || rotation_days > 3650 {
         bail!("signing_key_rotation_days must be between 1 and 3650");
@@ -420,6 +432,7 @@ pub fn resolve(args: &ConfigArgs) -> Result<Config> {
         demo: !args.no_demo && file.demo.unwrap_or(true),
         request_timeout: Duration::from_secs(timeout),
         session_cache_ttl: Duration::from_millis(session_cache_ms),
+        settings_cache_ttl: Duration::from_millis(settings_cache_ms),
         signing_key_rotation_secs: i64::try_from(rotation_days).unwrap_or(90) * 86_400,
         content_cache: Duration::from_millis(content_cache_ms),
         outbound_allow_networks,

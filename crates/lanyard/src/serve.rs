@@ -82,7 +82,8 @@ pub async fn open(config: &Config) -> Result<Lanyard> {
         .with_public_url(config.public_url.as_str())
         .with_dns_resolver(config.dns_resolver)
         .with_content_cache(config.content_cache)
-        .with_session_cache_ttl(config.session_cache_ttl))
+        .with_session_cache_ttl(config.session_cache_ttl)
+        .with_settings_cache_ttl(config.settings_cache_ttl))
 }
 
 pub async fn run(config: Config, args: crate::dev_idp::DemoArgs) -> Result<()> {

@@ -668,11 +668,12 @@ impl Lanyard {
         } else {
             crate::store::Changes::at(self.now())
         };
-        if !self
+        let deleted = self
             .store
             .delete_connection(&t.id, &c.id, &ev, &fallout)
-            .await?
-        {
+            .await?;
+        self.settings_cache().clear();
+        if !deleted {
             return Err(Error::ConnectionNotFound(conn_slug.to_owned()));
         }
         self.changes_seen(&fallout);
@@ -744,6 +745,7 @@ impl Lanyard {
             .event(now, Some(&t.slug), "connection.created")
             .details(details(&c));
         self.store.insert_connection(&c, &ev).await?;
+        self.settings_cache().clear();
         Ok(c)
     }
 }

@@ -5,6 +5,7 @@
 pub mod links;
 pub mod provisioning;
 pub mod settings;
+pub(crate) mod sign_in;
 
 use crate::clock::UnixTime;
 use crate::connection::SamlSettings;

@@ -48,6 +48,15 @@ impl Provisioned {
     }
 }
 
+/// What provisioning decided, not yet written: the changes to commit and, once they are, the
+/// user to open a session for, or the refusal that stands even so (an account created, or a
+/// fresh confirmation mail queued, for an email that is not confirmed yet).
+#[derive(Debug)]
+pub(crate) struct Plan {
+    pub changes: Changes,
+    pub outcome: Result<Provisioned>,
+}
+
 /// The federated identity a first login through `c` creates.
 fn first_login_link(
     tenant: &Tenant,
@@ -107,7 +116,8 @@ fn change(
 impl Lanyard {
     /// Resolves `id` (verified by the connection `c` of `tenant`) to a user, creating, updating
     /// or upgrading it, all in one transaction with its audit events. `invitation_id` is the
-    /// upgrade invitation the login was started from. Refusals change nothing.
+    /// upgrade invitation the login was started from. Refusals change nothing. A sign-in that
+    /// also opens a session commits both in one transaction: [`Lanyard::federated_sign_in`].
     pub async fn provision(
         &self,
         tenant: &Tenant,
@@ -117,78 +127,16 @@ impl Lanyard {
         invitation_id: Option<&str>,
         meta: &RequestMeta,
     ) -> Result<Provisioned> {
-        let p = c.provisioning_settings()?;
-        // Authentication strength first: nothing is created, linked or updated for a login the
-        // connection does not accept.
-        if !p.required_authn_contexts.is_empty()
-            && !id
-                .authn_contexts
-                .iter()
-                .any(|a| p.required_authn_contexts.contains(a))
-        {
-            let got = if id.authn_contexts.is_empty() {
-                "none stated".to_owned()
-            } else {
-                id.authn_contexts.join(", ")
-            };
-            return Err(Error::MfaRequired { got });
-        }
-        let linked = self
-            .store
-            .federated_user(&tenant.id, &c.id, &id.federation_id)
+        let (prov, _) = self
+            .federated_sign_in(tenant, c, jit, id, invitation_id, meta, None)
             .await?;
-        let invitation = match invitation_id {
-            Some(i) => Some(
-                self.store
-                    .user_link(&tenant.id, i)
-                    .await?
-                    .filter(|l| l.purpose == LinkPurpose::Invitation)
-                    .ok_or(Error::InvitationNotFound)?,
-            ),
-            None => None,
-        };
-        let first = match (linked, invitation.clone()) {
-            (Some(u), inv) => return self.reconcile(tenant, c, &p, id, u, inv, meta).await,
-            (None, Some(inv)) => self.upgrade(tenant, c, id, inv, meta).await,
-            (None, None) => {
-                if !jit {
-                    return Err(Error::FederatedUnknownUser {
-                        tenant: tenant.slug.clone(),
-                        connection: c.slug.clone(),
-                        federation_id: id.federation_id.chars().take(256).collect(),
-                    });
-                }
-                self.create_just_in_time(tenant, c, &p, id, meta).await
-            }
-        };
-        match first {
-            Err(e) if lost_a_race(&e) => {
-                // Two sign-ins of the same new person (two tabs, two nodes) both saw no account
-                // and both tried to create or link one; the other committed first. If the
-                // identity is linked now, this sign-in is simply a returning one.
-                match self
-                    .store
-                    .federated_user(&tenant.id, &c.id, &id.federation_id)
-                    .await?
-                {
-                    Some(u) => {
-                        tracing::debug!(
-                            code = e.code(),
-                            "sign-in raced another one for the same identity; joining the account it created"
-                        );
-                        self.reconcile(tenant, c, &p, id, u, invitation, meta).await
-                    }
-                    None => Err(e),
-                }
-            }
-            other => other,
-        }
+        Ok(prov)
     }
 
     /// A later login of a linked user: brings username, email, display name and (with role sync
     /// at every login) the role up to date with the claims.
     #[allow(clippy::too_many_arguments)]
-    async fn reconcile(
+    pub(super) async fn reconcile(
         &self,
         tenant: &Tenant,
         c: &Connection,
@@ -197,7 +145,7 @@ impl Lanyard {
         mut u: User,
         invitation: Option<UserLink>,
         meta: &RequestMeta,
-    ) -> Result<Provisioned> {
+    ) -> Result<Plan> {
         if u.disabled {
             return Err(Error::FederatedUserDisabled);
         }
@@ -208,17 +156,19 @@ impl Lanyard {
         }
         if !u.email_confirmed && tenant.require_email_confirmation {
             // Not locked out by an old link: when the last one expired, send a fresh one.
+            let mut ch = Changes::at(self.now());
             if let Some(email) = &u.email
                 && !self
                     .store
                     .has_open_link(&u.id, LinkPurpose::EmailConfirmation, self.now())
                     .await?
             {
-                let mut ch = Changes::at(self.now());
                 self.welcome_mail(tenant, c, &u, email, meta.lang, &mut ch)?;
-                self.apply_changes(&ch).await?;
             }
-            return Err(Error::EmailUnconfirmed);
+            return Ok(Plan {
+                changes: ch,
+                outcome: Err(Error::EmailUnconfirmed),
+            });
         }
         let now = self.now();
         let mut ch = Changes::at(now);
@@ -348,25 +298,27 @@ impl Lanyard {
                     ),
             );
         }
-        self.apply_changes(&ch).await?;
-        Ok(Provisioned {
-            user: u,
-            created: false,
-            upgraded: false,
+        Ok(Plan {
+            changes: ch,
+            outcome: Ok(Provisioned {
+                user: u,
+                created: false,
+                upgraded: false,
+            }),
         })
     }
 
     /// The invited password account joins SSO: linked to this identity, password removed,
     /// API tokens revoked, every other session ended (the new one opens after this commits).
     /// Collaborators get the tenant's SSO default role; everyone else keeps theirs.
-    async fn upgrade(
+    pub(super) async fn upgrade(
         &self,
         tenant: &Tenant,
         c: &Connection,
         id: &Identity,
         inv: UserLink,
         meta: &RequestMeta,
-    ) -> Result<Provisioned> {
+    ) -> Result<Plan> {
         if inv.used_at.is_some() {
             return Err(Error::InvitationUsed);
         }
@@ -413,11 +365,13 @@ impl Lanyard {
                     "collaborator": u.collaborator, "role": {"from": role_before, "to": u.role}})),
         );
         ch.update_users.push(u.clone());
-        self.apply_changes(&ch).await?;
-        Ok(Provisioned {
-            user: u,
-            created: false,
-            upgraded: true,
+        Ok(Plan {
+            changes: ch,
+            outcome: Ok(Provisioned {
+                user: u,
+                created: false,
+                upgraded: true,
+            }),
         })
     }
 
@@ -449,14 +403,14 @@ impl Lanyard {
         Ok(())
     }
 
-    async fn create_just_in_time(
+    pub(super) async fn create_just_in_time(
         &self,
         tenant: &Tenant,
         c: &Connection,
         p: &ProvisioningSettings,
         id: &Identity,
         meta: &RequestMeta,
-    ) -> Result<Provisioned> {
+    ) -> Result<Plan> {
         let email = id.verified_email().map(str::to_owned);
         if let Some(e) = &email
             && self.store.user_by_email(&tenant.id, e).await?.is_some()
@@ -526,14 +480,19 @@ impl Lanyard {
                     "warnings": warnings})),
         );
         ch.insert_users.push(u.clone());
-        self.apply_changes(&ch).await?;
-        if !u.email_confirmed && tenant.require_email_confirmation {
-            return Err(Error::EmailUnconfirmed);
-        }
-        Ok(Provisioned {
-            user: u,
-            created: true,
-            upgraded: false,
+        // The account exists once this commits, but it signs in only with a confirmed email.
+        let outcome = if !u.email_confirmed && tenant.require_email_confirmation {
+            Err(Error::EmailUnconfirmed)
+        } else {
+            Ok(Provisioned {
+                user: u,
+                created: true,
+                upgraded: false,
+            })
+        };
+        Ok(Plan {
+            changes: ch,
+            outcome,
         })
     }
 }
@@ -627,6 +586,8 @@ impl Lanyard {
             Changes::at(self.now())
         };
         self.store.update_connection(c, &ev, &fallout).await?;
+        // Disabled, certificates replaced, settings changed: the sign-in path here sees it now.
+        self.settings_cache().clear();
         self.changes_seen(&fallout);
         Ok(())
     }
@@ -638,7 +599,7 @@ impl Lanyard {
 /// other account), or the invitation it carried was just used. [`Lanyard::provision`] re-reads
 /// the link and, when the identity is linked now, continues as a returning sign-in; when it is
 /// not, the refusal was real and stands.
-fn lost_a_race(e: &Error) -> bool {
+pub(super) fn lost_a_race(e: &Error) -> bool {
     matches!(
         e,
         Error::IdentityAlreadyLinked

@@ -37,6 +37,14 @@ pub struct NewSession {
     pub tenant: Tenant,
 }
 
+/// A session built but not yet stored ([`Lanyard::new_session`]).
+#[derive(Debug)]
+pub(crate) struct PreparedSession {
+    pub new: NewSession,
+    pub token_hash: Vec<u8>,
+    pub audit: crate::model::AuditRecord,
+}
+
 impl Lanyard {
     pub async fn tenant(&self, slug: &str) -> Result<Tenant> {
         self.store
@@ -69,6 +77,25 @@ impl Lanyard {
         cap: Option<UnixTime>,
         federated: Option<(&str, &[String])>,
     ) -> Result<NewSession> {
+        let s = self.new_session(tenant, user_id, method, meta, cap, federated)?;
+        self.store
+            .insert_session(&s.new.session, &s.token_hash, &s.audit)
+            .await?;
+        Ok(s.new)
+    }
+
+    /// A session for `user_id`, not yet stored: the row, its token's hash and its
+    /// `login.succeeded` event ([`Self::open_session_capped`] stores it; a federated sign-in
+    /// commits it with the rest of the sign-in).
+    pub(crate) fn new_session(
+        &self,
+        tenant: &Tenant,
+        user_id: &str,
+        method: &str,
+        meta: &RequestMeta,
+        cap: Option<UnixTime>,
+        federated: Option<(&str, &[String])>,
+    ) -> Result<PreparedSession> {
         let connection_id = federated.map(|(c, _)| c);
         let idp_groups = federated
             .map(|(_, g)| g)
@@ -106,7 +133,7 @@ impl Lanyard {
             connection_id: connection_id.map(str::to_owned),
             idp_groups,
         };
-        let ev = Ctx::new(
+        let audit = Ctx::new(
             Actor::User {
                 id: user_id.to_owned(),
                 tenant_id: tenant.id.clone(),
@@ -118,13 +145,14 @@ impl Lanyard {
         .details(
             json!({"method": method, "session_id": session.id, "expires_at": session.expires_at}),
         );
-        self.store
-            .insert_session(&session, &token_hash(&token), &ev)
-            .await?;
-        Ok(NewSession {
-            token,
-            session,
-            tenant: tenant.clone(),
+        Ok(PreparedSession {
+            token_hash: token_hash(&token),
+            audit,
+            new: NewSession {
+                token,
+                session,
+                tenant: tenant.clone(),
+            },
         })
     }
 

@@ -7,6 +7,7 @@ pub mod oidc;
 pub mod password;
 pub mod pem;
 pub mod saml;
+pub mod settings_cache;
 
 use crate::Lanyard;
 use crate::audit::{Actor, Ctx, RequestMeta};

@@ -9,6 +9,7 @@ use crate::audit::RequestMeta;
 use crate::clock::UnixTime;
 use crate::connection::SamlSettings;
 use crate::error::{Error, Result};
+use crate::identity::sign_in::SignInRecord;
 use crate::model::{Connection, PURPOSE_TEST, PendingLogin, Tenant};
 use crate::secret::{constant_time_eq, random_bytes, random_token};
 use crate::session::NewSession;
@@ -191,6 +192,12 @@ struct Trace {
     in_response_to: Option<String>,
     /// The answer belongs to a console test (its failure is audited as one).
     test: bool,
+    /// The pending login read for this answer: consumed by the sign-in's transaction, or by the
+    /// refusal (single use, whatever the verdict).
+    pending_id: Option<String>,
+    /// The verified assertion's replay-record expiry: a refusal decided after verification
+    /// still records the assertion as used.
+    replay_until: Option<UnixTime>,
 }
 
 impl Lanyard {
@@ -206,8 +213,7 @@ impl Lanyard {
         test: bool,
     ) -> Result<Connection> {
         let c = self
-            .store
-            .connection_by_slug(&tenant.id, conn_slug)
+            .sign_in_connection(&tenant.id, conn_slug)
             .await?
             .filter(|c| c.kind == crate::connection::KIND_SAML)
             .ok_or_else(|| Error::ConnectionNotFound(conn_slug.to_owned()))?;
@@ -262,7 +268,7 @@ impl Lanyard {
         public_url: &str,
         meta: &RequestMeta,
     ) -> Result<SamlStart> {
-        let tenant = self.tenant(tenant_slug).await?;
+        let tenant = self.sign_in_tenant(tenant_slug).await?;
         let c = match self.login_connection(&tenant, conn_slug, start.test).await {
             Ok(c) => c,
             Err(e) => {
@@ -340,7 +346,7 @@ impl Lanyard {
         post: &AcsPost<'_>,
         meta: &RequestMeta,
     ) -> Result<AcsOutcome> {
-        let tenant = self.tenant(tenant_slug).await?;
+        let tenant = self.sign_in_tenant(tenant_slug).await?;
         let mut trace = Trace::default();
         match self
             .saml_acs_inner(&tenant, conn_slug, post, meta, &mut trace)
@@ -348,11 +354,38 @@ impl Lanyard {
         {
             Ok(login) => Ok(login),
             Err(e) => {
+                self.spend_refused_saml(&tenant, &e, &trace).await;
                 self.audit_saml_failure(&tenant, conn_slug, meta, &e, &trace)
                     .await;
                 Err(e)
             }
         }
+    }
+
+    /// A refused answer still uses up the pending login it answered and, once verified, its
+    /// assertion ([`Lanyard::spend_refused_answer`]).
+    async fn spend_refused_saml(&self, tenant: &Tenant, e: &Error, trace: &Trace) {
+        let Some(conn) = &trace.connection_id else {
+            return;
+        };
+        let pending = trace
+            .pending_id
+            .as_deref()
+            .map(|id| crate::store::PendingRef {
+                id,
+                tenant_id: &tenant.id,
+                connection_id: conn,
+            });
+        let replay = trace
+            .assertion_id
+            .as_deref()
+            .zip(trace.replay_until)
+            .map(|(aid, until)| crate::store::ReplayRecord {
+                connection_id: conn,
+                assertion_id: aid,
+                expires_at: until,
+            });
+        self.spend_refused_answer(e, pending, replay).await;
     }
 
     async fn audit_saml_failure(
@@ -407,14 +440,16 @@ impl Lanyard {
         trace.in_response_to = parsed.claimed_in_response_to().map(str::to_owned);
         let now = self.now();
 
-        // The pending login this response answers: consumed now, whatever the verdict.
+        // The pending login this response answers: read now, consumed by the sign-in's
+        // transaction (of two answers, exactly one commits) or by the refusal.
         let pending = match &trace.in_response_to {
             Some(irt) => {
                 let p = self
                     .store
-                    .take_pending_login(irt, &tenant.id, &c.id)
+                    .pending_login(irt, &tenant.id, &c.id)
                     .await?
                     .ok_or(Error::SamlUnknownRequest)?;
+                trace.pending_id = Some(p.id.clone());
                 if now >= p.expires_at {
                     return Err(Error::SamlRequestExpired);
                 }
@@ -456,18 +491,8 @@ impl Lanyard {
         trace.name_id = Some(verified.name_id.value.clone());
         trace.assertion_id = Some(verified.assertion_id.clone());
 
-        if !self
-            .store
-            .remember_assertion(
-                &c.id,
-                &verified.assertion_id,
-                unix_ceil(verified.replay_expires_at),
-                now,
-            )
-            .await?
-        {
-            return Err(Error::SamlReplayed);
-        }
+        let replay_until = unix_ceil(verified.replay_expires_at);
+        trace.replay_until = Some(replay_until);
 
         // Within the skew the verifier accepts an IdP session that ends about now; a Lanyard
         // session would end at once, so refuse before any user is created.
@@ -479,7 +504,32 @@ impl Lanyard {
         }
         let identity = crate::identity::from_saml(&verified, &s, &c.provisioning_settings()?, cap)?;
         if test {
-            // The console's test: reported, not provisioned; no session.
+            // The console's test: reported, not provisioned; no session. Its answer is used up
+            // like a sign-in's (pending login and replay record), in one transaction.
+            let none = crate::store::Changes::default();
+            let spent = self
+                .store
+                .commit_sign_in(&crate::store::SignInWrite {
+                    replay: Some(crate::store::ReplayRecord {
+                        connection_id: &c.id,
+                        assertion_id: &verified.assertion_id,
+                        expires_at: replay_until,
+                    }),
+                    pending: pending.as_ref().map(|p| crate::store::PendingRef {
+                        id: &p.id,
+                        tenant_id: &tenant.id,
+                        connection_id: &c.id,
+                    }),
+                    changes: &none,
+                    session: None,
+                    now,
+                })
+                .await?;
+            match spent {
+                crate::store::SignInCommit::Committed => {}
+                crate::store::SignInCommit::Replayed => return Err(Error::SamlReplayed),
+                crate::store::SignInCommit::PendingGone => return Err(Error::SamlUnknownRequest),
+            }
             let facts = crate::console::test::TestFacts {
                 transient_name_id: crate::console::test::is_transient(
                     verified.name_id.format.as_deref(),
@@ -496,19 +546,29 @@ impl Lanyard {
             return Ok(AcsOutcome::Tested(Box::new(report)));
         }
         let invitation = pending.as_ref().and_then(|p| p.invitation_id.as_deref());
-        let prov = self
-            .provision(tenant, &c, s.jit, &identity, invitation, meta)
+        let rec = SignInRecord {
+            replay: Some(crate::store::ReplayRecord {
+                connection_id: &c.id,
+                assertion_id: &verified.assertion_id,
+                expires_at: replay_until,
+            }),
+            replayed: || Error::SamlReplayed,
+            pending: pending.as_ref().map(|p| crate::store::PendingRef {
+                id: &p.id,
+                tenant_id: &tenant.id,
+                connection_id: &c.id,
+            }),
+            pending_gone: || Error::SamlUnknownRequest,
+            method: "saml",
+            cap,
+            groups: &identity.role_claims,
+            extra_audit: None,
+        };
+        let (prov, session) = self
+            .federated_sign_in(tenant, &c, s.jit, &identity, invitation, meta, Some(&rec))
             .await?;
-        let session = self
-            .open_session_capped(
-                tenant,
-                &prov.user.id,
-                "saml",
-                meta,
-                cap,
-                Some((&c.id, &identity.role_claims)),
-            )
-            .await?;
+        let session =
+            session.ok_or_else(|| Error::Internal("the sign-in opened no session".into()))?;
         Ok(AcsOutcome::SignedIn(Box::new(SamlLogin {
             session,
             return_to: pending.and_then(|p| p.return_to),

@@ -329,6 +329,8 @@ mod provider;
 mod provisioning;
 mod sessions;
 mod setup;
+mod signin;
+pub use signin::{PendingRef, ReplayRecord, SessionWrite, SignInCommit, SignInWrite};
 mod tenants;
 pub use device::{DeviceConsume, DeviceGrantRow};
 pub use provider::{

@@ -30,6 +30,8 @@ mod provisioning_races;
 mod provisioning_roles;
 mod saml;
 mod session_cache;
+mod settings_cache;
+mod signin_txn;
 mod store;
 mod tenant_language;
 mod user_races;

@@ -21,6 +21,7 @@ use crate::audit::{Ctx, RequestMeta};
 use crate::connection::validate_http_url;
 use crate::connection::{KIND_JWT, verify_url};
 use crate::error::{Error, JwtError, Result};
+use crate::identity::sign_in::SignInRecord;
 use crate::model::{Connection, Tenant};
 use crate::secret::MasterKey;
 use crate::{Lanyard, validate};
@@ -280,6 +281,8 @@ struct Trace {
     federation_id: Option<String>,
     jti: Option<String>,
     header_alg: Option<String>,
+    /// The verified token's replay-record expiry (a refusal after verification spends its jti).
+    replay_until: Option<i64>,
 }
 
 impl Lanyard {
@@ -289,8 +292,7 @@ impl Lanyard {
         conn_slug: &str,
     ) -> Result<(Connection, JwtSettings)> {
         let c = self
-            .store
-            .connection_by_slug(&tenant.id, conn_slug)
+            .sign_in_connection(&tenant.id, conn_slug)
             .await?
             .filter(|c| c.kind == KIND_JWT)
             .ok_or(Error::Jwt(JwtError::NoSettings))?;
@@ -313,7 +315,7 @@ impl Lanyard {
         public_url: &str,
         meta: &RequestMeta,
     ) -> Result<String> {
-        let tenant = self.tenant(tenant_slug).await?;
+        let tenant = self.sign_in_tenant(tenant_slug).await?;
         let (c, s) = match self.jwt_connection(&tenant, conn_slug).await {
             Ok(v) => v,
             Err(e) => {
@@ -344,7 +346,7 @@ impl Lanyard {
         req: &JwtVerifyRequest<'_>,
         meta: &RequestMeta,
     ) -> Result<JwtLogin> {
-        let tenant = self.tenant(tenant_slug).await?;
+        let tenant = self.sign_in_tenant(tenant_slug).await?;
         let mut trace = Trace::default();
         match self
             .jwt_verify_inner(&tenant, conn_slug, req, meta, &mut trace)
@@ -352,6 +354,17 @@ impl Lanyard {
         {
             Ok(login) => Ok(login),
             Err(e) => {
+                if let (Some(conn), Some(jti), Some(until)) =
+                    (&trace.connection_id, &trace.jti, trace.replay_until)
+                {
+                    let key = format!("jti:{jti}");
+                    let replay = crate::store::ReplayRecord {
+                        connection_id: conn,
+                        assertion_id: &key,
+                        expires_at: until,
+                    };
+                    self.spend_refused_answer(&e, None, Some(replay)).await;
+                }
                 self.audit_jwt_failure(&tenant, conn_slug, meta, &e, &trace)
                     .await;
                 Err(e)
@@ -404,18 +417,10 @@ impl Lanyard {
         let claims = verifier.verify(token, now).map_err(Error::Jwt)?;
         trace.federation_id = Some(claims.federation_id().to_owned());
         trace.jti = claims.jti.clone();
-        if let Some(jti) = &claims.jti {
-            let until = claims.exp.saturating_add(i64::from(s.clock_skew_secs));
-            if !self
-                .store
-                .remember_assertion(&c.id, &format!("jti:{jti}"), until, now)
-                .await?
-            {
-                return Err(Error::Jwt(JwtError::JtiClaimInvalid(
-                    "was already used to sign in (replay)",
-                )));
-            }
-        }
+        // The jti's replay record commits with the sign-in (one transaction).
+        let jti_key = claims.jti.as_ref().map(|jti| format!("jti:{jti}"));
+        let until = claims.exp.saturating_add(i64::from(s.clock_skew_secs));
+        trace.replay_until = Some(until);
         let identity = crate::identity::from_jwt(
             &claims.email,
             claims.federation_id(),
@@ -423,21 +428,39 @@ impl Lanyard {
             &claims.claims,
             &c.provisioning_settings()?,
         );
-        let prov = self
-            .provision(tenant, &c, s.jit, &identity, req.invitation_id, meta)
-            .await?;
-        let provisioning = prov.outcome();
-        let (user, user_created) = (prov.user, prov.created);
-        let session = self
-            .open_session_capped(
+        let rec = SignInRecord {
+            replay: jti_key.as_deref().map(|k| crate::store::ReplayRecord {
+                connection_id: &c.id,
+                assertion_id: k,
+                expires_at: until,
+            }),
+            replayed: || {
+                Error::Jwt(JwtError::JtiClaimInvalid(
+                    "was already used to sign in (replay)",
+                ))
+            },
+            pending: None,
+            pending_gone: || Error::Internal("a JWT sign-in has no pending login".into()),
+            method: "jwt",
+            cap: None,
+            groups: &identity.role_claims,
+            extra_audit: None,
+        };
+        let (prov, session) = self
+            .federated_sign_in(
                 tenant,
-                &user.id,
-                "jwt",
+                &c,
+                s.jit,
+                &identity,
+                req.invitation_id,
                 meta,
-                None,
-                Some((&c.id, &identity.role_claims)),
+                Some(&rec),
             )
             .await?;
+        let session =
+            session.ok_or_else(|| Error::Internal("the sign-in opened no session".into()))?;
+        let provisioning = prov.outcome();
+        let user_created = prov.created;
         Ok(JwtLogin {
             session,
             return_to: req

@@ -12,6 +12,7 @@ pub mod settings;
 use crate::audit::{Actor, Ctx, RequestMeta};
 use crate::connection::{KIND_OIDC, callback_url};
 use crate::error::{Error, OidcError, Result};
+use crate::identity::sign_in::SignInRecord;
 use crate::model::{Connection, PURPOSE_TEST, PendingLogin, SessionView, Tenant};
 use crate::secret::{constant_time_eq, random_token};
 use crate::signin::oidc::checks::{
@@ -140,8 +141,7 @@ impl Lanyard {
         allow_disabled: bool,
     ) -> Result<(Connection, OidcSettings)> {
         let c = self
-            .store
-            .connection_by_slug(&tenant.id, conn_slug)
+            .sign_in_connection(&tenant.id, conn_slug)
             .await?
             .filter(|c| c.kind == KIND_OIDC)
             .ok_or_else(|| Error::ConnectionNotFound(conn_slug.to_owned()))?;
@@ -179,7 +179,7 @@ impl Lanyard {
         public_url: &str,
         meta: &RequestMeta,
     ) -> Result<String> {
-        let tenant = self.tenant(tenant_slug).await?;
+        let tenant = self.sign_in_tenant(tenant_slug).await?;
         let (c, s) = match self.oidc_connection(&tenant, conn_slug, start.test).await {
             Ok(v) => v,
             Err(e) => {
@@ -242,7 +242,7 @@ impl Lanyard {
         public_url: &str,
         meta: &RequestMeta,
     ) -> Result<CallbackBegun> {
-        let tenant = self.tenant(tenant_slug).await?;
+        let tenant = self.sign_in_tenant(tenant_slug).await?;
         let mut test = false;
         match self
             .callback_begin_inner(
@@ -476,35 +476,43 @@ impl Lanyard {
                 .await?;
             return Ok(OidcOutcome::Tested(Box::new(report)));
         }
-        let prov = self
-            .provision(
+        // The warnings' event commits with the sign-in (one transaction).
+        let warning_event = |user: &crate::model::User| {
+            Ctx::new(Actor::System, meta.clone())
+                .event(self.now(), Some(&b.tenant.slug), "login.warning")
+                .user(&user.id)
+                .details(json!({"method": "oidc", "connection": b.connection.slug, "warnings": warnings}))
+        };
+        let rec = SignInRecord {
+            replay: None,
+            replayed: || Error::Internal("an OIDC sign-in has no replay record".into()),
+            // The state was consumed before the code was redeemed (single use).
+            pending: None,
+            pending_gone: || Error::Internal("an OIDC sign-in consumed its state already".into()),
+            method: "oidc",
+            cap: None,
+            groups: &identity.role_claims,
+            extra_audit: if warnings.is_empty() {
+                None
+            } else {
+                Some(&warning_event)
+            },
+        };
+        let (prov, session) = self
+            .federated_sign_in(
                 &b.tenant,
                 &b.connection,
                 s.jit,
                 &identity,
                 b.invitation_id.as_deref(),
                 meta,
+                Some(&rec),
             )
             .await?;
+        let session =
+            session.ok_or_else(|| Error::Internal("the sign-in opened no session".into()))?;
         let provisioning = prov.outcome();
-        let (user, user_created) = (prov.user, prov.created);
-        let session = self
-            .open_session_capped(
-                &b.tenant,
-                &user.id,
-                "oidc",
-                meta,
-                None,
-                Some((&b.connection.id, &identity.role_claims)),
-            )
-            .await?;
-        if !warnings.is_empty() {
-            let ev = Ctx::new(Actor::System, meta.clone())
-                .event(self.now(), Some(&b.tenant.slug), "login.warning")
-                .user(&user.id)
-                .details(json!({"method": "oidc", "connection": b.connection.slug, "warnings": warnings}));
-            self.store.insert_audit(&ev).await?;
-        }
+        let user_created = prov.created;
         Ok(OidcOutcome::SignedIn(Box::new(OidcLogin {
             session,
             return_to: b.return_to.clone(),
