@@ -69,3 +69,24 @@ stop_server() {
   kill "$server_pid" 2>/dev/null || true
   wait "$server_pid" 2>/dev/null || true
 }
+
+# CPU time (user + system, in clock ticks) the process $1 has used so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# measure_cpu PID ARGS… : like measure_get, plus the server's CPU time per request in µs:
+# "requests/s p99_ms cpu_us_per_request". CPU per request does not depend on how much of the
+# machine the server got during the run, so it compares paths even on a busy machine.
+measure_cpu() {
+  local pid=$1; shift
+  local before after out rps p99 reqs
+  before=$(cpu_ticks "$pid")
+  out=$(wrk -t"$threads" -c"$conns" -d"${duration}s" --latency "$@")
+  after=$(cpu_ticks "$pid")
+  if echo "$out" | grep -q "Non-2xx"; then
+    echo "non-2xx responses:" >&2; echo "$out" >&2; exit 1
+  fi
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p99=$(to_ms "$(echo "$out" | awk '$1=="99%" {print $2}')")
+  reqs=$(echo "$out" | awk '/requests in/ {print $1}')
+  echo "$rps $p99 $(python3 -c "import os,sys; t=os.sysconf('SC_CLK_TCK'); print(round((int(sys.argv[2])-int(sys.argv[1]))/t*1e6/max(int(sys.argv[3]),1),1))" "$before" "$after" "$reqs")"
+}

@@ -175,11 +175,7 @@ impl Lanyard {
         if let Some(t) = token.strip_prefix(contacts::TOKEN_PREFIX) {
             return self.contact_visitor(site, t).await;
         }
-        let Some(v) = self
-            .store
-            .site_session(&token_hash(token), &site.id)
-            .await?
-        else {
+        let Some(v) = self.site_session_row(&site.id, token).await? else {
             return Ok(None);
         };
         if v.revoked_at.is_some() || v.user_disabled || self.now() >= v.expires_at {
@@ -193,15 +189,16 @@ impl Lanyard {
             return Ok(None);
         }
         let email = v.email.as_deref().map(str::to_lowercase);
+        let (user_id, role) = (v.user_id.clone(), v.role.clone());
         let lists = match &email {
             Some(e) => self.member_lists(&site.tenant_id, e).await?,
             None => Vec::new(),
         };
         Ok(Some(Visitor {
             kind: VisitorKind::Sso,
-            user_id: v.user_id,
+            user_id,
             email,
-            role: v.role,
+            role,
             lists,
         }))
     }

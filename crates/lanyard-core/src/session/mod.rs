@@ -193,6 +193,40 @@ impl Lanyard {
         Ok(view)
     }
 
+    /// The Lanyard session behind a site cookie (`lanyard_site`) of `site_id`, as stored: the
+    /// row comes from this node's [`cache`] like [`Self::session`]'s (same bound, same marks:
+    /// a site session is a pointer to a Lanyard session, so ending that session or changing its
+    /// user on this node drops it at once). The caller runs the validity checks on every call.
+    pub(crate) async fn site_session_row(
+        &self,
+        site_id: &str,
+        token: &str,
+    ) -> Result<Option<std::sync::Arc<SessionView>>> {
+        let token_hash = token_hash_array(token);
+        // Keyed apart from session tokens: SHA-256 over a domain label, the site and the token's
+        // hash (a site cookie of one site never finds another site's row).
+        let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+        ctx.update(b"lanyard site session\0");
+        ctx.update(site_id.as_bytes());
+        ctx.update(b"\0");
+        ctx.update(&token_hash);
+        let mut key = [0u8; 32];
+        for (o, b) in key.iter_mut().zip(ctx.finish().as_ref()) {
+            *o = *b;
+        }
+        let cache = self.session_cache();
+        if let Some(v) = cache.get(&key) {
+            return Ok(Some(v));
+        }
+        let ticket = cache.ticket();
+        let Some(v) = self.store.site_session(&token_hash, site_id).await? else {
+            return Ok(None);
+        };
+        let v = std::sync::Arc::new(v);
+        cache.put(key, v.clone(), ticket);
+        Ok(Some(v))
+    }
+
     /// The CSRF token for forms posted with this session (logout, later SSO disconnect): a MAC
     /// of the session token, so it needs no storage and is useless without the HttpOnly cookie.
     pub fn csrf_token(&self, session_token: &str) -> String {

@@ -183,7 +183,9 @@ async fn a_second_node_sees_list_and_audience_changes_within_the_staleness_bound
         )
         .await
         .unwrap()
-        .with_content_cache(bound);
+        .with_content_cache(bound)
+        .with_session_cache_ttl(bound);
+        let a = &a.clone().with_session_cache_ttl(bound);
         let c = Ctx::cli();
         let site = a
             .create_site(&c, "acme", HOST, Some("okta"), true)
@@ -288,17 +290,22 @@ async fn a_second_node_sees_list_and_audience_changes_within_the_staleness_bound
             e.name
         );
 
-        // Sessions are never cached: revoking one takes effect on B at once.
+        // The site session follows the session cache's contract (issue 17, §16): both nodes
+        // have its row cached; a revocation on A ends it on A at once and on B within the bound.
         a.set_resources(&c, "acme", HOST, ResourceKind::Blog, &p, Audience::Sso, &[])
             .await
             .unwrap();
         tokio::time::sleep(bound + Duration::from_millis(100)).await;
+        assert!(matches!(decide(a).await, Decision::Allow(Some(_))));
         assert!(matches!(decide(&b).await, Decision::Allow(Some(_))));
         a.revoke_session(&c, "acme", &ns.session.id).await.unwrap();
+        let signed_out = Decision::SignIn(SignInKind::Sso);
+        assert_eq!(decide(a).await, signed_out, "{}: at once on A", e.name);
+        tokio::time::sleep(bound + Duration::from_millis(100)).await;
         assert_eq!(
             decide(&b).await,
-            Decision::SignIn(SignInKind::Sso),
-            "{}",
+            signed_out,
+            "{}: on B within the bound",
             e.name
         );
     })

@@ -21,7 +21,7 @@ use axum::Router;
 use axum::extract::connect_info::MockConnectInfo;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum_extra::extract::CookieJar;
@@ -71,8 +71,30 @@ fn peer_trusted(parts: &Parts, s: &AppState) -> bool {
     })
 }
 
-fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+fn header<'a>(h: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
+}
+
+// The proxies' headers as constants: a lookup by `&str` parses the name on every request.
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_ORIGINAL_URI: HeaderName = HeaderName::from_static("x-original-uri");
+const X_FORWARDED_URI: HeaderName = HeaderName::from_static("x-forwarded-uri");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_METHOD: HeaderName = HeaderName::from_static("x-forwarded-method");
+const X_ORIGINAL_METHOD: HeaderName = HeaderName::from_static("x-original-method");
+
+/// The value of cookie `name` in the request's `Cookie` headers (the last one sent wins, as in
+/// a `CookieJar`), read without building a jar of every cookie: `/auth/check` runs on every
+/// request the proxy serves and needs one cookie.
+fn cookie<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .filter(|(n, _)| n.trim() == name)
+        .map(|(_, v)| v.trim())
+        .last()
 }
 
 /// The original request as the proxy describes it: nginx sends `Host` + `X-Original-URI`
@@ -93,14 +115,14 @@ fn original(h: &HeaderMap) -> Result<Original, OriginalRequestError> {
     let OriginalRequest {
         host, uri, path, ..
     } = original_request(&ForwardedHeaders {
-        x_forwarded_host: header(h, "x-forwarded-host"),
-        host: header(h, "host"),
-        x_original_uri: header(h, "x-original-uri"),
-        x_forwarded_uri: header(h, "x-forwarded-uri"),
-        x_forwarded_proto: header(h, "x-forwarded-proto"),
+        x_forwarded_host: header(h, &X_FORWARDED_HOST),
+        host: header(h, &header::HOST),
+        x_original_uri: header(h, &X_ORIGINAL_URI),
+        x_forwarded_uri: header(h, &X_FORWARDED_URI),
+        x_forwarded_proto: header(h, &X_FORWARDED_PROTO),
     })?;
-    let navigable = header(h, "x-forwarded-method")
-        .or_else(|| header(h, "x-original-method"))
+    let navigable = header(h, &X_FORWARDED_METHOD)
+        .or_else(|| header(h, &X_ORIGINAL_METHOD))
         .is_none_or(|m| m.eq_ignore_ascii_case("GET") || m.eq_ignore_ascii_case("HEAD"));
     Ok(Original {
         host,
@@ -174,7 +196,7 @@ async fn identity_headers(
     }
 }
 
-async fn check(State(s): State<AppState>, jar: CookieJar, req: axum::extract::Request) -> Response {
+async fn check(State(s): State<AppState>, req: axum::extract::Request) -> Response {
     let (parts, _) = req.into_parts();
     if !peer_trusted(&parts, &s) {
         return refuse(StatusCode::FORBIDDEN, Refusal::UntrustedProxy);
@@ -184,12 +206,8 @@ async fn check(State(s): State<AppState>, jar: CookieJar, req: axum::extract::Re
         Err(e) => return answer(StatusCode::FORBIDDEN, e.code(), &e.to_string(), true),
     };
     let path = orig.path.as_str();
-    let token = jar.get(SITE_COOKIE).map(|c| c.value().to_owned());
-    let check = match s
-        .lanyard
-        .content_check(&orig.host, path, token.as_deref())
-        .await
-    {
+    let token = cookie(&parts.headers, SITE_COOKIE);
+    let check = match s.lanyard.content_check(&orig.host, path, token).await {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(code = e.code(), "forward-auth check failed");
@@ -230,7 +248,7 @@ async fn check(State(s): State<AppState>, jar: CookieJar, req: axum::extract::Re
             // and Traefik `forwardAuth` pass the answer through, so they get the redirect —
             // unless the original request was not a GET or HEAD, which a redirect would turn
             // into a GET and lose the body of.
-            let status = if parts.headers.contains_key("x-original-uri") || !orig.navigable {
+            let status = if parts.headers.contains_key(&X_ORIGINAL_URI) || !orig.navigable {
                 StatusCode::UNAUTHORIZED
             } else {
                 StatusCode::FOUND
@@ -347,7 +365,7 @@ async fn callback(
     jar: CookieJar,
     Query(q): Query<CallbackQuery>,
 ) -> Result<Response, PageError> {
-    let host = header(&headers, "host").unwrap_or("");
+    let host = header(&headers, &header::HOST).unwrap_or("");
     let https = s.config.secure_cookies();
     let host = normalize_host(host);
     let (token, ret) = match (&q.code, &q.link) {
@@ -368,4 +386,33 @@ async fn callback(
         HeaderValue::from_static("private, no-store"),
     );
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(cookies: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for c in cookies {
+            h.append(header::COOKIE, HeaderValue::from_str(c).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn the_site_cookie_is_found_by_exact_name_in_any_cookie_header() {
+        let h = headers(&["a=1; lanyard_site2=x;lanyard_site = tok1 ", "b=2"]);
+        assert_eq!(cookie(&h, SITE_COOKIE), Some("tok1"));
+        // The last one sent wins, as in a cookie jar.
+        let h = headers(&["lanyard_site=old", "x=1; lanyard_site=new"]);
+        assert_eq!(cookie(&h, SITE_COOKIE), Some("new"));
+        // A longer or shorter name, a bare name, no header: none.
+        let h = headers(&["lanyard_site2=x; lanyard_sit=y; lanyard_site"]);
+        assert_eq!(cookie(&h, SITE_COOKIE), None);
+        assert_eq!(cookie(&HeaderMap::new(), SITE_COOKIE), None);
+        // A value holding '=' (base64 padding) is kept whole.
+        let h = headers(&["lanyard_site=ab=="]);
+        assert_eq!(cookie(&h, SITE_COOKIE), Some("ab=="));
+    }
 }
