@@ -203,6 +203,7 @@ mod tests {
             sso_default_role: None,
             require_email_confirmation: false,
             network_masks: Default::default(),
+            language: Default::default(),
             created_at: 0,
             updated_at: 0,
         })
