@@ -94,7 +94,7 @@ fn cookie<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter_map(|pair| pair.trim().split_once('='))
         .filter(|(n, _)| n.trim() == name)
         .map(|(_, v)| v.trim())
-        .last()
+        .next_back()
 }
 
 /// The original request as the proxy describes it: nginx sends `Host` + `X-Original-URI`
