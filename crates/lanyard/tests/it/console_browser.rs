@@ -11,37 +11,16 @@
 //!
 //! Skips (with a message) when node or chromium is missing; under `CI` it fails instead.
 
-use crate::harness::{Server, free_port};
+use crate::harness::{Server, browser_driver, free_port, repo_root};
 use crate::oidc_interop::{CLIENT_ID, CLIENT_SECRET, peer_dir, start_op};
 use crate::saml_interop::{api, keys, saml_idp, start_saml_idp};
-use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The browser driver, if Chromium and playwright-core are installed.
-fn driver() -> Option<PathBuf> {
-    let dir = repo_root().join("tests/peers/browser");
-    let ready = Path::new("/usr/bin/chromium").exists()
-        && dir.join("node_modules/playwright-core").exists();
-    if !ready {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but chromium or playwright-core is missing: run scripts/setup-test-peers"
-        );
-        eprintln!(
-            "SKIPPED console browser test: run scripts/setup-test-peers (chromium, playwright-core)"
-        );
-        return None;
-    }
-    Some(dir.join("console.mjs"))
-}
 
 #[test]
 fn the_console_and_the_setup_portal_in_headless_chromium() {
-    let Some(script) = driver() else { return };
+    let Some(script) = browser_driver("console.mjs") else {
+        return;
+    };
     let Some(idp_bin) = saml_idp() else { return };
     let Some(op_dir) = peer_dir() else { return };
     let dir = tempfile::tempdir().unwrap();

@@ -8,35 +8,15 @@
 //!
 //! Skips (with a message) when node or chromium is missing; under `CI` it fails instead.
 
-use crate::harness::Server;
+use crate::harness::{Server, browser_driver, repo_root};
 use crate::saml_interop::api;
-use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn driver() -> Option<PathBuf> {
-    let dir = repo_root().join("tests/peers/browser");
-    let ready = Path::new("/usr/bin/chromium").exists()
-        && dir.join("node_modules/playwright-core").exists();
-    if !ready {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but chromium or playwright-core is missing: run scripts/setup-test-peers"
-        );
-        eprintln!(
-            "SKIPPED console sites browser test: run scripts/setup-test-peers (chromium, playwright-core)"
-        );
-        return None;
-    }
-    Some(dir.join("sites.mjs"))
-}
 
 #[test]
 fn an_admin_protects_a_site_and_confirms_turning_sso_off_in_chromium() {
-    let Some(script) = driver() else { return };
+    let Some(script) = browser_driver("sites.mjs") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"), &[]);
     let key = server.field("API key:").expect("API key in the banner");

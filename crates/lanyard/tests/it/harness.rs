@@ -256,3 +256,28 @@ pub fn sign_in(
         _ => Err(res),
     }
 }
+
+/// The repository's root (test peers and artifacts live there).
+pub fn repo_root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The Chromium driver script `tests/peers/browser/<script>`, if Chromium and playwright-core
+/// are installed; otherwise the test is skipped with a note, except under CI, where a missing
+/// browser is a failure.
+pub fn browser_driver(script: &str) -> Option<std::path::PathBuf> {
+    let dir = repo_root().join("tests/peers/browser");
+    let ready = Path::new("/usr/bin/chromium").exists()
+        && dir.join("node_modules/playwright-core").exists();
+    if !ready {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but chromium or playwright-core is missing: run scripts/setup-test-peers"
+        );
+        eprintln!(
+            "SKIPPED browser test {script}: run scripts/setup-test-peers (chromium, playwright-core)"
+        );
+        return None;
+    }
+    Some(dir.join(script))
+}
