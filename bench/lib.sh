@@ -52,17 +52,38 @@ pg_drop_schema() {
   PGOPTIONS="-c client_min_messages=warning" psql "$1" -qc "DROP SCHEMA $2 CASCADE" >/dev/null
 }
 
-# start_server NAME PORT ARGS… : `lanyard serve` on a fresh data dir under $work; sets
-# server_pid, base, admin_pw and api_key.
+# How many times a server's output file shows the ready banner (0 when there is no file yet).
+banners() {
+  if [ -f "$1" ]; then awk '/Stop with Ctrl-C/ {n++} END {print n + 0}' "$1"; else echo 0; fi
+}
+
+# launch_server NAME PORT DATA_DIR ARGS… : `lanyard serve` on DATA_DIR (kept as it is: a restart
+# or a second node on a store that already exists), output in $work/NAME.out/.err (appended, so a
+# restart keeps the first start's banner); waits for the banner. Sets server_pid and base.
+launch_server() {
+  local name=$1 port=$2 dir=$3; shift 3
+  local mark
+  mark=$(banners "$work/$name.out")
+  "$bin" serve --listen "127.0.0.1:$port" --data-dir "$dir" "$@" >>"$work/$name.out" 2>>"$work/$name.err" &
+  server_pid=$!
+  for _ in $(seq 1 300); do
+    [ "$(banners "$work/$name.out")" -gt "$mark" ] && break
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ "$(banners "$work/$name.out")" -gt "$mark" ] \
+    || { echo "server $name did not start:" >&2; tail -5 "$work/$name.err" >&2; exit 1; }
+  base="http://127.0.0.1:$port"
+}
+
+# start_server NAME PORT ARGS… : `lanyard serve` on a fresh data dir under $work (the first start
+# on its store, which prints the demo credentials); sets server_pid, base, admin_pw and api_key.
 start_server() {
   local name=$1 port=$2; shift 2
-  "$bin" serve --listen "127.0.0.1:$port" --data-dir "$work/$name" "$@" >"$work/$name.out" 2>"$work/$name.err" &
-  server_pid=$!
-  for _ in $(seq 1 150); do grep -q "Stop with Ctrl-C" "$work/$name.out" 2>/dev/null && break; sleep 0.1; done
+  launch_server "$name" "$port" "$work/$name" "$@"
   admin_pw=$(awk '/Password:/ {print $2}' "$work/$name.out")
   api_key=$(awk '/API key:/ {print $3}' "$work/$name.out")
-  [ -n "$admin_pw" ] || { echo "server did not start:" >&2; cat "$work/$name.err" >&2; exit 1; }
-  base="http://127.0.0.1:$port"
+  [ -n "$admin_pw" ] || { echo "server $name printed no credentials (not a fresh store?):" >&2; cat "$work/$name.err" >&2; exit 1; }
 }
 
 stop_server() {
@@ -89,4 +110,48 @@ measure_cpu() {
   p99=$(to_ms "$(echo "$out" | awk '$1=="99%" {print $2}')")
   reqs=$(echo "$out" | awk '/requests in/ {print $1}')
   echo "$rps $p99 $(python3 -c "import os,sys; t=os.sysconf('SC_CLK_TCK'); print(round((int(sys.argv[2])-int(sys.argv[1]))/t*1e6/max(int(sys.argv[3]),1),1))" "$before" "$after" "$reqs")"
+}
+
+# The response minter: $LANYARD_MINT_BIN when given, else one release build of the example.
+mint_bin() {
+  if [ -n "${LANYARD_MINT_BIN:-}" ]; then
+    [ -x "$LANYARD_MINT_BIN" ] || { echo "LANYARD_MINT_BIN=$LANYARD_MINT_BIN is not an executable" >&2; exit 1; }
+    echo "$LANYARD_MINT_BIN"; return
+  fi
+  echo "==> building the response minter" >&2
+  cargo build --release -p lanyard-saml --example mint_responses --locked -q >&2
+  echo "${CARGO_TARGET_DIR:-$PWD/target}/release/examples/mint_responses"
+}
+
+# bench_connection BASE API_KEY IDP_ENTITY_ID : creates the `bench` SAML connection of tenant
+# demo that the minted responses are for (the committed test IdP certificate, IdP-initiated
+# sign-in on, JIT on). Uses $work.
+bench_connection() {
+  local base=$1 key=$2 idp=$3 code
+  python3 - "$idp" "$(cat crates/lanyard-saml/tests/fixtures/keys/idp.crt)" >"$work/conn.json" <<'PY'
+import json, sys
+print(json.dumps({"slug": "bench", "name": "Load bench IdP", "idp_entity_id": sys.argv[1],
+  "sso_url": "https://idp.bench.example/sso", "certificates": [sys.argv[2]],
+  "allow_idp_initiated": True, "jit": True, "email_attribute": "email",
+  "display_name_attribute": "displayName"}))
+PY
+  code=$(curl -s -o "$work/conn.out" -w '%{http_code}' -H "Authorization: Bearer $key" \
+    -H 'Content-Type: application/json' --data @"$work/conn.json" "$base/api/v1/tenants/demo/connections")
+  [ "$code" = 201 ] || [ "$code" = 200 ] || { echo "creating the connection: $code $(cat "$work/conn.out")" >&2; exit 1; }
+}
+
+# signin_wrk BASE BODIES OUT [DURATION_S] : wrk + acs.lua posting each body of BODIES once to
+# BASE's ACS ($acs_path) with -t$threads -c$conns, until every thread has used its share (or
+# DURATION_S, default 600), wrk's output in OUT. Extra acs.lua settings (SIGNIN_LOG_DIR,
+# SIGNIN_RATE) come from the environment. Runs in the foreground; `signin_wrk … &` to act
+# during the run.
+signin_wrk() {
+  local base=$1 bodies=$2 out=$3 secs=${4:-600} done_dir wrk_pid
+  done_dir=$(mktemp -d -p "$work")
+  SIGNIN_BODIES="$bodies" SIGNIN_THREADS=$threads SIGNIN_PATH="$acs_path" SIGNIN_DONE_DIR="$done_dir" \
+    wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 10s --latency -s bench/signin-load/acs.lua "$base$acs_path" >"$out" &
+  wrk_pid=$!
+  while kill -0 "$wrk_pid" 2>/dev/null && [ "$(ls "$done_dir" | wc -l)" -lt "$threads" ]; do sleep 0.05; done
+  kill -INT "$wrk_pid" 2>/dev/null || true
+  wait "$wrk_pid" || true
 }

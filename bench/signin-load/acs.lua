@@ -1,8 +1,21 @@
 -- wrk script for bench/signin-load: POSTs each pre-minted SAML response exactly once to the ACS
 -- (this thread's share of the file: line i goes to thread i mod SIGNIN_THREADS), and counts as a
 -- sign-in only a 303 that sets a session cookie. A thread whose share is used up stops; while it
--- drains, its connections send GET /healthz (counted apart, never as sign-ins).
+-- drains, its connections send GET /healthz (counted apart, never as sign-ins). Each thread reads
+-- the file as it goes (not all at start): a 10-minute soak needs gigabytes of bodies, more than a
+-- LuaJIT state may hold.
 -- Environment: SIGNIN_BODIES (file, one form body a line), SIGNIN_THREADS, SIGNIN_PATH (ACS path).
+-- Optional, for bench/signin-load/reliability:
+--   SIGNIN_LOG_DIR  record every exchange in DIR/<thread>.log, so the checks after a kill -9 know
+--                   what each body got: "S <line>" when the POST is handed to wrk, and
+--                   "R <line> <status> <error code or -> <session cookie or ->" for its answer.
+--                   Each POST carries X-Request-Id: b<line> (line = 1-based line of the file),
+--                   which the server echoes, so an answer is matched to its body even though
+--                   wrk's response() does not say which request it answers.
+--   SIGNIN_RATE     a paced run (the soak) instead of a storm: sign-ins per second of the whole
+--                   run; each thread sends its k-th request no earlier than k / (RATE / threads)
+--                   seconds after its first (wrk's delay(), with LuaJIT's FFI for a ms clock), so
+--                   the rate does not drift with the server's latency.
 local threads = {}
 local next_id = 0
 
@@ -14,15 +27,24 @@ end
 
 function init(args)
   local n = tonumber(os.getenv("SIGNIN_THREADS"))
-  bodies = {}
-  local i = 0
-  for line in io.lines(os.getenv("SIGNIN_BODIES")) do
-    if line ~= "" then
-      if i % n == id then table.insert(bodies, line) end
-      i = i + 1
-    end
+  nthreads = n
+  file = io.open(os.getenv("SIGNIN_BODIES"), "r")
+  line_no = 0
+  exhausted = false
+  sent = 0
+  local dir = os.getenv("SIGNIN_LOG_DIR")
+  if dir and dir ~= "" then
+    log = io.open(dir .. "/" .. id .. ".log", "w")
   end
-  idx = 0
+  local rate = tonumber(os.getenv("SIGNIN_RATE") or "")
+  if rate then
+    interval_ms = 1000 * n / rate
+    scheduled = 0
+  end
+  -- wrk calls thread 0's request() once before any connection opens, only to check the request
+  -- (script_verify_request: it counts pipelined requests); that call must not use up a body: it
+  -- peeks, and the body is sent by the next call.
+  verify_call = (id == 0)
   answered = 0
   ok = 0
   refused = 0
@@ -33,13 +55,89 @@ function init(args)
   filler_request = wrk.format("GET", "/healthz")
 end
 
+-- This thread's next body and its 1-based line in the file (line i + 1 goes to thread i mod n),
+-- or nil at the end of the file.
+local function next_body()
+  while not exhausted do
+    local line = file:read("*l")
+    if line == nil then
+      exhausted = true
+      file:close()
+    elseif line ~= "" then
+      line_no = line_no + 1
+      if (line_no - 1) % nthreads == id then return line, line_no end
+    end
+  end
+  return nil
+end
+
 function request()
-  idx = idx + 1
-  local body = bodies[idx]
+  local body, line
+  if peeked then
+    body, line = peeked, peeked_line
+    peeked = nil
+  else
+    body, line = next_body()
+  end
+  if verify_call then
+    verify_call = false
+    peeked, peeked_line = body, line
+    if body ~= nil then return wrk.format("POST", path, post_headers, body) end
+  end
   if body == nil then
     return filler_request
   end
+  sent = sent + 1
+  if log then
+    log:write("S ", line, "\n")
+    log:flush()
+    return wrk.format("POST", path, {
+      ["Content-Type"] = "application/x-www-form-urlencoded",
+      ["X-Request-Id"] = "b" .. line,
+    }, body)
+  end
   return wrk.format("POST", path, post_headers, body)
+end
+
+if os.getenv("SIGNIN_RATE") then
+  local ffi = require("ffi")
+  ffi.cdef([[
+    typedef struct { long tv_sec; long tv_usec; } lanyard_timeval;
+    int gettimeofday(lanyard_timeval *tv, void *tz);
+  ]])
+  local tv = ffi.new("lanyard_timeval")
+  local function now_ms()
+    ffi.C.gettimeofday(tv, nil)
+    return tonumber(tv.tv_sec) * 1000 + tonumber(tv.tv_usec) / 1000
+  end
+
+  function delay()
+    local now = now_ms()
+    if start_ms == nil then start_ms = now end
+    local due = start_ms + scheduled * interval_ms
+    scheduled = scheduled + 1
+    if due > now then return math.floor(due - now) end
+    return 0
+  end
+end
+
+-- The error code of a refusal: the HTML error page's first <code>, or a JSON "code".
+local function error_code(body)
+  if body == nil then return "-" end
+  return string.match(body, "<code>([^<]+)</code>")
+    or string.match(body, '"code"%s*:%s*"([^"]+)"')
+    or "-"
+end
+
+-- The session cookie (NAME=VALUE) among the Set-Cookie headers wrk hands over.
+local function session_cookie(headers)
+  for k, v in pairs(headers) do
+    if string.lower(k) == "set-cookie" then
+      local c = string.match(v, "([^%s;,]*lanyard_session_[^=]*=[^;]+)")
+      if c then return c end
+    end
+  end
+  return "-"
 end
 
 function response(status, headers, body)
@@ -47,6 +145,14 @@ function response(status, headers, body)
   if status == 200 then
     filler = filler + 1
   else
+    if log then
+      local rid = headers["x-request-id"] or headers["X-Request-Id"] or ""
+      local line = string.match(rid, "^b(%d+)$") or "?"
+      local code = "-"
+      if status ~= 303 then code = error_code(body) end
+      log:write("R ", line, " ", status, " ", code, " ", session_cookie(headers), "\n")
+      log:flush()
+    end
     answered = answered + 1
     local cookie = headers["Set-Cookie"] or headers["set-cookie"] or ""
     if status == 303 and string.find(cookie, "lanyard_session_", 1, true) then
@@ -58,7 +164,7 @@ function response(status, headers, body)
   end
   -- Done when every POST is answered; a POST that never got an answer (a socket error or a
   -- timeout, which wrk reports itself) must not keep the thread on filler for the whole -d.
-  if (answered >= #bodies or filler > 5000) and not finished then
+  if ((exhausted and peeked == nil and answered >= sent) or filler > 5000) and not finished then
     -- wrk's main thread sleeps for -d whatever the threads do: leave a mark, and the harness
     -- interrupts wrk (SIGINT) once every thread has one; the summary then ends there.
     finished = true

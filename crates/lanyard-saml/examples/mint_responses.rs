@@ -5,7 +5,11 @@
 //! Assertion and then on the Response (RSA-2048, rsa-sha256, exclusive c14n) with the committed
 //! test key `tests/fixtures/keys/idp.pk8.pem`, by the same signer the built-in test IdP uses
 //! ([`lanyard_saml::signing::sign_enveloped`]). They are unsolicited (no InResponseTo), valid for
-//! an hour from now, so the connection they are posted to must allow IdP-initiated sign-in.
+//! an hour from now, so the connection they are posted to must allow IdP-initiated sign-in —
+//! unless `--in-response-to FILE` names AuthnRequest IDs (one a line, from SP-initiated starts):
+//! then response `i` answers line `i` (InResponseTo on the Response and on its
+//! SubjectConfirmationData) and `--count` is the number of IDs, so the reliability runs can
+//! finish on one node a sign-in started on another.
 //! Subjects: `--users` returning people (`user{n}@bench.example`, picked spread out) and one new
 //! person every `--new-every` responses, so most sign-ins are returning users and some create
 //! accounts.
@@ -40,6 +44,8 @@ struct Args {
     sp_entity_id: String,
     idp_entity_id: String,
     threads: usize,
+    /// AuthnRequest IDs answered, one per response (empty: unsolicited responses).
+    in_response_to: Vec<String>,
 }
 
 fn parse_args() -> Res<Args> {
@@ -52,6 +58,7 @@ fn parse_args() -> Res<Args> {
         sp_entity_id: String::new(),
         idp_entity_id: "https://idp.bench.example/metadata".into(),
         threads: std::thread::available_parallelism().map_or(2, usize::from),
+        in_response_to: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -65,11 +72,23 @@ fn parse_args() -> Res<Args> {
             "--sp-entity-id" => a.sp_entity_id = value,
             "--idp-entity-id" => a.idp_entity_id = value,
             "--threads" => a.threads = value.parse()?,
+            "--in-response-to" => {
+                let text = std::fs::read_to_string(&value).map_err(|e| format!("{value}: {e}"))?;
+                a.in_response_to = text
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+            }
             other => return Err(format!("unknown flag {other}").into()),
         }
     }
     if a.acs.is_empty() || a.sp_entity_id.is_empty() {
         return Err("--acs and --sp-entity-id are required".into());
+    }
+    if !a.in_response_to.is_empty() {
+        a.count = a.in_response_to.len();
     }
     if a.users == 0 || a.threads == 0 {
         return Err("--users and --threads must be at least 1".into());
@@ -141,17 +160,24 @@ fn response(a: &Args, key: &SigningKey, i: usize, now: SystemTime) -> Res<String
     let issued = instant(now);
     let not_before = instant(now - Duration::from_secs(60));
     let not_after = instant(now + Duration::from_secs(3600));
+    // Only attribute-safe IDs come from the file: they were read from our own AuthnRequests.
+    let irt = a
+        .in_response_to
+        .get(i)
+        .map(|id| format!(r#" InResponseTo="{id}""#))
+        .unwrap_or_default();
     let assertion = format!(
         concat!(
             r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" ID="{aid}" IssueInstant="{now}" Version="2.0">"#,
             "<saml:Issuer>{idp}</saml:Issuer>",
             r#"<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">{email}</saml:NameID>"#,
-            r#"<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData NotOnOrAfter="{noa}" Recipient="{acs}"/></saml:SubjectConfirmation></saml:Subject>"#,
+            r#"<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData{irt} NotOnOrAfter="{noa}" Recipient="{acs}"/></saml:SubjectConfirmation></saml:Subject>"#,
             r#"<saml:Conditions NotBefore="{nb}" NotOnOrAfter="{noa}"><saml:AudienceRestriction><saml:Audience>{sp}</saml:Audience></saml:AudienceRestriction></saml:Conditions>"#,
             r#"<saml:AuthnStatement AuthnInstant="{now}" SessionIndex="{aid}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>"#,
             "{attrs}</saml:Assertion>"
         ),
         aid = aid,
+        irt = irt,
         now = issued,
         idp = a.idp_entity_id,
         email = email,
@@ -163,7 +189,7 @@ fn response(a: &Args, key: &SigningKey, i: usize, now: SystemTime) -> Res<String
     );
     let assertion = sign_enveloped(&assertion, &aid, key, Digest::Sha256)?;
     let response = format!(
-        r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="{rid}" Version="2.0" IssueInstant="{issued}" Destination="{acs}"><saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">{idp}</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>{assertion}</samlp:Response>"#,
+        r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="{rid}"{irt} Version="2.0" IssueInstant="{issued}" Destination="{acs}"><saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">{idp}</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>{assertion}</samlp:Response>"#,
         acs = a.acs,
         idp = a.idp_entity_id,
     );
