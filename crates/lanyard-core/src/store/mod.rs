@@ -315,6 +315,7 @@ impl Store {
 }
 
 mod audit;
+mod batch;
 mod connections;
 mod content;
 mod content_contacts;
@@ -336,5 +337,5 @@ pub use device::{DeviceConsume, DeviceGrantRow};
 pub use provider::{
     AppRow, AuthRequestRow, CodeOutcome, GrantRow, LogoutJob, RefreshOutcome, SigningKeyRow,
 };
-use provisioning::apply_changes;
 pub use provisioning::{Changes, UserFilter};
+use provisioning::{apply_changes, changes_statements, execute_statement};

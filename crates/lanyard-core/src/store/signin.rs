@@ -56,6 +56,8 @@ pub enum SignInCommit {
 enum Stop {
     Refused(SignInCommit),
     Sql(sqlx::Error),
+    /// A statement of the SQLite batch bound the wrong number of arguments (a defect).
+    Batch(String),
 }
 
 impl From<sqlx::Error> for Stop {
@@ -64,12 +66,104 @@ impl From<sqlx::Error> for Stop {
     }
 }
 
-const REPLAY_INSERT: &str = "INSERT INTO replay_cache (connection_id, assertion_id, expires_at) VALUES ($1, $2, $3) \
-     ON CONFLICT (connection_id, assertion_id) DO UPDATE SET expires_at = excluded.expires_at \
-     WHERE replay_cache.expires_at <= $4";
+/// The replay record's upsert: a live record blocks it (no row changes), an expired one is renewed.
+macro_rules! replay_insert_sql {
+    () => {
+        "INSERT INTO replay_cache (connection_id, assertion_id, expires_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (connection_id, assertion_id) DO UPDATE SET expires_at = excluded.expires_at \
+         WHERE replay_cache.expires_at <= $4"
+    };
+}
 
-const PENDING_DELETE: &str =
-    "DELETE FROM pending_logins WHERE id = $1 AND tenant_id = $2 AND connection_id = $3";
+macro_rules! pending_delete_sql {
+    () => {
+        "DELETE FROM pending_logins WHERE id = $1 AND tenant_id = $2 AND connection_id = $3"
+    };
+}
+
+const REPLAY_INSERT: &str = replay_insert_sql!();
+const PENDING_DELETE: &str = pending_delete_sql!();
+/// The batch's forms: a row comes back only when the statement took effect.
+const REPLAY_INSERT_MARKED: &str = concat!(replay_insert_sql!(), " RETURNING 'replay'");
+const PENDING_DELETE_MARKED: &str = concat!(pending_delete_sql!(), " RETURNING 'pending'");
+
+/// Binds a [`SessionWrite`]'s session onto [`SESSION_INSERT`].
+macro_rules! bind_session {
+    ($q:expr, $sw:expr) => {{
+        let s = $sw.session;
+        $q.bind(&s.id)
+            .bind(&s.tenant_id)
+            .bind(&s.user_id)
+            .bind($sw.token_hash)
+            .bind(&s.auth_method)
+            .bind(s.created_at)
+            .bind(s.expires_at)
+            .bind(s.revoked_at)
+            .bind(&s.ip)
+            .bind(&s.user_agent)
+            .bind(&s.connection_id)
+            .bind(&s.idp_groups)
+    }};
+}
+
+/// Appends one statement of [`changes_statements!`] to the batch `$b`.
+macro_rules! batch_statement {
+    ($b:expr, $sql:expr, $q:ident => $bind:expr) => {{
+        let $q = $b.stmt($sql);
+        $bind;
+    }};
+}
+
+/// The SQLite form of [`Store::commit_sign_in`]: the same statements in the same order, sent as
+/// ONE batch between `BEGIN` and `COMMIT` (three round trips to the connection's thread instead
+/// of one per statement). The replay record and the pending login each say that they took
+/// effect with a `RETURNING` mark; a missing mark rolls the whole transaction back as a refusal.
+/// sqlx's transaction guard still rolls back if this future is dropped half-way.
+async fn commit_sign_in_sqlite(
+    p: &SqlitePool,
+    w: &SignInWrite<'_>,
+) -> std::result::Result<(), Stop> {
+    use sqlx::Row;
+    let mut b = batch::SqliteBatch::default();
+    if let Some(r) = &w.replay {
+        b.stmt(REPLAY_INSERT_MARKED)
+            .bind(r.connection_id)
+            .bind(r.assertion_id)
+            .bind(r.expires_at)
+            .bind(w.now);
+    }
+    if let Some(pl) = &w.pending {
+        b.stmt(PENDING_DELETE_MARKED)
+            .bind(pl.id)
+            .bind(pl.tenant_id)
+            .bind(pl.connection_id);
+    }
+    changes_statements!(w.changes, batch_statement, b);
+    if let Some(sw) = &w.session {
+        bind_session!(b.stmt(SESSION_INSERT), sw);
+        bind_audit!(b.stmt(AUDIT_INSERT), sw.audit);
+    }
+    if b.len() == 0 {
+        return Ok(());
+    }
+    let (sql, args) = b.finish().map_err(Stop::Batch)?;
+    let mut tx = p.begin().await?;
+    let rows = sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
+        .fetch_all(&mut *tx)
+        .await?;
+    let marked = |m: &str| {
+        rows.iter()
+            .any(|r| r.try_get::<&str, _>(0).is_ok_and(|v| v == m))
+    };
+    if w.replay.is_some() && !marked("replay") {
+        return Err(Stop::Refused(SignInCommit::Replayed));
+    }
+    if w.pending.is_some() && !marked("pending") {
+        return Err(Stop::Refused(SignInCommit::PendingGone));
+    }
+    tx.commit().await?;
+    Ok(())
+}
 
 const SESSION_INSERT: &str = "INSERT INTO sessions (id, tenant_id, user_id, token_hash, auth_method, created_at, expires_at, revoked_at, ip, user_agent, connection_id, idp_groups) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
@@ -81,41 +175,58 @@ impl Store {
     /// Unique violations of the changes map as in [`Store::apply`] (a concurrent first sign-in
     /// of the same person: the caller re-reads and links).
     pub async fn commit_sign_in(&self, w: &SignInWrite<'_>) -> Result<SignInCommit> {
-        let res: std::result::Result<(), Stop> = on_pool!(self, p => async {
-            let mut tx = p.begin().await?;
-            if let Some(r) = &w.replay {
-                let n = sqlx::query(REPLAY_INSERT)
-                    .bind(r.connection_id).bind(r.assertion_id).bind(r.expires_at).bind(w.now)
-                    .execute(&mut *tx).await?.rows_affected();
-                if n != 1 {
-                    return Err(Stop::Refused(SignInCommit::Replayed));
+        let res: std::result::Result<(), Stop> = match self {
+            Self::Sqlite(p) => commit_sign_in_sqlite(p, w).await,
+            Self::Postgres(p) => {
+                async {
+                    let mut tx = p.begin().await?;
+                    if let Some(r) = &w.replay {
+                        let n = sqlx::query(REPLAY_INSERT)
+                            .bind(r.connection_id)
+                            .bind(r.assertion_id)
+                            .bind(r.expires_at)
+                            .bind(w.now)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                        if n != 1 {
+                            return Err(Stop::Refused(SignInCommit::Replayed));
+                        }
+                    }
+                    if let Some(pl) = &w.pending {
+                        let n = sqlx::query(PENDING_DELETE)
+                            .bind(pl.id)
+                            .bind(pl.tenant_id)
+                            .bind(pl.connection_id)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                        if n != 1 {
+                            return Err(Stop::Refused(SignInCommit::PendingGone));
+                        }
+                    }
+                    apply_changes!(tx, w.changes);
+                    if let Some(sw) = &w.session {
+                        bind_session!(sqlx::query(SESSION_INSERT), sw)
+                            .execute(&mut *tx)
+                            .await?;
+                        bind_audit!(sqlx::query(AUDIT_INSERT), sw.audit)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
                 }
+                .await
             }
-            if let Some(pl) = &w.pending {
-                let n = sqlx::query(PENDING_DELETE)
-                    .bind(pl.id).bind(pl.tenant_id).bind(pl.connection_id)
-                    .execute(&mut *tx).await?.rows_affected();
-                if n != 1 {
-                    return Err(Stop::Refused(SignInCommit::PendingGone));
-                }
-            }
-            apply_changes!(tx, w.changes);
-            if let Some(sw) = &w.session {
-                let s = sw.session;
-                sqlx::query(SESSION_INSERT)
-                    .bind(&s.id).bind(&s.tenant_id).bind(&s.user_id).bind(sw.token_hash).bind(&s.auth_method)
-                    .bind(s.created_at).bind(s.expires_at).bind(s.revoked_at).bind(&s.ip).bind(&s.user_agent)
-                    .bind(&s.connection_id).bind(&s.idp_groups)
-                    .execute(&mut *tx).await?;
-                bind_audit!(sqlx::query(AUDIT_INSERT), sw.audit).execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            Ok(())
-        }.await);
+        };
         match res {
             Ok(()) => Ok(SignInCommit::Committed),
             Err(Stop::Refused(why)) => Ok(why),
             Err(Stop::Sql(e)) => Err(Self::map_changes_conflict(e, w.changes)),
+            Err(Stop::Batch(why)) => Err(Error::Internal(format!(
+                "the sign-in's statements do not match their arguments: {why}"
+            ))),
         }
     }
 
