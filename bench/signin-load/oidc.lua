@@ -10,10 +10,10 @@
 -- Requests are not tied to connections: a thread keeps a queue of callbacks made from the start
 -- answers it got and sends them before any new start, so about -c sign-ins are in flight. Once
 -- this thread's share of starts is sent and its queue is empty, its connections send GET /healthz
--- (filler, counted apart) until the last callbacks are answered.
+-- every 10 ms (filler, counted apart) until the last callbacks are answered.
 --
--- wrk's latency figures cover every request of the run: starts and callbacks (and the filler),
--- not whole sign-ins.
+-- wrk's latency figures cover every request of the run: starts and callbacks (and the little
+-- filler), not whole sign-ins.
 --
 -- Environment: SIGNIN_COUNT (sign-ins in all), SIGNIN_THREADS, OIDC_START, OIDC_CALLBACK (paths),
 -- SIGNIN_USERS (returning people, default 300), SIGNIN_NEW_EVERY (a new person every n-th,
@@ -59,6 +59,14 @@ local function subject(k)
     return "new" .. i
   end
   return "user" .. ((i * 7919) % users)
+end
+
+-- Once this thread's starts are all sent and no callback waits, a connection waits 10 ms
+-- before its next request (a filler, or a callback queued meanwhile): the filler then hardly
+-- enters wrk's latency figures (a delay is not part of a request's latency).
+function delay()
+  if starts_sent >= share and qhead > qtail then return 10 end
+  return 0
 end
 
 function request()
@@ -117,7 +125,7 @@ function response(status, headers, body)
       refuse(status)
     end
   end
-  if (answered >= share or filler > 20000) and not finished then
+  if (answered >= share or filler > 5000) and not finished then
     -- As in acs.lua: leave a mark; the harness interrupts wrk once every thread has one.
     finished = true
     local f = io.open(os.getenv("SIGNIN_DONE_DIR") .. "/" .. id, "w")
