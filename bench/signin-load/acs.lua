@@ -1,8 +1,10 @@
--- wrk script for bench/signin-load: POSTs each pre-minted SAML response exactly once to the ACS
--- (this thread's share of the file: line i goes to thread i mod SIGNIN_THREADS), and counts as a
+-- wrk script for bench/signin-load: sends each pre-minted answer exactly once — a SAML response
+-- POSTed to the ACS, or (SIGNIN_METHOD=GET) a JWT as the query of the JWT verify URL — (this
+-- thread's share of the file: line i goes to thread i mod SIGNIN_THREADS), and counts as a
 -- sign-in only a 303 that sets a session cookie. A thread whose share is used up stops; while it
--- drains, its connections send GET /healthz (counted apart, never as sign-ins).
--- Environment: SIGNIN_BODIES (file, one form body a line), SIGNIN_THREADS, SIGNIN_PATH (ACS path).
+-- drains, its connections send GET /healthz every 10 ms (counted apart, never as sign-ins).
+-- Environment: SIGNIN_BODIES (file, one form body or query a line), SIGNIN_THREADS, SIGNIN_PATH
+-- (ACS or verify path), SIGNIN_METHOD (POST, the default, or GET).
 local threads = {}
 local next_id = 0
 
@@ -30,20 +32,40 @@ function init(args)
   statuses = ""
   post_headers = { ["Content-Type"] = "application/x-www-form-urlencoded" }
   path = os.getenv("SIGNIN_PATH")
+  method = os.getenv("SIGNIN_METHOD") or "POST"
   filler_request = wrk.format("GET", "/healthz")
 end
 
+-- Once this thread's share is sent, each connection waits 10 ms before its next (filler)
+-- request: the filler then hardly enters wrk's latency figures (a delay is not part of a
+-- request's latency), which otherwise a thread drained early would fill with /healthz answers.
+function delay()
+  if idx >= #bodies then return 10 end
+  return 0
+end
+
 function request()
+  -- wrk (4.1) calls request() once per thread before connecting and throws the answer away:
+  -- that first call gets the filler, so no answer is lost (a lost one kept the thread waiting
+  -- until its filler cap, and that tail counted in the run's duration).
+  if not primed then
+    primed = true
+    return filler_request
+  end
   idx = idx + 1
   local body = bodies[idx]
   if body == nil then
     return filler_request
   end
+  if method == "GET" then
+    return wrk.format("GET", path .. "?" .. body)
+  end
   return wrk.format("POST", path, post_headers, body)
 end
 
 function response(status, headers, body)
-  -- The ACS never answers 200 (a sign-in is a 303, a refusal a 4xx page): a 200 is filler.
+  -- The ACS and the verify URL never answer 200 (a sign-in is a 303, a refusal a 4xx page): a
+  -- 200 is filler.
   if status == 200 then
     filler = filler + 1
   else
