@@ -63,6 +63,7 @@ impl SqliteBatch {
     }
 
     /// How many statements the batch holds.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.statements
     }

@@ -233,6 +233,8 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
+            // Temporary tables (the sign-in guard) in memory, never in a file.
+            .pragma("temp_store", "memory")
             .busy_timeout(Duration::from_secs(5));
         // One connection: SQLite lets one writer in at a time, and with several connections
         // the others spin in SQLite's busy handler (sleeps of 1, 2, 5, 10… ms) — the sign-in
@@ -244,6 +246,14 @@ impl Store {
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(5))
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::query(signin::SQLITE_SIGN_IN_GUARD)
+                        .execute(conn)
+                        .await
+                        .map(|_| ())
+                })
+            })
             .connect_with(opts)
             .await?;
         Ok(Self::Sqlite(pool))

@@ -83,9 +83,6 @@ macro_rules! pending_delete_sql {
 
 const REPLAY_INSERT: &str = replay_insert_sql!();
 const PENDING_DELETE: &str = pending_delete_sql!();
-/// The batch's forms: a row comes back only when the statement took effect.
-const REPLAY_INSERT_MARKED: &str = concat!(replay_insert_sql!(), " RETURNING 'replay'");
-const PENDING_DELETE_MARKED: &str = concat!(pending_delete_sql!(), " RETURNING 'pending'");
 
 /// Binds a [`SessionWrite`]'s session onto [`SESSION_INSERT`].
 macro_rules! bind_session {
@@ -115,55 +112,86 @@ macro_rules! batch_statement {
 }
 
 /// The SQLite form of [`Store::commit_sign_in`]: the same statements in the same order, sent as
-/// ONE batch between `BEGIN` and `COMMIT` (three round trips to the connection's thread instead
-/// of one per statement). The replay record and the pending login each say that they took
-/// effect with a `RETURNING` mark; a missing mark rolls the whole transaction back as a refusal.
-/// sqlx's transaction guard still rolls back if this future is dropped half-way.
+/// ONE batch from `BEGIN IMMEDIATE` to `COMMIT` — one round trip to the connection's thread
+/// instead of one per statement (each round trip wakes two threads while the store's single
+/// SQLite connection is held; that latency, not the CPU, was the sign-in ceiling).
+///
+/// The checks that refuse a sign-in are statements that fail, so the batch stops there: the
+/// replay record is a plain INSERT after an expired record of the same assertion is deleted (a
+/// live one is a unique violation), and the pending login's DELETE is followed by a guard row
+/// whose CHECK fails unless exactly one row went (`sign_in_guard`, a temporary table of each
+/// connection, see [`SQLITE_SIGN_IN_GUARD`]). On any failure the batch is rolled back.
+///
+/// The batch runs in a task of its own that holds the connection until `COMMIT` or `ROLLBACK`:
+/// if the request is dropped half-way (the client went away), the transaction still ends, and
+/// the connection never returns to the pool inside one.
 async fn commit_sign_in_sqlite(
     p: &SqlitePool,
     w: &SignInWrite<'_>,
 ) -> std::result::Result<(), Stop> {
-    use sqlx::Row;
     let mut b = batch::SqliteBatch::default();
+    b.stmt("BEGIN IMMEDIATE");
     if let Some(r) = &w.replay {
-        b.stmt(REPLAY_INSERT_MARKED)
+        b.stmt("DELETE FROM replay_cache WHERE connection_id = $1 AND assertion_id = $2 AND expires_at <= $3")
             .bind(r.connection_id)
             .bind(r.assertion_id)
-            .bind(r.expires_at)
             .bind(w.now);
+        b.stmt("INSERT INTO replay_cache (connection_id, assertion_id, expires_at) VALUES ($1, $2, $3)")
+            .bind(r.connection_id)
+            .bind(r.assertion_id)
+            .bind(r.expires_at);
     }
     if let Some(pl) = &w.pending {
-        b.stmt(PENDING_DELETE_MARKED)
+        b.stmt(PENDING_DELETE)
             .bind(pl.id)
             .bind(pl.tenant_id)
             .bind(pl.connection_id);
+        b.stmt("INSERT OR REPLACE INTO temp.sign_in_guard (id, pending_login_consumed) VALUES (1, changes())");
     }
     changes_statements!(w.changes, batch_statement, b);
     if let Some(sw) = &w.session {
         bind_session!(b.stmt(SESSION_INSERT), sw);
         bind_audit!(b.stmt(AUDIT_INSERT), sw.audit);
     }
-    if b.len() == 0 {
-        return Ok(());
-    }
+    b.stmt("COMMIT");
     let (sql, args) = b.finish().map_err(Stop::Batch)?;
-    let mut tx = p.begin().await?;
-    let rows = sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
-        .fetch_all(&mut *tx)
-        .await?;
-    let marked = |m: &str| {
-        rows.iter()
-            .any(|r| r.try_get::<&str, _>(0).is_ok_and(|v| v == m))
-    };
-    if w.replay.is_some() && !marked("replay") {
-        return Err(Stop::Refused(SignInCommit::Replayed));
+    let mut conn = p.acquire().await?;
+    let run = tokio::spawn(async move {
+        let res = sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
+            .execute(&mut *conn)
+            .await;
+        if res.is_err() {
+            // Fails harmlessly when the transaction never began or SQLite ended it already.
+            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+        }
+        res
+    });
+    let res = run
+        .await
+        .map_err(|e| Stop::Batch(format!("the sign-in's transaction task stopped: {e}")))?;
+    match res {
+        Ok(_) => Ok(()),
+        Err(sqlx::Error::Database(db))
+            if db.is_unique_violation() && db.message().contains("replay_cache") =>
+        {
+            Err(Stop::Refused(SignInCommit::Replayed))
+        }
+        Err(sqlx::Error::Database(db))
+            if db.kind() == sqlx::error::ErrorKind::CheckViolation
+                && db.message().contains("pending_login_consumed") =>
+        {
+            Err(Stop::Refused(SignInCommit::PendingGone))
+        }
+        Err(e) => Err(Stop::Sql(e)),
     }
-    if w.pending.is_some() && !marked("pending") {
-        return Err(Stop::Refused(SignInCommit::PendingGone));
-    }
-    tx.commit().await?;
-    Ok(())
 }
+
+/// The temporary table (one per SQLite connection, created when it opens) whose CHECK turns "the
+/// pending login was already consumed" into an error inside a sign-in's batch. It holds at most
+/// one row (`id` 1, replaced each time).
+pub(super) const SQLITE_SIGN_IN_GUARD: &str = "CREATE TEMP TABLE IF NOT EXISTS sign_in_guard (\
+     id INTEGER PRIMARY KEY CHECK (id = 1), \
+     pending_login_consumed INTEGER NOT NULL CHECK (pending_login_consumed = 1))";
 
 const SESSION_INSERT: &str = "INSERT INTO sessions (id, tenant_id, user_id, token_hash, auth_method, created_at, expires_at, revoked_at, ip, user_agent, connection_id, idp_groups) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
