@@ -204,7 +204,7 @@ impl Store {
     /// of the same person: the caller re-reads and links).
     pub async fn commit_sign_in(&self, w: &SignInWrite<'_>) -> Result<SignInCommit> {
         let res: std::result::Result<(), Stop> = match self {
-            Self::Sqlite(p) => commit_sign_in_sqlite(p, w).await,
+            Self::Sqlite(s) => commit_sign_in_sqlite(s.writer(), w).await,
             Self::Postgres(p) => {
                 async {
                     let mut tx = p.begin().await?;
@@ -270,7 +270,7 @@ impl Store {
         let q = "SELECT id, tenant_id, connection_id, relay_state, browser_binding, return_to, created_at, expires_at, invitation_id, purpose \
                  FROM pending_logins WHERE id = $1 AND tenant_id = $2 AND connection_id = $3";
         Ok(
-            on_pool!(self, p => sqlx::query_as::<_, PendingLogin>(q).bind(id).bind(tenant_id).bind(connection_id).fetch_optional(p).await?),
+            on_reader!(self, p => sqlx::query_as::<_, PendingLogin>(q).bind(id).bind(tenant_id).bind(connection_id).fetch_optional(p).await?),
         )
     }
 }
