@@ -112,15 +112,23 @@ measure_cpu() {
   echo "$rps $p99 $(python3 -c "import os,sys; t=os.sysconf('SC_CLK_TCK'); print(round((int(sys.argv[2])-int(sys.argv[1]))/t*1e6/max(int(sys.argv[3]),1),1))" "$before" "$after" "$reqs")"
 }
 
-# The response minter: $LANYARD_MINT_BIN when given, else one release build of the example.
+# mint_bin [EXAMPLE] : a load tool, an example of lanyard-saml (its release build is light:
+# aws-lc-rs): mint_responses (the default), mint_jwts or bench_op. The response minter is
+# $LANYARD_MINT_BIN when given, and the other two are taken from its directory when they are there
+# (one prebuilt set, one variable); else one release build of the example.
 mint_bin() {
+  local example=${1:-mint_responses} built
   if [ -n "${LANYARD_MINT_BIN:-}" ]; then
     [ -x "$LANYARD_MINT_BIN" ] || { echo "LANYARD_MINT_BIN=$LANYARD_MINT_BIN is not an executable" >&2; exit 1; }
-    echo "$LANYARD_MINT_BIN"; return
+    if [ "$example" = mint_responses ]; then echo "$LANYARD_MINT_BIN"; return; fi
+    built="$(dirname "$LANYARD_MINT_BIN")/$example"
+    if [ -x "$built" ]; then echo "$built"; return; fi
   fi
-  echo "==> building the response minter" >&2
-  cargo build --release -p lanyard-saml --example mint_responses --locked -q >&2
-  echo "${CARGO_TARGET_DIR:-$PWD/target}/release/examples/mint_responses"
+  echo "==> building the $example example" >&2
+  cargo build --release -p lanyard-saml --example "$example" --locked -q >&2
+  built="${CARGO_TARGET_DIR:-$PWD/target}/release/examples/$example"
+  [ -x "$built" ] || { echo "$example was not built at $built" >&2; exit 1; }
+  echo "$built"
 }
 
 # bench_connection BASE API_KEY IDP_ENTITY_ID : creates the `bench` SAML connection of tenant
@@ -140,18 +148,29 @@ PY
   [ "$code" = 201 ] || [ "$code" = 200 ] || { echo "creating the connection: $code $(cat "$work/conn.out")" >&2; exit 1; }
 }
 
-# signin_wrk BASE BODIES OUT [DURATION_S] : wrk + acs.lua posting each body of BODIES once to
-# BASE's ACS ($acs_path) with -t$threads -c$conns, until every thread has used its share (or
-# DURATION_S, default 600), wrk's output in OUT. Extra acs.lua settings (SIGNIN_LOG_DIR,
-# SIGNIN_RATE) come from the environment. Runs in the foreground; `signin_wrk … &` to act
-# during the run.
-signin_wrk() {
-  local base=$1 bodies=$2 out=$3 secs=${4:-600} done_dir wrk_pid
+# wrk_until_done LUA URL OUT SECS [NAME=VALUE…] : wrk -t$threads -c$conns with a sign-in script
+# (acs.lua, oidc.lua) and those settings in its environment, until every thread has left its mark
+# in SIGNIN_DONE_DIR (its share is used up; wrk's main thread would otherwise sleep for all of
+# -d) or SECS have passed; wrk's output in OUT. wrk is a direct child of the caller's shell (`env`
+# execs it), so a caller that runs this in the background can find and pause it.
+wrk_until_done() {
+  local lua=$1 url=$2 out=$3 secs=$4 done_dir wrk_pid
+  shift 4
   done_dir=$(mktemp -d -p "$work")
-  SIGNIN_BODIES="$bodies" SIGNIN_THREADS=$threads SIGNIN_PATH="$acs_path" SIGNIN_DONE_DIR="$done_dir" \
-    wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 10s --latency -s bench/signin-load/acs.lua "$base$acs_path" >"$out" &
+  env "$@" SIGNIN_THREADS="$threads" SIGNIN_DONE_DIR="$done_dir" \
+    wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 10s --latency -s "$lua" "$url" >"$out" &
   wrk_pid=$!
   while kill -0 "$wrk_pid" 2>/dev/null && [ "$(ls "$done_dir" | wc -l)" -lt "$threads" ]; do sleep 0.05; done
   kill -INT "$wrk_pid" 2>/dev/null || true
   wait "$wrk_pid" || true
+}
+
+# signin_wrk BASE BODIES OUT [DURATION_S] : acs.lua posting each body of BODIES once to BASE's ACS
+# ($acs_path), through wrk_until_done (DURATION_S default 600). Extra acs.lua settings
+# (SIGNIN_LOG_DIR, SIGNIN_RATE) come from the environment. Runs in the foreground; `signin_wrk … &`
+# to act during the run.
+signin_wrk() {
+  local base=$1 bodies=$2 out=$3 secs=${4:-600}
+  wrk_until_done bench/signin-load/acs.lua "$base$acs_path" "$out" "$secs" \
+    SIGNIN_BODIES="$bodies" SIGNIN_PATH="$acs_path"
 }

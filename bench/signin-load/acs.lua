@@ -1,17 +1,19 @@
--- wrk script for bench/signin-load: POSTs each pre-minted SAML response exactly once to the ACS
--- (this thread's share of the file: line i goes to thread i mod SIGNIN_THREADS), and counts as a
+-- wrk script for bench/signin-load: sends each pre-minted answer exactly once — a SAML response
+-- POSTed to the ACS, or (SIGNIN_METHOD=GET) a JWT as the query of the JWT verify URL — (this
+-- thread's share of the file: line i goes to thread i mod SIGNIN_THREADS), and counts as a
 -- sign-in only a 303 that sets a session cookie. A thread whose share is used up stops; while it
--- drains, its connections send GET /healthz (counted apart, never as sign-ins). Each thread reads
--- the file as it goes (not all at start): a 10-minute soak needs gigabytes of bodies, more than a
--- LuaJIT state may hold.
--- Environment: SIGNIN_BODIES (file, one form body a line), SIGNIN_THREADS, SIGNIN_PATH (ACS path).
+-- drains, its connections send GET /healthz every 10 ms (counted apart, never as sign-ins). Each
+-- thread reads the file as it goes (not all at start): a 10-minute soak needs gigabytes of
+-- bodies, more than a LuaJIT state may hold.
+-- Environment: SIGNIN_BODIES (file, one form body or query a line), SIGNIN_THREADS, SIGNIN_PATH
+-- (ACS or verify path), SIGNIN_METHOD (POST, the default, or GET).
 -- Optional, for bench/signin-load/reliability:
 --   SIGNIN_LOG_DIR  record every exchange in DIR/<thread>.log, so the checks after a kill -9 know
---                   what each body got: "S <line>" when the POST is handed to wrk, and
+--                   what each body got: "S <line>" when the request is handed to wrk, and
 --                   "R <line> <status> <error code or -> <session cookie or ->" for its answer.
---                   Each POST carries X-Request-Id: b<line> (line = 1-based line of the file),
---                   which the server echoes, so an answer is matched to its body even though
---                   wrk's response() does not say which request it answers.
+--                   Each sign-in request carries X-Request-Id: b<line> (line = 1-based line of
+--                   the file), which the server echoes, so an answer is matched to its body even
+--                   though wrk's response() does not say which request it answers.
 --   SIGNIN_RATE     a paced run (the soak) instead of a storm: sign-ins per second of the whole
 --                   run; each thread sends its k-th request no earlier than k / (RATE / threads)
 --                   seconds after its first (wrk's delay(), with LuaJIT's FFI for a ms clock), so
@@ -52,12 +54,19 @@ function init(args)
   statuses = ""
   post_headers = { ["Content-Type"] = "application/x-www-form-urlencoded" }
   path = os.getenv("SIGNIN_PATH")
+  method = os.getenv("SIGNIN_METHOD") or "POST"
   filler_request = wrk.format("GET", "/healthz")
 end
 
 -- This thread's next body and its 1-based line in the file (line i + 1 goes to thread i mod n),
--- or nil at the end of the file.
+-- or nil at the end of the file. A body read ahead (by delay() or wrk's check call) is kept in
+-- `peeked` and handed out first.
 local function next_body()
+  if peeked ~= nil then
+    local body, line = peeked, peeked_line
+    peeked = nil
+    return body, line
+  end
   while not exhausted do
     local line = file:read("*l")
     if line == nil then
@@ -71,19 +80,35 @@ local function next_body()
   return nil
 end
 
-function request()
-  local body, line
-  if peeked then
-    body, line = peeked, peeked_line
-    peeked = nil
-  else
-    body, line = next_body()
+-- The next body without using it up (nil when this thread's share is all sent).
+local function peek_body()
+  if peeked == nil then peeked, peeked_line = next_body() end
+  return peeked
+end
+
+-- The sign-in request for BODY: a form POST, or a GET with BODY as the query; tagged with the
+-- line (X-Request-Id) when exchanges are logged.
+local function signin_request(body, line)
+  local headers = nil
+  if log then headers = { ["X-Request-Id"] = "b" .. line } end
+  if method == "GET" then
+    return wrk.format("GET", path .. "?" .. body, headers)
   end
+  if headers then
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+  else
+    headers = post_headers
+  end
+  return wrk.format("POST", path, headers, body)
+end
+
+function request()
   if verify_call then
     verify_call = false
-    peeked, peeked_line = body, line
-    if body ~= nil then return wrk.format("POST", path, post_headers, body) end
+    local body = peek_body()
+    if body ~= nil then return signin_request(body, peeked_line) end
   end
+  local body, line = next_body()
   if body == nil then
     return filler_request
   end
@@ -91,14 +116,15 @@ function request()
   if log then
     log:write("S ", line, "\n")
     log:flush()
-    return wrk.format("POST", path, {
-      ["Content-Type"] = "application/x-www-form-urlencoded",
-      ["X-Request-Id"] = "b" .. line,
-    }, body)
   end
-  return wrk.format("POST", path, post_headers, body)
+  return signin_request(body, line)
 end
 
+-- wrk asks delay() after each answer how long the connection waits before its next request.
+-- Paced (SIGNIN_RATE): until that request's slot. Otherwise no wait while this thread has bodies
+-- left, and 10 ms once its share is sent: the filler then hardly enters wrk's latency figures (a
+-- delay is not part of a request's latency), which otherwise a thread drained early would fill
+-- with /healthz answers.
 if os.getenv("SIGNIN_RATE") then
   local ffi = require("ffi")
   ffi.cdef([[
@@ -117,6 +143,11 @@ if os.getenv("SIGNIN_RATE") then
     local due = start_ms + scheduled * interval_ms
     scheduled = scheduled + 1
     if due > now then return math.floor(due - now) end
+    return 0
+  end
+else
+  function delay()
+    if peek_body() == nil then return 10 end
     return 0
   end
 end
@@ -141,7 +172,8 @@ local function session_cookie(headers)
 end
 
 function response(status, headers, body)
-  -- The ACS never answers 200 (a sign-in is a 303, a refusal a 4xx page): a 200 is filler.
+  -- The ACS and the verify URL never answer 200 (a sign-in is a 303, a refusal a 4xx page): a
+  -- 200 is filler.
   if status == 200 then
     filler = filler + 1
   else
@@ -162,8 +194,8 @@ function response(status, headers, body)
       if refused <= 5 then statuses = statuses .. " " .. status end
     end
   end
-  -- Done when every POST is answered; a POST that never got an answer (a socket error or a
-  -- timeout, which wrk reports itself) must not keep the thread on filler for the whole -d.
+  -- Done when every sign-in request is answered; one that never got an answer (a socket error
+  -- or a timeout, which wrk reports itself) must not keep the thread on filler for the whole -d.
   if ((exhausted and peeked == nil and answered >= sent) or filler > 5000) and not finished then
     -- wrk's main thread sleeps for -d whatever the threads do: leave a mark, and the harness
     -- interrupts wrk (SIGINT) once every thread has one; the summary then ends there.

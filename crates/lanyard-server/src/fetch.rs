@@ -119,16 +119,50 @@ async fn pinned_client(
     if let Some(r) = refusals.into_iter().next() {
         return Err(fail(refusal(r)));
     }
+    let client = cached_client(&host, addrs, policy.timeout)?;
+    Ok((client, parsed))
+}
+
+/// Clients already built, by the host and the exact (checked) addresses they are pinned to.
+/// Building one loads the system's root certificates (≈ 2 ms, most of an OIDC callback's cost
+/// under load), and a kept client reuses its connections to the IdP. The addresses are still
+/// resolved and checked on every request; only a client pinned to exactly those is reused.
+type ClientKey = (String, Vec<SocketAddr>, std::time::Duration);
+static CLIENTS: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<ClientKey, reqwest::Client>>,
+> = std::sync::LazyLock::new(Default::default);
+
+/// At most this many clients are kept (then the cache starts again empty): IdPs of every tenant,
+/// each at a few addresses.
+const MAX_CACHED_CLIENTS: usize = 1024;
+
+fn cached_client(
+    host: &str,
+    mut addrs: Vec<SocketAddr>,
+    timeout: std::time::Duration,
+) -> Result<reqwest::Client, Error> {
+    addrs.sort_unstable();
+    addrs.dedup();
+    let key: ClientKey = (host.to_owned(), addrs, timeout);
+    // A poisoned lock only means another request panicked mid-insert; the map is still whole.
+    let mut clients = CLIENTS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(c) = clients.get(&key) {
+        return Ok(c.clone());
+    }
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
-        .timeout(policy.timeout)
-        .connect_timeout(policy.timeout)
-        .resolve_to_addrs(&host, &addrs)
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .resolve_to_addrs(host, &key.1)
         .user_agent(concat!("lanyard/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| Error::Internal(format!("HTTP client: {e}")))?;
-    Ok((client, parsed))
+    if clients.len() >= MAX_CACHED_CLIENTS {
+        clients.clear();
+    }
+    clients.insert(key, client.clone());
+    Ok(client)
 }
 
 /// `256 KiB`, `1 MiB`.

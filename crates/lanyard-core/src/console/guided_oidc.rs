@@ -81,7 +81,13 @@ impl GuidedIdp {
         let issuer = trimmed.strip_suffix('/').unwrap_or(trimmed);
         let refuse = || self.refuse(trimmed);
         let rest = issuer.strip_prefix("https://").ok_or_else(refuse)?;
-        if rest.is_empty() || rest.contains(['?', '#', '@', ' ', '\\']) {
+        // One trailing `/` is forgiven above; a second one, or an empty path segment anywhere,
+        // is not the issuer the provider signs with (`iss` is compared exactly).
+        if rest.is_empty()
+            || rest.contains(['?', '#', '@', ' ', '\\'])
+            || rest.ends_with('/')
+            || rest.contains("//")
+        {
             return Err(refuse());
         }
         let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
@@ -162,12 +168,24 @@ impl GuidedIdp {
     }
 }
 
+/// A DNS name of two or more labels (letters, digits, inner hyphens; at most 63 bytes each, 253
+/// in all) whose last label is not all digits, and that a URL parser reads as a domain: an
+/// address (`https://10.0.0.5`) or a name a URL parser refuses (`https://a.5`, read as a broken
+/// IPv4 address) is no provider's issuer, and the endpoints derived from it would not parse.
 fn valid_host(host: &str) -> bool {
-    !host.is_empty()
-        && host.contains('.')
-        && host
-            .split('.')
-            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+    let labels: Vec<&str> = host.split('.').collect();
+    host.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            (1..=63).contains(&l.len())
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        })
+        && labels
+            .last()
+            .is_some_and(|t| !t.chars().all(|c| c.is_ascii_digit()))
+        && matches!(url::Host::parse(host), Ok(url::Host::Domain(_)))
 }
 
 /// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (hexadecimal).
@@ -221,6 +239,32 @@ mod tests {
             .settings("https://accounts.google.com")
             .unwrap();
         assert_eq!(g.attribute_preset, "google");
+    }
+
+    #[test]
+    fn fuzz_regression_numeric_or_unparsable_hosts_are_refused() {
+        // Found by the `guided_oidc` fuzz target: accepted, yet no URL parser reads them as a
+        // host name (`a.5` is a malformed IPv4 address to WHATWG URL parsing).
+        for bad in [
+            "https://a.5",
+            "https://aame.47",
+            "https://10.0.0.5",
+            "https://acme-.okta.com",
+            "https://-acme.okta.com",
+            "https://xn--.okta.com",
+            "https://h.311dea//",
+            "https://acme.okta.com//oauth2/default",
+            "https://acme.okta.com/oauth2//default",
+        ] {
+            assert!(GuidedIdp::Okta.settings(bad).is_err(), "{bad}");
+        }
+        let long = format!("https://{}.okta.com", "a".repeat(64));
+        assert!(GuidedIdp::Okta.settings(&long).is_err());
+        assert!(
+            GuidedIdp::Okta
+                .settings("https://sso.acme-corp.example")
+                .is_ok()
+        );
     }
 
     #[test]

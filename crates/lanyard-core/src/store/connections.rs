@@ -238,7 +238,7 @@ impl Store {
              WHERE f.tenant_id = $1 AND f.connection_id = $2 AND f.federation_id = $3"
         );
         Ok(
-            on_pool!(self, p => sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(q)).bind(tenant_id).bind(connection_id).bind(federation_id).fetch_optional(p).await?),
+            on_reader!(self, p => sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(q)).bind(tenant_id).bind(connection_id).bind(federation_id).fetch_optional(p).await?),
         )
     }
 

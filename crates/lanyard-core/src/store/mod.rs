@@ -26,15 +26,59 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations
 
 #[derive(Clone, Debug)]
 pub enum Store {
-    Sqlite(SqlitePool),
+    Sqlite(SqliteStore),
     Postgres(PgPool),
 }
+
+/// The SQLite store's two pools: ONE connection that writes (every write and every
+/// transaction: SQLite admits one writer at a time), and a few read-only ones for the lookups
+/// on the sign-in and session paths ([`on_reader!`]). In WAL mode readers run beside the writer
+/// and see every transaction committed before they start, so a read there never waits for the
+/// writer's queue — one round trip less on the writer per sign-in.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// The one writing connection (use it for anything that writes).
+    pub fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    /// The read-only connections.
+    pub fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
+}
+
+/// Read-only connections beside the writer (the CPU count here is 2; more would only queue in
+/// the kernel).
+const SQLITE_READERS: u32 = 4;
 
 /// Runs `$body` with `$pool` bound to the concrete pool: one text, two instantiations.
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match $store {
-            Store::Sqlite($pool) => $body,
+            Store::Sqlite(s) => {
+                let $pool = s.writer();
+                $body
+            }
+            Store::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Like [`on_pool!`] for a read-only lookup on a hot path: SQLite's read-only connections
+/// ([`SqliteStore::reader`]), PostgreSQL's one pool.
+macro_rules! on_reader {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            Store::Sqlite(s) => {
+                let $pool = s.reader();
+                $body
+            }
             Store::Postgres($pool) => $body,
         }
     };
@@ -228,25 +272,51 @@ impl Store {
     }
 
     pub async fn connect_sqlite(opts: SqliteConnectOptions) -> Result<Self> {
+        let in_memory = opts.get_filename().to_string_lossy().contains(":memory:");
+        let reader_opts = opts
+            .clone()
+            .read_only(true)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
         let opts = opts
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
+            // Temporary tables (the sign-in guard) in memory, never in a file.
+            .pragma("temp_store", "memory")
             .busy_timeout(Duration::from_secs(5));
-        // One connection: SQLite lets one writer in at a time, and with several connections
-        // the others spin in SQLite's busy handler (sleeps of 1, 2, 5, 10… ms) — the sign-in
-        // ceiling issue 17 measured. With one, statements queue in the pool (async, in order)
-        // and never sleep; reads are a few µs each and the session check is cached per node
-        // (`session::cache`). No store method takes a second connection while it holds one
-        // (each transaction runs inside one method), so one cannot deadlock. The busy timeout
-        // still covers other processes (`lanyard admin` beside `serve`).
-        let pool = SqlitePoolOptions::new()
+        // One writing connection: SQLite lets one writer in at a time, and with several
+        // connections the others spin in SQLite's busy handler (sleeps of 1, 2, 5, 10… ms) —
+        // the sign-in ceiling issue 17 measured. With one, statements queue in the pool (async,
+        // in order) and never sleep. No store method takes a second connection while it holds
+        // one (each transaction runs inside one method), so one cannot deadlock. The busy
+        // timeout still covers other processes (`lanyard admin` beside `serve`).
+        let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(5))
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::query(signin::SQLITE_SIGN_IN_GUARD)
+                        .execute(conn)
+                        .await
+                        .map(|_| ())
+                })
+            })
             .connect_with(opts)
             .await?;
-        Ok(Self::Sqlite(pool))
+        // Opened after the writer created the file. An in-memory database exists only in its
+        // own connection: there the writer serves the reads too.
+        let reader = if in_memory {
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(SQLITE_READERS)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect_with(reader_opts)
+                .await?
+        };
+        Ok(Self::Sqlite(SqliteStore { writer, reader }))
     }
 
     pub async fn connect_postgres(opts: PgConnectOptions) -> Result<Self> {
@@ -273,7 +343,10 @@ impl Store {
     /// Applies the embedded migrations of this backend; idempotent.
     pub async fn migrate(&self) -> Result<()> {
         match self {
-            Self::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await.map_err(Error::Migration),
+            Self::Sqlite(s) => SQLITE_MIGRATIONS
+                .run(s.writer())
+                .await
+                .map_err(Error::Migration),
             Self::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await.map_err(Error::Migration),
         }
     }
@@ -315,6 +388,7 @@ impl Store {
 }
 
 mod audit;
+mod batch;
 mod connections;
 mod content;
 mod content_contacts;
@@ -336,5 +410,5 @@ pub use device::{DeviceConsume, DeviceGrantRow};
 pub use provider::{
     AppRow, AuthRequestRow, CodeOutcome, GrantRow, LogoutJob, RefreshOutcome, SigningKeyRow,
 };
-use provisioning::apply_changes;
 pub use provisioning::{Changes, UserFilter};
+use provisioning::{apply_changes, changes_statements, execute_statement};

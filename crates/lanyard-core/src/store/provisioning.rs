@@ -90,81 +90,89 @@ impl Changes {
     }
 }
 
-/// Executes a [`Changes`] inside the open transaction `$tx` (one text per statement, both pools).
-macro_rules! apply_changes {
-    ($tx:expr, $c:expr) => {{
+/// Every statement of a [`Changes`], in order, each handed to `$emit!($ctx, SQL, q => BINDS)`
+/// (one text per statement, both pools; `BINDS` binds `$1…` onto `q` in order). The one list
+/// both ways of running it share: statement by statement in a transaction ([`apply_changes!`])
+/// and, on SQLite, as one batch of a sign-in (`store::signin`).
+macro_rules! changes_statements {
+    ($c:expr, $emit:ident, $ctx:expr) => {{
         let c: &Changes = $c;
         for u in &c.insert_users {
-            bind_user_insert!(sqlx::query(USER_INSERT), u).execute(&mut *$tx).await?;
+            $emit!($ctx, USER_INSERT, q => bind_user_insert!(q, u));
         }
         for u in &c.update_users {
-            bind_user_update!(sqlx::query(USER_UPDATE), u).execute(&mut *$tx).await?;
+            $emit!($ctx, USER_UPDATE, q => bind_user_update!(q, u));
         }
         for user in &c.password_change_done {
-            sqlx::query("UPDATE users SET must_change_password = FALSE WHERE id = $1")
-                .bind(user).execute(&mut *$tx).await?;
+            $emit!($ctx, "UPDATE users SET must_change_password = FALSE WHERE id = $1", q => q.bind(user));
         }
         for user in &c.sso_state_none {
-            sqlx::query("UPDATE users SET sso_state = 'none', updated_at = $2 WHERE id = $1")
-                .bind(user).bind(c.at).execute(&mut *$tx).await?;
+            $emit!($ctx, "UPDATE users SET sso_state = 'none', updated_at = $2 WHERE id = $1", q => q.bind(user).bind(c.at));
         }
         for user in &c.sso_exempt_on {
-            sqlx::query("UPDATE users SET sso_exempt = TRUE, updated_at = $2 WHERE id = $1")
-                .bind(user).bind(c.at).execute(&mut *$tx).await?;
+            $emit!($ctx, "UPDATE users SET sso_exempt = TRUE, updated_at = $2 WHERE id = $1", q => q.bind(user).bind(c.at));
         }
         for (conn, user) in &c.unlink {
-            sqlx::query("DELETE FROM federated_identities WHERE connection_id = $1 AND user_id = $2")
-                .bind(conn).bind(user).execute(&mut *$tx).await?;
+            $emit!($ctx, "DELETE FROM federated_identities WHERE connection_id = $1 AND user_id = $2", q => q.bind(conn).bind(user));
         }
         for f in &c.link {
-            sqlx::query("INSERT INTO federated_identities (tenant_id, connection_id, federation_id, user_id, created_at, last_login_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(&f.tenant_id).bind(&f.connection_id).bind(&f.federation_id).bind(&f.user_id).bind(f.created_at).bind(f.last_login_at)
-                .execute(&mut *$tx).await?;
+            $emit!($ctx, "INSERT INTO federated_identities (tenant_id, connection_id, federation_id, user_id, created_at, last_login_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                q => q.bind(&f.tenant_id).bind(&f.connection_id).bind(&f.federation_id).bind(&f.user_id).bind(f.created_at).bind(f.last_login_at));
         }
         for (conn, fid, at) in &c.touch_links {
-            sqlx::query("UPDATE federated_identities SET last_login_at = $3 WHERE connection_id = $1 AND federation_id = $2")
-                .bind(conn).bind(fid).bind(at).execute(&mut *$tx).await?;
+            $emit!($ctx, "UPDATE federated_identities SET last_login_at = $3 WHERE connection_id = $1 AND federation_id = $2",
+                q => q.bind(conn).bind(fid).bind(at));
         }
         for user in &c.revoke_sessions_of {
-            sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
-                .bind(user).bind(c.at).execute(&mut *$tx).await?;
-            sqlx::query(sqlx::AssertSqlSafe(super::provider::enqueue_logouts_of_user()))
-                .bind(user).bind(c.at).execute(&mut *$tx).await?;
+            $emit!($ctx, "UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL", q => q.bind(user).bind(c.at));
+            $emit!($ctx, sqlx::AssertSqlSafe(super::provider::enqueue_logouts_of_user()), q => q.bind(user).bind(c.at));
         }
         for user in &c.revoke_api_tokens_of {
-            sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
-                .bind(user).bind(c.at).execute(&mut *$tx).await?;
+            $emit!($ctx, "UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL", q => q.bind(user).bind(c.at));
         }
         for (user, purpose) in &c.close_open_links {
-            sqlx::query("UPDATE user_links SET used_at = $3 WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL")
-                .bind(user).bind(purpose.as_str()).bind(c.at).execute(&mut *$tx).await?;
+            $emit!($ctx, "UPDATE user_links SET used_at = $3 WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL",
+                q => q.bind(user).bind(purpose.as_str()).bind(c.at));
         }
         for (l, hash) in &c.new_links {
-            sqlx::query("INSERT INTO user_links (id, tenant_id, user_id, purpose, token_hash, sealed_token, connection_id, created_at, expires_at, used_at, declined_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
-                .bind(&l.id).bind(&l.tenant_id).bind(&l.user_id).bind(l.purpose.as_str()).bind(hash.as_slice())
-                .bind(&l.sealed_token).bind(&l.connection_id).bind(l.created_at).bind(l.expires_at).bind(l.used_at).bind(l.declined_at)
-                .execute(&mut *$tx).await?;
+            $emit!($ctx, "INSERT INTO user_links (id, tenant_id, user_id, purpose, token_hash, sealed_token, connection_id, created_at, expires_at, used_at, declined_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                q => q.bind(&l.id).bind(&l.tenant_id).bind(&l.user_id).bind(l.purpose.as_str()).bind(hash.as_slice())
+                    .bind(&l.sealed_token).bind(&l.connection_id).bind(l.created_at).bind(l.expires_at).bind(l.used_at).bind(l.declined_at));
         }
         for id in &c.use_links {
-            sqlx::query("UPDATE user_links SET used_at = $2 WHERE id = $1 AND used_at IS NULL")
-                .bind(id).bind(c.at).execute(&mut *$tx).await?;
+            $emit!($ctx, "UPDATE user_links SET used_at = $2 WHERE id = $1 AND used_at IS NULL", q => q.bind(id).bind(c.at));
         }
         for id in &c.decline_links {
-            sqlx::query("UPDATE user_links SET declined_at = $2 WHERE id = $1 AND used_at IS NULL")
-                .bind(id).bind(c.at).execute(&mut *$tx).await?;
+            $emit!($ctx, "UPDATE user_links SET declined_at = $2 WHERE id = $1 AND used_at IS NULL", q => q.bind(id).bind(c.at));
         }
         for m in &c.outbox {
-            sqlx::query(OUTBOX_INSERT)
-                .bind(&m.id).bind(&m.tenant_id).bind(&m.to).bind(&m.subject).bind(&m.body)
-                .bind(m.status.as_str()).bind(m.created_at).bind(m.next_attempt_at).bind(m.attempts)
-                .bind(&m.last_error).bind(m.sent_at)
-                .execute(&mut *$tx).await?;
+            $emit!($ctx, OUTBOX_INSERT,
+                q => q.bind(&m.id).bind(&m.tenant_id).bind(&m.to).bind(&m.subject).bind(&m.body)
+                    .bind(m.status.as_str()).bind(m.created_at).bind(m.next_attempt_at).bind(m.attempts)
+                    .bind(&m.last_error).bind(m.sent_at));
         }
         for a in &c.audit {
-            bind_audit!(sqlx::query(AUDIT_INSERT), a).execute(&mut *$tx).await?;
+            $emit!($ctx, AUDIT_INSERT, q => bind_audit!(q, a));
         }
     }};
+}
+pub(super) use changes_statements;
+
+/// Runs one statement of [`changes_statements!`] in the open transaction `$tx`.
+macro_rules! execute_statement {
+    ($tx:expr, $sql:expr, $q:ident => $bind:expr) => {{
+        let $q = sqlx::query($sql);
+        $bind.execute(&mut *$tx).await?;
+    }};
+}
+pub(super) use execute_statement;
+
+/// Executes a [`Changes`] inside the open transaction `$tx`, statement by statement.
+macro_rules! apply_changes {
+    ($tx:expr, $c:expr) => {
+        changes_statements!($c, execute_statement, $tx)
+    };
 }
 pub(super) use apply_changes;
 

@@ -32,7 +32,7 @@ impl Store {
     pub async fn session_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<SessionView>> {
         let q = format!("{SESSION_VIEW} WHERE s.token_hash = $1");
         Ok(
-            on_pool!(self, p => sqlx::query_as::<_, SessionView>(sqlx::AssertSqlSafe(q)).bind(token_hash).fetch_optional(p).await?),
+            on_reader!(self, p => sqlx::query_as::<_, SessionView>(sqlx::AssertSqlSafe(q)).bind(token_hash).fetch_optional(p).await?),
         )
     }
 

@@ -56,6 +56,8 @@ pub enum SignInCommit {
 enum Stop {
     Refused(SignInCommit),
     Sql(sqlx::Error),
+    /// A statement of the SQLite batch bound the wrong number of arguments (a defect).
+    Batch(String),
 }
 
 impl From<sqlx::Error> for Stop {
@@ -64,12 +66,132 @@ impl From<sqlx::Error> for Stop {
     }
 }
 
-const REPLAY_INSERT: &str = "INSERT INTO replay_cache (connection_id, assertion_id, expires_at) VALUES ($1, $2, $3) \
-     ON CONFLICT (connection_id, assertion_id) DO UPDATE SET expires_at = excluded.expires_at \
-     WHERE replay_cache.expires_at <= $4";
+/// The replay record's upsert: a live record blocks it (no row changes), an expired one is renewed.
+macro_rules! replay_insert_sql {
+    () => {
+        "INSERT INTO replay_cache (connection_id, assertion_id, expires_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (connection_id, assertion_id) DO UPDATE SET expires_at = excluded.expires_at \
+         WHERE replay_cache.expires_at <= $4"
+    };
+}
 
-const PENDING_DELETE: &str =
-    "DELETE FROM pending_logins WHERE id = $1 AND tenant_id = $2 AND connection_id = $3";
+macro_rules! pending_delete_sql {
+    () => {
+        "DELETE FROM pending_logins WHERE id = $1 AND tenant_id = $2 AND connection_id = $3"
+    };
+}
+
+const REPLAY_INSERT: &str = replay_insert_sql!();
+const PENDING_DELETE: &str = pending_delete_sql!();
+
+/// Binds a [`SessionWrite`]'s session onto [`SESSION_INSERT`].
+macro_rules! bind_session {
+    ($q:expr, $sw:expr) => {{
+        let s = $sw.session;
+        $q.bind(&s.id)
+            .bind(&s.tenant_id)
+            .bind(&s.user_id)
+            .bind($sw.token_hash)
+            .bind(&s.auth_method)
+            .bind(s.created_at)
+            .bind(s.expires_at)
+            .bind(s.revoked_at)
+            .bind(&s.ip)
+            .bind(&s.user_agent)
+            .bind(&s.connection_id)
+            .bind(&s.idp_groups)
+    }};
+}
+
+/// Appends one statement of [`changes_statements!`] to the batch `$b`.
+macro_rules! batch_statement {
+    ($b:expr, $sql:expr, $q:ident => $bind:expr) => {{
+        let $q = $b.stmt($sql);
+        $bind;
+    }};
+}
+
+/// The SQLite form of [`Store::commit_sign_in`]: the same statements in the same order, sent as
+/// ONE batch from `BEGIN IMMEDIATE` to `COMMIT` — one round trip to the connection's thread
+/// instead of one per statement (each round trip wakes two threads while the store's single
+/// SQLite connection is held; that latency, not the CPU, was the sign-in ceiling).
+///
+/// The checks that refuse a sign-in are statements that fail, so the batch stops there: the
+/// replay record is a plain INSERT after an expired record of the same assertion is deleted (a
+/// live one is a unique violation), and the pending login's DELETE is followed by a guard row
+/// whose CHECK fails unless exactly one row went (`sign_in_guard`, a temporary table of each
+/// connection, see [`SQLITE_SIGN_IN_GUARD`]). On any failure the batch is rolled back.
+///
+/// The batch runs in a task of its own that holds the connection until `COMMIT` or `ROLLBACK`:
+/// if the request is dropped half-way (the client went away), the transaction still ends, and
+/// the connection never returns to the pool inside one.
+async fn commit_sign_in_sqlite(
+    p: &SqlitePool,
+    w: &SignInWrite<'_>,
+) -> std::result::Result<(), Stop> {
+    let mut b = batch::SqliteBatch::default();
+    b.stmt("BEGIN IMMEDIATE");
+    if let Some(r) = &w.replay {
+        b.stmt("DELETE FROM replay_cache WHERE connection_id = $1 AND assertion_id = $2 AND expires_at <= $3")
+            .bind(r.connection_id)
+            .bind(r.assertion_id)
+            .bind(w.now);
+        b.stmt("INSERT INTO replay_cache (connection_id, assertion_id, expires_at) VALUES ($1, $2, $3)")
+            .bind(r.connection_id)
+            .bind(r.assertion_id)
+            .bind(r.expires_at);
+    }
+    if let Some(pl) = &w.pending {
+        b.stmt(PENDING_DELETE)
+            .bind(pl.id)
+            .bind(pl.tenant_id)
+            .bind(pl.connection_id);
+        b.stmt("INSERT OR REPLACE INTO temp.sign_in_guard (id, pending_login_consumed) VALUES (1, changes())");
+    }
+    changes_statements!(w.changes, batch_statement, b);
+    if let Some(sw) = &w.session {
+        bind_session!(b.stmt(SESSION_INSERT), sw);
+        bind_audit!(b.stmt(AUDIT_INSERT), sw.audit);
+    }
+    b.stmt("COMMIT");
+    let (sql, args) = b.finish().map_err(Stop::Batch)?;
+    let mut conn = p.acquire().await?;
+    let run = tokio::spawn(async move {
+        let res = sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
+            .execute(&mut *conn)
+            .await;
+        if res.is_err() {
+            // Fails harmlessly when the transaction never began or SQLite ended it already.
+            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+        }
+        res
+    });
+    let res = run
+        .await
+        .map_err(|e| Stop::Batch(format!("the sign-in's transaction task stopped: {e}")))?;
+    match res {
+        Ok(_) => Ok(()),
+        Err(sqlx::Error::Database(db))
+            if db.is_unique_violation() && db.message().contains("replay_cache") =>
+        {
+            Err(Stop::Refused(SignInCommit::Replayed))
+        }
+        Err(sqlx::Error::Database(db))
+            if db.kind() == sqlx::error::ErrorKind::CheckViolation
+                && db.message().contains("pending_login_consumed") =>
+        {
+            Err(Stop::Refused(SignInCommit::PendingGone))
+        }
+        Err(e) => Err(Stop::Sql(e)),
+    }
+}
+
+/// The temporary table (one per SQLite connection, created when it opens) whose CHECK turns "the
+/// pending login was already consumed" into an error inside a sign-in's batch. It holds at most
+/// one row (`id` 1, replaced each time).
+pub(super) const SQLITE_SIGN_IN_GUARD: &str = "CREATE TEMP TABLE IF NOT EXISTS sign_in_guard (\
+     id INTEGER PRIMARY KEY CHECK (id = 1), \
+     pending_login_consumed INTEGER NOT NULL CHECK (pending_login_consumed = 1))";
 
 const SESSION_INSERT: &str = "INSERT INTO sessions (id, tenant_id, user_id, token_hash, auth_method, created_at, expires_at, revoked_at, ip, user_agent, connection_id, idp_groups) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
@@ -81,41 +203,58 @@ impl Store {
     /// Unique violations of the changes map as in [`Store::apply`] (a concurrent first sign-in
     /// of the same person: the caller re-reads and links).
     pub async fn commit_sign_in(&self, w: &SignInWrite<'_>) -> Result<SignInCommit> {
-        let res: std::result::Result<(), Stop> = on_pool!(self, p => async {
-            let mut tx = p.begin().await?;
-            if let Some(r) = &w.replay {
-                let n = sqlx::query(REPLAY_INSERT)
-                    .bind(r.connection_id).bind(r.assertion_id).bind(r.expires_at).bind(w.now)
-                    .execute(&mut *tx).await?.rows_affected();
-                if n != 1 {
-                    return Err(Stop::Refused(SignInCommit::Replayed));
+        let res: std::result::Result<(), Stop> = match self {
+            Self::Sqlite(s) => commit_sign_in_sqlite(s.writer(), w).await,
+            Self::Postgres(p) => {
+                async {
+                    let mut tx = p.begin().await?;
+                    if let Some(r) = &w.replay {
+                        let n = sqlx::query(REPLAY_INSERT)
+                            .bind(r.connection_id)
+                            .bind(r.assertion_id)
+                            .bind(r.expires_at)
+                            .bind(w.now)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                        if n != 1 {
+                            return Err(Stop::Refused(SignInCommit::Replayed));
+                        }
+                    }
+                    if let Some(pl) = &w.pending {
+                        let n = sqlx::query(PENDING_DELETE)
+                            .bind(pl.id)
+                            .bind(pl.tenant_id)
+                            .bind(pl.connection_id)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                        if n != 1 {
+                            return Err(Stop::Refused(SignInCommit::PendingGone));
+                        }
+                    }
+                    apply_changes!(tx, w.changes);
+                    if let Some(sw) = &w.session {
+                        bind_session!(sqlx::query(SESSION_INSERT), sw)
+                            .execute(&mut *tx)
+                            .await?;
+                        bind_audit!(sqlx::query(AUDIT_INSERT), sw.audit)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
                 }
+                .await
             }
-            if let Some(pl) = &w.pending {
-                let n = sqlx::query(PENDING_DELETE)
-                    .bind(pl.id).bind(pl.tenant_id).bind(pl.connection_id)
-                    .execute(&mut *tx).await?.rows_affected();
-                if n != 1 {
-                    return Err(Stop::Refused(SignInCommit::PendingGone));
-                }
-            }
-            apply_changes!(tx, w.changes);
-            if let Some(sw) = &w.session {
-                let s = sw.session;
-                sqlx::query(SESSION_INSERT)
-                    .bind(&s.id).bind(&s.tenant_id).bind(&s.user_id).bind(sw.token_hash).bind(&s.auth_method)
-                    .bind(s.created_at).bind(s.expires_at).bind(s.revoked_at).bind(&s.ip).bind(&s.user_agent)
-                    .bind(&s.connection_id).bind(&s.idp_groups)
-                    .execute(&mut *tx).await?;
-                bind_audit!(sqlx::query(AUDIT_INSERT), sw.audit).execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            Ok(())
-        }.await);
+        };
         match res {
             Ok(()) => Ok(SignInCommit::Committed),
             Err(Stop::Refused(why)) => Ok(why),
             Err(Stop::Sql(e)) => Err(Self::map_changes_conflict(e, w.changes)),
+            Err(Stop::Batch(why)) => Err(Error::Internal(format!(
+                "the sign-in's statements do not match their arguments: {why}"
+            ))),
         }
     }
 
@@ -131,7 +270,7 @@ impl Store {
         let q = "SELECT id, tenant_id, connection_id, relay_state, browser_binding, return_to, created_at, expires_at, invitation_id, purpose \
                  FROM pending_logins WHERE id = $1 AND tenant_id = $2 AND connection_id = $3";
         Ok(
-            on_pool!(self, p => sqlx::query_as::<_, PendingLogin>(q).bind(id).bind(tenant_id).bind(connection_id).fetch_optional(p).await?),
+            on_reader!(self, p => sqlx::query_as::<_, PendingLogin>(q).bind(id).bind(tenant_id).bind(connection_id).fetch_optional(p).await?),
         )
     }
 }

@@ -47,35 +47,45 @@ impl DnsPeer {
     fn start() -> Self {
         let records = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(records.path(), "{}").unwrap();
-        // A free UDP port (the server binds UDP and TCP on it).
-        let port = std::net::UdpSocket::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/dns/serve.py");
-        let mut child = Command::new(peer_python())
-            .arg(&script)
-            .arg(port.to_string())
-            .arg(records.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx.recv_timeout(Duration::from_secs(15)).unwrap_or_default();
-        assert_eq!(line.trim(), "ready", "the DNS peer did not start");
-        Self {
-            child,
-            records,
-            addr: ([127, 0, 0, 1], port).into(),
+        // A port free for UDP may be taken for TCP (the server binds both): a peer that does
+        // not come up is tried again on another port, and waited for generously (Python starts
+        // slowly on a loaded machine).
+        for attempt in 1..=3 {
+            let port = std::net::UdpSocket::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let script =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/dns/serve.py");
+            let mut child = Command::new(peer_python())
+                .arg(&script)
+                .arg(port.to_string())
+                .arg(records.path())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .unwrap();
+            let (tx, rx) = std::sync::mpsc::channel();
+            let stdout = child.stdout.take().unwrap();
+            std::thread::spawn(move || {
+                let mut line = String::new();
+                let _ = BufReader::new(stdout).read_line(&mut line);
+                let _ = tx.send(line);
+            });
+            let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
+            if line.trim() == "ready" {
+                return Self {
+                    child,
+                    records,
+                    addr: ([127, 0, 0, 1], port).into(),
+                };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            eprintln!("the DNS peer did not start on port {port} (attempt {attempt} of 3)");
         }
+        panic!("the DNS peer did not start (3 attempts; its errors are above)");
     }
 
     fn publish(&self, records: serde_json::Value) {

@@ -125,17 +125,20 @@ async fn acs_with(
 pub async fn count(store: &Store, sql: &str) -> i64 {
     let q = sqlx::AssertSqlSafe(sql.to_owned());
     match store {
-        Store::Sqlite(p) => sqlx::query_scalar::<_, i64>(q).fetch_one(p).await.unwrap(),
+        Store::Sqlite(s) => sqlx::query_scalar::<_, i64>(q)
+            .fetch_one(s.writer())
+            .await
+            .unwrap(),
         Store::Postgres(p) => sqlx::query_scalar::<_, i64>(q).fetch_one(p).await.unwrap(),
     }
 }
 
 async fn exec(store: &Store, sqlite: &[&str], postgres: &[&str]) {
     match store {
-        Store::Sqlite(p) => {
+        Store::Sqlite(db) => {
             for s in sqlite {
                 sqlx::raw_sql(sqlx::AssertSqlSafe(s.to_string()))
-                    .execute(p)
+                    .execute(db.writer())
                     .await
                     .unwrap();
             }

@@ -472,6 +472,33 @@ async fn o_kidmiss_one_refetch_and_rotation() {
     );
 }
 
+/// A burst of callbacks on a cold key cache (after a start) costs the provider ONE JWKS
+/// request: the others wait for that fetch instead of each sending their own.
+#[tokio::test]
+async fn o_concurrent_callbacks_on_a_cold_cache_fetch_the_jwks_once() {
+    let (app, _issuer, op) = setup(json!({})).await;
+    let mut flows = Vec::new();
+    for _ in 0..6 {
+        flows.push(authorize(&app, &op).await);
+    }
+    let queries: Vec<String> = flows
+        .iter()
+        .map(|(state, code)| format!("code={code}&state={state}"))
+        .collect();
+    let (a, b, c, d, e, f) = tokio::join!(
+        callback(&app, &queries[0]),
+        callback(&app, &queries[1]),
+        callback(&app, &queries[2]),
+        callback(&app, &queries[3]),
+        callback(&app, &queries[4]),
+        callback(&app, &queries[5]),
+    );
+    for res in [a, b, c, d, e, f] {
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
+    }
+    assert_eq!(op.lock().unwrap().jwks_calls, 1, "one fetch for the burst");
+}
+
 #[tokio::test]
 async fn o_disco_and_ssrf_are_refused_at_import() {
     let app = TestApp::new().await.with_private_metadata_urls();

@@ -1,0 +1,204 @@
+//! Many statements in one SQLite round trip. sqlx runs every statement of one query text in turn
+//! on its connection thread, and numbered placeholders (`$n`) index the arguments of the whole
+//! text. A sign-in's transaction goes as one such batch instead of one round trip per statement:
+//! each round trip is two thread switches while the store's single SQLite connection is held —
+//! the serialisation ceiling issue 17 measured (the connection, not the CPU, was the limit).
+
+use sqlx::sqlite::{Sqlite, SqliteArguments};
+use sqlx::{Arguments, Encode, Type};
+
+/// A statement's text: a literal, or dynamic SQL already audited ([`sqlx::AssertSqlSafe`]).
+pub(super) trait SqlText {
+    fn text(&self) -> &str;
+}
+
+impl SqlText for &'static str {
+    fn text(&self) -> &str {
+        self
+    }
+}
+
+impl SqlText for sqlx::AssertSqlSafe<String> {
+    fn text(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Statements joined into one text, each one's `$1…$n` moved past the arguments of the ones
+/// before it, and their arguments in order. A statement that binds more or fewer arguments than
+/// its text names makes [`SqliteBatch::finish`] fail (never a silent NULL: SQLite would bind
+/// a missing argument as NULL).
+#[derive(Default)]
+pub(super) struct SqliteBatch {
+    sql: String,
+    args: SqliteArguments,
+    statements: usize,
+    /// Arguments the statements so far name (what `args` must hold before the next one).
+    named: usize,
+    /// Arguments the statements before the current one name.
+    base: usize,
+    error: Option<String>,
+}
+
+impl SqliteBatch {
+    /// Starts the next statement; bind its arguments in the order of its placeholders.
+    pub fn stmt(&mut self, sql: impl SqlText) -> &mut Self {
+        self.check_bound();
+        if self.statements > 0 {
+            self.sql.push_str(";\n");
+        }
+        self.statements += 1;
+        self.base = self.named;
+        self.named = self.base + renumber(sql.text(), self.base, &mut self.sql);
+        self
+    }
+
+    /// Binds the current statement's next argument.
+    pub fn bind<'t, T: Encode<'t, Sqlite> + Type<Sqlite>>(&mut self, value: T) -> &mut Self {
+        if let Err(e) = self.args.add(value) {
+            self.error
+                .get_or_insert_with(|| format!("statement {}: {e}", self.statements));
+        }
+        self
+    }
+
+    /// How many statements the batch holds.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.statements
+    }
+
+    fn check_bound(&mut self) {
+        if self.args.len() != self.named && self.error.is_none() {
+            self.error = Some(format!(
+                "statement {} bound {} arguments where its text names {}",
+                self.statements,
+                self.args.len().saturating_sub(self.base),
+                self.named - self.base
+            ));
+        }
+    }
+
+    /// The text and its arguments, or why they do not match (a defect in the caller).
+    pub fn finish(mut self) -> Result<(String, SqliteArguments), String> {
+        self.check_bound();
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok((self.sql, self.args)),
+        }
+    }
+}
+
+/// Copies `sql` onto `out` with every placeholder `$n` outside quotes written as `$(n + base)`;
+/// returns the highest `n` (how many arguments the statement names).
+fn renumber(sql: &str, base: usize, out: &mut String) -> usize {
+    let mut highest = 0;
+    let mut quote: Option<char> = None;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) => {
+                if c == q {
+                    quote = None;
+                }
+                out.push(c);
+            }
+            None if c == '\'' || c == '"' => {
+                quote = Some(c);
+                out.push(c);
+            }
+            None if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) => {
+                let mut n = 0usize;
+                while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+                    n = n.saturating_mul(10).saturating_add(d as usize);
+                    chars.next();
+                }
+                highest = highest.max(n);
+                out.push('$');
+                out.push_str(&(n.saturating_add(base)).to_string());
+            }
+            None => out.push(c),
+        }
+    }
+    highest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_follow_the_earlier_statements_and_quotes_are_left_alone() {
+        let mut b = SqliteBatch::default();
+        b.stmt("UPDATE t SET a = $2, s = 'cost $1' WHERE id = $1")
+            .bind("x")
+            .bind(1_i64);
+        b.stmt("INSERT INTO u (a, \"$3\") VALUES ($1, $2)")
+            .bind("y")
+            .bind(2_i64);
+        assert_eq!(b.len(), 2);
+        let (sql, args) = b.finish().unwrap();
+        assert_eq!(
+            sql,
+            "UPDATE t SET a = $2, s = 'cost $1' WHERE id = $1;\nINSERT INTO u (a, \"$3\") VALUES ($3, $4)"
+        );
+        assert_eq!(args.len(), 4);
+    }
+
+    #[test]
+    fn a_statement_bound_short_or_long_is_refused_not_run_with_nulls() {
+        let mut b = SqliteBatch::default();
+        b.stmt("UPDATE t SET a = $1 WHERE id = $2").bind("only one");
+        b.stmt("DELETE FROM t WHERE id = $1").bind(1_i64);
+        let e = b.finish().err().unwrap();
+        assert!(
+            e.contains("statement 1 bound 1 arguments where its text names 2"),
+            "{e}"
+        );
+
+        let mut b = SqliteBatch::default();
+        b.stmt("DELETE FROM t WHERE id = $1")
+            .bind(1_i64)
+            .bind(2_i64);
+        assert!(b.finish().is_err());
+    }
+
+    #[tokio::test]
+    async fn a_batch_runs_every_statement_in_one_call_with_its_own_arguments() {
+        use sqlx::Row;
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let mut b = SqliteBatch::default();
+        b.stmt("INSERT INTO t (id, v) VALUES ($1, $2) RETURNING 'first'")
+            .bind(1_i64)
+            .bind("one");
+        b.stmt("INSERT INTO t (id, v) VALUES ($1, $2)")
+            .bind(2_i64)
+            .bind("two");
+        b.stmt("DELETE FROM t WHERE id = $1 RETURNING 'gone'")
+            .bind(7_i64);
+        let (sql, args) = b.finish().unwrap();
+        let rows = sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        let marks: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        assert_eq!(
+            marks,
+            ["first"],
+            "a DELETE that matched nothing returns nothing"
+        );
+        let all: Vec<(i64, String)> = sqlx::query_as("SELECT id, v FROM t ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        assert_eq!(all, [(1, "one".to_owned()), (2, "two".to_owned())]);
+    }
+}
