@@ -18,8 +18,6 @@
 //!
 //! Writes one `jwt=<token>` query a line (a JWT is base64url and dots: nothing to escape).
 
-use std::error::Error as StdError;
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
@@ -27,7 +25,9 @@ use aws_lc_rs::signature::{self, RsaKeyPair};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-type Res<T> = std::result::Result<T, Box<dyn StdError + Send + Sync>>;
+#[path = "common/mint.rs"]
+mod mint;
+use mint::Res;
 
 struct Args {
     count: usize,
@@ -131,37 +131,9 @@ fn main() -> Res<()> {
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     let started = Instant::now();
-    let per = a.count.div_ceil(a.threads);
-    let chunks: Vec<Res<Vec<String>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..a.threads)
-            .map(|t| {
-                let (a, key) = (&a, &key);
-                scope.spawn(move || {
-                    (t * per..((t + 1) * per).min(a.count))
-                        .map(|i| token(a, key, i, now))
-                        .collect::<Res<Vec<String>>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err("a minting thread failed".into()))
-            })
-            .collect()
-    });
-    let mut out = std::io::BufWriter::new(std::fs::File::create(&a.out)?);
-    let mut first_len = 0;
-    for chunk in chunks {
-        for t in chunk? {
-            if first_len == 0 {
-                first_len = t.len();
-            }
-            writeln!(out, "jwt={t}")?;
-        }
-    }
-    out.flush()?;
+    let tokens = mint::parallel(a.count, a.threads, |i| token(&a, &key, i, now))?;
+    let first_len = tokens.first().map_or(0, String::len);
+    mint::write_lines(&a.out, "jwt=", &tokens)?;
     println!(
         "minted {} RS256 tokens in {:.1} s; one is {first_len} bytes",
         a.count,

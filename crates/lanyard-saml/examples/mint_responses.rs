@@ -23,8 +23,6 @@
 //! Writes one urlencoded form body (`SAMLResponse=…`) a line; prints the size of one decoded
 //! response and the bare verification cost (`bare_verify_us <µs>`) on standard output.
 
-use std::error::Error as StdError;
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -33,7 +31,9 @@ use base64::Engine as _;
 use lanyard_saml::signing::{Digest, SigningKey, sign_enveloped};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-type Res<T> = std::result::Result<T, Box<dyn StdError + Send + Sync>>;
+#[path = "common/mint.rs"]
+mod mint;
+use mint::Res;
 
 struct Args {
     count: usize,
@@ -262,42 +262,14 @@ fn main() -> Res<()> {
     let key = SigningKey::from_pkcs8_der(&pk8, Some(cert.clone()))?;
     let now = SystemTime::now();
     let started = Instant::now();
-    let per = a.count.div_ceil(a.threads);
-    let chunks: Vec<Res<Vec<String>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..a.threads)
-            .map(|t| {
-                let (a, key) = (&a, &key);
-                scope.spawn(move || {
-                    (t * per..((t + 1) * per).min(a.count))
-                        .map(|i| {
-                            let xml = response(a, key, i, now)?;
-                            Ok(form_value(
-                                &base64::engine::general_purpose::STANDARD.encode(xml),
-                            ))
-                        })
-                        .collect::<Res<Vec<String>>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err("a minting thread failed".into()))
-            })
-            .collect()
-    });
-    let mut out = std::io::BufWriter::new(std::fs::File::create(&a.out)?);
-    let mut first_len = 0;
-    for chunk in chunks {
-        for body in chunk? {
-            if first_len == 0 {
-                first_len = response(&a, &key, 1, now)?.len();
-            }
-            writeln!(out, "SAMLResponse={body}")?;
-        }
-    }
-    out.flush()?;
+    let bodies = mint::parallel(a.count, a.threads, |i| {
+        let xml = response(&a, &key, i, now)?;
+        Ok(form_value(
+            &base64::engine::general_purpose::STANDARD.encode(xml),
+        ))
+    })?;
+    let first_len = response(&a, &key, 1, now)?.len();
+    mint::write_lines(&a.out, "SAMLResponse=", &bodies)?;
     println!(
         "minted {} responses in {:.1} s; one is {first_len} bytes of XML",
         a.count,
