@@ -13,6 +13,12 @@ mod serve;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc's allocator: a sign-in allocates and frees across the runtime's
+/// threads, and glibc's per-thread arenas spent ≈ 10 % of the server's samples there under load
+/// (`_int_malloc`, `malloc_consolidate`, `unlink_chunk`; BENCHMARKS.md, issue 17).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "lanyard",
