@@ -30,7 +30,10 @@ async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
     }
 }
 
-async fn metrics() -> impl IntoResponse {
+async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
+    if let lanyard_core::Store::Sqlite(db) = &s.lanyard.store {
+        crate::metrics::sqlite_sign_in_groups(db.sign_in_groups());
+    }
     let body = crate::metrics::handle()
         .map(|h| h.render())
         .unwrap_or_default();

@@ -47,9 +47,29 @@ fn describe() {
         "HTTP request latency by route"
     );
     metrics::describe_counter!(
+        "lanyard_sqlite_sign_in_groups_total",
+        "SQLite: sign-in transactions committed by the group commit (one per group)"
+    );
+    metrics::describe_counter!(
+        "lanyard_sqlite_grouped_sign_ins_total",
+        "SQLite: sign-ins written by the group commit (divide by the groups for the mean group size)"
+    );
+    metrics::describe_gauge!(
+        "lanyard_sqlite_sign_in_group_largest",
+        "SQLite: the most sign-ins one group commit carried since the start"
+    );
+    metrics::describe_counter!(
         "lanyard_logins_total",
         "Sign-in attempts by method, outcome and error code"
     );
+}
+
+/// The SQLite store's group commit (read when `/metrics` is scraped): transactions, the
+/// sign-ins they carried (their ratio is the mean group size) and the largest group.
+pub fn sqlite_sign_in_groups(g: lanyard_core::store::SignInGroups) {
+    metrics::counter!("lanyard_sqlite_sign_in_groups_total").absolute(g.groups);
+    metrics::counter!("lanyard_sqlite_grouped_sign_ins_total").absolute(g.sign_ins);
+    metrics::gauge!("lanyard_sqlite_sign_in_group_largest").set(g.largest as f64);
 }
 
 /// Counts a sign-in attempt; `code` is `ok` on success.

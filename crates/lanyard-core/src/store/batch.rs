@@ -63,7 +63,6 @@ impl SqliteBatch {
     }
 
     /// How many statements the batch holds.
-    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.statements
     }

@@ -39,6 +39,8 @@ pub enum Store {
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// Sign-ins are written by one task in groups ([`group_commit`]).
+    group: group_commit::GroupCommit,
 }
 
 impl SqliteStore {
@@ -50,6 +52,15 @@ impl SqliteStore {
     /// The read-only connections.
     pub fn reader(&self) -> &SqlitePool {
         &self.reader
+    }
+
+    fn group_commit(&self) -> &group_commit::GroupCommit {
+        &self.group
+    }
+
+    /// How the sign-ins were grouped into transactions so far.
+    pub fn sign_in_groups(&self) -> SignInGroups {
+        self.group.stats()
     }
 }
 
@@ -292,8 +303,12 @@ impl Store {
         // in order) and never sleep. No store method takes a second connection while it holds
         // one (each transaction runs inside one method), so one cannot deadlock. The busy
         // timeout still covers other processes (`lanyard admin` beside `serve`).
+        // No ping before each use: sqlx tests a pooled connection with a round trip to its
+        // thread on every acquire (and again on every release); for a local file that is one
+        // wasted round trip per store call (issue 17).
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(5))
             .after_connect(|conn, _| {
                 Box::pin(async move {
@@ -312,11 +327,19 @@ impl Store {
         } else {
             SqlitePoolOptions::new()
                 .max_connections(SQLITE_READERS)
+                .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(5))
                 .connect_with(reader_opts)
                 .await?
         };
-        Ok(Self::Sqlite(SqliteStore { writer, reader }))
+        let group = group_commit::GroupCommit::start(writer.clone()).map_err(|e| {
+            Error::Internal(format!("could not start the sign-in writer thread: {e}"))
+        })?;
+        Ok(Self::Sqlite(SqliteStore {
+            writer,
+            reader,
+            group,
+        }))
     }
 
     pub async fn connect_postgres(opts: PgConnectOptions) -> Result<Self> {
@@ -394,9 +417,11 @@ mod content;
 mod content_contacts;
 mod content_lists;
 mod device;
+mod group_commit;
 pub use content::Handoff;
 pub use content_contacts::{ContactLink, ContactSession};
 pub use content_lists::{ListDeleted, ListMember};
+pub use group_commit::SignInGroups;
 mod domains;
 mod links;
 mod provider;

@@ -4,7 +4,9 @@
 //! commits or none of it: a crash never leaves a session without its replay record, nor a
 //! replay record or an account behind a sign-in that failed.
 
+use super::group_commit::{GroupError, SignInBatch};
 use super::*;
+use std::sync::Arc;
 
 /// The replay record of an accepted assertion (or `jti:` of a JWT): refused while a live one
 /// exists (the same statement as [`Store::remember_assertion`]).
@@ -58,6 +60,8 @@ enum Stop {
     Sql(sqlx::Error),
     /// A statement of the SQLite batch bound the wrong number of arguments (a defect).
     Batch(String),
+    /// SQLite's group commit could not run the sign-in (the writing connection failed).
+    Writer(String),
 }
 
 impl From<sqlx::Error> for Stop {
@@ -111,78 +115,121 @@ macro_rules! batch_statement {
     }};
 }
 
-/// The SQLite form of [`Store::commit_sign_in`]: the same statements in the same order, sent as
-/// ONE batch from `BEGIN IMMEDIATE` to `COMMIT` — one round trip to the connection's thread
-/// instead of one per statement (each round trip wakes two threads while the store's single
-/// SQLite connection is held; that latency, not the CPU, was the sign-in ceiling).
+/// A [`SignInWrite`] with its own copies of everything, so that SQLite's writer can bind it
+/// into a text of several sign-ins ([`group_commit`]) after the request let go of it.
+struct OwnedSignIn {
+    replay: Option<(String, String, UnixTime)>,
+    pending: Option<(String, String, String)>,
+    changes: Changes,
+    session: Option<(Session, Vec<u8>, AuditRecord)>,
+    now: UnixTime,
+}
+
+impl From<&SignInWrite<'_>> for OwnedSignIn {
+    fn from(w: &SignInWrite<'_>) -> Self {
+        Self {
+            replay: w.replay.map(|r| {
+                (
+                    r.connection_id.to_owned(),
+                    r.assertion_id.to_owned(),
+                    r.expires_at,
+                )
+            }),
+            pending: w.pending.map(|p| {
+                (
+                    p.id.to_owned(),
+                    p.tenant_id.to_owned(),
+                    p.connection_id.to_owned(),
+                )
+            }),
+            changes: w.changes.clone(),
+            session: w
+                .session
+                .map(|s| (s.session.clone(), s.token_hash.to_vec(), s.audit.clone())),
+            now: w.now,
+        }
+    }
+}
+
+impl OwnedSignIn {
+    /// Appends the sign-in's statements, from `SAVEPOINT sign_in` to `RELEASE sign_in`: the
+    /// same statements in the same order as PostgreSQL's transaction. The checks that refuse a
+    /// sign-in are statements that fail: the replay record is a plain INSERT after an expired
+    /// record of the same assertion is deleted (a live one is a unique violation), and the
+    /// pending login's DELETE is followed by a guard row whose CHECK fails unless exactly one
+    /// row went (`sign_in_guard`, see [`SQLITE_SIGN_IN_GUARD`]).
+    fn push(&self, b: &mut batch::SqliteBatch) {
+        b.stmt("SAVEPOINT sign_in");
+        if let Some((connection_id, assertion_id, expires_at)) = &self.replay {
+            b.stmt("DELETE FROM replay_cache WHERE connection_id = $1 AND assertion_id = $2 AND expires_at <= $3")
+                .bind(connection_id)
+                .bind(assertion_id)
+                .bind(self.now);
+            b.stmt("INSERT INTO replay_cache (connection_id, assertion_id, expires_at) VALUES ($1, $2, $3)")
+                .bind(connection_id)
+                .bind(assertion_id)
+                .bind(*expires_at);
+        }
+        if let Some((id, tenant_id, connection_id)) = &self.pending {
+            b.stmt(PENDING_DELETE)
+                .bind(id)
+                .bind(tenant_id)
+                .bind(connection_id);
+            b.stmt("INSERT OR REPLACE INTO temp.sign_in_guard (id, pending_login_consumed) VALUES (1, changes())");
+        }
+        changes_statements!(&self.changes, batch_statement, b);
+        if let Some((session, token_hash, audit)) = &self.session {
+            let sw = SessionWrite {
+                session,
+                token_hash,
+                audit,
+            };
+            bind_session!(b.stmt(SESSION_INSERT), sw);
+            bind_audit!(b.stmt(AUDIT_INSERT), sw.audit);
+        }
+        b.stmt("RELEASE sign_in");
+    }
+}
+
+/// The SQLite form of [`Store::commit_sign_in`]: the sign-in's statements as ONE text between
+/// `SAVEPOINT sign_in` and `RELEASE sign_in` ([`OwnedSignIn::push`]), queued for the store's
+/// group commit ([`group_commit`]): one writer commits the sign-ins queued meanwhile in one
+/// transaction, those of one shape in one round trip to the connection's thread. A refusal
+/// (replay, consumed pending login) is a failing statement: the writer rolls back to the
+/// savepoint and the other sign-ins of the group are not affected.
 ///
-/// The checks that refuse a sign-in are statements that fail, so the batch stops there: the
-/// replay record is a plain INSERT after an expired record of the same assertion is deleted (a
-/// live one is a unique violation), and the pending login's DELETE is followed by a guard row
-/// whose CHECK fails unless exactly one row went (`sign_in_guard`, a temporary table of each
-/// connection, see [`SQLITE_SIGN_IN_GUARD`]). On any failure the batch is rolled back.
-///
-/// The batch runs in a task of its own that holds the connection until `COMMIT` or `ROLLBACK`:
-/// if the request is dropped half-way (the client went away), the transaction still ends, and
-/// the connection never returns to the pool inside one.
+/// Once queued, the sign-in commits or fails whole with its group even if the request is
+/// dropped half-way (the client went away).
 async fn commit_sign_in_sqlite(
-    p: &SqlitePool,
+    s: &SqliteStore,
     w: &SignInWrite<'_>,
 ) -> std::result::Result<(), Stop> {
+    let owned = Arc::new(OwnedSignIn::from(w));
     let mut b = batch::SqliteBatch::default();
-    b.stmt("BEGIN IMMEDIATE");
-    if let Some(r) = &w.replay {
-        b.stmt("DELETE FROM replay_cache WHERE connection_id = $1 AND assertion_id = $2 AND expires_at <= $3")
-            .bind(r.connection_id)
-            .bind(r.assertion_id)
-            .bind(w.now);
-        b.stmt("INSERT INTO replay_cache (connection_id, assertion_id, expires_at) VALUES ($1, $2, $3)")
-            .bind(r.connection_id)
-            .bind(r.assertion_id)
-            .bind(r.expires_at);
-    }
-    if let Some(pl) = &w.pending {
-        b.stmt(PENDING_DELETE)
-            .bind(pl.id)
-            .bind(pl.tenant_id)
-            .bind(pl.connection_id);
-        b.stmt("INSERT OR REPLACE INTO temp.sign_in_guard (id, pending_login_consumed) VALUES (1, changes())");
-    }
-    changes_statements!(w.changes, batch_statement, b);
-    if let Some(sw) = &w.session {
-        bind_session!(b.stmt(SESSION_INSERT), sw);
-        bind_audit!(b.stmt(AUDIT_INSERT), sw.audit);
-    }
-    b.stmt("COMMIT");
+    owned.push(&mut b);
+    let statements = b.len();
     let (sql, args) = b.finish().map_err(Stop::Batch)?;
-    let mut conn = p.acquire().await?;
-    let run = tokio::spawn(async move {
-        let res = sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
-            .execute(&mut *conn)
-            .await;
-        if res.is_err() {
-            // Fails harmlessly when the transaction never began or SQLite ended it already.
-            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-        }
-        res
-    });
-    let res = run
-        .await
-        .map_err(|e| Stop::Batch(format!("the sign-in's transaction task stopped: {e}")))?;
-    match res {
-        Ok(_) => Ok(()),
-        Err(sqlx::Error::Database(db))
+    let batch = SignInBatch {
+        sql,
+        args,
+        statements,
+        fill: Arc::new(move |b: &mut batch::SqliteBatch| owned.push(b)),
+    };
+    match s.group_commit().commit(batch).await {
+        Ok(()) => Ok(()),
+        Err(GroupError::Writer(why)) => Err(Stop::Writer(why)),
+        Err(GroupError::Sql(sqlx::Error::Database(db)))
             if db.is_unique_violation() && db.message().contains("replay_cache") =>
         {
             Err(Stop::Refused(SignInCommit::Replayed))
         }
-        Err(sqlx::Error::Database(db))
+        Err(GroupError::Sql(sqlx::Error::Database(db)))
             if db.kind() == sqlx::error::ErrorKind::CheckViolation
                 && db.message().contains("pending_login_consumed") =>
         {
             Err(Stop::Refused(SignInCommit::PendingGone))
         }
-        Err(e) => Err(Stop::Sql(e)),
+        Err(GroupError::Sql(e)) => Err(Stop::Sql(e)),
     }
 }
 
@@ -204,7 +251,7 @@ impl Store {
     /// of the same person: the caller re-reads and links).
     pub async fn commit_sign_in(&self, w: &SignInWrite<'_>) -> Result<SignInCommit> {
         let res: std::result::Result<(), Stop> = match self {
-            Self::Sqlite(s) => commit_sign_in_sqlite(s.writer(), w).await,
+            Self::Sqlite(s) => commit_sign_in_sqlite(s, w).await,
             Self::Postgres(p) => {
                 async {
                     let mut tx = p.begin().await?;
@@ -255,6 +302,7 @@ impl Store {
             Err(Stop::Batch(why)) => Err(Error::Internal(format!(
                 "the sign-in's statements do not match their arguments: {why}"
             ))),
+            Err(Stop::Writer(why)) => Err(Error::Internal(why)),
         }
     }
 

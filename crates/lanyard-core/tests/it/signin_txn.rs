@@ -486,3 +486,78 @@ async fn two_answers_to_one_request_consume_it_once() {
     })
     .await;
 }
+
+/// On SQLite the sign-ins queued at one moment commit in one transaction (group commit), each in
+/// a savepoint of its own; on PostgreSQL each has its own transaction. Either way every sign-in
+/// keeps its own verdict: a storm of concurrent sign-ins — returning people, new ones, every
+/// answer posted twice at once, and one person whose session insert a trigger refuses after
+/// provisioning wrote their account — signs each answer in exactly once, refuses each second
+/// post as a replay, and leaves nothing of the refused person behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_storm_of_sign_ins_keeps_each_ones_verdict() {
+    const ANSWERS: usize = 16;
+    const REFUSED: usize = 5;
+    each_backend(|e| async move {
+        let l = &e.lanyard;
+        setup(l).await;
+        signed_in(acs(l, &response("a", "okta", "back@acme.example", "_g-seed", None)).await);
+        exec(
+            &l.store,
+            &["CREATE TRIGGER refuse_one BEFORE INSERT ON sessions \
+               WHEN NEW.user_id IN (SELECT id FROM users WHERE email = 'refused@acme.example') \
+               BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"],
+            &[
+                "CREATE FUNCTION refuse_one() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.user_id IN (SELECT id FROM users WHERE email = 'refused@acme.example') THEN \
+                 RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql",
+                "CREATE TRIGGER refuse_one BEFORE INSERT ON sessions FOR EACH ROW EXECUTE FUNCTION refuse_one()",
+            ],
+        )
+        .await;
+        let bodies: Vec<String> = (0..ANSWERS)
+            .map(|i| {
+                let email = match i {
+                    REFUSED => "refused@acme.example".to_owned(),
+                    i if i % 4 == 0 => "back@acme.example".to_owned(),
+                    i => format!("new{i}@acme.example"),
+                };
+                response("a", "okta", &email, &format!("_g-{i}"), None)
+            })
+            .collect();
+        let barrier = Arc::new(tokio::sync::Barrier::new(2 * ANSWERS));
+        let tasks: Vec<_> = (0..2 * ANSWERS)
+            .map(|n| {
+                let (l, barrier, body) = (l.clone(), barrier.clone(), bodies[n % ANSWERS].clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    (n % ANSWERS, acs(&l, &body).await)
+                })
+            })
+            .collect();
+        let mut signed = [0usize; ANSWERS];
+        let mut replayed = [0usize; ANSWERS];
+        for t in tasks {
+            match t.await.unwrap() {
+                (i, Ok(AcsOutcome::SignedIn(_))) => signed[i] += 1,
+                (i, Err(Error::SamlReplayed)) => replayed[i] += 1,
+                (REFUSED, Err(err)) => assert_eq!(err.code(), "store.unavailable", "{}: {err}", e.name),
+                (i, other) => panic!("{}: answer {i}: {:?}", e.name, other.map(|_| "a test report").map_err(|e| e.code())),
+            }
+        }
+        for i in (0..ANSWERS).filter(|&i| i != REFUSED) {
+            assert_eq!((signed[i], replayed[i]), (1, 1), "{}: answer {i}", e.name);
+        }
+        assert_eq!((signed[REFUSED], replayed[REFUSED]), (0, 0), "{}", e.name);
+        let s = &l.store;
+        assert_eq!(count(s, "SELECT COUNT(*) FROM sessions").await, ANSWERS as i64, "{}: seed + 15", e.name);
+        assert_eq!(count(s, "SELECT COUNT(*) FROM users WHERE email = 'refused@acme.example'").await, 0, "{}", e.name);
+        assert_eq!(count(s, "SELECT COUNT(*) FROM replay_cache WHERE assertion_id = '_g-5'").await, 0, "{}", e.name);
+        assert_eq!(count(s, "SELECT COUNT(*) FROM users").await, 1 + 11, "{}: back + new people", e.name);
+        if let Store::Sqlite(db) = s {
+            let g = db.sign_in_groups();
+            assert_eq!(g.sign_ins, 1 + 2 * ANSWERS as u64, "{}: {g:?}", e.name);
+            assert!(g.largest > 1, "{}: the storm was committed in groups: {g:?}", e.name);
+        }
+    })
+    .await;
+}
