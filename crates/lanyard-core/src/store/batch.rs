@@ -3,9 +3,14 @@
 //! text. A sign-in's transaction goes as one such batch instead of one round trip per statement:
 //! each round trip is two thread switches while the store's single SQLite connection is held —
 //! the serialisation ceiling issue 17 measured (the connection, not the CPU, was the limit).
+//!
+//! On PostgreSQL the same builder makes ONE statement of data-modifying CTEs
+//! ([`Batch::cte`]): its extended protocol takes one statement per message, so several
+//! statements become the parts `w1 AS (…), w2 AS (…)` of one `WITH`.
 
-use sqlx::sqlite::{Sqlite, SqliteArguments};
-use sqlx::{Arguments, Encode, Type};
+use sqlx::postgres::Postgres;
+use sqlx::sqlite::Sqlite;
+use sqlx::{Arguments, Database, Encode, Type};
 
 /// A statement's text: a literal, or dynamic SQL already audited ([`sqlx::AssertSqlSafe`]).
 pub(super) trait SqlText {
@@ -26,12 +31,13 @@ impl SqlText for sqlx::AssertSqlSafe<String> {
 
 /// Statements joined into one text, each one's `$1…$n` moved past the arguments of the ones
 /// before it, and their arguments in order. A statement that binds more or fewer arguments than
-/// its text names makes [`SqliteBatch::finish`] fail (never a silent NULL: SQLite would bind
-/// a missing argument as NULL).
-#[derive(Default)]
-pub(super) struct SqliteBatch {
+/// its text names makes [`Batch::finish`] fail (never a silent NULL: SQLite would bind a missing
+/// argument as NULL).
+pub(super) struct Batch<DB: Database> {
     sql: String,
-    args: SqliteArguments,
+    args: <DB as Database>::Arguments,
+    /// Statements as the parts of one `WITH` (PostgreSQL) instead of `;`-separated.
+    cte: bool,
     statements: usize,
     /// Arguments the statements so far name (what `args` must hold before the next one).
     named: usize,
@@ -40,21 +46,57 @@ pub(super) struct SqliteBatch {
     error: Option<String>,
 }
 
-impl SqliteBatch {
+/// SQLite: statements separated by `;`, run in turn by one call.
+pub(super) type SqliteBatch = Batch<Sqlite>;
+
+/// PostgreSQL: one statement of data-modifying CTEs.
+pub(super) type PgCte = Batch<Postgres>;
+
+impl<DB: Database> Default for Batch<DB> {
+    fn default() -> Self {
+        Self {
+            sql: String::new(),
+            args: Default::default(),
+            cte: false,
+            statements: 0,
+            named: 0,
+            base: 0,
+            error: None,
+        }
+    }
+}
+
+impl PgCte {
+    /// A `WITH` whose parts are the statements, named `w1`, `w2`… in order ([`Batch::name`]).
+    pub fn cte() -> Self {
+        Self {
+            cte: true,
+            ..Self::default()
+        }
+    }
+}
+
+impl<DB: Database> Batch<DB> {
     /// Starts the next statement; bind its arguments in the order of its placeholders.
     pub fn stmt(&mut self, sql: impl SqlText) -> &mut Self {
         self.check_bound();
-        if self.statements > 0 {
-            self.sql.push_str(";\n");
+        match (self.cte, self.statements) {
+            (false, 0) => {}
+            (false, _) => self.sql.push_str(";\n"),
+            (true, 0) => self.sql.push_str("WITH "),
+            (true, _) => self.sql.push_str("),\n"),
         }
         self.statements += 1;
+        if self.cte {
+            self.sql.push_str(&format!("w{} AS (", self.statements));
+        }
         self.base = self.named;
         self.named = self.base + renumber(sql.text(), self.base, &mut self.sql);
         self
     }
 
     /// Binds the current statement's next argument.
-    pub fn bind<'t, T: Encode<'t, Sqlite> + Type<Sqlite>>(&mut self, value: T) -> &mut Self {
+    pub fn bind<'t, T: Encode<'t, DB> + Type<DB>>(&mut self, value: T) -> &mut Self {
         if let Err(e) = self.args.add(value) {
             self.error
                 .get_or_insert_with(|| format!("statement {}: {e}", self.statements));
@@ -65,6 +107,11 @@ impl SqliteBatch {
     /// How many statements the batch holds.
     pub fn len(&self) -> usize {
         self.statements
+    }
+
+    /// The CTE name of the current statement (`w1`…).
+    pub fn name(&self) -> String {
+        format!("w{}", self.statements)
     }
 
     fn check_bound(&mut self) {
@@ -78,13 +125,29 @@ impl SqliteBatch {
         }
     }
 
-    /// The text and its arguments, or why they do not match (a defect in the caller).
-    pub fn finish(mut self) -> Result<(String, SqliteArguments), String> {
+    /// The text and its arguments, or why they do not match (a defect in the caller). A CTE
+    /// ends with `tail`, the statement's own part (a `SELECT` over the parts); `tail` binds
+    /// nothing.
+    pub fn finish_with(
+        mut self,
+        tail: &str,
+    ) -> Result<(String, <DB as Database>::Arguments), String> {
         self.check_bound();
+        if self.cte {
+            if self.statements > 0 {
+                self.sql.push_str(")\n");
+            }
+            self.sql.push_str(tail);
+        }
         match self.error {
             Some(e) => Err(e),
             None => Ok((self.sql, self.args)),
         }
+    }
+
+    /// [`Batch::finish_with`] without a tail (SQLite).
+    pub fn finish(self) -> Result<(String, <DB as Database>::Arguments), String> {
+        self.finish_with("")
     }
 }
 
@@ -142,6 +205,31 @@ mod tests {
             "UPDATE t SET a = $2, s = 'cost $1' WHERE id = $1;\nINSERT INTO u (a, \"$3\") VALUES ($3, $4)"
         );
         assert_eq!(args.len(), 4);
+    }
+
+    #[test]
+    fn a_postgres_cte_names_its_parts_and_ends_with_its_tail() {
+        let mut b = PgCte::cte();
+        b.stmt("INSERT INTO r (a) VALUES ($1) RETURNING 1")
+            .bind("x");
+        let r = b.name();
+        b.stmt("UPDATE t SET a = $2 WHERE id = $1")
+            .bind(1_i64)
+            .bind("y");
+        assert_eq!(b.len(), 2);
+        let (sql, args) = b
+            .finish_with(&format!("SELECT EXISTS (SELECT 1 FROM {r})"))
+            .unwrap();
+        assert_eq!(
+            sql,
+            "WITH w1 AS (INSERT INTO r (a) VALUES ($1) RETURNING 1),\n\
+             w2 AS (UPDATE t SET a = $3 WHERE id = $2)\n\
+             SELECT EXISTS (SELECT 1 FROM w1)"
+        );
+        assert_eq!(args.len(), 3);
+        // No part: the tail alone.
+        let (sql, _) = PgCte::cte().finish_with("SELECT 1").unwrap();
+        assert_eq!(sql, "SELECT 1");
     }
 
     #[test]

@@ -233,6 +233,86 @@ async fn commit_sign_in_sqlite(
     }
 }
 
+/// The PostgreSQL form of [`Store::commit_sign_in`] when [`one_statement_suits`]: the same
+/// statements in the same order as ONE statement of data-modifying CTEs — one round trip and
+/// one implicit transaction instead of `BEGIN`, five statements and `COMMIT` (each a round trip
+/// to the database and back through the runtime). Its last part calls `lanyard_sign_in_check`
+/// (migration 0014) with whether the replay record was written and the pending login consumed:
+/// when either is not, the function raises and the statement — every write in it — aborts.
+/// Constraints hold as in the transaction: a unique violation (a racing first sign-in) aborts it
+/// the same way, and foreign keys are checked at the end of the statement.
+async fn commit_sign_in_postgres(
+    p: &sqlx::PgPool,
+    w: &SignInWrite<'_>,
+) -> std::result::Result<(), Stop> {
+    let mut b = batch::PgCte::cte();
+    let mut replay_recorded = "TRUE".to_owned();
+    let mut pending_consumed = "TRUE".to_owned();
+    if let Some(r) = &w.replay {
+        b.stmt(concat!(replay_insert_sql!(), " RETURNING 1"))
+            .bind(r.connection_id)
+            .bind(r.assertion_id)
+            .bind(r.expires_at)
+            .bind(w.now);
+        replay_recorded = format!("EXISTS (SELECT 1 FROM {})", b.name());
+    }
+    if let Some(pl) = &w.pending {
+        b.stmt(concat!(pending_delete_sql!(), " RETURNING 1"))
+            .bind(pl.id)
+            .bind(pl.tenant_id)
+            .bind(pl.connection_id);
+        pending_consumed = format!("EXISTS (SELECT 1 FROM {})", b.name());
+    }
+    changes_statements!(w.changes, batch_statement, b);
+    if let Some(sw) = &w.session {
+        bind_session!(b.stmt(SESSION_INSERT), sw);
+        bind_audit!(b.stmt(AUDIT_INSERT), sw.audit);
+    }
+    let (sql, args) = b
+        .finish_with(&format!(
+            "SELECT lanyard_sign_in_check({replay_recorded}, {pending_consumed})"
+        ))
+        .map_err(Stop::Batch)?;
+    match sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
+        .execute(p)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("LY001") => {
+            Err(Stop::Refused(SignInCommit::Replayed))
+        }
+        Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("LY002") => {
+            Err(Stop::Refused(SignInCommit::PendingGone))
+        }
+        Err(e) => Err(Stop::Sql(e)),
+    }
+}
+
+/// Whether a sign-in's changes can go as one PostgreSQL statement. The parts of one statement
+/// all read the database as it was before it and none sees another's writes, so changes where
+/// a later statement depends on an earlier one, or two statements write one row, keep the
+/// transaction: revoking sessions (the back-channel logouts are queued from the revoked rows),
+/// unlinking (a new link of the same identity would collide with the unlinked row), the
+/// single-column user updates next to a whole-row one, and more than one write to links or
+/// users. What a sign-in usually writes — the link's login time, or a new user and link, an
+/// updated profile, links used, mail and events — suits.
+fn one_statement_suits(c: &Changes) -> bool {
+    let link_writes = [
+        !c.use_links.is_empty(),
+        !c.decline_links.is_empty(),
+        !c.close_open_links.is_empty(),
+    ];
+    c.unlink.is_empty()
+        && c.revoke_sessions_of.is_empty()
+        && c.revoke_api_tokens_of.is_empty()
+        && c.password_change_done.is_empty()
+        && c.sso_state_none.is_empty()
+        && c.sso_exempt_on.is_empty()
+        && c.insert_users.len() + c.update_users.len() <= 1
+        && (c.link.is_empty() || c.touch_links.is_empty())
+        && link_writes.iter().filter(|w| **w).count() <= 1
+}
+
 /// The temporary table (one per SQLite connection, created when it opens) whose CHECK turns "the
 /// pending login was already consumed" into an error inside a sign-in's batch. It holds at most
 /// one row (`id` 1, replaced each time).
@@ -252,6 +332,9 @@ impl Store {
     pub async fn commit_sign_in(&self, w: &SignInWrite<'_>) -> Result<SignInCommit> {
         let res: std::result::Result<(), Stop> = match self {
             Self::Sqlite(s) => commit_sign_in_sqlite(s, w).await,
+            Self::Postgres(p) if one_statement_suits(w.changes) => {
+                commit_sign_in_postgres(p, w).await
+            }
             Self::Postgres(p) => {
                 async {
                     let mut tx = p.begin().await?;
@@ -320,5 +403,37 @@ impl Store {
         Ok(
             on_reader!(self, p => sqlx::query_as::<_, PendingLogin>(q).bind(id).bind(tenant_id).bind(connection_id).fetch_optional(p).await?),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_a_sign_in_usually_writes_goes_as_one_postgres_statement_and_dependent_changes_do_not() {
+        let returning = Changes {
+            touch_links: vec![("c".into(), "f".into(), 1)],
+            ..Changes::at(1)
+        };
+        assert!(one_statement_suits(&returning));
+        let mut revoking = returning.clone();
+        revoking.revoke_sessions_of.push("u".into());
+        assert!(
+            !one_statement_suits(&revoking),
+            "logouts are queued from the revoked rows"
+        );
+        let mut unlinking = returning.clone();
+        unlinking.unlink.push(("c".into(), "u".into()));
+        assert!(!one_statement_suits(&unlinking));
+        let mut two_link_writes = returning;
+        two_link_writes.use_links.push("l".into());
+        two_link_writes
+            .close_open_links
+            .push(("u".into(), LinkPurpose::Invitation));
+        assert!(
+            !one_statement_suits(&two_link_writes),
+            "both may write one row"
+        );
     }
 }
