@@ -19,6 +19,29 @@ struct OidcPendingRow {
     purpose: Option<String>,
 }
 
+/// Every pending login's insert; SAML's leave the OIDC columns NULL.
+const PENDING_INSERT: &str = "INSERT INTO pending_logins (id, tenant_id, connection_id, relay_state, browser_binding, return_to, created_at, expires_at, oidc_nonce, oidc_code_verifier, invitation_id, purpose) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+
+/// Binds a pending login, its OIDC nonce and verifier (`Option<&str>` or `&Option<String>`)
+/// onto [`PENDING_INSERT`].
+macro_rules! bind_pending {
+    ($q:expr, $l:expr, $nonce:expr, $verifier:expr) => {
+        $q.bind(&$l.id)
+            .bind(&$l.tenant_id)
+            .bind(&$l.connection_id)
+            .bind(&$l.relay_state)
+            .bind(&$l.browser_binding)
+            .bind(&$l.return_to)
+            .bind($l.created_at)
+            .bind($l.expires_at)
+            .bind($nonce)
+            .bind($verifier)
+            .bind(&$l.invitation_id)
+            .bind(&$l.purpose)
+    };
+}
+
 impl Store {
     // --- connections ---
 
@@ -120,15 +143,49 @@ impl Store {
 
     // --- single-use login state (safe across nodes) ---
 
+    /// Stores a pending login (SAML's request ID). On SQLite it goes through the sign-in writer
+    /// ([`group_commit`]): under load the writer holds the one writing connection from group to
+    /// group, and a write from outside waited for its turn behind whole groups.
     pub async fn insert_pending_login(&self, l: &PendingLogin) -> Result<()> {
-        let q = "INSERT INTO pending_logins (id, tenant_id, connection_id, relay_state, browser_binding, return_to, created_at, expires_at, invitation_id, purpose) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
-        on_pool!(self, p => sqlx::query(q)
-            .bind(&l.id).bind(&l.tenant_id).bind(&l.connection_id).bind(&l.relay_state)
-            .bind(&l.browser_binding).bind(&l.return_to).bind(l.created_at).bind(l.expires_at).bind(&l.invitation_id)
-            .bind(&l.purpose)
-            .execute(p).await?.rows_affected());
-        Ok(())
+        self.insert_pending(l, None).await
+    }
+
+    /// Stores an OIDC pending login (the id is the `state`) with its sealed nonce and PKCE
+    /// verifier.
+    pub async fn insert_oidc_pending(
+        &self,
+        l: &PendingLogin,
+        nonce: &str,
+        code_verifier: &str,
+    ) -> Result<()> {
+        self.insert_pending(l, Some((nonce, code_verifier))).await
+    }
+
+    async fn insert_pending(&self, l: &PendingLogin, oidc: Option<(&str, &str)>) -> Result<()> {
+        let (nonce, verifier) = oidc.unzip();
+        match self {
+            Self::Sqlite(s) => {
+                let (l, nonce, verifier) = (
+                    l.clone(),
+                    nonce.map(str::to_owned),
+                    verifier.map(str::to_owned),
+                );
+                s.group_commit()
+                    .write(Arc::new(move |b: &mut batch::SqliteBatch| {
+                        b.stmt("SAVEPOINT sign_in");
+                        bind_pending!(b.stmt(PENDING_INSERT), &l, &nonce, &verifier);
+                        b.stmt("RELEASE sign_in");
+                    }))
+                    .await
+                    .map_err(group_commit::GroupError::into_error)
+            }
+            Self::Postgres(p) => {
+                bind_pending!(sqlx::query(PENDING_INSERT), l, nonce, verifier)
+                    .execute(p)
+                    .await?;
+                Ok(())
+            }
+        }
     }
 
     /// Consumes the pending login `id` of this tenant and connection: one `DELETE … RETURNING`,
@@ -147,35 +204,62 @@ impl Store {
         )
     }
 
-    /// Stores an OIDC pending login (the id is the `state`) with its sealed nonce and PKCE
-    /// verifier.
-    pub async fn insert_oidc_pending(
-        &self,
-        l: &PendingLogin,
-        nonce: &str,
-        code_verifier: &str,
-    ) -> Result<()> {
-        let q = "INSERT INTO pending_logins (id, tenant_id, connection_id, relay_state, browser_binding, return_to, created_at, expires_at, oidc_nonce, oidc_code_verifier, invitation_id, purpose) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
-        on_pool!(self, p => sqlx::query(q)
-            .bind(&l.id).bind(&l.tenant_id).bind(&l.connection_id).bind(&l.relay_state)
-            .bind(&l.browser_binding).bind(&l.return_to).bind(l.created_at).bind(l.expires_at)
-            .bind(nonce).bind(code_verifier).bind(&l.invitation_id).bind(&l.purpose)
-            .execute(p).await?.rows_affected());
-        Ok(())
-    }
-
-    /// Consumes the OIDC pending login `state` of this tenant and connection (one atomic
-    /// `DELETE … RETURNING`): the login, its sealed nonce and sealed PKCE verifier.
+    /// Consumes the OIDC pending login `state` of this tenant and connection: the login, its
+    /// sealed nonce and sealed PKCE verifier; of two concurrent answers (on any nodes) exactly
+    /// one gets it. PostgreSQL: one atomic `DELETE … RETURNING`. SQLite: the row is read on a
+    /// read-only connection, then deleted through the sign-in writer with the sign-in's guard
+    /// (the `DELETE` must remove exactly one row, else another answer consumed it first).
     pub async fn take_oidc_pending(
         &self,
         state: &str,
         tenant_id: &str,
         connection_id: &str,
     ) -> Result<Option<(PendingLogin, String, String)>> {
-        let q = "DELETE FROM pending_logins WHERE id = $1 AND tenant_id = $2 AND connection_id = $3 AND oidc_nonce IS NOT NULL \
-                 RETURNING id, tenant_id, connection_id, relay_state, browser_binding, return_to, created_at, expires_at, oidc_nonce, oidc_code_verifier, invitation_id, purpose";
-        let row: Option<OidcPendingRow> = on_pool!(self, p => sqlx::query_as::<_, OidcPendingRow>(q).bind(state).bind(tenant_id).bind(connection_id).fetch_optional(p).await?);
+        const COLUMNS: &str = "id, tenant_id, connection_id, relay_state, browser_binding, return_to, created_at, expires_at, oidc_nonce, oidc_code_verifier, invitation_id, purpose";
+        const WHERE: &str =
+            "WHERE id = $1 AND tenant_id = $2 AND connection_id = $3 AND oidc_nonce IS NOT NULL";
+        let row: Option<OidcPendingRow> = match self {
+            Self::Sqlite(s) => {
+                let q = format!("SELECT {COLUMNS} FROM pending_logins {WHERE}");
+                let found: Option<OidcPendingRow> = on_reader!(self, p => sqlx::query_as::<_, OidcPendingRow>(sqlx::AssertSqlSafe(q)).bind(state).bind(tenant_id).bind(connection_id).fetch_optional(p).await?);
+                let Some(found) = found else {
+                    return Ok(None);
+                };
+                let key = (
+                    state.to_owned(),
+                    tenant_id.to_owned(),
+                    connection_id.to_owned(),
+                );
+                let consumed = s
+                    .group_commit()
+                    .write(Arc::new(move |b: &mut batch::SqliteBatch| {
+                        b.stmt("SAVEPOINT sign_in");
+                        b.stmt(sqlx::AssertSqlSafe(format!(
+                            "DELETE FROM pending_logins {WHERE}"
+                        )))
+                        .bind(&key.0)
+                        .bind(&key.1)
+                        .bind(&key.2);
+                        b.stmt(signin::SQLITE_GUARD_CONSUMED);
+                        b.stmt("RELEASE sign_in");
+                    }))
+                    .await;
+                match consumed {
+                    Ok(()) => Some(found),
+                    Err(e) if e.is_pending_gone() => None,
+                    Err(e) => return Err(e.into_error()),
+                }
+            }
+            Self::Postgres(p) => {
+                let q = format!("DELETE FROM pending_logins {WHERE} RETURNING {COLUMNS}");
+                sqlx::query_as::<_, OidcPendingRow>(sqlx::AssertSqlSafe(q))
+                    .bind(state)
+                    .bind(tenant_id)
+                    .bind(connection_id)
+                    .fetch_optional(p)
+                    .await?
+            }
+        };
         Ok(row.map(|r| {
             (
                 PendingLogin {

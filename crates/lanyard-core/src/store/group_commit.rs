@@ -75,6 +75,22 @@ pub(super) enum GroupError {
     Writer(String),
 }
 
+impl GroupError {
+    /// The sign-in guard refused: the pending login was consumed by another answer.
+    pub fn is_pending_gone(&self) -> bool {
+        matches!(self, Self::Sql(sqlx::Error::Database(db))
+            if db.kind() == sqlx::error::ErrorKind::CheckViolation
+                && db.message().contains("pending_login_consumed"))
+    }
+
+    pub fn into_error(self) -> crate::error::Error {
+        match self {
+            Self::Sql(e) => e.into(),
+            Self::Writer(why) => crate::error::Error::Internal(why),
+        }
+    }
+}
+
 /// The handle that queues sign-ins for the writer task (cheap to clone).
 #[derive(Clone, Debug)]
 pub(super) struct GroupCommit {
@@ -130,6 +146,23 @@ impl GroupCommit {
             largest: self.stats.largest.load(Ordering::Relaxed),
             largest_text: self.stats.largest_text.load(Ordering::Relaxed),
         }
+    }
+
+    /// Queues a write that is not a sign-in (a pending login's insert or consumption) the
+    /// same way: `fill` appends its statements between `SAVEPOINT sign_in` and `RELEASE
+    /// sign_in`.
+    pub async fn write(&self, fill: Fill) -> Result<(), GroupError> {
+        let mut b = SqliteBatch::default();
+        fill(&mut b);
+        let statements = b.len();
+        let (sql, args) = b.finish().map_err(GroupError::Writer)?;
+        self.commit(SignInBatch {
+            sql,
+            args,
+            statements,
+            fill,
+        })
+        .await
     }
 
     /// Queues one sign-in's statements (its text must begin with `SAVEPOINT sign_in` and end

@@ -19,6 +19,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -38,7 +39,8 @@ pub enum Store {
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     writer: SqlitePool,
-    reader: SqlitePool,
+    /// `None` for an in-memory database (it exists only in the writer's connection).
+    readers: Option<Arc<readers::Readers>>,
     /// Sign-ins are written by one task in groups ([`group_commit`]).
     group: group_commit::GroupCommit,
 }
@@ -49,9 +51,9 @@ impl SqliteStore {
         &self.writer
     }
 
-    /// The read-only connections.
-    pub fn reader(&self) -> &SqlitePool {
-        &self.reader
+    /// A read-only connection (`None` for an in-memory database: use the writer).
+    async fn reader(&self) -> Option<tokio::sync::MutexGuard<'_, sqlx::SqliteConnection>> {
+        self.readers.as_ref()?.get().await
     }
 
     fn group_commit(&self) -> &group_commit::GroupCommit {
@@ -66,7 +68,7 @@ impl SqliteStore {
 
 /// Read-only connections beside the writer (the CPU count here is 2; more would only queue in
 /// the kernel).
-const SQLITE_READERS: u32 = 4;
+const SQLITE_READERS: usize = 4;
 
 /// Runs `$body` with `$pool` bound to the concrete pool: one text, two instantiations.
 macro_rules! on_pool {
@@ -86,10 +88,16 @@ macro_rules! on_pool {
 macro_rules! on_reader {
     ($store:expr, $pool:ident => $body:expr) => {
         match $store {
-            Store::Sqlite(s) => {
-                let $pool = s.reader();
-                $body
-            }
+            Store::Sqlite(s) => match s.reader().await {
+                Some(mut conn) => {
+                    let $pool = &mut *conn;
+                    $body
+                }
+                None => {
+                    let $pool = s.writer();
+                    $body
+                }
+            },
             Store::Postgres($pool) => $body,
         }
     };
@@ -322,22 +330,19 @@ impl Store {
             .await?;
         // Opened after the writer created the file. An in-memory database exists only in its
         // own connection: there the writer serves the reads too.
-        let reader = if in_memory {
-            writer.clone()
+        let readers = if in_memory {
+            None
         } else {
-            SqlitePoolOptions::new()
-                .max_connections(SQLITE_READERS)
-                .test_before_acquire(false)
-                .acquire_timeout(Duration::from_secs(5))
-                .connect_with(reader_opts)
-                .await?
+            Some(Arc::new(
+                readers::Readers::open(&reader_opts, SQLITE_READERS).await?,
+            ))
         };
         let group = group_commit::GroupCommit::start(writer.clone()).map_err(|e| {
             Error::Internal(format!("could not start the sign-in writer thread: {e}"))
         })?;
         Ok(Self::Sqlite(SqliteStore {
             writer,
-            reader,
+            readers,
             group,
         }))
     }
@@ -418,6 +423,7 @@ mod content_contacts;
 mod content_lists;
 mod device;
 mod group_commit;
+mod readers;
 pub use content::Handoff;
 pub use content_contacts::{ContactLink, ContactSession};
 pub use content_lists::{ListDeleted, ListMember};

@@ -175,7 +175,7 @@ impl OwnedSignIn {
                 .bind(id)
                 .bind(tenant_id)
                 .bind(connection_id);
-            b.stmt("INSERT OR REPLACE INTO temp.sign_in_guard (id, pending_login_consumed) VALUES (1, changes())");
+            b.stmt(SQLITE_GUARD_CONSUMED);
         }
         changes_statements!(&self.changes, batch_statement, b);
         if let Some((session, token_hash, audit)) = &self.session {
@@ -223,12 +223,7 @@ async fn commit_sign_in_sqlite(
         {
             Err(Stop::Refused(SignInCommit::Replayed))
         }
-        Err(GroupError::Sql(sqlx::Error::Database(db)))
-            if db.kind() == sqlx::error::ErrorKind::CheckViolation
-                && db.message().contains("pending_login_consumed") =>
-        {
-            Err(Stop::Refused(SignInCommit::PendingGone))
-        }
+        Err(e) if e.is_pending_gone() => Err(Stop::Refused(SignInCommit::PendingGone)),
         Err(GroupError::Sql(e)) => Err(Stop::Sql(e)),
     }
 }
@@ -312,6 +307,11 @@ fn one_statement_suits(c: &Changes) -> bool {
         && (c.link.is_empty() || c.touch_links.is_empty())
         && link_writes.iter().filter(|w| **w).count() <= 1
 }
+
+/// Follows a pending login's `DELETE` in a SQLite batch: fails (CHECK) unless it removed exactly
+/// one row, i.e. unless this answer is the one that consumed it.
+pub(super) const SQLITE_GUARD_CONSUMED: &str =
+    "INSERT OR REPLACE INTO temp.sign_in_guard (id, pending_login_consumed) VALUES (1, changes())";
 
 /// The temporary table (one per SQLite connection, created when it opens) whose CHECK turns "the
 /// pending login was already consumed" into an error inside a sign-in's batch. It holds at most

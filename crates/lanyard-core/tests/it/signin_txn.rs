@@ -561,3 +561,80 @@ async fn a_storm_of_sign_ins_keeps_each_ones_verdict() {
     })
     .await;
 }
+
+/// An OIDC `state` is single use even when two callbacks carry it at once (a double submit, a
+/// replayed redirect): of two concurrent consumptions exactly one gets the pending login, with
+/// its nonce and verifier. On SQLite the row is read on a read-only connection and deleted
+/// through the sign-in writer with the guard; on PostgreSQL it is one `DELETE … RETURNING`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_oidc_state_consumed_twice_at_once_is_taken_once() {
+    each_backend(|e| async move {
+        let l = &e.lanyard;
+        setup(l).await;
+        let c = l
+            .store
+            .connection_by_slug(&l.tenant("a").await.unwrap().id, "okta")
+            .await
+            .unwrap()
+            .unwrap();
+        for round in 0..8 {
+            let state = format!("st{round}");
+            let pending = PendingLogin {
+                id: state.clone(),
+                tenant_id: c.tenant_id.clone(),
+                connection_id: c.id.clone(),
+                relay_state: "rs".into(),
+                browser_binding: None,
+                return_to: None,
+                created_at: T0,
+                expires_at: T0 + 600,
+                invitation_id: None,
+                purpose: None,
+            };
+            l.store
+                .insert_oidc_pending(&pending, "sealed-nonce", "sealed-verifier")
+                .await
+                .unwrap();
+            let barrier = Arc::new(tokio::sync::Barrier::new(2));
+            let takes: Vec<_> = (0..2)
+                .map(|_| {
+                    let (l, barrier, state, c) =
+                        (l.clone(), barrier.clone(), state.clone(), c.clone());
+                    tokio::spawn(async move {
+                        barrier.wait().await;
+                        l.store
+                            .take_oidc_pending(&state, &c.tenant_id, &c.id)
+                            .await
+                            .unwrap()
+                    })
+                })
+                .collect();
+            let mut got = Vec::new();
+            for t in takes {
+                got.extend(t.await.unwrap());
+            }
+            assert_eq!(got.len(), 1, "{}: round {round}: taken once", e.name);
+            let (p, nonce, verifier) = got.remove(0);
+            assert_eq!(p, pending, "{}", e.name);
+            assert_eq!(
+                (nonce.as_str(), verifier.as_str()),
+                ("sealed-nonce", "sealed-verifier"),
+                "{}",
+                e.name
+            );
+            let again = l
+                .store
+                .take_oidc_pending(&state, &c.tenant_id, &c.id)
+                .await
+                .unwrap();
+            assert!(again.is_none(), "{}: gone afterwards", e.name);
+        }
+        assert_eq!(
+            count(&l.store, "SELECT COUNT(*) FROM pending_logins").await,
+            0,
+            "{}",
+            e.name
+        );
+    })
+    .await;
+}
