@@ -162,6 +162,31 @@ async fn audit_kinds(store: &Store, kind: &str) -> i64 {
     .await
 }
 
+/// Tenant `a`'s connection `okta` (see [`setup`]).
+async fn okta(l: &Lanyard) -> lanyard_core::model::Connection {
+    l.store
+        .connection_by_slug(&l.tenant("a").await.unwrap().id, "okta")
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// A pending login `id` of connection `c`, started at T0, valid 10 minutes.
+fn pending_login(c: &lanyard_core::model::Connection, id: &str) -> PendingLogin {
+    PendingLogin {
+        id: id.to_owned(),
+        tenant_id: c.tenant_id.clone(),
+        connection_id: c.id.clone(),
+        relay_state: "rs".into(),
+        browser_binding: None,
+        return_to: None,
+        created_at: T0,
+        expires_at: T0 + 600,
+        invitation_id: None,
+        purpose: None,
+    }
+}
+
 fn signed_in(o: lanyard_core::Result<AcsOutcome>) -> lanyard_core::signin::saml::SamlLogin {
     match o {
         Ok(AcsOutcome::SignedIn(l)) => *l,
@@ -405,27 +430,11 @@ async fn two_answers_to_one_request_consume_it_once() {
     each_backend(|e| async move {
         let l = &e.lanyard;
         setup(l).await;
-        let c = l
-            .store
-            .connection_by_slug(&l.tenant("a").await.unwrap().id, "okta")
-            .await
-            .unwrap()
-            .unwrap();
+        let c = okta(l).await;
         for round in 0..4 {
             let id = format!("_req{round}");
             l.store
-                .insert_pending_login(&PendingLogin {
-                    id: id.clone(),
-                    tenant_id: c.tenant_id.clone(),
-                    connection_id: c.id.clone(),
-                    relay_state: "rs".into(),
-                    browser_binding: None,
-                    return_to: None,
-                    created_at: T0,
-                    expires_at: T0 + 600,
-                    invitation_id: None,
-                    purpose: None,
-                })
+                .insert_pending_login(&pending_login(&c, &id))
                 .await
                 .unwrap();
             // Two distinct assertions answering the same request, posted at once.
@@ -571,26 +580,10 @@ async fn an_oidc_state_consumed_twice_at_once_is_taken_once() {
     each_backend(|e| async move {
         let l = &e.lanyard;
         setup(l).await;
-        let c = l
-            .store
-            .connection_by_slug(&l.tenant("a").await.unwrap().id, "okta")
-            .await
-            .unwrap()
-            .unwrap();
+        let c = okta(l).await;
         for round in 0..8 {
             let state = format!("st{round}");
-            let pending = PendingLogin {
-                id: state.clone(),
-                tenant_id: c.tenant_id.clone(),
-                connection_id: c.id.clone(),
-                relay_state: "rs".into(),
-                browser_binding: None,
-                return_to: None,
-                created_at: T0,
-                expires_at: T0 + 600,
-                invitation_id: None,
-                purpose: None,
-            };
+            let pending = pending_login(&c, &state);
             l.store
                 .insert_oidc_pending(&pending, "sealed-nonce", "sealed-verifier")
                 .await
