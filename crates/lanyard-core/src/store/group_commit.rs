@@ -1,6 +1,6 @@
-//! SQLite group commit of sign-ins: one long-lived task owns the sign-in writes, takes every
-//! sign-in queued while the previous group ran, and commits them in ONE transaction, each inside
-//! a savepoint of its own.
+//! SQLite group commit of sign-ins: one long-lived writer (a thread of its own) owns the sign-in
+//! writes, takes every sign-in queued while the previous group ran, and commits them in ONE
+//! transaction, each inside a savepoint of its own.
 //!
 //! Why: SQLite admits one writer, and the store has one writing connection. Handing that
 //! connection from one sign-in's task to the next (release, wake the next waiter, which then
@@ -91,7 +91,7 @@ impl GroupError {
     }
 }
 
-/// The handle that queues sign-ins for the writer task (cheap to clone).
+/// The handle that queues sign-ins for the writer (cheap to clone).
 #[derive(Clone, Debug)]
 pub(super) struct GroupCommit {
     queue: mpsc::UnboundedSender<Job>,
