@@ -564,8 +564,9 @@ async fn a_storm_of_sign_ins_keeps_each_ones_verdict() {
         assert_eq!(count(s, "SELECT COUNT(*) FROM users").await, 1 + 11, "{}: back + new people", e.name);
         if let Store::Sqlite(db) = s {
             let g = db.sign_in_groups();
+            // Every sign-in went through the writer. (How many shared a group depends on the
+            // threads' timing; the grouping itself is tested in `store::group_commit`.)
             assert_eq!(g.sign_ins, 1 + 2 * ANSWERS as u64, "{}: {g:?}", e.name);
-            assert!(g.largest > 1, "{}: the storm was committed in groups: {g:?}", e.name);
         }
     })
     .await;
