@@ -9,7 +9,8 @@
 //! Expiry is never extended: the cache keeps the stored row, and [`crate::Lanyard::session`]
 //! compares its `expires_at` (and `revoked_at`, `user_disabled`, the tenant) with the clock on
 //! every call, hit or miss. Unknown tokens are not cached (a flood of made-up tokens cannot fill
-//! the cache), and the cache holds at most [`MAX_ENTRIES`] rows.
+//! the cache), and the cache holds at most [`MAX_ENTRIES`] rows; expired rows are swept as it
+//! grows, so it holds about the rows fetched within the last bound.
 
 use crate::model::SessionView;
 use std::collections::HashMap;
@@ -28,7 +29,7 @@ struct Entry {
     fetched: Instant,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Inner {
     by_token: HashMap<[u8; 32], Entry>,
     /// When a user's sessions or account last changed on this node.
@@ -37,7 +38,15 @@ struct Inner {
     sessions_changed: HashMap<String, Instant>,
     /// Everything fetched before this is stale (a change too broad to name users).
     all_changed: Option<Instant>,
+    /// Sizes at which the next sweep of expired rows and of old marks runs (doubling from what
+    /// a sweep left, so memory follows the rows and marks still in use, at O(1) amortised).
+    rows_sweep_at: usize,
+    marks_sweep_at: usize,
 }
+
+/// The smallest sizes at which sweeps run.
+const ROWS_SWEEP_FLOOR: usize = 1024;
+const MARKS_SWEEP_FLOOR: usize = 4096;
 
 /// The per-node session cache; shared by clones of [`crate::Lanyard`].
 #[derive(Debug)]
@@ -56,6 +65,19 @@ impl Default for SessionCache {
 /// committed while the query ran makes its answer stale rather than cached as fresh.
 #[derive(Debug, Clone, Copy)]
 pub struct Ticket(Instant);
+
+impl Default for Inner {
+    fn default() -> Self {
+        Self {
+            by_token: HashMap::new(),
+            users_changed: HashMap::new(),
+            sessions_changed: HashMap::new(),
+            all_changed: None,
+            rows_sweep_at: ROWS_SWEEP_FLOOR,
+            marks_sweep_at: MARKS_SWEEP_FLOOR,
+        }
+    }
+}
 
 impl SessionCache {
     pub fn new(ttl: Duration) -> Self {
@@ -107,12 +129,15 @@ impl SessionCache {
         if inner.is_stale(&entry) {
             return;
         }
-        if inner.by_token.len() >= MAX_ENTRIES {
+        if inner.by_token.len() >= inner.rows_sweep_at.min(MAX_ENTRIES) {
+            // Rows older than the bound are never served again: without this sweep a busy node
+            // kept every session it had seen, up to MAX_ENTRIES.
             let ttl = self.ttl;
             inner.by_token.retain(|_, e| e.fetched.elapsed() < ttl);
             if inner.by_token.len() >= MAX_ENTRIES {
                 inner.by_token.clear();
             }
+            inner.rows_sweep_at = (2 * inner.by_token.len()).max(ROWS_SWEEP_FLOOR);
         }
         inner.by_token.insert(token_hash, entry);
     }
@@ -156,8 +181,7 @@ impl Inner {
 
     /// Forgets marks older than the bound: every row fetched before them is expired anyway.
     fn prune(&mut self, ttl: Duration, now: Instant) {
-        const PRUNE_AT: usize = 4096;
-        if self.users_changed.len() + self.sessions_changed.len() < PRUNE_AT {
+        if self.users_changed.len() + self.sessions_changed.len() < self.marks_sweep_at {
             return;
         }
         // Rows are served only while younger than the bound, so a mark older than the bound
@@ -167,6 +191,11 @@ impl Inner {
         self.sessions_changed.retain(|_, at| keep(at));
         let by_token = &mut self.by_token;
         by_token.retain(|_, e| now.duration_since(e.fetched) < ttl);
+        // Marks younger than the bound are all still needed: with many of them, the next
+        // sweep waits until there are twice as many (not one sweep per change).
+        self.marks_sweep_at =
+            (2 * (self.users_changed.len() + self.sessions_changed.len())).max(MARKS_SWEEP_FLOOR);
+        self.rows_sweep_at = (2 * self.by_token.len()).max(ROWS_SWEEP_FLOOR);
     }
 }
 
@@ -235,6 +264,28 @@ mod tests {
         c.user_changed("u1");
         c.put([1; 32], view("s1", "u1"), ticket);
         assert!(c.get(&[1; 32]).is_none());
+    }
+
+    /// A node that sees many sessions keeps about the rows of the last bound, not every row
+    /// it ever fetched (up to MAX_ENTRIES): expired rows are swept as the map grows.
+    #[test]
+    fn expired_rows_are_swept_as_new_ones_come() {
+        let ttl = Duration::from_millis(20);
+        let c = SessionCache::new(ttl);
+        let put = |i: u32| {
+            let mut hash = [0u8; 32];
+            hash[..4].copy_from_slice(&i.to_be_bytes());
+            c.put(hash, view(&format!("s{i}"), "u"), c.ticket());
+        };
+        (0..1024).for_each(put);
+        assert_eq!(c.len(), 1024);
+        std::thread::sleep(2 * ttl);
+        (1024..2048).for_each(put);
+        assert!(
+            c.len() <= 1025,
+            "the first thousand expired and were swept: {}",
+            c.len()
+        );
     }
 
     #[test]
