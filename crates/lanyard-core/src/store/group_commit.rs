@@ -135,20 +135,6 @@ impl GroupCommit {
         Ok(Self { queue, stats })
     }
 
-    /// A handle whose writer starts only when the test says so: what is queued before then
-    /// reaches the writer as one group, whatever the threads' timing.
-    #[cfg(test)]
-    fn paused(writer: SqlitePool) -> (Self, PausedWriter) {
-        let (queue, rx) = mpsc::unbounded_channel();
-        let stats = Arc::new(Counters::default());
-        let paused = PausedWriter {
-            writer,
-            rx,
-            stats: stats.clone(),
-        };
-        (Self { queue, stats }, paused)
-    }
-
     pub fn stats(&self) -> SignInGroups {
         SignInGroups {
             groups: self.stats.groups.load(Ordering::Relaxed),
@@ -199,24 +185,6 @@ fn spawn_writer(
         .name("sign-in-writer".into())
         .spawn(move || runtime.block_on(run(writer, rx, counters)))?;
     Ok(())
-}
-
-#[cfg(test)]
-struct PausedWriter {
-    writer: SqlitePool,
-    rx: mpsc::UnboundedReceiver<Job>,
-    stats: Arc<Counters>,
-}
-
-#[cfg(test)]
-impl PausedWriter {
-    fn queued(&self) -> usize {
-        self.rx.len()
-    }
-
-    fn start(self) {
-        spawn_writer(self.writer, self.rx, self.stats).unwrap();
-    }
 }
 
 /// How long the writer keeps the writing connection while sign-ins keep coming, before it
@@ -403,6 +371,35 @@ mod tests {
     use super::*;
     use sqlx::sqlite::SqlitePoolOptions;
 
+    /// A handle whose writer starts only when the test says so: what is queued before then
+    /// reaches the writer as one group, whatever the threads' timing.
+    fn paused(writer: SqlitePool) -> (GroupCommit, PausedWriter) {
+        let (queue, rx) = mpsc::unbounded_channel();
+        let stats = Arc::new(Counters::default());
+        let paused = PausedWriter {
+            writer,
+            rx,
+            stats: stats.clone(),
+        };
+        (GroupCommit { queue, stats }, paused)
+    }
+
+    struct PausedWriter {
+        writer: SqlitePool,
+        rx: mpsc::UnboundedReceiver<Job>,
+        stats: Arc<Counters>,
+    }
+
+    impl PausedWriter {
+        fn queued(&self) -> usize {
+            self.rx.len()
+        }
+
+        fn start(self) {
+            spawn_writer(self.writer, self.rx, self.stats).unwrap();
+        }
+    }
+
     /// A sign-in stand-in: inserts `id` into `t` inside the savepoint (`extra` goes first).
     fn job(id: i64, extra: &'static str) -> SignInBatch {
         let fill: Fill = Arc::new(move |b: &mut SqliteBatch| {
@@ -440,7 +437,7 @@ mod tests {
         .execute(&pool)
         .await
         .unwrap();
-        let (gc, paused) = GroupCommit::paused(pool.clone());
+        let (gc, paused) = paused(pool.clone());
         (pool, gc, paused)
     }
 

@@ -302,6 +302,31 @@ async fn a_returning_sign_in_with_an_unchanged_profile_writes_no_user_row() {
     .await;
 }
 
+/// Runs `f` on each input in a task of its own, all released at one moment (a barrier), as two
+/// people or two tabs would; the outputs in the inputs' order.
+async fn at_once<I, T, Fut>(inputs: Vec<I>, f: impl Fn(I) -> Fut) -> Vec<T>
+where
+    T: Send + 'static,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    let barrier = Arc::new(tokio::sync::Barrier::new(inputs.len()));
+    let tasks: Vec<_> = inputs
+        .into_iter()
+        .map(|i| {
+            let (barrier, run) = (barrier.clone(), f(i));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                run.await
+            })
+        })
+        .collect();
+    let mut out = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
 const ROUNDS: usize = 8;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -315,21 +340,15 @@ async fn racing_first_sign_ins_of_one_new_person_share_one_account() {
                 response("a", "okta", &email, &format!("_a-race-{round}-x"), None),
                 response("a", "okta", &email, &format!("_a-race-{round}-y"), None),
             ];
-            let barrier = Arc::new(tokio::sync::Barrier::new(2));
-            let tasks: Vec<_> = bodies
-                .into_iter()
-                .map(|b| {
-                    let (l, barrier) = (l.clone(), barrier.clone());
-                    tokio::spawn(async move {
-                        barrier.wait().await;
-                        acs(&l, &b).await
-                    })
-                })
-                .collect();
+            let outcomes = at_once(bodies.into(), |b| {
+                let l = l.clone();
+                async move { acs(&l, &b).await }
+            })
+            .await;
             let mut users = std::collections::BTreeSet::new();
             let mut created = 0;
-            for t in tasks {
-                let login = signed_in(t.await.unwrap());
+            for outcome in outcomes {
+                let login = signed_in(outcome);
                 users.insert(login.session.session.user_id.clone());
                 created += usize::from(login.user_created);
             }
@@ -392,19 +411,14 @@ async fn a_replayed_assertion_racing_itself_opens_one_session() {
                 format!("fresh{round}@acme.example")
             };
             let body = response("a", "okta", &email, &format!("_a-replay-{round}"), None);
-            let barrier = Arc::new(tokio::sync::Barrier::new(2));
-            let tasks: Vec<_> = (0..2)
-                .map(|_| {
-                    let (l, barrier, body) = (l.clone(), barrier.clone(), body.clone());
-                    tokio::spawn(async move {
-                        barrier.wait().await;
-                        acs(&l, &body).await
-                    })
-                })
-                .collect();
+            let outcomes = at_once(vec![body.clone(), body], |b| {
+                let l = l.clone();
+                async move { acs(&l, &b).await }
+            })
+            .await;
             let mut ok = 0;
-            for t in tasks {
-                match t.await.unwrap() {
+            for outcome in outcomes {
+                match outcome {
                     Ok(AcsOutcome::SignedIn(_)) => ok += 1,
                     Ok(AcsOutcome::Tested(_)) => panic!("a test report"),
                     Err(Error::SamlReplayed) => {}
@@ -454,20 +468,14 @@ async fn two_answers_to_one_request_consume_it_once() {
                     Some(&id),
                 ),
             ];
-            let barrier = Arc::new(tokio::sync::Barrier::new(2));
-            let tasks: Vec<_> = bodies
-                .into_iter()
-                .map(|b| {
-                    let (l, barrier) = (l.clone(), barrier.clone());
-                    tokio::spawn(async move {
-                        barrier.wait().await;
-                        acs_with(&l, &b, Some("rs")).await
-                    })
-                })
-                .collect();
+            let outcomes = at_once(bodies.into(), |b| {
+                let l = l.clone();
+                async move { acs_with(&l, &b, Some("rs")).await }
+            })
+            .await;
             let mut ok = 0;
-            for t in tasks {
-                match t.await.unwrap() {
+            for outcome in outcomes {
+                match outcome {
                     Ok(AcsOutcome::SignedIn(_)) => ok += 1,
                     Ok(AcsOutcome::Tested(_)) => panic!("a test report"),
                     Err(Error::SamlUnknownRequest) => {}
@@ -533,20 +541,15 @@ async fn a_storm_of_sign_ins_keeps_each_ones_verdict() {
                 response("a", "okta", &email, &format!("_g-{i}"), None)
             })
             .collect();
-        let barrier = Arc::new(tokio::sync::Barrier::new(2 * ANSWERS));
-        let tasks: Vec<_> = (0..2 * ANSWERS)
-            .map(|n| {
-                let (l, barrier, body) = (l.clone(), barrier.clone(), bodies[n % ANSWERS].clone());
-                tokio::spawn(async move {
-                    barrier.wait().await;
-                    (n % ANSWERS, acs(&l, &body).await)
-                })
-            })
-            .collect();
+        let outcomes = at_once((0..2 * ANSWERS).collect(), |n| {
+            let (l, body) = (l.clone(), bodies[n % ANSWERS].clone());
+            async move { (n % ANSWERS, acs(&l, &body).await) }
+        })
+        .await;
         let mut signed = [0usize; ANSWERS];
         let mut replayed = [0usize; ANSWERS];
-        for t in tasks {
-            match t.await.unwrap() {
+        for outcome in outcomes {
+            match outcome {
                 (i, Ok(AcsOutcome::SignedIn(_))) => signed[i] += 1,
                 (i, Err(Error::SamlReplayed)) => replayed[i] += 1,
                 (REFUSED, Err(err)) => assert_eq!(err.code(), "store.unavailable", "{}: {err}", e.name),
@@ -589,24 +592,19 @@ async fn an_oidc_state_consumed_twice_at_once_is_taken_once() {
                 .insert_oidc_pending(&pending, "sealed-nonce", "sealed-verifier")
                 .await
                 .unwrap();
-            let barrier = Arc::new(tokio::sync::Barrier::new(2));
-            let takes: Vec<_> = (0..2)
-                .map(|_| {
-                    let (l, barrier, state, c) =
-                        (l.clone(), barrier.clone(), state.clone(), c.clone());
-                    tokio::spawn(async move {
-                        barrier.wait().await;
-                        l.store
-                            .take_oidc_pending(&state, &c.tenant_id, &c.id)
-                            .await
-                            .unwrap()
-                    })
-                })
-                .collect();
-            let mut got = Vec::new();
-            for t in takes {
-                got.extend(t.await.unwrap());
-            }
+            let mut got: Vec<_> = at_once(vec![(); 2], |()| {
+                let (l, state, c) = (l.clone(), state.clone(), c.clone());
+                async move {
+                    l.store
+                        .take_oidc_pending(&state, &c.tenant_id, &c.id)
+                        .await
+                        .unwrap()
+                }
+            })
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
             assert_eq!(got.len(), 1, "{}: round {round}: taken once", e.name);
             let (p, nonce, verifier) = got.remove(0);
             assert_eq!(p, pending, "{}", e.name);
