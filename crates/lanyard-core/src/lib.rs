@@ -51,6 +51,8 @@ pub struct Lanyard {
     public_url: Arc<str>,
     /// The DNS server domain verification asks (`dns_resolver`).
     dns_resolver: Option<std::net::SocketAddr>,
+    /// When this node next deletes expired pending logins and replay records.
+    login_state_purge: Arc<signin::PurgeSchedule>,
 }
 
 /// The public URL links in emails use unless [`Lanyard::with_public_url`] sets another.
@@ -88,6 +90,7 @@ impl Lanyard {
             )),
             public_url: Arc::from(DEFAULT_PUBLIC_URL),
             dns_resolver: None,
+            login_state_purge: Arc::default(),
         })
     }
 

@@ -179,6 +179,9 @@ impl Lanyard {
             }),
             now: self.now(),
         };
+        // IdP-initiated sign-ins start nowhere: without this their replay records would only
+        // be purged by some other flow's start.
+        self.purge_login_state_if_due().await;
         match self.store.commit_sign_in(&write).await? {
             SignInCommit::Committed => {}
             SignInCommit::Replayed => return Err((rec.replayed)()),

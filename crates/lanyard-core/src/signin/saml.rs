@@ -279,7 +279,7 @@ impl Lanyard {
         };
         let s = c.saml_settings()?;
         let now = self.now();
-        self.store.purge_expired_login_state(now).await?;
+        self.purge_login_state_if_due().await;
         let pending = PendingLogin {
             id: request_id(),
             tenant_id: tenant.id.clone(),

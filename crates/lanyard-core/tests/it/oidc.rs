@@ -678,3 +678,63 @@ async fn rfc9207_missing_iss_is_refused_when_the_provider_announces_it() {
     })
     .await;
 }
+
+/// Expired pending logins are deleted by a node's periodic purge, not by every start: a start
+/// within the period leaves an expired row (harmless: the callback checks expiry itself), the
+/// first start after it deletes every expired row and no live one.
+#[tokio::test]
+async fn expired_login_state_is_purged_once_a_period_not_at_every_start() {
+    use lanyard_core::Ctx;
+    use lanyard_core::signin::LOGIN_STATE_PURGE_EVERY_SECS as PERIOD;
+    use lanyard_core::signin::oidc::PENDING_OIDC_TTL_SECS as TTL;
+    crate::harness::each_backend(|e| async move {
+        let l = &e.lanyard;
+        l.create_tenant(
+            &Ctx::cli(),
+            lanyard_proto::CreateTenant {
+                slug: "a".into(),
+                name: "A".into(),
+                session_lifetime_secs: None,
+            },
+        )
+        .await
+        .unwrap();
+        let (_, c) = l
+            .create_oidc_connection(&Ctx::cli(), "a", oidc_input("op"))
+            .await
+            .unwrap();
+        let t = l.store.tenant_by_slug("a").await.unwrap().unwrap();
+        let stored = |state: String| {
+            let (t, c) = (t.id.clone(), c.id.clone());
+            async move {
+                l.store
+                    .pending_login(&state, &t, &c)
+                    .await
+                    .unwrap()
+                    .is_some()
+            }
+        };
+        // The first start purges (nothing yet) and sets the next purge one period on.
+        let first = start_state(l, "op").await;
+        e.clock.advance(TTL - 10);
+        let second = start_state(l, "op").await; // due: purges, nothing expired yet
+        e.clock.advance(15); // `first` has expired; the next purge is PERIOD - 15 s away
+        let third = start_state(l, "op").await;
+        assert!(
+            stored(first.clone()).await,
+            "{}: a start within the period does not purge",
+            e.name
+        );
+        e.clock.advance(PERIOD - 15);
+        let fourth = start_state(l, "op").await;
+        assert!(
+            !stored(first).await,
+            "{}: the first start after the period deletes the expired pending login",
+            e.name
+        );
+        for live in [second, third, fourth] {
+            assert!(stored(live).await, "{}: live pending logins stay", e.name);
+        }
+    })
+    .await;
+}

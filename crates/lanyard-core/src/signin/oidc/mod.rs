@@ -189,7 +189,7 @@ impl Lanyard {
             }
         };
         let now = self.now();
-        self.store.purge_expired_login_state(now).await?;
+        self.purge_login_state_if_due().await;
         let state = random_token();
         let nonce = random_token();
         let verifier = format!("{}{}", random_token(), random_token());
