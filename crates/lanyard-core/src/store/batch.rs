@@ -1,16 +1,15 @@
-//! Many statements in one SQLite round trip. sqlx runs every statement of one query text in turn
-//! on its connection thread, and numbered placeholders (`$n`) index the arguments of the whole
-//! text. A sign-in's transaction goes as one such batch instead of one round trip per statement:
-//! each round trip is two thread switches while the store's single SQLite connection is held —
-//! the serialisation ceiling issue 17 measured (the connection, not the CPU, was the limit).
+//! A sign-in's statements, built once by the same binding macros for both stores.
 //!
-//! On PostgreSQL the same builder makes ONE statement of data-modifying CTEs
-//! ([`Batch::cte`]): its extended protocol takes one statement per message, so several
-//! statements become the parts `w1 AS (…), w2 AS (…)` of one `WITH`.
+//! - PostgreSQL ([`PgCte`]): ONE statement of data-modifying CTEs. Its extended protocol takes
+//!   one statement per message, so several statements become the parts `w1 AS (…), w2 AS (…)`
+//!   of one `WITH`: one round trip instead of `BEGIN`, each statement and `COMMIT`.
+//! - SQLite ([`SqliteBatch`]): the statements with their own values, for the sign-in writer
+//!   ([`super::group_commit`]), which runs them on its own connection on its own thread, each
+//!   a cached prepared statement — no round trip to another thread per statement.
 
-use sqlx::postgres::Postgres;
-use sqlx::sqlite::Sqlite;
-use sqlx::{Arguments, Database, Encode, Type};
+use sqlx::Arguments as _;
+use sqlx::postgres::{PgArguments, Postgres};
+use sqlx::{Encode, Type};
 
 /// A statement's text: a literal, or dynamic SQL already audited ([`sqlx::AssertSqlSafe`]).
 pub(super) trait SqlText {
@@ -29,15 +28,14 @@ impl SqlText for sqlx::AssertSqlSafe<String> {
     }
 }
 
-/// Statements joined into one text, each one's `$1…$n` moved past the arguments of the ones
-/// before it, and their arguments in order. A statement that binds more or fewer arguments than
-/// its text names makes [`Batch::finish`] fail (never a silent NULL: SQLite would bind a missing
-/// argument as NULL).
-pub(super) struct Batch<DB: Database> {
+/// PostgreSQL: statements as the parts of one `WITH`, each one's `$1…$n` moved past the
+/// arguments of the ones before it, and their arguments in order. A statement that binds more
+/// or fewer arguments than its text names makes [`PgCte::finish_with`] fail (a defect in the
+/// caller, never a statement run with arguments out of place).
+#[derive(Default)]
+pub(super) struct PgCte {
     sql: String,
-    args: <DB as Database>::Arguments,
-    /// Statements as the parts of one `WITH` (PostgreSQL) instead of `;`-separated.
-    cte: bool,
+    args: PgArguments,
     statements: usize,
     /// Arguments the statements so far name (what `args` must hold before the next one).
     named: usize,
@@ -46,67 +44,34 @@ pub(super) struct Batch<DB: Database> {
     error: Option<String>,
 }
 
-/// SQLite: statements separated by `;`, run in turn by one call.
-pub(super) type SqliteBatch = Batch<Sqlite>;
-
-/// PostgreSQL: one statement of data-modifying CTEs.
-pub(super) type PgCte = Batch<Postgres>;
-
-impl<DB: Database> Default for Batch<DB> {
-    fn default() -> Self {
-        Self {
-            sql: String::new(),
-            args: Default::default(),
-            cte: false,
-            statements: 0,
-            named: 0,
-            base: 0,
-            error: None,
-        }
-    }
-}
-
 impl PgCte {
-    /// A `WITH` whose parts are the statements, named `w1`, `w2`… in order ([`Batch::name`]).
+    /// A `WITH` whose parts are the statements, named `w1`, `w2`… in order ([`PgCte::name`]).
     pub fn cte() -> Self {
-        Self {
-            cte: true,
-            ..Self::default()
-        }
+        Self::default()
     }
-}
 
-impl<DB: Database> Batch<DB> {
     /// Starts the next statement; bind its arguments in the order of its placeholders.
     pub fn stmt(&mut self, sql: impl SqlText) -> &mut Self {
         self.check_bound();
-        match (self.cte, self.statements) {
-            (false, 0) => {}
-            (false, _) => self.sql.push_str(";\n"),
-            (true, 0) => self.sql.push_str("WITH "),
-            (true, _) => self.sql.push_str("),\n"),
-        }
+        self.sql.push_str(if self.statements == 0 {
+            "WITH "
+        } else {
+            "),\n"
+        });
         self.statements += 1;
-        if self.cte {
-            self.sql.push_str(&format!("w{} AS (", self.statements));
-        }
+        self.sql.push_str(&format!("w{} AS (", self.statements));
         self.base = self.named;
-        self.named = self.base + renumber(sql.text(), self.base, &mut self.sql);
+        self.named = self.base + renumber(sql.text(), self.base, '$', &mut self.sql);
         self
     }
 
     /// Binds the current statement's next argument.
-    pub fn bind<'t, T: Encode<'t, DB> + Type<DB>>(&mut self, value: T) -> &mut Self {
+    pub fn bind<'t, T: Encode<'t, Postgres> + Type<Postgres>>(&mut self, value: T) -> &mut Self {
         if let Err(e) = self.args.add(value) {
             self.error
                 .get_or_insert_with(|| format!("statement {}: {e}", self.statements));
         }
         self
-    }
-
-    /// How many statements the batch holds.
-    pub fn len(&self) -> usize {
-        self.statements
     }
 
     /// The CTE name of the current statement (`w1`…).
@@ -125,35 +90,115 @@ impl<DB: Database> Batch<DB> {
         }
     }
 
-    /// The text and its arguments, or why they do not match (a defect in the caller). A CTE
-    /// ends with `tail`, the statement's own part (a `SELECT` over the parts); `tail` binds
-    /// nothing.
-    pub fn finish_with(
-        mut self,
-        tail: &str,
-    ) -> Result<(String, <DB as Database>::Arguments), String> {
+    /// The statement, ending with `tail` (its own part: a `SELECT` over the parts; `tail`
+    /// binds nothing), and its arguments, or why they do not match.
+    pub fn finish_with(mut self, tail: &str) -> Result<(String, PgArguments), String> {
         self.check_bound();
-        if self.cte {
-            if self.statements > 0 {
-                self.sql.push_str(")\n");
-            }
-            self.sql.push_str(tail);
+        if self.statements > 0 {
+            self.sql.push_str(")\n");
         }
+        self.sql.push_str(tail);
         match self.error {
             Some(e) => Err(e),
             None => Ok((self.sql, self.args)),
         }
     }
+}
 
-    /// [`Batch::finish_with`] without a tail (SQLite).
-    pub fn finish(self) -> Result<(String, <DB as Database>::Arguments), String> {
-        self.finish_with("")
+/// One SQLite statement of a [`SqliteBatch`]: its text with SQLite's numbered placeholders
+/// (`?n` binds the n-th value, wherever and however often it appears) and its values.
+#[derive(Debug, Clone)]
+pub(super) struct SqliteStatement {
+    pub sql: String,
+    pub values: Vec<rusqlite::types::Value>,
+}
+
+/// SQLite: statements with their own values, run in order by the sign-in writer. The texts
+/// are written with `$n` placeholders, as for PostgreSQL and sqlx.
+#[derive(Debug, Default)]
+pub(super) struct SqliteBatch {
+    statements: Vec<SqliteStatement>,
+    /// Values the current statement's text names.
+    named: usize,
+    error: Option<String>,
+}
+
+impl SqliteBatch {
+    /// Starts the next statement; bind its arguments in the order of its placeholders.
+    pub fn stmt(&mut self, sql: impl SqlText) -> &mut Self {
+        self.check_bound();
+        let mut text = String::with_capacity(sql.text().len());
+        self.named = renumber(sql.text(), 0, '?', &mut text);
+        self.statements.push(SqliteStatement {
+            sql: text,
+            values: Vec::with_capacity(self.named),
+        });
+        self
+    }
+
+    /// Binds the current statement's next argument.
+    pub fn bind<T: rusqlite::ToSql>(&mut self, value: T) -> &mut Self {
+        use rusqlite::types::ToSqlOutput;
+        let n = self.statements.len();
+        let value = match value.to_sql() {
+            Ok(ToSqlOutput::Borrowed(v)) => {
+                rusqlite::types::Value::try_from(v).map_err(|e| format!("statement {n}: {e}"))
+            }
+            Ok(ToSqlOutput::Owned(v)) => Ok(v),
+            Ok(_) => Err(format!(
+                "statement {n}: a value kind the writer does not bind"
+            )),
+            Err(e) => Err(format!("statement {n}: {e}")),
+        };
+        match (value, self.statements.last_mut()) {
+            (Ok(v), Some(s)) => s.values.push(v),
+            (Err(e), _) => {
+                self.error.get_or_insert(e);
+            }
+            (Ok(_), None) => {
+                self.error
+                    .get_or_insert_with(|| "a value bound before any statement".into());
+            }
+        }
+        self
+    }
+
+    fn check_bound(&mut self) {
+        if let Some(s) = self.statements.last()
+            && s.values.len() != self.named
+            && self.error.is_none()
+        {
+            self.error = Some(format!(
+                "statement {} bound {} arguments where its text names {}",
+                self.statements.len(),
+                s.values.len(),
+                self.named
+            ));
+        }
+    }
+
+    /// The statements, or why one does not match its values (a defect in the caller; SQLite
+    /// would bind a missing value as NULL).
+    pub fn finish(mut self) -> Result<Vec<SqliteStatement>, String> {
+        self.check_bound();
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.statements),
+        }
     }
 }
 
-/// Copies `sql` onto `out` with every placeholder `$n` outside quotes written as `$(n + base)`;
-/// returns the highest `n` (how many arguments the statement names).
-fn renumber(sql: &str, base: usize, out: &mut String) -> usize {
+/// `sql` with SQLite's numbered placeholders (`?n`) for its `$n` (which SQLite would number in
+/// order of first appearance, not by `n`).
+pub(super) fn sqlite_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    renumber(sql, 0, '?', &mut out);
+    out
+}
+
+/// Copies `sql` onto `out` with every placeholder `$n` outside quotes written as
+/// `{mark}(n + base)`; returns the highest `n` (how many arguments the statement names).
+fn renumber(sql: &str, base: usize, mark: char, out: &mut String) -> usize {
     let mut highest = 0;
     let mut quote: Option<char> = None;
     let mut chars = sql.chars().peekable();
@@ -176,7 +221,7 @@ fn renumber(sql: &str, base: usize, out: &mut String) -> usize {
                     chars.next();
                 }
                 highest = highest.max(n);
-                out.push('$');
+                out.push(mark);
                 out.push_str(&(n.saturating_add(base)).to_string());
             }
             None => out.push(c),
@@ -188,23 +233,23 @@ fn renumber(sql: &str, base: usize, out: &mut String) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::types::Value;
 
     #[test]
-    fn placeholders_follow_the_earlier_statements_and_quotes_are_left_alone() {
+    fn sqlite_statements_keep_their_own_numbered_placeholders_and_quotes_are_left_alone() {
         let mut b = SqliteBatch::default();
         b.stmt("UPDATE t SET a = $2, s = 'cost $1' WHERE id = $1")
             .bind("x")
             .bind(1_i64);
         b.stmt("INSERT INTO u (a, \"$3\") VALUES ($1, $2)")
-            .bind("y")
-            .bind(2_i64);
-        assert_eq!(b.len(), 2);
-        let (sql, args) = b.finish().unwrap();
-        assert_eq!(
-            sql,
-            "UPDATE t SET a = $2, s = 'cost $1' WHERE id = $1;\nINSERT INTO u (a, \"$3\") VALUES ($3, $4)"
-        );
-        assert_eq!(args.len(), 4);
+            .bind(Some("y"))
+            .bind(None::<i64>);
+        let s = b.finish().unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].sql, "UPDATE t SET a = ?2, s = 'cost $1' WHERE id = ?1");
+        assert_eq!(s[0].values, [Value::Text("x".into()), Value::Integer(1)]);
+        assert_eq!(s[1].sql, "INSERT INTO u (a, \"$3\") VALUES (?1, ?2)");
+        assert_eq!(s[1].values, [Value::Text("y".into()), Value::Null]);
     }
 
     #[test]
@@ -216,7 +261,6 @@ mod tests {
         b.stmt("UPDATE t SET a = $2 WHERE id = $1")
             .bind(1_i64)
             .bind("y");
-        assert_eq!(b.len(), 2);
         let (sql, args) = b
             .finish_with(&format!("SELECT EXISTS (SELECT 1 FROM {r})"))
             .unwrap();
@@ -248,44 +292,9 @@ mod tests {
             .bind(1_i64)
             .bind(2_i64);
         assert!(b.finish().is_err());
-    }
 
-    #[tokio::test]
-    async fn a_batch_runs_every_statement_in_one_call_with_its_own_arguments() {
-        use sqlx::Row;
-        let pool = sqlx::sqlite::SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect("sqlite::memory:")
-            .await
-            .unwrap();
-        sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
-            .execute(&pool)
-            .await
-            .unwrap();
-        let mut b = SqliteBatch::default();
-        b.stmt("INSERT INTO t (id, v) VALUES ($1, $2) RETURNING 'first'")
-            .bind(1_i64)
-            .bind("one");
-        b.stmt("INSERT INTO t (id, v) VALUES ($1, $2)")
-            .bind(2_i64)
-            .bind("two");
-        b.stmt("DELETE FROM t WHERE id = $1 RETURNING 'gone'")
-            .bind(7_i64);
-        let (sql, args) = b.finish().unwrap();
-        let rows = sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-        let marks: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
-        assert_eq!(
-            marks,
-            ["first"],
-            "a DELETE that matched nothing returns nothing"
-        );
-        let all: Vec<(i64, String)> = sqlx::query_as("SELECT id, v FROM t ORDER BY id")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-        assert_eq!(all, [(1, "one".to_owned()), (2, "two".to_owned())]);
+        let mut b = PgCte::cte();
+        b.stmt("DELETE FROM t WHERE id = $1 AND a = $2").bind(1_i64);
+        assert!(b.finish_with("SELECT 1").is_err());
     }
 }

@@ -165,17 +165,10 @@ impl Store {
         let (nonce, verifier) = oidc.unzip();
         match self {
             Self::Sqlite(s) => {
-                let (l, nonce, verifier) = (
-                    l.clone(),
-                    nonce.map(str::to_owned),
-                    verifier.map(str::to_owned),
-                );
+                let mut b = batch::SqliteBatch::default();
+                bind_pending!(b.stmt(PENDING_INSERT), l, nonce, verifier);
                 s.group_commit()
-                    .write(Arc::new(move |b: &mut batch::SqliteBatch| {
-                        b.stmt("SAVEPOINT sign_in");
-                        bind_pending!(b.stmt(PENDING_INSERT), &l, &nonce, &verifier);
-                        b.stmt("RELEASE sign_in");
-                    }))
+                    .commit(b)
                     .await
                     .map_err(group_commit::GroupError::into_error)
             }
@@ -221,29 +214,36 @@ impl Store {
         let row: Option<OidcPendingRow> = match self {
             Self::Sqlite(s) => {
                 let q = format!("SELECT {COLUMNS} FROM pending_logins {WHERE}");
-                let found: Option<OidcPendingRow> = on_reader!(self, p => sqlx::query_as::<_, OidcPendingRow>(sqlx::AssertSqlSafe(q)).bind(state).bind(tenant_id).bind(connection_id).fetch_optional(p).await?);
+                let found = s
+                    .readers()
+                    .one(&q, [state, tenant_id, connection_id], |r| {
+                        Ok(OidcPendingRow {
+                            id: r.get("id")?,
+                            tenant_id: r.get("tenant_id")?,
+                            connection_id: r.get("connection_id")?,
+                            relay_state: r.get("relay_state")?,
+                            browser_binding: r.get("browser_binding")?,
+                            return_to: r.get("return_to")?,
+                            created_at: r.get("created_at")?,
+                            expires_at: r.get("expires_at")?,
+                            oidc_nonce: r.get("oidc_nonce")?,
+                            oidc_code_verifier: r.get("oidc_code_verifier")?,
+                            invitation_id: r.get("invitation_id")?,
+                            purpose: r.get("purpose")?,
+                        })
+                    })?;
                 let Some(found) = found else {
                     return Ok(None);
                 };
-                let key = (
-                    state.to_owned(),
-                    tenant_id.to_owned(),
-                    connection_id.to_owned(),
-                );
-                let consumed = s
-                    .group_commit()
-                    .write(Arc::new(move |b: &mut batch::SqliteBatch| {
-                        b.stmt("SAVEPOINT sign_in");
-                        b.stmt(sqlx::AssertSqlSafe(format!(
-                            "DELETE FROM pending_logins {WHERE}"
-                        )))
-                        .bind(&key.0)
-                        .bind(&key.1)
-                        .bind(&key.2);
-                        b.stmt(signin::SQLITE_GUARD_CONSUMED);
-                        b.stmt("RELEASE sign_in");
-                    }))
-                    .await;
+                let mut b = batch::SqliteBatch::default();
+                b.stmt(sqlx::AssertSqlSafe(format!(
+                    "DELETE FROM pending_logins {WHERE}"
+                )))
+                .bind(state)
+                .bind(tenant_id)
+                .bind(connection_id);
+                b.stmt(signin::SQLITE_GUARD_CONSUMED);
+                let consumed = s.group_commit().commit(b).await;
                 match consumed {
                     Ok(()) => Some(found),
                     Err(e) if e.is_pending_gone() => None,
@@ -321,9 +321,20 @@ impl Store {
             "SELECT {cols} FROM federated_identities f JOIN users u ON u.id = f.user_id \
              WHERE f.tenant_id = $1 AND f.connection_id = $2 AND f.federation_id = $3"
         );
-        Ok(
-            on_reader!(self, p => sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(q)).bind(tenant_id).bind(connection_id).bind(federation_id).fetch_optional(p).await?),
-        )
+        Ok(match self {
+            Self::Sqlite(s) => {
+                s.readers()
+                    .one(&q, [tenant_id, connection_id, federation_id], user_row)?
+            }
+            Self::Postgres(p) => {
+                sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(q))
+                    .bind(tenant_id)
+                    .bind(connection_id)
+                    .bind(federation_id)
+                    .fetch_optional(p)
+                    .await?
+            }
+        })
     }
 
     pub async fn federated_identities_of(&self, user_id: &str) -> Result<Vec<FederatedIdentity>> {

@@ -1,13 +1,21 @@
-//! SQLite group commit of sign-ins: one long-lived writer (a thread of its own) owns the sign-in
-//! writes, takes every sign-in queued while the previous group ran, and commits them in ONE
-//! transaction, each inside a savepoint of its own.
+//! SQLite group commit of sign-ins: one long-lived writer (a thread of its own, with a SQLite
+//! connection of its own) owns the sign-in writes, takes every sign-in queued while the
+//! previous group ran, and commits them in ONE transaction, each inside a savepoint of its own.
 //!
 //! Why: SQLite admits one writer, and the store has one writing connection. Handing that
-//! connection from one sign-in's task to the next (release, wake the next waiter, which then
-//! wakes the connection's thread) and committing once per sign-in (each commit appends every
-//! page it touched to the WAL: the session, replay and audit tables and their indexes) made the
-//! single writer the ceiling while a core stood idle. A group pays the hand-over and the commit
-//! once for all its sign-ins.
+//! connection from one sign-in's task to the next and committing once per sign-in (each commit
+//! appends every page it touched to the WAL: the session, replay and audit tables and their
+//! indexes) made the single writer the ceiling while a core stood idle. A group pays the
+//! hand-over and the commit once for all its sign-ins.
+//!
+//! Why a connection of its own (rusqlite, not sqlx): sqlx runs each SQLite connection on a
+//! thread of its own and every statement is a round trip to it — two thread wake-ups, each
+//! waiting for a core on a busy machine (issue 17's profiles: the kernel's task switching was
+//! ≈ 17 % of the server's samples on those threads alone, more than SQLite's own work). Here the
+//! writer's thread runs SQLite itself, each statement prepared once and cached. It still takes
+//! the store's writing connection from sqlx's pool before it writes and keeps it while it does:
+//! that connection is the lock every other writer of this process waits on, so the two never
+//! meet in SQLite's busy handler.
 //!
 //! Each sign-in keeps its own verdict: its statements run between `SAVEPOINT sign_in` and
 //! `RELEASE sign_in`; a statement that fails (a replay, a consumed pending login, a unique
@@ -17,21 +25,10 @@
 //! rolled it back: I/O error, full disk) or `COMMIT` fails, nothing of the group is kept and
 //! every sign-in of it runs again alone, in a transaction of its own, so each one gets the
 //! verdict it would have had without the others.
-//!
-//! Round trips: the connection's thread runs one query text per round trip, and each round trip
-//! is two thread wake-ups — on a busy machine each waits for a core. So the sign-ins of a group
-//! that have the same statements (the same *shape*: a returning person, a new one, …) go
-//! together, as one text of 1, 2, 4, … 32 sign-ins (powers of two, so that a handful of texts
-//! per shape keeps the connection's prepared statements cached). A group of twelve returning
-//! sign-ins is `BEGIN`, a text of eight, a text of four, `COMMIT`. Which sign-in of a text failed
-//! is known from the number of statements that completed before the error (each sign-in of one
-//! shape has the same number); the ones after it are run again.
 
-use super::batch::SqliteBatch;
-use futures_util::TryStreamExt as _;
-use sqlx::sqlite::{SqliteArguments, SqlitePool};
-use sqlx::{Either, Executor as _, SqliteConnection};
-use std::collections::VecDeque;
+use super::batch::{SqliteBatch, SqliteStatement};
+use sqlx::sqlite::SqlitePool;
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -41,28 +38,12 @@ use tokio::sync::{mpsc, oneshot};
 /// last.
 const MAX_GROUP: usize = 64;
 
-/// At most this many sign-ins in one query text (≈ 40 bound arguments each, far below SQLite's
-/// limit of 32 766).
-const MAX_CHUNK: usize = 32;
-
-/// Appends one sign-in's statements, bound, to a batch (for a text of several sign-ins).
-pub(super) type Fill = Arc<dyn Fn(&mut SqliteBatch) + Send + Sync>;
-
-/// One sign-in's statements (between `SAVEPOINT sign_in` and `RELEASE sign_in`) and where its
-/// verdict goes.
-pub(super) struct SignInBatch {
-    /// The sign-in's own text and arguments (run as they are when it goes alone); the text is
-    /// also its shape.
-    pub sql: String,
-    pub args: SqliteArguments,
-    /// How many statements `sql` holds.
-    pub statements: usize,
-    /// The same statements again, for a text of several sign-ins of this shape.
-    pub fill: Fill,
-}
+/// Prepared statements the writer keeps (a sign-in's kinds of statement, the transaction's own,
+/// and the pending logins': ≈ 25 today).
+const STATEMENT_CACHE: usize = 64;
 
 struct Job {
-    batch: SignInBatch,
+    statements: Vec<SqliteStatement>,
     done: oneshot::Sender<Result<(), GroupError>>,
 }
 
@@ -91,6 +72,78 @@ impl GroupError {
     }
 }
 
+/// An error of the writer's SQLite connection, as the store's callers read every database
+/// error (`sqlx::Error::Database`: its kind — unique, foreign key, check — and its message).
+#[derive(Debug)]
+struct WriterError {
+    /// SQLite's extended result code (`None`: rusqlite refused before SQLite ran anything).
+    code: Option<i32>,
+    message: String,
+}
+
+/// An error of one of the store's own SQLite connections (the writer's, the readers'), as the
+/// rest of the store reads database errors.
+pub(super) fn sqlite_error(e: rusqlite::Error) -> sqlx::Error {
+    WriterError::from_rusqlite(e)
+}
+
+impl WriterError {
+    fn from_rusqlite(e: rusqlite::Error) -> sqlx::Error {
+        let (code, message) = match &e {
+            rusqlite::Error::SqliteFailure(f, msg) => (
+                Some(f.extended_code),
+                msg.clone().unwrap_or_else(|| f.to_string()),
+            ),
+            other => (None, other.to_string()),
+        };
+        sqlx::Error::Database(Box::new(Self { code, message }))
+    }
+}
+
+impl std::fmt::Display for WriterError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for WriterError {}
+
+impl sqlx::error::DatabaseError for WriterError {
+    fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn code(&self) -> Option<Cow<'_, str>> {
+        self.code.map(|c| Cow::Owned(c.to_string()))
+    }
+
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self
+    }
+
+    fn kind(&self) -> sqlx::error::ErrorKind {
+        use rusqlite::ffi;
+        use sqlx::error::ErrorKind;
+        match self.code {
+            Some(ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY) => {
+                ErrorKind::UniqueViolation
+            }
+            Some(ffi::SQLITE_CONSTRAINT_FOREIGNKEY) => ErrorKind::ForeignKeyViolation,
+            Some(ffi::SQLITE_CONSTRAINT_NOTNULL) => ErrorKind::NotNullViolation,
+            Some(ffi::SQLITE_CONSTRAINT_CHECK) => ErrorKind::CheckViolation,
+            _ => ErrorKind::Other,
+        }
+    }
+}
+
 /// The handle that queues sign-ins for the writer (cheap to clone).
 #[derive(Clone, Debug)]
 pub(super) struct GroupCommit {
@@ -103,7 +156,6 @@ struct Counters {
     groups: AtomicU64,
     sign_ins: AtomicU64,
     largest: AtomicU64,
-    largest_text: AtomicU64,
 }
 
 /// What the group commit has done since the store opened (for metrics and benchmarks).
@@ -115,23 +167,39 @@ pub struct SignInGroups {
     pub sign_ins: u64,
     /// The most sign-ins one group carried.
     pub largest: u64,
-    /// The most sign-ins one query text carried.
-    pub largest_text: u64,
+}
+
+/// Opens the writer's own connection to the store's file, set as the pool's writing connection
+/// is (foreign keys, `synchronous = NORMAL`, temporary tables in memory, the busy timeout for
+/// other processes) with the sign-in guard's temporary table. The file is in WAL mode already
+/// (the pool's connection set it when it created the file).
+pub(super) fn open_writer(path: &std::path::Path) -> rusqlite::Result<rusqlite::Connection> {
+    use rusqlite::OpenFlags;
+    let db = rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    db.busy_timeout(Duration::from_secs(5))?;
+    db.execute_batch(
+        "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;",
+    )?;
+    db.execute_batch(super::signin::SQLITE_SIGN_IN_GUARD)?;
+    db.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(db)
 }
 
 impl GroupCommit {
-    /// Starts the writer on a thread of its own, driven with the current runtime's timers (the
+    /// Starts the writer on a thread of its own with `db` (see [`open_writer`]), taking the
+    /// pool's writing connection as its lock, driven with the current runtime's timers (the
     /// pool's acquire timeout). It ends when every handle is dropped.
     ///
-    /// Why a thread and not a task: the writer is the one serial step of every sign-in, and it
-    /// waits on the connection's thread once per sign-in. As a runtime task, each of those wake-ups
-    /// queued behind the request tasks (XML parsing, RSA) on the runtime's busy workers: groups
-    /// of ≈ 12 sign-ins took ≈ 8 ms, ≈ 0.7 ms per sign-in, most of it waiting to be polled. Its
-    /// own thread is woken directly by the connection's thread.
-    pub fn start(writer: SqlitePool) -> std::io::Result<Self> {
+    /// Why a thread and not a task: the writer is the one serial step of every sign-in and it
+    /// blocks while SQLite works. As a runtime task it would block a worker, and its wake-ups
+    /// would queue behind the request tasks (XML parsing, RSA).
+    pub fn start(lock: SqlitePool, db: rusqlite::Connection) -> std::io::Result<Self> {
         let (queue, rx) = mpsc::unbounded_channel();
         let stats = Arc::new(Counters::default());
-        spawn_writer(writer, rx, stats.clone())?;
+        spawn_writer(lock, db, rx, stats.clone())?;
         Ok(Self { queue, stats })
     }
 
@@ -140,34 +208,22 @@ impl GroupCommit {
             groups: self.stats.groups.load(Ordering::Relaxed),
             sign_ins: self.stats.sign_ins.load(Ordering::Relaxed),
             largest: self.stats.largest.load(Ordering::Relaxed),
-            largest_text: self.stats.largest_text.load(Ordering::Relaxed),
         }
     }
 
-    /// Queues a write that is not a sign-in (a pending login's insert or consumption) the
-    /// same way: `fill` appends its statements between `SAVEPOINT sign_in` and `RELEASE
-    /// sign_in`.
-    pub async fn write(&self, fill: Fill) -> Result<(), GroupError> {
-        let mut b = SqliteBatch::default();
-        fill(&mut b);
-        let statements = b.len();
-        let (sql, args) = b.finish().map_err(GroupError::Writer)?;
-        self.commit(SignInBatch {
-            sql,
-            args,
-            statements,
-            fill,
-        })
-        .await
-    }
-
-    /// Queues one sign-in's statements (its text must begin with `SAVEPOINT sign_in` and end
-    /// with `RELEASE sign_in`) and waits for its group's commit. A caller that stops waiting
-    /// does not stop the sign-in: once queued, it commits or fails whole with its group.
-    pub async fn commit(&self, batch: SignInBatch) -> Result<(), GroupError> {
+    /// Queues one sign-in's statements (or another write of the sign-in path: a pending login's
+    /// insert or consumption) and waits for its group's commit. The writer wraps them in their
+    /// savepoint. A caller that stops waiting does not stop the sign-in: once queued, it
+    /// commits or fails whole with its group.
+    pub async fn commit(&self, batch: SqliteBatch) -> Result<(), GroupError> {
+        let statements = batch.finish().map_err(|why| {
+            GroupError::Writer(format!(
+                "the sign-in's statements do not match their arguments: {why}"
+            ))
+        })?;
         let (done, verdict) = oneshot::channel();
         self.queue
-            .send(Job { batch, done })
+            .send(Job { statements, done })
             .map_err(|_| GroupError::Writer("the store's writer has stopped".into()))?;
         verdict
             .await
@@ -176,29 +232,34 @@ impl GroupCommit {
 }
 
 fn spawn_writer(
-    writer: SqlitePool,
+    lock: SqlitePool,
+    db: rusqlite::Connection,
     rx: mpsc::UnboundedReceiver<Job>,
     counters: Arc<Counters>,
 ) -> std::io::Result<()> {
     let runtime = tokio::runtime::Handle::current();
     std::thread::Builder::new()
         .name("sign-in-writer".into())
-        .spawn(move || runtime.block_on(run(writer, rx, counters)))?;
+        .spawn(move || runtime.block_on(run(lock, db, rx, counters)))?;
     Ok(())
 }
 
 /// How long the writer keeps the writing connection while sign-ins keep coming, before it
-/// gives the other writers (sign-in starts, logouts, the console) their turn.
+/// gives the other writers (logouts, the console) their turn.
 const HOLD: Duration = Duration::from_millis(20);
 
 /// The writer: waits for a sign-in, takes whatever else is queued (up to [`MAX_GROUP`]), commits
-/// the group, repeats. It keeps the connection from one group to the next while more are queued
-/// (for at most [`HOLD`]): each hand-over through the pool costs a spawned release task and a
-/// test round trip to the connection's thread.
-async fn run(pool: SqlitePool, mut rx: mpsc::UnboundedReceiver<Job>, stats: Arc<Counters>) {
+/// the group, repeats. It keeps the pool's connection (its lock) from one group to the next
+/// while more are queued, for at most [`HOLD`].
+async fn run(
+    lock: SqlitePool,
+    mut db: rusqlite::Connection,
+    mut rx: mpsc::UnboundedReceiver<Job>,
+    stats: Arc<Counters>,
+) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
-        let mut conn = match pool.acquire().await {
+        let held = match lock.acquire().await {
             Ok(c) => c,
             Err(e) => {
                 answer_all(
@@ -215,10 +276,10 @@ async fn run(pool: SqlitePool, mut rx: mpsc::UnboundedReceiver<Job>, stats: Arc<
             stats.groups.fetch_add(1, Ordering::Relaxed);
             stats.sign_ins.fetch_add(n, Ordering::Relaxed);
             stats.largest.fetch_max(n, Ordering::Relaxed);
-            if let Some(again) = commit_group(&mut conn, jobs, &stats).await {
+            if let Some(again) = commit_group(&mut db, jobs) {
                 for job in again {
                     // Alone: a group of one is never handed back.
-                    let _ = commit_group(&mut conn, vec![job], &stats).await;
+                    let _ = commit_group(&mut db, vec![job]);
                 }
             }
             if held_since.elapsed() >= HOLD {
@@ -234,103 +295,64 @@ async fn run(pool: SqlitePool, mut rx: mpsc::UnboundedReceiver<Job>, stats: Arc<
                 break;
             }
         }
+        drop(held);
     }
 }
 
 /// Runs `jobs` in one transaction and answers each; or, when the transaction as a whole was lost
 /// and there was more than one job, answers none and hands them back to be run one by one.
 ///
-/// A failing text is followed by `ROLLBACK TO sign_in`: when that fails too, the transaction is
-/// not (or no longer) there — SQLite rolled it back — and the group is lost.
-async fn commit_group(
-    conn: &mut SqliteConnection,
-    mut jobs: Vec<Job>,
-    stats: &Counters,
-) -> Option<Vec<Job>> {
+/// A failing sign-in is followed by `ROLLBACK TO sign_in`: when that fails too, or SQLite is back
+/// in autocommit mode, the transaction is not (or no longer) there — SQLite rolled it back — and
+/// the group is lost.
+fn commit_group(db: &mut rusqlite::Connection, jobs: Vec<Job>) -> Option<Vec<Job>> {
     let alone = jobs.len() == 1;
-    // Sign-ins of one shape next to each other (their order inside a group is arbitrary: they
-    // were all in flight at once).
-    jobs.sort_by(|a, b| a.batch.sql.cmp(&b.batch.sql));
-    let mut queue: VecDeque<Job> = jobs.into();
-    let mut ran: Vec<(Job, Result<(), sqlx::Error>)> = Vec::with_capacity(queue.len());
-    let mut lost = exec(conn, "BEGIN IMMEDIATE")
-        .await
+    let mut ran: Vec<(Job, Result<(), rusqlite::Error>)> = Vec::with_capacity(jobs.len());
+    let mut queue = jobs.into_iter();
+    let mut lost = exec(db, "BEGIN IMMEDIATE")
         .err()
         .map(|e| format!("could not begin the sign-in transaction: {e}"));
     while lost.is_none() {
-        let Some(first) = queue.pop_front() else {
-            break;
-        };
-        let same = 1 + queue
-            .iter()
-            .take(MAX_CHUNK - 1)
-            .take_while(|j| j.batch.sql == first.batch.sql)
-            .count();
-        // The largest power of two not above `same`.
-        let k = 1 << (usize::BITS - 1 - same.leading_zeros());
-        let per_job = first.batch.statements.max(1);
-        let mut chunk = Vec::with_capacity(k);
-        chunk.push(first);
-        chunk.extend(queue.drain(..k - 1));
-        stats.largest_text.fetch_max(k as u64, Ordering::Relaxed);
-        let (sql, args) = match chunk.as_slice() {
-            // Copies: kept in the job in case the group is lost and it runs again alone.
-            [one] => (one.batch.sql.clone(), one.batch.args.clone()),
-            _ => {
-                let mut b = SqliteBatch::default();
-                for j in &chunk {
-                    (j.batch.fill)(&mut b);
-                }
-                match b.finish() {
-                    Ok(text) => text,
-                    Err(why) => {
-                        lost = Some(format!("a sign-in text did not bind: {why}"));
-                        queue.extend(chunk);
-                        break;
-                    }
-                }
-            }
-        };
-        match run_counting(conn, sql, args).await {
-            Ok(()) => ran.extend(chunk.into_iter().map(|j| (j, Ok(())))),
-            Err((done, e)) => {
-                let failed = (done / per_job).min(k - 1);
-                let mut rest = chunk.into_iter();
-                ran.extend(rest.by_ref().take(failed).map(|j| (j, Ok(()))));
-                let Some(culprit) = rest.next() else { break };
-                ran.push((culprit, Err(e)));
-                // Those after it did not run: back to the front of the queue, in order.
-                for j in rest.rev() {
-                    queue.push_front(j);
-                }
-                if let Err(e) = exec(conn, "ROLLBACK TO sign_in; RELEASE sign_in").await {
-                    lost = Some(format!("the sign-in transaction was lost: {e}"));
-                }
-            }
+        let Some(job) = queue.next() else { break };
+        let res = run_one(db, &job.statements);
+        if let Err(e) = &res
+            && (db.is_autocommit() || exec(db, "ROLLBACK TO sign_in").is_err())
+        {
+            lost = Some(format!("the sign-in transaction was lost: {e}"));
         }
+        if lost.is_none()
+            && let Err(e) = exec(db, "RELEASE sign_in")
+        {
+            lost = Some(format!("the sign-in transaction was lost: {e}"));
+        }
+        ran.push((job, res));
     }
     if lost.is_none()
-        && let Err(e) = exec(conn, "COMMIT").await
+        && let Err(e) = exec(db, "COMMIT")
     {
         lost = Some(format!("the sign-in transaction did not commit: {e}"));
     }
     let Some(why) = lost else {
         for (job, res) in ran {
-            let _ = job.done.send(res.map_err(GroupError::Sql));
+            let _ = job
+                .done
+                .send(res.map_err(|e| GroupError::Sql(WriterError::from_rusqlite(e))));
         }
         return None;
     };
     // Fails harmlessly when SQLite already ended the transaction.
-    let _ = exec(conn, "ROLLBACK").await;
+    if !db.is_autocommit() {
+        let _ = exec(db, "ROLLBACK");
+    }
     if alone {
         for (job, res) in ran {
             let verdict = match res {
-                Err(e) => GroupError::Sql(e),
+                Err(e) => GroupError::Sql(WriterError::from_rusqlite(e)),
                 Ok(()) => GroupError::Writer(why.clone()),
             };
             let _ = job.done.send(Err(verdict));
         }
-        answer_all(queue.into(), &why);
+        answer_all(queue.collect(), &why);
         return None;
     }
     let mut again: Vec<Job> = ran.into_iter().map(|(job, _)| job).collect();
@@ -338,26 +360,18 @@ async fn commit_group(
     Some(again)
 }
 
-/// Runs a text of statements; on failure also says how many statements completed before it.
-async fn run_counting(
-    conn: &mut SqliteConnection,
-    sql: String,
-    args: SqliteArguments,
-) -> Result<(), (usize, sqlx::Error)> {
-    let mut done = 0;
-    let mut results = conn.fetch_many(sqlx::query_with(sqlx::AssertSqlSafe(sql), args));
-    loop {
-        match results.try_next().await {
-            Ok(Some(Either::Left(_))) => done += 1,
-            Ok(Some(Either::Right(_))) => {}
-            Ok(None) => return Ok(()),
-            Err(e) => return Err((done, e)),
-        }
+/// One sign-in's statements after `SAVEPOINT sign_in` (the caller releases or rolls back to it).
+fn run_one(db: &rusqlite::Connection, statements: &[SqliteStatement]) -> rusqlite::Result<()> {
+    exec(db, "SAVEPOINT sign_in")?;
+    for s in statements {
+        db.prepare_cached(&s.sql)?
+            .execute(rusqlite::params_from_iter(&s.values))?;
     }
+    Ok(())
 }
 
-async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), sqlx::Error> {
-    sqlx::raw_sql(sql).execute(&mut *conn).await.map(|_| ())
+fn exec(db: &rusqlite::Connection, sql: &'static str) -> rusqlite::Result<()> {
+    db.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 fn answer_all(jobs: Vec<Job>, why: &str) {
@@ -369,15 +383,16 @@ fn answer_all(jobs: Vec<Job>, why: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sqlx::sqlite::SqlitePoolOptions;
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 
     /// A handle whose writer starts only when the test says so: what is queued before then
     /// reaches the writer as one group, whatever the threads' timing.
-    fn paused(writer: SqlitePool) -> (GroupCommit, PausedWriter) {
+    fn paused(lock: SqlitePool, db: rusqlite::Connection) -> (GroupCommit, PausedWriter) {
         let (queue, rx) = mpsc::unbounded_channel();
         let stats = Arc::new(Counters::default());
         let paused = PausedWriter {
-            writer,
+            lock,
+            db,
             rx,
             stats: stats.clone(),
         };
@@ -385,7 +400,8 @@ mod tests {
     }
 
     struct PausedWriter {
-        writer: SqlitePool,
+        lock: SqlitePool,
+        db: rusqlite::Connection,
         rx: mpsc::UnboundedReceiver<Job>,
         stats: Arc<Counters>,
     }
@@ -396,36 +412,33 @@ mod tests {
         }
 
         fn start(self) {
-            spawn_writer(self.writer, self.rx, self.stats).unwrap();
+            spawn_writer(self.lock, self.db, self.rx, self.stats).unwrap();
         }
     }
 
-    /// A sign-in stand-in: inserts `id` into `t` inside the savepoint (`extra` goes first).
-    fn job(id: i64, extra: &'static str) -> SignInBatch {
-        let fill: Fill = Arc::new(move |b: &mut SqliteBatch| {
-            b.stmt("SAVEPOINT sign_in");
-            if !extra.is_empty() {
-                b.stmt(extra);
-            }
-            b.stmt("INSERT INTO t (id) VALUES ($1)").bind(id);
-            b.stmt("RELEASE sign_in");
-        });
+    /// A sign-in stand-in: inserts `id` into `t` (`extra` goes first).
+    fn job(id: i64, extra: &'static str) -> SqliteBatch {
         let mut b = SqliteBatch::default();
-        fill(&mut b);
-        let statements = b.len();
-        let (sql, args) = b.finish().unwrap();
-        SignInBatch {
-            sql,
-            args,
-            statements,
-            fill,
+        if !extra.is_empty() {
+            b.stmt(extra);
         }
+        b.stmt("INSERT INTO t (id) VALUES ($1)").bind(id);
+        b
     }
 
-    async fn store() -> (SqlitePool, GroupCommit, PausedWriter) {
+    async fn store() -> (tempfile::TempDir, SqlitePool, GroupCommit, PausedWriter) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.db");
+        // No busy handler on the pool's side: a write that met the writer's inside SQLite fails
+        // at once instead of sleeping (see the last test).
+        let opts = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::ZERO);
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect("sqlite::memory:")
+            .connect_with(opts)
             .await
             .unwrap();
         // `zdoom`: an insert there fails and makes SQLite roll back the whole transaction (as
@@ -437,8 +450,9 @@ mod tests {
         .execute(&pool)
         .await
         .unwrap();
-        let (gc, paused) = paused(pool.clone());
-        (pool, gc, paused)
+        let db = open_writer(&path).unwrap();
+        let (gc, paused) = paused(pool.clone(), db);
+        (dir, pool, gc, paused)
     }
 
     /// Queues `batches` in the order given before the writer starts, so they reach it as one
@@ -446,7 +460,7 @@ mod tests {
     async fn storm(
         gc: &GroupCommit,
         paused: PausedWriter,
-        batches: Vec<SignInBatch>,
+        batches: Vec<SqliteBatch>,
     ) -> Vec<Result<(), String>> {
         let n = batches.len();
         // One task polls them all, in order, so they queue in the order given.
@@ -476,10 +490,9 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_failing_sign_in_inside_a_shared_text_refuses_only_itself() {
-        let (pool, gc, paused) = store().await;
-        // Ten of one shape: the 4th and the 9th collide with the 2nd (a unique violation inside
-        // a text of eight and inside the text after it).
+    async fn a_failing_sign_in_refuses_only_itself() {
+        let (_dir, pool, gc, paused) = store().await;
+        // Ten in one group: the 4th and the 9th collide with the 2nd (a unique violation).
         let batches = [1, 2, 3, 2, 5, 6, 7, 8, 2, 10]
             .into_iter()
             .map(|id| job(id, ""))
@@ -490,28 +503,46 @@ mod tests {
             .collect();
         assert_eq!(refused, [3, 8], "{verdicts:?}");
         assert!(
-            verdicts.iter().flatten().count() == 8
-                && verdicts
-                    .iter()
-                    .filter_map(|v| v.as_ref().err())
-                    .all(|e| e.contains("UNIQUE")),
+            verdicts
+                .iter()
+                .filter_map(|v| v.as_ref().err())
+                .all(|e| e.contains("UNIQUE")),
             "{verdicts:?}"
         );
         assert_eq!(ids(&pool).await, [1, 2, 3, 5, 6, 7, 8, 10]);
         let s = gc.stats();
+        assert_eq!((s.groups, s.sign_ins, s.largest), (1, 10, 10), "{s:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_refusal_reads_as_the_database_error_it_is() {
+        let (_dir, _pool, gc, paused) = store().await;
+        paused.start();
+        gc.commit(job(1, "")).await.unwrap();
+        let Err(GroupError::Sql(sqlx::Error::Database(db))) = gc.commit(job(1, "")).await else {
+            panic!("a duplicate key is a database error");
+        };
+        assert!(db.is_unique_violation(), "{db}");
+        assert!(db.message().contains("t.id"), "{db}");
+        let mut check = SqliteBatch::default();
+        check.stmt(super::super::signin::SQLITE_GUARD_CONSUMED);
+        let refused = gc.commit(check).await.unwrap_err();
+        assert!(refused.is_pending_gone(), "{refused:?}");
+        // A statement bound short never runs.
+        let mut short = SqliteBatch::default();
+        short.stmt("INSERT INTO t (id) VALUES ($1)");
+        let e = gc.commit(short).await.unwrap_err();
         assert!(
-            s.largest_text >= 4,
-            "sign-ins of one shape shared a text: {s:?}"
+            matches!(&e, GroupError::Writer(w) if w.contains("bound 0 arguments")),
+            "{e:?}"
         );
-        assert_eq!((s.sign_ins, s.largest), (10, 10), "{s:?}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_lost_transaction_runs_each_sign_in_again_alone() {
-        let (pool, gc, paused) = store().await;
-        // One of them fails in a way that loses the whole transaction (its text sorts after the
-        // others', so it runs last in the group): the work of those before it is gone with it,
-        // so every sign-in runs again alone; only the culprit is refused.
+        let (_dir, pool, gc, paused) = store().await;
+        // The second fails in a way that loses the whole transaction: the work of the one before
+        // it is gone with it, so every sign-in runs again alone; only the culprit is refused.
         let batches = vec![
             job(1, ""),
             job(2, "INSERT INTO zdoom VALUES (1)"),
@@ -539,5 +570,31 @@ mod tests {
         let v = gc.commit(job(5, "")).await;
         assert!(v.is_ok(), "{v:?}");
         assert_eq!(ids(&pool).await, [1, 3, 4, 5]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_pools_writes_wait_while_the_writer_holds_its_lock() {
+        let (_dir, pool, gc, paused) = store().await;
+        paused.start();
+        // Writes through the pool and through the writer at once: none meets the other inside
+        // SQLite (the pool's side has no busy handler, so a meeting would fail with "database is
+        // locked"), all land.
+        let pool_writes = {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                for id in 1000..1100_i64 {
+                    sqlx::query("INSERT INTO t (id) VALUES ($1)")
+                        .bind(id)
+                        .execute(&pool)
+                        .await
+                        .unwrap();
+                }
+            })
+        };
+        let writer = futures_util::future::join_all((0..100).map(|id| gc.commit(job(id, ""))));
+        let verdicts = writer.await;
+        pool_writes.await.unwrap();
+        assert!(verdicts.iter().all(Result::is_ok), "{verdicts:?}");
+        assert_eq!(ids(&pool).await.len(), 200);
     }
 }

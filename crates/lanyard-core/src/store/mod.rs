@@ -31,17 +31,17 @@ pub enum Store {
     Postgres(PgPool),
 }
 
-/// The SQLite store's two pools: ONE connection that writes (every write and every
-/// transaction: SQLite admits one writer at a time), and a few read-only ones for the lookups
-/// on the sign-in and session paths ([`on_reader!`]). In WAL mode readers run beside the writer
-/// and see every transaction committed before they start, so a read there never waits for the
-/// writer's queue — one round trip less on the writer per sign-in.
+/// The SQLite store's connections: ONE that writes (every write and every transaction: SQLite
+/// admits one writer at a time) in sqlx's pool, the sign-in writer's own connection
+/// ([`group_commit`]), which takes the pool's connection as its lock while it writes, and a few
+/// read-only ones for the lookups on the sign-in and session paths ([`readers`]). In WAL mode
+/// readers run beside the writer and see every transaction committed before they start, so a
+/// read there never waits for the writer's queue.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     writer: SqlitePool,
-    /// `None` for an in-memory database (it exists only in the writer's connection).
-    readers: Option<Arc<readers::Readers>>,
-    /// Sign-ins are written by one task in groups ([`group_commit`]).
+    readers: Arc<readers::Readers>,
+    /// Sign-ins are written by one thread in groups ([`group_commit`]).
     group: group_commit::GroupCommit,
 }
 
@@ -51,9 +51,8 @@ impl SqliteStore {
         &self.writer
     }
 
-    /// A read-only connection (`None` for an in-memory database: use the writer).
-    async fn reader(&self) -> Option<tokio::sync::MutexGuard<'_, sqlx::SqliteConnection>> {
-        self.readers.as_ref()?.get().await
+    fn readers(&self) -> &readers::Readers {
+        &self.readers
     }
 
     fn group_commit(&self) -> &group_commit::GroupCommit {
@@ -66,9 +65,9 @@ impl SqliteStore {
     }
 }
 
-/// Read-only connections beside the writer (the CPU count here is 2; more would only queue in
-/// the kernel).
-const SQLITE_READERS: usize = 4;
+/// Read-only connections beside the writer: lookups run on the runtime's workers (one per core)
+/// and a few blocking threads, so with this many a lookup seldom waits for a connection.
+const SQLITE_READERS: usize = 8;
 
 /// Runs `$body` with `$pool` bound to the concrete pool: one text, two instantiations.
 macro_rules! on_pool {
@@ -78,26 +77,6 @@ macro_rules! on_pool {
                 let $pool = s.writer();
                 $body
             }
-            Store::Postgres($pool) => $body,
-        }
-    };
-}
-
-/// Like [`on_pool!`] for a read-only lookup on a hot path: SQLite's read-only connections
-/// ([`SqliteStore::reader`]), PostgreSQL's one pool.
-macro_rules! on_reader {
-    ($store:expr, $pool:ident => $body:expr) => {
-        match $store {
-            Store::Sqlite(s) => match s.reader().await {
-                Some(mut conn) => {
-                    let $pool = &mut *conn;
-                    $body
-                }
-                None => {
-                    let $pool = s.writer();
-                    $body
-                }
-            },
             Store::Postgres($pool) => $body,
         }
     };
@@ -149,6 +128,29 @@ const USER_UPDATE: &str = "UPDATE users SET username = $3, username_key = $4, em
      WHERE tenant_id = $1 AND id = $2";
 
 /// [`USER_COLUMNS`] qualified by a table alias, for joins.
+/// A [`USER_COLUMNS`] row read by SQLite's readers.
+fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: r.get("id")?,
+        tenant_id: r.get("tenant_id")?,
+        username: r.get("username")?,
+        email: r.get("email")?,
+        display_name: r.get("display_name")?,
+        role: r.get("role")?,
+        password_hash: r.get("password_hash")?,
+        super_admin: r.get("super_admin")?,
+        disabled: r.get("disabled")?,
+        password_changed_at: r.get("password_changed_at")?,
+        sso_state: readers::parsed(r, "sso_state")?,
+        collaborator: r.get("collaborator")?,
+        email_confirmed: r.get("email_confirmed")?,
+        sso_exempt: r.get("sso_exempt")?,
+        must_change_password: r.get("must_change_password")?,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
+    })
+}
+
 fn user_columns_of(alias: &str) -> String {
     USER_COLUMNS
         .split(',')
@@ -291,12 +293,15 @@ impl Store {
     }
 
     pub async fn connect_sqlite(opts: SqliteConnectOptions) -> Result<Self> {
-        let in_memory = opts.get_filename().to_string_lossy().contains(":memory:");
-        let reader_opts = opts
-            .clone()
-            .read_only(true)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
+        let path = opts.get_filename().to_path_buf();
+        // The sign-in writer opens the file a second time ([`group_commit`]); a private
+        // in-memory database exists only in the connection that made it.
+        if path.to_string_lossy().contains(":memory:") {
+            return Err(Error::invalid(
+                "database_url",
+                "an in-memory SQLite database is not supported: name a file (sqlite://lanyard.db)",
+            ));
+        }
         let opts = opts
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -328,16 +333,20 @@ impl Store {
             })
             .connect_with(opts)
             .await?;
-        // Opened after the writer created the file. An in-memory database exists only in its
-        // own connection: there the writer serves the reads too.
-        let readers = if in_memory {
-            None
-        } else {
-            Some(Arc::new(
-                readers::Readers::open(&reader_opts, SQLITE_READERS).await?,
+        // Opened after the pool's writer created the file and set WAL mode.
+        let readers = Arc::new(readers::Readers::open(&path, SQLITE_READERS).map_err(|e| {
+            Error::Internal(format!(
+                "could not open {} for reading: {e}",
+                path.display()
             ))
-        };
-        let group = group_commit::GroupCommit::start(writer.clone()).map_err(|e| {
+        })?);
+        let db = group_commit::open_writer(&path).map_err(|e| {
+            Error::Internal(format!(
+                "could not open {} for the sign-in writer: {e}",
+                path.display()
+            ))
+        })?;
+        let group = group_commit::GroupCommit::start(writer.clone(), db).map_err(|e| {
             Error::Internal(format!("could not start the sign-in writer thread: {e}"))
         })?;
         Ok(Self::Sqlite(SqliteStore {

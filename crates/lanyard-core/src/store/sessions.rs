@@ -31,9 +31,15 @@ impl Store {
     /// The hot path of every authenticated request: one indexed lookup, joined with user and tenant.
     pub async fn session_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<SessionView>> {
         let q = format!("{SESSION_VIEW} WHERE s.token_hash = $1");
-        Ok(
-            on_reader!(self, p => sqlx::query_as::<_, SessionView>(sqlx::AssertSqlSafe(q)).bind(token_hash).fetch_optional(p).await?),
-        )
+        Ok(match self {
+            Self::Sqlite(s) => s.readers().one(&q, [token_hash], session_view_row)?,
+            Self::Postgres(p) => {
+                sqlx::query_as::<_, SessionView>(sqlx::AssertSqlSafe(q))
+                    .bind(token_hash)
+                    .fetch_optional(p)
+                    .await?
+            }
+        })
     }
 
     pub async fn session_by_id(&self, tenant_id: &str, id: &str) -> Result<Option<SessionView>> {
@@ -319,4 +325,27 @@ impl Store {
         on_pool!(self, p => sqlx::query(q).bind(id).bind(at).bind(at - 60).execute(p).await?.rows_affected());
         Ok(())
     }
+}
+
+/// A [`SESSION_VIEW`] row read by SQLite's readers.
+fn session_view_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionView> {
+    Ok(SessionView {
+        id: r.get("id")?,
+        tenant_id: r.get("tenant_id")?,
+        tenant_slug: r.get("tenant_slug")?,
+        user_id: r.get("user_id")?,
+        username: r.get("username")?,
+        email: r.get("email")?,
+        display_name: r.get("display_name")?,
+        role: r.get("role")?,
+        user_disabled: r.get("user_disabled")?,
+        auth_method: r.get("auth_method")?,
+        created_at: r.get("created_at")?,
+        expires_at: r.get("expires_at")?,
+        revoked_at: r.get("revoked_at")?,
+        ip: r.get("ip")?,
+        user_agent: r.get("user_agent")?,
+        connection_id: r.get("connection_id")?,
+        idp_groups: r.get("idp_groups")?,
+    })
 }

@@ -4,9 +4,8 @@
 //! commits or none of it: a crash never leaves a session without its replay record, nor a
 //! replay record or an account behind a sign-in that failed.
 
-use super::group_commit::{GroupError, SignInBatch};
+use super::group_commit::GroupError;
 use super::*;
-use std::sync::Arc;
 
 /// The replay record of an accepted assertion (or `jti:` of a JWT): refused while a live one
 /// exists (the same statement as [`Store::remember_assertion`]).
@@ -115,88 +114,42 @@ macro_rules! batch_statement {
     }};
 }
 
-/// A [`SignInWrite`] with its own copies of everything, so that SQLite's writer can bind it
-/// into a text of several sign-ins ([`group_commit`]) after the request let go of it.
-struct OwnedSignIn {
-    replay: Option<(String, String, UnixTime)>,
-    pending: Option<(String, String, String)>,
-    changes: Changes,
-    session: Option<(Session, Vec<u8>, AuditRecord)>,
-    now: UnixTime,
-}
-
-impl From<&SignInWrite<'_>> for OwnedSignIn {
-    fn from(w: &SignInWrite<'_>) -> Self {
-        Self {
-            replay: w.replay.map(|r| {
-                (
-                    r.connection_id.to_owned(),
-                    r.assertion_id.to_owned(),
-                    r.expires_at,
-                )
-            }),
-            pending: w.pending.map(|p| {
-                (
-                    p.id.to_owned(),
-                    p.tenant_id.to_owned(),
-                    p.connection_id.to_owned(),
-                )
-            }),
-            changes: w.changes.clone(),
-            session: w
-                .session
-                .map(|s| (s.session.clone(), s.token_hash.to_vec(), s.audit.clone())),
-            now: w.now,
-        }
+/// Appends a sign-in's statements for SQLite's writer (which wraps them in `SAVEPOINT
+/// sign_in` … `RELEASE sign_in`): the same statements in the same order as PostgreSQL's
+/// transaction. The checks that refuse a sign-in are statements that fail: the replay record
+/// is a plain INSERT after an expired record of the same assertion is deleted (a live one is a
+/// unique violation), and the pending login's DELETE is followed by a guard row whose CHECK
+/// fails unless exactly one row went (`sign_in_guard`, see [`SQLITE_SIGN_IN_GUARD`]).
+fn sqlite_statements(w: &SignInWrite<'_>, b: &mut batch::SqliteBatch) {
+    if let Some(r) = &w.replay {
+        b.stmt("DELETE FROM replay_cache WHERE connection_id = $1 AND assertion_id = $2 AND expires_at <= $3")
+            .bind(r.connection_id)
+            .bind(r.assertion_id)
+            .bind(w.now);
+        b.stmt("INSERT INTO replay_cache (connection_id, assertion_id, expires_at) VALUES ($1, $2, $3)")
+            .bind(r.connection_id)
+            .bind(r.assertion_id)
+            .bind(r.expires_at);
+    }
+    if let Some(p) = &w.pending {
+        b.stmt(PENDING_DELETE)
+            .bind(p.id)
+            .bind(p.tenant_id)
+            .bind(p.connection_id);
+        b.stmt(SQLITE_GUARD_CONSUMED);
+    }
+    changes_statements!(w.changes, batch_statement, b);
+    if let Some(sw) = &w.session {
+        bind_session!(b.stmt(SESSION_INSERT), sw);
+        bind_audit!(b.stmt(AUDIT_INSERT), sw.audit);
     }
 }
 
-impl OwnedSignIn {
-    /// Appends the sign-in's statements, from `SAVEPOINT sign_in` to `RELEASE sign_in`: the
-    /// same statements in the same order as PostgreSQL's transaction. The checks that refuse a
-    /// sign-in are statements that fail: the replay record is a plain INSERT after an expired
-    /// record of the same assertion is deleted (a live one is a unique violation), and the
-    /// pending login's DELETE is followed by a guard row whose CHECK fails unless exactly one
-    /// row went (`sign_in_guard`, see [`SQLITE_SIGN_IN_GUARD`]).
-    fn push(&self, b: &mut batch::SqliteBatch) {
-        b.stmt("SAVEPOINT sign_in");
-        if let Some((connection_id, assertion_id, expires_at)) = &self.replay {
-            b.stmt("DELETE FROM replay_cache WHERE connection_id = $1 AND assertion_id = $2 AND expires_at <= $3")
-                .bind(connection_id)
-                .bind(assertion_id)
-                .bind(self.now);
-            b.stmt("INSERT INTO replay_cache (connection_id, assertion_id, expires_at) VALUES ($1, $2, $3)")
-                .bind(connection_id)
-                .bind(assertion_id)
-                .bind(*expires_at);
-        }
-        if let Some((id, tenant_id, connection_id)) = &self.pending {
-            b.stmt(PENDING_DELETE)
-                .bind(id)
-                .bind(tenant_id)
-                .bind(connection_id);
-            b.stmt(SQLITE_GUARD_CONSUMED);
-        }
-        changes_statements!(&self.changes, batch_statement, b);
-        if let Some((session, token_hash, audit)) = &self.session {
-            let sw = SessionWrite {
-                session,
-                token_hash,
-                audit,
-            };
-            bind_session!(b.stmt(SESSION_INSERT), sw);
-            bind_audit!(b.stmt(AUDIT_INSERT), sw.audit);
-        }
-        b.stmt("RELEASE sign_in");
-    }
-}
-
-/// The SQLite form of [`Store::commit_sign_in`]: the sign-in's statements as ONE text between
-/// `SAVEPOINT sign_in` and `RELEASE sign_in` ([`OwnedSignIn::push`]), queued for the store's
-/// group commit ([`group_commit`]): one writer commits the sign-ins queued meanwhile in one
-/// transaction, those of one shape in one round trip to the connection's thread. A refusal
-/// (replay, consumed pending login) is a failing statement: the writer rolls back to the
-/// savepoint and the other sign-ins of the group are not affected.
+/// The SQLite form of [`Store::commit_sign_in`]: the sign-in's statements
+/// ([`sqlite_statements`]) queued for the store's group commit ([`group_commit`]): one writer
+/// commits the sign-ins queued meanwhile in one transaction, each in its own savepoint. A
+/// refusal (replay, consumed pending login) is a failing statement: the writer rolls back to
+/// the savepoint and the other sign-ins of the group are not affected.
 ///
 /// Once queued, the sign-in commits or fails whole with its group even if the request is
 /// dropped half-way (the client went away).
@@ -204,18 +157,9 @@ async fn commit_sign_in_sqlite(
     s: &SqliteStore,
     w: &SignInWrite<'_>,
 ) -> std::result::Result<(), Stop> {
-    let owned = Arc::new(OwnedSignIn::from(w));
     let mut b = batch::SqliteBatch::default();
-    owned.push(&mut b);
-    let statements = b.len();
-    let (sql, args) = b.finish().map_err(Stop::Batch)?;
-    let batch = SignInBatch {
-        sql,
-        args,
-        statements,
-        fill: Arc::new(move |b: &mut batch::SqliteBatch| owned.push(b)),
-    };
-    match s.group_commit().commit(batch).await {
+    sqlite_statements(w, &mut b);
+    match s.group_commit().commit(b).await {
         Ok(()) => Ok(()),
         Err(GroupError::Writer(why)) => Err(Stop::Writer(why)),
         Err(GroupError::Sql(sqlx::Error::Database(db)))
@@ -400,10 +344,37 @@ impl Store {
     ) -> Result<Option<PendingLogin>> {
         let q = "SELECT id, tenant_id, connection_id, relay_state, browser_binding, return_to, created_at, expires_at, invitation_id, purpose \
                  FROM pending_logins WHERE id = $1 AND tenant_id = $2 AND connection_id = $3";
-        Ok(
-            on_reader!(self, p => sqlx::query_as::<_, PendingLogin>(q).bind(id).bind(tenant_id).bind(connection_id).fetch_optional(p).await?),
-        )
+        Ok(match self {
+            Self::Sqlite(s) => {
+                s.readers()
+                    .one(q, [id, tenant_id, connection_id], pending_login_row)?
+            }
+            Self::Postgres(p) => {
+                sqlx::query_as::<_, PendingLogin>(q)
+                    .bind(id)
+                    .bind(tenant_id)
+                    .bind(connection_id)
+                    .fetch_optional(p)
+                    .await?
+            }
+        })
     }
+}
+
+/// A pending login's row read by SQLite's readers (the columns of [`Store::pending_login`]).
+fn pending_login_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PendingLogin> {
+    Ok(PendingLogin {
+        id: r.get("id")?,
+        tenant_id: r.get("tenant_id")?,
+        connection_id: r.get("connection_id")?,
+        relay_state: r.get("relay_state")?,
+        browser_binding: r.get("browser_binding")?,
+        return_to: r.get("return_to")?,
+        created_at: r.get("created_at")?,
+        expires_at: r.get("expires_at")?,
+        invitation_id: r.get("invitation_id")?,
+        purpose: r.get("purpose")?,
+    })
 }
 
 #[cfg(test)]
