@@ -51,18 +51,20 @@ impl<'de> Deserialize<'de> for StrictObject {
 
 impl Lanyard {
     /// The kind of a connection (`saml`, `jwt`), or None when the tenant or connection does not
-    /// exist (the protocol's own start then reports it).
+    /// exist (the protocol's own start then reports it). Read through the sign-in path's
+    /// settings cache, as the start it leads to reads them: every SP-initiated sign-in asks.
     pub async fn connection_kind(
         &self,
         tenant_slug: &str,
         conn_slug: &str,
     ) -> Result<Option<String>> {
-        let Some(t) = self.store.tenant_by_slug(tenant_slug).await? else {
-            return Ok(None);
+        let t = match self.sign_in_tenant(tenant_slug).await {
+            Ok(t) => t,
+            Err(Error::TenantNotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
         };
         Ok(self
-            .store
-            .connection_by_slug(&t.id, conn_slug)
+            .sign_in_connection(&t.id, conn_slug)
             .await?
             .map(|c| c.kind))
     }
