@@ -309,6 +309,9 @@ impl Store {
             .foreign_keys(true)
             // Temporary tables (the sign-in guard) in memory, never in a file.
             .pragma("temp_store", "memory")
+            // Checkpoints run on a thread of their own (`group_commit::CHECKPOINT_EVERY`), never
+            // inside a commit of this connection, which is the write lock.
+            .pragma("wal_autocheckpoint", "0")
             .busy_timeout(Duration::from_secs(5));
         // One writing connection: SQLite lets one writer in at a time, and with several
         // connections the others spin in SQLite's busy handler (sleeps of 1, 2, 5, 10… ms) —
@@ -346,9 +349,16 @@ impl Store {
                 path.display()
             ))
         })?;
-        let group = group_commit::GroupCommit::start(writer.clone(), db).map_err(|e| {
-            Error::Internal(format!("could not start the sign-in writer thread: {e}"))
+        let checkpoints = group_commit::open_writer(&path).map_err(|e| {
+            Error::Internal(format!(
+                "could not open {} for checkpoints: {e}",
+                path.display()
+            ))
         })?;
+        let group =
+            group_commit::GroupCommit::start(writer.clone(), db, checkpoints).map_err(|e| {
+                Error::Internal(format!("could not start the sign-in writer thread: {e}"))
+            })?;
         Ok(Self::Sqlite(SqliteStore {
             writer,
             readers,
