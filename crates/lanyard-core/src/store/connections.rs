@@ -3,20 +3,13 @@
 
 use super::*;
 
+/// A pending login with the OIDC columns SAML's leave NULL.
 #[derive(sqlx::FromRow)]
 struct OidcPendingRow {
-    id: String,
-    tenant_id: String,
-    connection_id: String,
-    relay_state: String,
-    browser_binding: Option<String>,
-    return_to: Option<String>,
-    created_at: UnixTime,
-    expires_at: UnixTime,
+    #[sqlx(flatten)]
+    login: PendingLogin,
     oidc_nonce: Option<String>,
     oidc_code_verifier: Option<String>,
-    invitation_id: Option<String>,
-    purpose: Option<String>,
 }
 
 /// Every pending login's insert; SAML's leave the OIDC columns NULL.
@@ -218,18 +211,9 @@ impl Store {
                     .readers()
                     .one(&q, [state, tenant_id, connection_id], |r| {
                         Ok(OidcPendingRow {
-                            id: r.get("id")?,
-                            tenant_id: r.get("tenant_id")?,
-                            connection_id: r.get("connection_id")?,
-                            relay_state: r.get("relay_state")?,
-                            browser_binding: r.get("browser_binding")?,
-                            return_to: r.get("return_to")?,
-                            created_at: r.get("created_at")?,
-                            expires_at: r.get("expires_at")?,
+                            login: signin::pending_login_row(r)?,
                             oidc_nonce: r.get("oidc_nonce")?,
                             oidc_code_verifier: r.get("oidc_code_verifier")?,
-                            invitation_id: r.get("invitation_id")?,
-                            purpose: r.get("purpose")?,
                         })
                     })?;
                 let Some(found) = found else {
@@ -262,18 +246,7 @@ impl Store {
         };
         Ok(row.map(|r| {
             (
-                PendingLogin {
-                    id: r.id,
-                    tenant_id: r.tenant_id,
-                    connection_id: r.connection_id,
-                    relay_state: r.relay_state,
-                    browser_binding: r.browser_binding,
-                    return_to: r.return_to,
-                    created_at: r.created_at,
-                    expires_at: r.expires_at,
-                    invitation_id: r.invitation_id,
-                    purpose: r.purpose,
-                },
+                r.login,
                 r.oidc_nonce.unwrap_or_default(),
                 r.oidc_code_verifier.unwrap_or_default(),
             )

@@ -362,7 +362,7 @@ impl Store {
 }
 
 /// A pending login's row read by SQLite's readers (the columns of [`Store::pending_login`]).
-fn pending_login_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PendingLogin> {
+pub(super) fn pending_login_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PendingLogin> {
     Ok(PendingLogin {
         id: r.get("id")?,
         tenant_id: r.get("tenant_id")?,

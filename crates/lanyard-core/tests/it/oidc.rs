@@ -403,26 +403,37 @@ async fn start_state(l: &lanyard_core::Lanyard, conn: &str) -> String {
         .into_owned()
 }
 
+/// Tenant `a`.
+async fn tenant_a(l: &lanyard_core::Lanyard) {
+    l.create_tenant(
+        &lanyard_core::Ctx::cli(),
+        lanyard_proto::CreateTenant {
+            slug: "a".into(),
+            name: "A".into(),
+            session_lifetime_secs: None,
+        },
+    )
+    .await
+    .unwrap();
+}
+
+/// Tenant `a` with the OIDC connection `op` ([`oidc_input`]).
+async fn tenant_a_with_provider(l: &lanyard_core::Lanyard) -> lanyard_core::model::Connection {
+    use lanyard_core::Ctx;
+    tenant_a(l).await;
+    l.create_oidc_connection(&Ctx::cli(), "a", oidc_input("op"))
+        .await
+        .unwrap()
+        .1
+}
+
 #[tokio::test]
 async fn oidc_state_is_single_use_per_connection_on_both_backends() {
     use lanyard_core::Ctx;
     use lanyard_core::signin::oidc::CallbackParams;
     crate::harness::each_backend(|e| async move {
         let l = &e.lanyard;
-        l.create_tenant(
-            &Ctx::cli(),
-            lanyard_proto::CreateTenant {
-                slug: "a".into(),
-                name: "A".into(),
-                session_lifetime_secs: None,
-            },
-        )
-        .await
-        .unwrap();
-        let (_, c) = l
-            .create_oidc_connection(&Ctx::cli(), "a", oidc_input("op"))
-            .await
-            .unwrap();
+        let c = tenant_a_with_provider(l).await;
         assert!(
             !c.settings.contains("s3cret-value"),
             "the client secret is sealed"
@@ -551,16 +562,7 @@ async fn rfc9207_missing_iss_is_refused_when_the_provider_announces_it() {
     use lanyard_core::signin::oidc::CallbackParams;
     crate::harness::each_backend(|e| async move {
         let l = &e.lanyard;
-        l.create_tenant(
-            &Ctx::cli(),
-            lanyard_proto::CreateTenant {
-                slug: "a".into(),
-                name: "A".into(),
-                session_lifetime_secs: None,
-            },
-        )
-        .await
-        .unwrap();
+        tenant_a(l).await;
         let doc = |flag: Value| {
             let mut d = json!({"issuer": ISS, "authorization_endpoint": "https://op.example/auth",
                 "token_endpoint": "https://op.example/token", "jwks_uri": "https://op.example/jwks"});
@@ -684,25 +686,11 @@ async fn rfc9207_missing_iss_is_refused_when_the_provider_announces_it() {
 /// first start after it deletes every expired row and no live one.
 #[tokio::test]
 async fn expired_login_state_is_purged_once_a_period_not_at_every_start() {
-    use lanyard_core::Ctx;
     use lanyard_core::signin::LOGIN_STATE_PURGE_EVERY_SECS as PERIOD;
     use lanyard_core::signin::oidc::PENDING_OIDC_TTL_SECS as TTL;
     crate::harness::each_backend(|e| async move {
         let l = &e.lanyard;
-        l.create_tenant(
-            &Ctx::cli(),
-            lanyard_proto::CreateTenant {
-                slug: "a".into(),
-                name: "A".into(),
-                session_lifetime_secs: None,
-            },
-        )
-        .await
-        .unwrap();
-        let (_, c) = l
-            .create_oidc_connection(&Ctx::cli(), "a", oidc_input("op"))
-            .await
-            .unwrap();
+        let c = tenant_a_with_provider(l).await;
         let t = l.store.tenant_by_slug("a").await.unwrap().unwrap();
         let stored = |state: String| {
             let (t, c) = (t.id.clone(), c.id.clone());
