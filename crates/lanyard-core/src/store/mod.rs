@@ -294,13 +294,18 @@ impl Store {
 
     pub async fn connect_sqlite(opts: SqliteConnectOptions) -> Result<Self> {
         let path = opts.get_filename().to_path_buf();
-        // The sign-in writer opens the file a second time ([`group_commit`]); a private
-        // in-memory database exists only in the connection that made it.
-        if path.to_string_lossy().contains(":memory:") {
-            return Err(Error::invalid(
+        // The sign-in writer and the readers open the file again ([`group_commit`]); a private
+        // in-memory database (`sqlite::memory:`, which sqlx names `file:sqlx-in-memory-…`)
+        // exists only in the connection that made it.
+        let not_a_file = || {
+            Error::invalid(
                 "database_url",
                 "an in-memory SQLite database is not supported: name a file (sqlite://lanyard.db)",
-            ));
+            )
+        };
+        let name = path.to_string_lossy();
+        if name.contains(":memory:") || name.starts_with("file:sqlx-in-memory-") {
+            return Err(not_a_file());
         }
         let opts = opts
             .create_if_missing(true)
@@ -336,6 +341,10 @@ impl Store {
             })
             .connect_with(opts)
             .await?;
+        // Any other way to a database that is not a file (a `file:` URI with `mode=memory`).
+        if !path.is_file() {
+            return Err(not_a_file());
+        }
         // Opened after the pool's writer created the file and set WAL mode.
         let readers = Arc::new(readers::Readers::open(&path, SQLITE_READERS).map_err(|e| {
             Error::Internal(format!(

@@ -21,6 +21,18 @@ async fn migrations_apply_and_are_idempotent() {
     .await;
 }
 
+/// The store opens its SQLite file more than once (the sign-in writer, the readers): a private
+/// in-memory database would exist only in the first connection, so it is refused up front with
+/// a reason, never half-opened.
+#[tokio::test]
+async fn an_in_memory_sqlite_database_is_refused_with_a_reason() {
+    let Err(e) = lanyard_core::Store::connect("sqlite::memory:").await else {
+        panic!("an in-memory SQLite store must be refused");
+    };
+    assert_eq!(e.code(), "request.invalid_field", "{e}");
+    assert!(e.to_string().contains("name a file"), "{e}");
+}
+
 #[tokio::test]
 async fn tenant_slug_is_unique_and_roles_are_seeded() {
     each_backend(|e| async move {
