@@ -190,53 +190,29 @@ impl Store {
         )
     }
 
-    /// Consumes the OIDC pending login `state` of this tenant and connection: the login, its
-    /// sealed nonce and sealed PKCE verifier; of two concurrent answers (on any nodes) exactly
-    /// one gets it. PostgreSQL: one atomic `DELETE … RETURNING`. SQLite: the row is read on a
-    /// read-only connection, then deleted through the sign-in writer with the sign-in's guard
-    /// (the `DELETE` must remove exactly one row, else another answer consumed it first).
-    pub async fn take_oidc_pending(
+    /// The OIDC pending login `state` of this tenant and connection: the login, its sealed
+    /// nonce and sealed PKCE verifier. A read: the callback's sign-in consumes the row in its
+    /// own transaction ([`crate::store::PendingRef`]: of two answers to one state exactly one
+    /// commits), and a refused callback consumes it with [`Store::take_pending_login`]. No write
+    /// before the code is redeemed, so an OIDC sign-in is one commit, as a SAML one is.
+    pub async fn oidc_pending(
         &self,
         state: &str,
         tenant_id: &str,
         connection_id: &str,
     ) -> Result<Option<(PendingLogin, String, String)>> {
-        const COLUMNS: &str = "id, tenant_id, connection_id, relay_state, browser_binding, return_to, created_at, expires_at, oidc_nonce, oidc_code_verifier, invitation_id, purpose";
-        const WHERE: &str =
-            "WHERE id = $1 AND tenant_id = $2 AND connection_id = $3 AND oidc_nonce IS NOT NULL";
+        const Q: &str = "SELECT id, tenant_id, connection_id, relay_state, browser_binding, return_to, created_at, expires_at, oidc_nonce, oidc_code_verifier, invitation_id, purpose \
+             FROM pending_logins WHERE id = $1 AND tenant_id = $2 AND connection_id = $3 AND oidc_nonce IS NOT NULL";
         let row: Option<OidcPendingRow> = match self {
-            Self::Sqlite(s) => {
-                let q = format!("SELECT {COLUMNS} FROM pending_logins {WHERE}");
-                let found = s
-                    .readers()
-                    .one(&q, [state, tenant_id, connection_id], |r| {
-                        Ok(OidcPendingRow {
-                            login: signin::pending_login_row(r)?,
-                            oidc_nonce: r.get("oidc_nonce")?,
-                            oidc_code_verifier: r.get("oidc_code_verifier")?,
-                        })
-                    })?;
-                let Some(found) = found else {
-                    return Ok(None);
-                };
-                let mut b = batch::SqliteBatch::default();
-                b.stmt(sqlx::AssertSqlSafe(format!(
-                    "DELETE FROM pending_logins {WHERE}"
-                )))
-                .bind(state)
-                .bind(tenant_id)
-                .bind(connection_id);
-                b.stmt(signin::SQLITE_GUARD_CONSUMED);
-                let consumed = s.group_commit().commit(b).await;
-                match consumed {
-                    Ok(()) => Some(found),
-                    Err(e) if e.is_pending_gone() => None,
-                    Err(e) => return Err(e.into_error()),
-                }
-            }
+            Self::Sqlite(s) => s.readers().one(Q, [state, tenant_id, connection_id], |r| {
+                Ok(OidcPendingRow {
+                    login: signin::pending_login_row(r)?,
+                    oidc_nonce: r.get("oidc_nonce")?,
+                    oidc_code_verifier: r.get("oidc_code_verifier")?,
+                })
+            })?,
             Self::Postgres(p) => {
-                let q = format!("DELETE FROM pending_logins {WHERE} RETURNING {COLUMNS}");
-                sqlx::query_as::<_, OidcPendingRow>(sqlx::AssertSqlSafe(q))
+                sqlx::query_as::<_, OidcPendingRow>(Q)
                     .bind(state)
                     .bind(tenant_id)
                     .bind(connection_id)

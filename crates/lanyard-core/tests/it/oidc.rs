@@ -382,6 +382,11 @@ fn oidc_input(slug: &str) -> lanyard_proto::OidcConnectionInput {
 }
 
 async fn start_state(l: &lanyard_core::Lanyard, conn: &str) -> String {
+    start_state_nonce(l, conn).await.0
+}
+
+/// The `state` and `nonce` of a fresh start at `conn` of tenant `a`.
+async fn start_state_nonce(l: &lanyard_core::Lanyard, conn: &str) -> (String, String) {
     let url = l
         .oidc_start(
             "a",
@@ -396,11 +401,14 @@ async fn start_state(l: &lanyard_core::Lanyard, conn: &str) -> String {
         .await
         .unwrap();
     let u = url::Url::parse(&url).unwrap();
-    u.query_pairs()
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .into_owned()
+    let param = |name: &str| {
+        u.query_pairs()
+            .find(|(k, _)| k == name)
+            .unwrap()
+            .1
+            .into_owned()
+    };
+    (param("state"), param("nonce"))
 }
 
 /// Tenant `a`.
@@ -490,7 +498,26 @@ async fn oidc_state_is_single_use_per_connection_on_both_backends() {
             lanyard_core::signin::oidc::checks::pkce_challenge(&b.code_verifier).len(),
             43
         );
-        // Consumed: a second use is refused.
+        // Pending until the callback ends (the sign-in consumes it in its transaction); a
+        // callback that fails after the checks — here its token request — spends it, and a
+        // second use is refused.
+        let again = l
+            .oidc_callback_begin(
+                "a",
+                "op",
+                &params(&state, Some(ISS)),
+                None,
+                "https://sso.example.com",
+                &m,
+            )
+            .await
+            .unwrap();
+        l.oidc_callback_abandon(
+            &again,
+            &lanyard_core::error::Error::Internal("token endpoint unreachable".into()),
+            &m,
+        )
+        .await;
         let err = l
             .oidc_callback_begin(
                 "a",
@@ -542,10 +569,142 @@ async fn oidc_state_is_single_use_per_connection_on_both_backends() {
         );
         assert!(
             l.store
-                .take_oidc_pending(&state, &t.id, &op_id)
+                .oidc_pending(&state, &t.id, &op_id)
                 .await
                 .unwrap()
                 .is_some()
+        );
+    })
+    .await;
+}
+
+/// The attack: one `state` answered twice — a replayed or double-submitted callback, or one
+/// sent to both nodes at once. Both pass the checks (the state is only read there, no write
+/// before the code is redeemed), both tokens verify, and the sign-in transaction that consumes
+/// the state lets exactly one through: one session, the other `oidc.state_unknown`, nothing
+/// half-written. A refused verdict after the checks (here a token for another nonce) spends
+/// the state too, so it cannot be tried again with a better token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_state_answered_twice_at_once_signs_in_once() {
+    use lanyard_core::signin::oidc::{CallbackParams, OidcOutcome, TokenResult};
+    crate::harness::each_backend(|e| async move {
+        let l = &e.lanyard;
+        let c = tenant_a_with_provider(l).await;
+        let t = l.tenant("a").await.unwrap();
+        let m = crate::harness::meta("203.0.113.7");
+        let params = |state: &str| CallbackParams {
+            code: Some("code-1".into()),
+            state: Some(state.into()),
+            iss: Some(ISS.into()),
+            ..Default::default()
+        };
+        let token = |nonce: &str, sub: &str| {
+            let mut claims = claims();
+            claims["nonce"] = json!(nonce);
+            claims["sub"] = json!(sub);
+            claims["email"] = json!(format!("{sub}@example.com"));
+            claims["iat"] = json!(l.now());
+            claims["exp"] = json!(l.now() + 300);
+            rs(&claims, Some("k1"))
+        };
+        for round in 0..6 {
+            let (state, nonce) = start_state_nonce(l, "op").await;
+            let mut begun = Vec::new();
+            for _ in 0..2 {
+                begun.push(
+                    l.oidc_callback_begin(
+                        "a",
+                        "op",
+                        &params(&state),
+                        None,
+                        "https://sso.example.com",
+                        &m,
+                    )
+                    .await
+                    .unwrap(),
+                );
+            }
+            let id_token = token(&nonce, &format!("racer{round}"));
+            let outcomes = crate::signin_txn::at_once(begun, |b| {
+                let (l, m, id_token) = (l.clone(), m.clone(), id_token.clone());
+                async move {
+                    let tokens = TokenResult {
+                        id_token: &id_token,
+                        access_token: None,
+                        userinfo: None,
+                    };
+                    l.oidc_callback_finish(&b, &tokens, &jwks(), &m, true).await
+                }
+            })
+            .await;
+            let signed = outcomes
+                .iter()
+                .filter(|o| matches!(o, Ok(OidcOutcome::SignedIn(_))))
+                .count();
+            let refused: Vec<_> = outcomes
+                .iter()
+                .filter_map(|o| o.as_ref().err())
+                .map(|e| e.code())
+                .collect();
+            assert_eq!(
+                (signed, refused.as_slice()),
+                (1, ["oidc.state_unknown"].as_slice()),
+                "{}: round {round}",
+                e.name
+            );
+            assert!(
+                l.store
+                    .oidc_pending(&state, &t.id, &c.id)
+                    .await
+                    .unwrap()
+                    .is_none(),
+                "{}: consumed",
+                e.name
+            );
+        }
+        let sessions = crate::signin_txn::count(&l.store, "SELECT COUNT(*) FROM sessions").await;
+        assert_eq!(sessions, 6, "{}: one session per state", e.name);
+        // A verdict after the checks spends the state: a token minted for another start's
+        // nonce is refused, and the same state with the right token is refused afterwards.
+        let (state, _) = start_state_nonce(l, "op").await;
+        let b = l
+            .oidc_callback_begin(
+                "a",
+                "op",
+                &params(&state),
+                None,
+                "https://sso.example.com",
+                &m,
+            )
+            .await
+            .unwrap();
+        let wrong = token("another-nonce", "late");
+        let tokens = TokenResult {
+            id_token: &wrong,
+            access_token: None,
+            userinfo: None,
+        };
+        let err = l
+            .oidc_callback_finish(&b, &tokens, &jwks(), &m, true)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "oidc.nonce_mismatch", "{}", e.name);
+        let err = l
+            .oidc_callback_begin(
+                "a",
+                "op",
+                &params(&state),
+                None,
+                "https://sso.example.com",
+                &m,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.code(),
+            "oidc.state_unknown",
+            "{}: spent by the refusal",
+            e.name
         );
     })
     .await;

@@ -304,7 +304,7 @@ async fn a_returning_sign_in_with_an_unchanged_profile_writes_no_user_row() {
 
 /// Runs `f` on each input in a task of its own, all released at one moment (a barrier), as two
 /// people or two tabs would; the outputs in the inputs' order.
-async fn at_once<I, T, Fut>(inputs: Vec<I>, f: impl Fn(I) -> Fut) -> Vec<T>
+pub async fn at_once<I, T, Fut>(inputs: Vec<I>, f: impl Fn(I) -> Fut) -> Vec<T>
 where
     T: Send + 'static,
     Fut: std::future::Future<Output = T> + Send + 'static,
@@ -571,62 +571,6 @@ async fn a_storm_of_sign_ins_keeps_each_ones_verdict() {
             // threads' timing; the grouping itself is tested in `store::group_commit`.)
             assert_eq!(g.sign_ins, 1 + 2 * ANSWERS as u64, "{}: {g:?}", e.name);
         }
-    })
-    .await;
-}
-
-/// An OIDC `state` is single use even when two callbacks carry it at once (a double submit, a
-/// replayed redirect): of two concurrent consumptions exactly one gets the pending login, with
-/// its nonce and verifier. On SQLite the row is read on a read-only connection and deleted
-/// through the sign-in writer with the guard; on PostgreSQL it is one `DELETE … RETURNING`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn an_oidc_state_consumed_twice_at_once_is_taken_once() {
-    each_backend(|e| async move {
-        let l = &e.lanyard;
-        setup(l).await;
-        let c = okta(l).await;
-        for round in 0..8 {
-            let state = format!("st{round}");
-            let pending = pending_login(&c, &state);
-            l.store
-                .insert_oidc_pending(&pending, "sealed-nonce", "sealed-verifier")
-                .await
-                .unwrap();
-            let mut got: Vec<_> = at_once(vec![(); 2], |()| {
-                let (l, state, c) = (l.clone(), state.clone(), c.clone());
-                async move {
-                    l.store
-                        .take_oidc_pending(&state, &c.tenant_id, &c.id)
-                        .await
-                        .unwrap()
-                }
-            })
-            .await
-            .into_iter()
-            .flatten()
-            .collect();
-            assert_eq!(got.len(), 1, "{}: round {round}: taken once", e.name);
-            let (p, nonce, verifier) = got.remove(0);
-            assert_eq!(p, pending, "{}", e.name);
-            assert_eq!(
-                (nonce.as_str(), verifier.as_str()),
-                ("sealed-nonce", "sealed-verifier"),
-                "{}",
-                e.name
-            );
-            let again = l
-                .store
-                .take_oidc_pending(&state, &c.tenant_id, &c.id)
-                .await
-                .unwrap();
-            assert!(again.is_none(), "{}: gone afterwards", e.name);
-        }
-        assert_eq!(
-            count(&l.store, "SELECT COUNT(*) FROM pending_logins").await,
-            0,
-            "{}",
-            e.name
-        );
     })
     .await;
 }

@@ -256,9 +256,23 @@ async fn userinfo(
     }
 }
 
+/// The callback after its state checked out: the token (and userinfo) requests, the JWKS, and
+/// the core's verdict. A failure of the requests here is the core's to audit and to spend the
+/// state for ([`lanyard_core::Lanyard::oidc_callback_abandon`]); the core's own verdicts are
+/// audited and spent by it.
 async fn finish(s: &AppState, b: &CallbackBegun, meta: &RequestMeta) -> Result<OidcOutcome, Error> {
-    let (id_token, access_token) = redeem(s, b).await?;
-    let info = userinfo(s, b, access_token.as_deref()).await?;
+    let abandon = async |e: Error| {
+        s.lanyard.oidc_callback_abandon(b, &e, meta).await;
+        e
+    };
+    let (id_token, access_token) = match redeem(s, b).await {
+        Ok(t) => t,
+        Err(e) => return Err(abandon(e).await),
+    };
+    let info = match userinfo(s, b, access_token.as_deref()).await {
+        Ok(i) => i,
+        Err(e) => return Err(abandon(e).await),
+    };
     let tokens = TokenResult {
         id_token: &id_token,
         access_token: access_token.as_deref(),
@@ -266,8 +280,11 @@ async fn finish(s: &AppState, b: &CallbackBegun, meta: &RequestMeta) -> Result<O
     };
     if !b.settings.signing_certificates.is_empty() {
         // Pasted keys only: the JWKS URI is never fetched, and no refetch on an unknown kid.
-        let jwks = lanyard_core::signin::oidc::keys::pasted_jwks(&b.settings.signing_certificates)
-            .map_err(Error::OidcSigningKey)?;
+        let jwks =
+            match lanyard_core::signin::oidc::keys::pasted_jwks(&b.settings.signing_certificates) {
+                Ok(j) => j,
+                Err(e) => return Err(abandon(Error::OidcSigningKey(e)).await),
+            };
         return s
             .lanyard
             .oidc_callback_finish(b, &tokens, &jwks, meta, true)
@@ -280,7 +297,10 @@ async fn finish(s: &AppState, b: &CallbackBegun, meta: &RequestMeta) -> Result<O
         .get(&b.connection.id, &b.settings.jwks_uri, now)
     {
         Some(j) => j,
-        None => cold_jwks(s, b).await?,
+        None => match cold_jwks(s, b).await {
+            Ok(j) => j,
+            Err(e) => return Err(abandon(e).await),
+        },
     };
     match s
         .lanyard
@@ -290,7 +310,10 @@ async fn finish(s: &AppState, b: &CallbackBegun, meta: &RequestMeta) -> Result<O
         Err(Error::Oidc(OidcError::UnknownKid)) => {
             // The provider rotated its keys: one refetch, at most once a minute per connection.
             let jwks = if s.lanyard.jwks_cache().claim_refetch(&b.connection.id, now) {
-                fetch_jwks(s, b).await?
+                match fetch_jwks(s, b).await {
+                    Ok(j) => j,
+                    Err(e) => return Err(abandon(e).await),
+                }
             } else {
                 jwks
             };
@@ -362,19 +385,6 @@ async fn callback(
             Ok(res)
         }
         Err(e) => {
-            // Failures of the token/JWKS/userinfo calls are audited here (the domain audits
-            // the verdicts it reaches itself).
-            if matches!(
-                e,
-                Error::Fetch(_)
-                    | Error::OidcSigningKey(_)
-                    | Error::OidcTokenRequest(_)
-                    | Error::Oidc(OidcError::JwksInvalid(_))
-            ) {
-                s.lanyard
-                    .audit_oidc_failure(&tenant, &conn, &meta, &e, Value::Null, begun.test)
-                    .await;
-            }
             login_outcome("oidc", e.code());
             Err(e.into())
         }

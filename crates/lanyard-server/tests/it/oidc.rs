@@ -289,6 +289,50 @@ async fn code_flow_with_pkce_opens_a_session_and_the_state_is_single_use() {
     );
 }
 
+/// O-STATE after the checks: the state is only read until the callback ends, so a callback
+/// that fails later — the provider refuses the code, or the ID token does not verify — must
+/// still spend it. Else the same `state` (captured from a failed attempt) could be tried again
+/// with another code. Each refusal is audited once, and the retry never reaches the provider.
+#[tokio::test]
+async fn a_callback_refused_after_the_checks_spends_its_state() {
+    let (app, issuer, op) = setup(json!({})).await;
+    let before = counts(&app).await;
+    let iss = urlencode(&issuer);
+    // The provider refuses the code (invalid_grant): refused, then the state is gone.
+    let (state, code) = authorize(&app, &op).await;
+    let res = callback(&app, &format!("code=never-issued&state={state}&iss={iss}")).await;
+    assert_refused(&app, &res, "fetch.token.http_error", before).await;
+    assert_eq!(op.lock().unwrap().token_calls, 1);
+    let res = callback(&app, &format!("code={code}&state={state}&iss={iss}")).await;
+    assert_refused(&app, &res, "oidc.state_unknown", before).await;
+    assert_eq!(
+        op.lock().unwrap().token_calls,
+        1,
+        "the retry is not redeemed"
+    );
+    // The ID token does not verify (another key signed it): refused, then the state is gone.
+    op.lock().unwrap().wrong_key = true;
+    let (state, code) = authorize(&app, &op).await;
+    let res = callback(&app, &format!("code={code}&state={state}&iss={iss}")).await;
+    assert!(res.status.is_client_error(), "{}", res.text());
+    op.lock().unwrap().wrong_key = false;
+    let (_, fresh) = authorize(&app, &op).await;
+    let res = callback(&app, &format!("code={fresh}&state={state}&iss={iss}")).await;
+    assert_refused(&app, &res, "oidc.state_unknown", before).await;
+    assert_eq!(op.lock().unwrap().token_calls, 2);
+    let failed = app
+        .lanyard
+        .store
+        .list_audit(&AuditFilter {
+            kind: Some("login.failed".into()),
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 4, "one event per refusal: {failed:?}");
+}
+
 #[tokio::test]
 async fn o_state_and_mixup_are_refused_before_the_token_request() {
     let (app, issuer, op) = setup(json!({})).await;

@@ -47,6 +47,8 @@ pub struct CallbackBegun {
     pub client_secret: Option<String>,
     /// The pending login was a console test: the finish reports instead of signing in.
     pub test: bool,
+    /// The `state`: the pending login the sign-in consumes (or a refusal spends).
+    state: String,
     nonce: String,
     return_to: Option<String>,
     invitation_id: Option<String>,
@@ -230,9 +232,12 @@ impl Lanyard {
         Ok(url.to_string())
     }
 
-    /// First half of the callback: consumes the state (whatever the verdict), checks browser
-    /// binding, expiry, the provider's error and the RFC 9207 `iss` (mix-up) before any token
-    /// request is made. Refusals are audited.
+    /// First half of the callback: finds the state, checks browser binding, expiry, the
+    /// provider's error and the RFC 9207 `iss` (mix-up) before any token request is made.
+    /// Refusals are audited and spend the state. A state that passes stays pending: the
+    /// sign-in consumes it in its own transaction, and a callback that fails later spends it
+    /// ([`Lanyard::oidc_callback_abandon`]) — single use whatever the verdict, without a
+    /// write of its own on the way to a sign-in.
     pub async fn oidc_callback_begin(
         &self,
         tenant_slug: &str,
@@ -244,6 +249,7 @@ impl Lanyard {
     ) -> Result<CallbackBegun> {
         let tenant = self.sign_in_tenant(tenant_slug).await?;
         let mut test = false;
+        let mut found = None;
         match self
             .callback_begin_inner(
                 &tenant,
@@ -251,12 +257,16 @@ impl Lanyard {
                 p,
                 browser_binding,
                 public_url,
-                &mut test,
+                (&mut test, &mut found),
             )
             .await
         {
             Ok(b) => Ok(b),
             Err(e) => {
+                if let Some((state, connection_id)) = &found {
+                    self.spend_oidc_state(state, &tenant.id, connection_id)
+                        .await;
+                }
                 self.audit_oidc_failure(
                     &tenant.slug,
                     conn_slug,
@@ -278,7 +288,7 @@ impl Lanyard {
         p: &CallbackParams,
         browser_binding: Option<&str>,
         public_url: &str,
-        test: &mut bool,
+        (test, found): (&mut bool, &mut Option<(String, String)>),
     ) -> Result<CallbackBegun> {
         // A console test may try a connection before it is enabled: only the consumed pending
         // login can say so; every other callback to a disabled connection is refused.
@@ -288,9 +298,12 @@ impl Lanyard {
             .as_deref()
             .filter(|s| !s.is_empty() && s.len() <= 256);
         let taken = match state {
-            Some(st) => self.store.take_oidc_pending(st, &tenant.id, &c.id).await?,
+            Some(st) => self.store.oidc_pending(st, &tenant.id, &c.id).await?,
             None => None,
         };
+        if let (Some(st), Some(_)) = (state, &taken) {
+            *found = Some((st.to_owned(), c.id.clone()));
+        }
         *test = taken
             .as_ref()
             .is_some_and(|(p, _, _)| p.purpose.as_deref() == Some(PURPOSE_TEST));
@@ -350,6 +363,7 @@ impl Lanyard {
             code_verifier,
             client_secret,
             test: *test,
+            state: state.to_owned(),
             nonce,
             return_to: pending.return_to,
             invitation_id: pending.invitation_id,
@@ -357,32 +371,60 @@ impl Lanyard {
     }
 
     /// Second half: verifies the ID token with `jwks`, checks userinfo, resolves the user and
-    /// opens the session. `Err(OidcError::UnknownKid)` tells the server to refetch the JWKS
-    /// (rate-limited) and call again. Refusals other than that are audited.
+    /// opens the session, consuming the state in the sign-in's transaction.
+    /// `Err(OidcError::UnknownKid)` tells the server to refetch the JWKS (rate-limited) and call
+    /// again (`final_try`: the last call, which audits and spends an unknown `kid` too). Other
+    /// refusals are audited and spend the state, as does a console test's report.
     pub async fn oidc_callback_finish(
         &self,
         b: &CallbackBegun,
         tokens: &TokenResult<'_>,
         jwks: &Jwks,
         meta: &RequestMeta,
-        audit_unknown_kid: bool,
+        final_try: bool,
     ) -> Result<OidcOutcome> {
         match self.finish_inner(b, tokens, jwks, meta).await {
+            Ok(OidcOutcome::Tested(report)) => {
+                self.spend_oidc_state(&b.state, &b.tenant.id, &b.connection.id)
+                    .await;
+                Ok(OidcOutcome::Tested(report))
+            }
             Ok(l) => Ok(l),
             Err(e) => {
-                if audit_unknown_kid || !matches!(e, Error::Oidc(OidcError::UnknownKid)) {
-                    self.audit_oidc_failure(
-                        &b.tenant.slug,
-                        &b.connection.slug,
-                        meta,
-                        &e,
-                        Value::Null,
-                        b.test,
-                    )
-                    .await;
+                if final_try || !matches!(e, Error::Oidc(OidcError::UnknownKid)) {
+                    self.oidc_callback_abandon(b, &e, meta).await;
                 }
                 Err(e)
             }
+        }
+    }
+
+    /// A callback that failed after [`Lanyard::oidc_callback_begin`] (the token, JWKS or
+    /// userinfo request, or a verdict of the finish): audited, and its state spent, so the
+    /// same `state` cannot be tried again with another code.
+    pub async fn oidc_callback_abandon(&self, b: &CallbackBegun, e: &Error, meta: &RequestMeta) {
+        self.spend_oidc_state(&b.state, &b.tenant.id, &b.connection.id)
+            .await;
+        self.audit_oidc_failure(
+            &b.tenant.slug,
+            &b.connection.slug,
+            meta,
+            e,
+            Value::Null,
+            b.test,
+        )
+        .await;
+    }
+
+    /// Deletes the pending login `state` (best effort: the refusal stands either way; an
+    /// unspent state still expires and is checked at use).
+    async fn spend_oidc_state(&self, state: &str, tenant_id: &str, connection_id: &str) {
+        if let Err(err) = self
+            .store
+            .take_pending_login(state, tenant_id, connection_id)
+            .await
+        {
+            tracing::warn!(code = err.code(), "could not spend a refused OIDC state");
         }
     }
 
@@ -486,9 +528,13 @@ impl Lanyard {
         let rec = SignInRecord {
             replay: None,
             replayed: || Error::Internal("an OIDC sign-in has no replay record".into()),
-            // The state was consumed before the code was redeemed (single use).
-            pending: None,
-            pending_gone: || Error::Internal("an OIDC sign-in consumed its state already".into()),
+            // Single use: of two callbacks with this state (on any nodes), one commits.
+            pending: Some(crate::store::PendingRef {
+                id: &b.state,
+                tenant_id: &b.tenant.id,
+                connection_id: &b.connection.id,
+            }),
+            pending_gone: || Error::OidcStateUnknown,
             method: "oidc",
             cap: None,
             groups: &identity.role_claims,
