@@ -18,6 +18,10 @@
 -- Environment: SIGNIN_COUNT (sign-ins in all), SIGNIN_THREADS, OIDC_START, OIDC_CALLBACK (paths),
 -- SIGNIN_USERS (returning people, default 300), SIGNIN_NEW_EVERY (a new person every n-th,
 -- default 20), SIGNIN_DONE_DIR.
+-- OIDC_STARTS_OUT=prefix: only the starts. Each start answered 302 counts, and its callback's
+-- query (`code=…&state=…`) is written to prefix.<thread> instead of being sent, for a later run
+-- of acs.lua that sends only callbacks (the "OIDC callback" kind of the harness). A start that
+-- sets a cookie fails this mode (acs.lua could not send it back).
 local threads = {}
 local next_id = 0
 
@@ -48,6 +52,10 @@ function init(args)
   filler = 0
   statuses = ""
   start_request = wrk.format("GET", start_path)
+  local out = os.getenv("OIDC_STARTS_OUT")
+  if out and out ~= "" then
+    starts_out = io.open(out .. "." .. id, "w")
+  end
   filler_request = wrk.format("GET", "/healthz")
 end
 
@@ -112,8 +120,19 @@ function response(status, headers, body)
       local h = {}
       local cookie = headers["Set-Cookie"] or headers["set-cookie"]
       if cookie then h["Cookie"] = string.match(cookie, "^[^;]*") end
-      qtail = qtail + 1
-      queue[qtail] = wrk.format("GET", callback_path .. "?code=" .. code .. "&state=" .. state, h)
+      local query = "code=" .. code .. "&state=" .. state
+      if starts_out then
+        if cookie then
+          refuse("302+cookie")
+        else
+          starts_out:write(query, "\n")
+          ok = ok + 1
+          answered = answered + 1
+        end
+      else
+        qtail = qtail + 1
+        queue[qtail] = wrk.format("GET", callback_path .. "?" .. query, h)
+      end
     end
   else
     -- A callback (or a refused start).
@@ -128,6 +147,7 @@ function response(status, headers, body)
   if (answered >= share or filler > 5000) and not finished then
     -- As in acs.lua: leave a mark; the harness interrupts wrk once every thread has one.
     finished = true
+    if starts_out then starts_out:close() end
     local f = io.open(os.getenv("SIGNIN_DONE_DIR") .. "/" .. id, "w")
     if f then f:close() end
     wrk.thread:stop()
