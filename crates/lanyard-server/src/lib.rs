@@ -8,6 +8,7 @@ pub mod dev_idp;
 pub mod error;
 pub mod extract;
 pub mod fetch;
+mod form;
 mod forward_auth;
 pub mod health;
 mod home;

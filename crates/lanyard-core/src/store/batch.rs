@@ -198,35 +198,43 @@ pub(super) fn sqlite_placeholders(sql: &str) -> String {
 
 /// Copies `sql` onto `out` with every placeholder `$n` outside quotes written as
 /// `{mark}(n + base)`; returns the highest `n` (how many arguments the statement names).
+/// Runs once per statement of every sign-in: the text between placeholders and quotes is copied
+/// in slices (all three delimiters are ASCII, so every cut is on a character boundary).
 fn renumber(sql: &str, base: usize, mark: char, out: &mut String) -> usize {
+    use std::fmt::Write as _;
+    let bytes = sql.as_bytes();
     let mut highest = 0;
-    let mut quote: Option<char> = None;
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        match quote {
-            Some(q) => {
-                if c == q {
-                    quote = None;
-                }
-                out.push(c);
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            q @ (b'\'' | b'"') => {
+                // Up to and including the closing quote (or the end).
+                i = bytes[i + 1..]
+                    .iter()
+                    .position(|&c| c == q)
+                    .map_or(bytes.len(), |p| i + 1 + p + 1);
             }
-            None if c == '\'' || c == '"' => {
-                quote = Some(c);
-                out.push(c);
-            }
-            None if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) => {
-                let mut n = 0usize;
-                while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
-                    n = n.saturating_mul(10).saturating_add(d as usize);
-                    chars.next();
-                }
+            b'$' if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {
+                out.push_str(&sql[copied..i]);
+                let digits = bytes[i + 1..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_digit())
+                    .count();
+                let n = sql[i + 1..i + 1 + digits].bytes().fold(0usize, |n, d| {
+                    n.saturating_mul(10).saturating_add(usize::from(d - b'0'))
+                });
                 highest = highest.max(n);
                 out.push(mark);
-                out.push_str(&(n.saturating_add(base)).to_string());
+                // Writing to a String cannot fail.
+                let _ = write!(out, "{}", n.saturating_add(base));
+                i += 1 + digits;
+                copied = i;
             }
-            None => out.push(c),
+            _ => i += 1,
         }
     }
+    out.push_str(&sql[copied..]);
     highest
 }
 
@@ -234,6 +242,42 @@ fn renumber(sql: &str, base: usize, mark: char, out: &mut String) -> usize {
 mod tests {
     use super::*;
     use rusqlite::types::Value;
+
+    #[test]
+    fn renumber_rewrites_placeholders_outside_quotes_only() {
+        let run = |sql: &str, base, mark| {
+            let mut out = String::new();
+            let n = renumber(sql, base, mark, &mut out);
+            (out, n)
+        };
+        assert_eq!(
+            run("SELECT $1, $12 FROM t WHERE a = $2", 0, '?'),
+            ("SELECT ?1, ?12 FROM t WHERE a = ?2".into(), 12)
+        );
+        assert_eq!(
+            run("x = $2 AND y = $1", 3, '$'),
+            ("x = $5 AND y = $4".into(), 2)
+        );
+        // Inside quotes, `$` followed by anything, and multi-byte text are copied as they are.
+        assert_eq!(
+            run(
+                "SELECT '$1', \"$2\", '日本$', $ , $x, 名前 = $1 -- é",
+                0,
+                '?'
+            ),
+            (
+                "SELECT '$1', \"$2\", '日本$', $ , $x, 名前 = ?1 -- é".into(),
+                1
+            )
+        );
+        // An unterminated quote runs to the end; a `$` at the very end stays.
+        assert_eq!(
+            run("a = $1 'open $2", 0, '?'),
+            ("a = ?1 'open $2".into(), 1)
+        );
+        assert_eq!(run("a = $", 0, '?'), ("a = $".into(), 0));
+        assert_eq!(run("", 0, '?'), (String::new(), 0));
+    }
 
     #[test]
     fn sqlite_statements_keep_their_own_numbered_placeholders_and_quotes_are_left_alone() {

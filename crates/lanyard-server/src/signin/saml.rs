@@ -14,15 +14,14 @@ use crate::pages;
 use crate::signin::{BINDING_MAX_AGE_SECS, binding_cookie};
 use crate::signin::{browser_binding, set_binding_cookie, signed_in};
 use axum::Router;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{DefaultBodyLimit, Form, Path, State};
+use axum::extract::rejection::RawFormRejection;
+use axum::extract::{DefaultBodyLimit, Path, RawForm, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use lanyard_core::Error;
 use lanyard_core::signin::saml::{AcsOutcome, AcsPost, SamlStart};
-use serde::Deserialize;
 
 /// Large enough for the biggest response the verifier accepts (256 KiB of XML, base64-encoded).
 pub const ACS_BODY_LIMIT: usize = 512 * 1024;
@@ -120,11 +119,9 @@ pub(crate) async fn start(
     Ok(res)
 }
 
-#[derive(Deserialize)]
+/// The ACS form's two fields (see [`crate::form`]).
 struct AcsForm {
-    #[serde(default, rename = "SAMLResponse")]
     saml_response: String,
-    #[serde(default, rename = "RelayState")]
     relay_state: Option<String>,
 }
 
@@ -134,11 +131,18 @@ async fn acs(
     Meta(meta): Meta,
     headers: axum::http::HeaderMap,
     jar: CookieJar,
-    form: Result<Form<AcsForm>, FormRejection>,
+    form: Result<RawForm, RawFormRejection>,
 ) -> Result<Response, PageError> {
-    let form = match form {
-        Ok(Form(f)) => f,
-        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+    let parsed = form
+        .as_ref()
+        .ok()
+        .map(|RawForm(body)| crate::form::fields(body, ["SAMLResponse", "RelayState"]));
+    let form = match (parsed, form) {
+        (Some(Some([saml_response, relay_state])), _) => AcsForm {
+            saml_response: saml_response.unwrap_or_default(),
+            relay_state,
+        },
+        (_, Err(r)) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             login_outcome("saml", "request.body_too_large");
             let mut res = pages::error_page(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -149,8 +153,9 @@ async fn acs(
                 .insert(crate::error::ErrorCode("request.body_too_large"));
             return Ok(res);
         }
-        // Not a form: the verifier refuses the empty response, with its code and an audit event.
-        Err(_) => AcsForm {
+        // Not a form, or a field repeated: the verifier refuses the empty response, with its
+        // code and an audit event.
+        _ => AcsForm {
             saml_response: String::new(),
             relay_state: None,
         },
