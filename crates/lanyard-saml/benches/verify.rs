@@ -115,6 +115,17 @@ fn benches(c: &mut Criterion) {
     g.bench_function("part_parse", |b| {
         b.iter(|| xml::parse(black_box(bytes), &Limits::default()).is_ok());
     });
+    g.bench_function("part_decode_post_binding", |b| {
+        b.iter(|| lanyard_saml::decode_post_binding(black_box(&field), &o.limits).is_ok());
+    });
+    g.bench_function("part_base64_only", |b| {
+        use base64::Engine as _;
+        b.iter(|| {
+            base64::engine::general_purpose::STANDARD
+                .decode(black_box(&field))
+                .is_ok()
+        });
+    });
     let doc = xml::parse(bytes, &Limits::default()).unwrap();
     let root = doc.root_element();
     g.bench_function("part_c14n_response", |b| {
