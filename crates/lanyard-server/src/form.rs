@@ -15,18 +15,20 @@ pub fn fields<const N: usize>(body: &[u8], names: [&str; N]) -> Option<[Option<S
         if pair.is_empty() {
             continue;
         }
-        let (name, value) = match pair.iter().position(|&b| b == b'=') {
-            Some(eq) => (&pair[..eq], &pair[eq + 1..]),
-            None => (pair, &pair[pair.len()..]),
-        };
-        let name = decode(name);
-        let Some(slot) = names.iter().position(|n| n.as_bytes() == name.as_slice()) else {
+        let mut halves = pair.splitn(2, |&b| b == b'=');
+        let name = decode(halves.next().unwrap_or_default());
+        let value = halves.next().unwrap_or_default();
+        let Some(slot) = names
+            .iter()
+            .position(|n| n.as_bytes() == name.as_slice())
+            .and_then(|i| found.get_mut(i))
+        else {
             continue;
         };
-        if found[slot].is_some() {
+        if slot.is_some() {
             return None;
         }
-        found[slot] = Some(match String::from_utf8(decode(value)) {
+        *slot = Some(match String::from_utf8(decode(value)) {
             Ok(s) => s,
             Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
         });
@@ -40,25 +42,26 @@ fn decode(raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len());
     let mut rest = raw;
     while let Some(p) = rest.iter().position(|&b| b == b'%' || b == b'+') {
-        out.extend_from_slice(&rest[..p]);
-        if rest[p] == b'+' {
-            out.push(b' ');
-            rest = &rest[p + 1..];
-            continue;
-        }
-        match (
-            rest.get(p + 1).copied().and_then(hex),
-            rest.get(p + 2).copied().and_then(hex),
-        ) {
-            (Some(hi), Some(lo)) => {
-                out.push(hi << 4 | lo);
-                rest = &rest[p + 3..];
+        let (before, from) = rest.split_at(p);
+        out.extend_from_slice(before);
+        rest = match from {
+            [b'+', tail @ ..] => {
+                out.push(b' ');
+                tail
             }
-            _ => {
-                out.push(b'%');
-                rest = &rest[p + 1..];
+            [_, tail @ ..] => {
+                if let [hi, lo, after @ ..] = tail
+                    && let (Some(hi), Some(lo)) = (hex(*hi), hex(*lo))
+                {
+                    out.push(hi << 4 | lo);
+                    after
+                } else {
+                    out.push(b'%');
+                    tail
+                }
             }
-        }
+            [] => break,
+        };
     }
     out.extend_from_slice(rest);
     out

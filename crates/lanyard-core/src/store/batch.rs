@@ -202,39 +202,41 @@ pub(super) fn sqlite_placeholders(sql: &str) -> String {
 /// in slices (all three delimiters are ASCII, so every cut is on a character boundary).
 fn renumber(sql: &str, base: usize, mark: char, out: &mut String) -> usize {
     use std::fmt::Write as _;
-    let bytes = sql.as_bytes();
     let mut highest = 0;
-    let mut copied = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            q @ (b'\'' | b'"') => {
-                // Up to and including the closing quote (or the end).
-                i = bytes[i + 1..]
-                    .iter()
-                    .position(|&c| c == q)
-                    .map_or(bytes.len(), |p| i + 1 + p + 1);
-            }
-            b'$' if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {
-                out.push_str(&sql[copied..i]);
-                let digits = bytes[i + 1..]
-                    .iter()
-                    .take_while(|c| c.is_ascii_digit())
-                    .count();
-                let n = sql[i + 1..i + 1 + digits].bytes().fold(0usize, |n, d| {
+    let mut rest = sql;
+    // Each round copies up to the next quote or `$`, then past it. Every cut is on a character
+    // boundary: `find` returns one, and the quotes, `$` and digits are ASCII.
+    while let Some(at) = rest.find(['\'', '"', '$']) {
+        let (before, from) = rest.split_at(at);
+        out.push_str(before);
+        let mut chars = from.chars();
+        let Some(c) = chars.next() else { break };
+        let after = chars.as_str();
+        if c == '$' {
+            let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+            let (number, tail) = after.split_at(digits);
+            if number.is_empty() {
+                out.push('$');
+            } else {
+                let n = number.bytes().fold(0usize, |n, d| {
                     n.saturating_mul(10).saturating_add(usize::from(d - b'0'))
                 });
                 highest = highest.max(n);
                 out.push(mark);
                 // Writing to a String cannot fail.
                 let _ = write!(out, "{}", n.saturating_add(base));
-                i += 1 + digits;
-                copied = i;
             }
-            _ => i += 1,
+            rest = tail;
+        } else {
+            // A quoted run, copied through its closing quote (or to the end).
+            let end = after.find(c).map_or(after.len(), |e| e + 1);
+            let (quoted, tail) = after.split_at(end);
+            out.push(c);
+            out.push_str(quoted);
+            rest = tail;
         }
     }
-    out.push_str(&sql[copied..]);
+    out.push_str(rest);
     highest
 }
 
