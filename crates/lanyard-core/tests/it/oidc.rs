@@ -411,6 +411,17 @@ async fn start_state_nonce(l: &lanyard_core::Lanyard, conn: &str) -> (String, St
     (param("state"), param("nonce"))
 }
 
+/// The callback's first half at tenant `a`, without a browser binding.
+async fn begin(
+    l: &lanyard_core::Lanyard,
+    conn: &str,
+    p: &lanyard_core::signin::oidc::CallbackParams,
+    m: &lanyard_core::RequestMeta,
+) -> lanyard_core::error::Result<lanyard_core::signin::oidc::CallbackBegun> {
+    l.oidc_callback_begin("a", conn, p, None, "https://sso.example.com", m)
+        .await
+}
+
 /// Tenant `a`.
 async fn tenant_a(l: &lanyard_core::Lanyard) {
     l.create_tenant(
@@ -466,27 +477,11 @@ async fn oidc_state_is_single_use_per_connection_on_both_backends() {
         };
         let state = start_state(l, "op").await;
         // At another connection of the same tenant, the state is unknown (and stays pending).
-        let err = l
-            .oidc_callback_begin(
-                "a",
-                "op2",
-                &params(&state, None),
-                None,
-                "https://sso.example.com",
-                &m,
-            )
+        let err = begin(l, "op2", &params(&state, None), &m)
             .await
             .unwrap_err();
         assert_eq!(err.code(), "oidc.state_unknown", "{}", e.name);
-        let b = l
-            .oidc_callback_begin(
-                "a",
-                "op",
-                &params(&state, Some(ISS)),
-                None,
-                "https://sso.example.com",
-                &m,
-            )
+        let b = begin(l, "op", &params(&state, Some(ISS)), &m)
             .await
             .unwrap();
         assert_eq!(b.code, "code-1");
@@ -501,15 +496,7 @@ async fn oidc_state_is_single_use_per_connection_on_both_backends() {
         // Pending until the callback ends (the sign-in consumes it in its transaction); a
         // callback that fails after the checks — here its token request — spends it, and a
         // second use is refused.
-        let again = l
-            .oidc_callback_begin(
-                "a",
-                "op",
-                &params(&state, Some(ISS)),
-                None,
-                "https://sso.example.com",
-                &m,
-            )
+        let again = begin(l, "op", &params(&state, Some(ISS)), &m)
             .await
             .unwrap();
         l.oidc_callback_abandon(
@@ -518,43 +505,20 @@ async fn oidc_state_is_single_use_per_connection_on_both_backends() {
             &m,
         )
         .await;
-        let err = l
-            .oidc_callback_begin(
-                "a",
-                "op",
-                &params(&state, None),
-                None,
-                "https://sso.example.com",
-                &m,
-            )
-            .await
-            .unwrap_err();
+        let err = begin(l, "op", &params(&state, None), &m).await.unwrap_err();
         assert_eq!(err.code(), "oidc.state_unknown");
         // Mix-up: consumed and refused.
         let state = start_state(l, "op").await;
-        let err = l
-            .oidc_callback_begin(
-                "a",
-                "op",
-                &params(&state, Some("https://op.example/tenant-b")),
-                None,
-                "https://sso.example.com",
-                &m,
-            )
-            .await
-            .unwrap_err();
+        let err = begin(
+            l,
+            "op",
+            &params(&state, Some("https://op.example/tenant-b")),
+            &m,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.code(), "oidc.issuer_mix_up");
-        let err = l
-            .oidc_callback_begin(
-                "a",
-                "op",
-                &params(&state, None),
-                None,
-                "https://sso.example.com",
-                &m,
-            )
-            .await
-            .unwrap_err();
+        let err = begin(l, "op", &params(&state, None), &m).await.unwrap_err();
         assert_eq!(err.code(), "oidc.state_unknown");
         // A SAML-side consumer never takes an OIDC state.
         let state = start_state(l, "op").await;
@@ -611,18 +575,7 @@ async fn one_state_answered_twice_at_once_signs_in_once() {
             let (state, nonce) = start_state_nonce(l, "op").await;
             let mut begun = Vec::new();
             for _ in 0..2 {
-                begun.push(
-                    l.oidc_callback_begin(
-                        "a",
-                        "op",
-                        &params(&state),
-                        None,
-                        "https://sso.example.com",
-                        &m,
-                    )
-                    .await
-                    .unwrap(),
-                );
+                begun.push(begin(l, "op", &params(&state), &m).await.unwrap());
             }
             let id_token = token(&nonce, &format!("racer{round}"));
             let outcomes = crate::signin_txn::at_once(begun, |b| {
@@ -667,17 +620,7 @@ async fn one_state_answered_twice_at_once_signs_in_once() {
         // A verdict after the checks spends the state: a token minted for another start's
         // nonce is refused, and the same state with the right token is refused afterwards.
         let (state, _) = start_state_nonce(l, "op").await;
-        let b = l
-            .oidc_callback_begin(
-                "a",
-                "op",
-                &params(&state),
-                None,
-                "https://sso.example.com",
-                &m,
-            )
-            .await
-            .unwrap();
+        let b = begin(l, "op", &params(&state), &m).await.unwrap();
         let wrong = token("another-nonce", "late");
         let tokens = TokenResult {
             id_token: &wrong,
@@ -689,17 +632,7 @@ async fn one_state_answered_twice_at_once_signs_in_once() {
             .await
             .unwrap_err();
         assert_eq!(err.code(), "oidc.nonce_mismatch", "{}", e.name);
-        let err = l
-            .oidc_callback_begin(
-                "a",
-                "op",
-                &params(&state),
-                None,
-                "https://sso.example.com",
-                &m,
-            )
-            .await
-            .unwrap_err();
+        let err = begin(l, "op", &params(&state), &m).await.unwrap_err();
         assert_eq!(
             err.code(),
             "oidc.state_unknown",
