@@ -94,6 +94,18 @@ stop_server() {
 # CPU time (user + system, in clock ticks) the process $1 has used so far.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
+# postgres_ticks: user + system ticks of every `postgres` process on this machine (the local
+# server's backends and its background writers; 0 when none runs). Read before and after a
+# run, the difference is what the database spent on it (and on anything else it served).
+postgres_ticks() {
+  local t=0 f c
+  for f in /proc/[0-9]*/stat; do
+    read -r c <"$f" 2>/dev/null || continue
+    case $c in *"(postgres)"*) t=$((t + $(awk '{print $14 + $15}' <<<"$c"))) ;; esac
+  done
+  echo "$t"
+}
+
 # measure_cpu PID ARGS… : like measure_get, plus the server's CPU time per request in µs:
 # "requests/s p99_ms cpu_us_per_request". CPU per request does not depend on how much of the
 # machine the server got during the run, so it compares paths even on a busy machine.

@@ -37,6 +37,8 @@ struct Args {
     issuer: String,
     audience: String,
     threads: usize,
+    /// Each token names its person anew (see `mint_responses --profile-changes`).
+    profile_changes: bool,
 }
 
 fn parse_args() -> Res<Args> {
@@ -48,9 +50,14 @@ fn parse_args() -> Res<Args> {
         issuer: "https://portal.bench.example".into(),
         audience: "lanyard-bench".into(),
         threads: std::thread::available_parallelism().map_or(2, usize::from),
+        profile_changes: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        if flag == "--profile-changes" {
+            a.profile_changes = true;
+            continue;
+        }
         let value = it.next().ok_or(format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--count" => a.count = value.parse()?,
@@ -102,10 +109,15 @@ fn rand_u64() -> u64 {
 
 fn token(a: &Args, key: &RsaKeyPair, i: usize, now: i64) -> Res<String> {
     let (sub, email) = subject(a, i);
+    let name = if a.profile_changes {
+        format!("Bench Person {i}")
+    } else {
+        format!("Bench Person {sub}")
+    };
     let header = serde_json::json!({"alg": "RS256", "typ": "JWT"});
     let claims = serde_json::json!({
         "iss": a.issuer, "aud": a.audience, "sub": sub, "email": email,
-        "name": format!("Bench Person {i}"), "jti": format!("j{i:08}{:016x}", rand_u64()),
+        "name": name, "jti": format!("j{i:08}{:016x}", rand_u64()),
         "iat": now, "nbf": now - 60, "exp": now + 3600,
     });
     let signing_input = format!(

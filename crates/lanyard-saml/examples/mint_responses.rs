@@ -12,7 +12,8 @@
 //! finish on one node a sign-in started on another.
 //! Subjects: `--users` returning people (`user{n}@bench.example`, picked spread out) and one new
 //! person every `--new-every` responses, so most sign-ins are returning users and some create
-//! accounts.
+//! accounts. A person's names are the same in each response (`--profile-changes`: new in each,
+//! so every returning sign-in also updates the profile).
 //!
 //! ```text
 //! cargo run --release -p lanyard-saml --example mint_responses -- \
@@ -46,6 +47,10 @@ struct Args {
     threads: usize,
     /// AuthnRequest IDs answered, one per response (empty: unsolicited responses).
     in_response_to: Vec<String>,
+    /// Each response names its person anew (`--profile-changes`): every returning sign-in is
+    /// then also a profile update. By default a person's names are the same in every response,
+    /// as an IdP's are (and as the bench OP's ID tokens).
+    profile_changes: bool,
 }
 
 fn parse_args() -> Res<Args> {
@@ -59,9 +64,14 @@ fn parse_args() -> Res<Args> {
         idp_entity_id: "https://idp.bench.example/metadata".into(),
         threads: std::thread::available_parallelism().map_or(2, usize::from),
         in_response_to: Vec::new(),
+        profile_changes: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        if flag == "--profile-changes" {
+            a.profile_changes = true;
+            continue;
+        }
         let value = it.next().ok_or(format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--count" => a.count = value.parse()?,
@@ -121,8 +131,19 @@ fn subject(a: &Args, i: usize) -> String {
     }
 }
 
-/// Realistic IdP attributes (Okta/Entra style names) that bring a response to about 7.3 KB.
-fn attributes(email: &str, n: usize) -> String {
+/// What response `i` calls its person: the address's local part, or with `--profile-changes`
+/// a name of its own.
+fn person_name(a: &Args, email: &str, i: usize) -> String {
+    if a.profile_changes {
+        i.to_string()
+    } else {
+        email.split('@').next().unwrap_or(email).to_owned()
+    }
+}
+
+/// Realistic IdP attributes (Okta/Entra style names) that bring a response to about 7.3 KB;
+/// `n` names the person.
+fn attributes(email: &str, n: &str) -> String {
     let attrs: [(&str, &str, String); 6] = [
         ("email", "mail", email.to_owned()),
         (
@@ -185,7 +206,7 @@ fn response(a: &Args, key: &SigningKey, i: usize, now: SystemTime) -> Res<String
         acs = a.acs,
         nb = not_before,
         sp = a.sp_entity_id,
-        attrs = attributes(&email, i),
+        attrs = attributes(&email, &person_name(a, &email, i)),
     );
     let assertion = sign_enveloped(&assertion, &aid, key, Digest::Sha256)?;
     let response = format!(

@@ -31,8 +31,13 @@ async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
 }
 
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
-    if let lanyard_core::Store::Sqlite(db) = &s.lanyard.store {
-        crate::metrics::sqlite_sign_in_groups(db.sign_in_groups());
+    match &s.lanyard.store {
+        lanyard_core::Store::Sqlite(db) => {
+            crate::metrics::sqlite_sign_in_groups(db.sign_in_groups())
+        }
+        lanyard_core::Store::Postgres(db) => {
+            crate::metrics::postgres_sign_in_groups(db.sign_in_groups())
+        }
     }
     let body = crate::metrics::handle()
         .map(|h| h.render())

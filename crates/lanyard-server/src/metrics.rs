@@ -87,6 +87,18 @@ fn describe() {
         "SQLite: the most sign-ins one group commit carried since the start"
     );
     metrics::describe_counter!(
+        "lanyard_postgres_sign_in_groups_total",
+        "PostgreSQL: statements that committed groups of returning sign-ins (one per group)"
+    );
+    metrics::describe_counter!(
+        "lanyard_postgres_grouped_sign_ins_total",
+        "PostgreSQL: returning sign-ins written in groups (divide by the groups for the mean group size)"
+    );
+    metrics::describe_gauge!(
+        "lanyard_postgres_sign_in_group_largest",
+        "PostgreSQL: the most sign-ins one group carried since the start"
+    );
+    metrics::describe_counter!(
         "lanyard_logins_total",
         "Sign-in attempts by method, outcome and error code"
     );
@@ -98,6 +110,14 @@ pub fn sqlite_sign_in_groups(g: lanyard_core::store::SignInGroups) {
     metrics::counter!("lanyard_sqlite_sign_in_groups_total").absolute(g.groups);
     metrics::counter!("lanyard_sqlite_grouped_sign_ins_total").absolute(g.sign_ins);
     metrics::gauge!("lanyard_sqlite_sign_in_group_largest").set(g.largest as f64);
+}
+
+/// The PostgreSQL store's group commit of returning sign-ins (read when `/metrics` is
+/// scraped): statements, the sign-ins they carried and the largest group.
+pub fn postgres_sign_in_groups(g: lanyard_core::store::SignInGroups) {
+    metrics::counter!("lanyard_postgres_sign_in_groups_total").absolute(g.groups);
+    metrics::counter!("lanyard_postgres_grouped_sign_ins_total").absolute(g.sign_ins);
+    metrics::gauge!("lanyard_postgres_sign_in_group_largest").set(g.largest as f64);
 }
 
 /// Counts a sign-in attempt; `code` is `ok` on success.

@@ -165,7 +165,7 @@ impl Store {
                     .await
                     .map_err(group_commit::GroupError::into_error)
             }
-            Self::Postgres(p) => {
+            Self::Postgres(PgStore { pool: p, .. }) => {
                 bind_pending!(sqlx::query(PENDING_INSERT), l, nonce, verifier)
                     .execute(p)
                     .await?;
@@ -211,7 +211,7 @@ impl Store {
                     oidc_code_verifier: r.get("oidc_code_verifier")?,
                 })
             })?,
-            Self::Postgres(p) => {
+            Self::Postgres(PgStore { pool: p, .. }) => {
                 sqlx::query_as::<_, OidcPendingRow>(Q)
                     .bind(state)
                     .bind(tenant_id)
@@ -275,7 +275,7 @@ impl Store {
                 s.readers()
                     .one(&q, [tenant_id, connection_id, federation_id], user_row)?
             }
-            Self::Postgres(p) => {
+            Self::Postgres(PgStore { pool: p, .. }) => {
                 sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(q))
                     .bind(tenant_id)
                     .bind(connection_id)

@@ -151,11 +151,29 @@ pub(super) struct GroupCommit {
     stats: Arc<Counters>,
 }
 
+/// What a group commit counts (SQLite's writer here, PostgreSQL's [`super::pg_group`]).
 #[derive(Debug, Default)]
-struct Counters {
+pub(super) struct Counters {
     groups: AtomicU64,
     sign_ins: AtomicU64,
     largest: AtomicU64,
+}
+
+impl Counters {
+    /// One group of `n` sign-ins was committed or tried.
+    pub(super) fn record(&self, n: u64) {
+        self.groups.fetch_add(1, Ordering::Relaxed);
+        self.sign_ins.fetch_add(n, Ordering::Relaxed);
+        self.largest.fetch_max(n, Ordering::Relaxed);
+    }
+
+    pub(super) fn snapshot(&self) -> SignInGroups {
+        SignInGroups {
+            groups: self.groups.load(Ordering::Relaxed),
+            sign_ins: self.sign_ins.load(Ordering::Relaxed),
+            largest: self.largest.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// What the group commit has done since the store opened (for metrics and benchmarks).
@@ -220,11 +238,7 @@ impl GroupCommit {
     }
 
     pub fn stats(&self) -> SignInGroups {
-        SignInGroups {
-            groups: self.stats.groups.load(Ordering::Relaxed),
-            sign_ins: self.stats.sign_ins.load(Ordering::Relaxed),
-            largest: self.stats.largest.load(Ordering::Relaxed),
-        }
+        self.stats.snapshot()
     }
 
     /// Queues one sign-in's statements (or another write of the sign-in path: a pending login's
@@ -310,10 +324,7 @@ async fn run(
         let held_since = Instant::now();
         loop {
             let jobs = std::mem::take(&mut group);
-            let n = jobs.len() as u64;
-            stats.groups.fetch_add(1, Ordering::Relaxed);
-            stats.sign_ins.fetch_add(n, Ordering::Relaxed);
-            stats.largest.fetch_max(n, Ordering::Relaxed);
+            stats.record(jobs.len() as u64);
             if let Some(again) = commit_group(&mut db, jobs) {
                 for job in again {
                     // Alone: a group of one is never handed back.

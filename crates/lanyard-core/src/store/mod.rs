@@ -28,7 +28,26 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations
 #[derive(Clone, Debug)]
 pub enum Store {
     Sqlite(SqliteStore),
-    Postgres(PgPool),
+    Postgres(PgStore),
+}
+
+/// The PostgreSQL store: sqlx's pool, and the group commit of returning sign-ins
+/// ([`pg_group`]).
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pool: PgPool,
+    groups: pg_group::PgSignInGroups,
+}
+
+impl PgStore {
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// How the returning sign-ins were grouped into statements so far.
+    pub fn sign_in_groups(&self) -> SignInGroups {
+        self.groups.stats()
+    }
 }
 
 /// The SQLite store's connections: ONE that writes (every write and every transaction: SQLite
@@ -77,7 +96,10 @@ macro_rules! on_pool {
                 let $pool = s.writer();
                 $body
             }
-            Store::Postgres($pool) => $body,
+            Store::Postgres(pg) => {
+                let $pool = &pg.pool;
+                $body
+            }
         }
     };
 }
@@ -386,7 +408,8 @@ impl Store {
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(opts)
             .await?;
-        Ok(Self::Postgres(pool))
+        let groups = pg_group::PgSignInGroups::start(pool.clone());
+        Ok(Self::Postgres(PgStore { pool, groups }))
     }
 
     pub fn backend(&self) -> Backend {
@@ -403,7 +426,10 @@ impl Store {
                 .run(s.writer())
                 .await
                 .map_err(Error::Migration),
-            Self::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await.map_err(Error::Migration),
+            Self::Postgres(p) => POSTGRES_MIGRATIONS
+                .run(&p.pool)
+                .await
+                .map_err(Error::Migration),
         }
     }
 
@@ -451,6 +477,7 @@ mod content_contacts;
 mod content_lists;
 mod device;
 mod group_commit;
+mod pg_group;
 mod readers;
 pub use content::Handoff;
 pub use content_contacts::{ContactLink, ContactSession};

@@ -33,7 +33,7 @@ impl Store {
         let q = format!("{SESSION_VIEW} WHERE s.token_hash = $1");
         Ok(match self {
             Self::Sqlite(s) => s.readers().one(&q, [token_hash], session_view_row)?,
-            Self::Postgres(p) => {
+            Self::Postgres(PgStore { pool: p, .. }) => {
                 sqlx::query_as::<_, SessionView>(sqlx::AssertSqlSafe(q))
                     .bind(token_hash)
                     .fetch_optional(p)

@@ -5,6 +5,7 @@
 //! replay record or an account behind a sign-in that failed.
 
 use super::group_commit::GroupError;
+use super::pg_group::{self, Verdict};
 use super::*;
 
 /// The replay record of an accepted assertion (or `jti:` of a JWT): refused while a live one
@@ -276,10 +277,18 @@ impl Store {
     pub async fn commit_sign_in(&self, w: &SignInWrite<'_>) -> Result<SignInCommit> {
         let res: std::result::Result<(), Stop> = match self {
             Self::Sqlite(s) => commit_sign_in_sqlite(s, w).await,
-            Self::Postgres(p) if one_statement_suits(w.changes) => {
+            Self::Postgres(pg) if pg_group::groupable(w) => match pg.groups.commit(w).await {
+                Some(Ok(Verdict::Committed)) => Ok(()),
+                Some(Ok(Verdict::Replayed)) => Err(Stop::Refused(SignInCommit::Replayed)),
+                Some(Ok(Verdict::PendingGone)) => Err(Stop::Refused(SignInCommit::PendingGone)),
+                Some(Err(e)) => Err(Stop::Sql(e)),
+                // The group task is gone (its runtime ended): alone, as one statement.
+                None => commit_sign_in_postgres(&pg.pool, w).await,
+            },
+            Self::Postgres(PgStore { pool: p, .. }) if one_statement_suits(w.changes) => {
                 commit_sign_in_postgres(p, w).await
             }
-            Self::Postgres(p) => {
+            Self::Postgres(PgStore { pool: p, .. }) => {
                 async {
                     let mut tx = p.begin().await?;
                     if let Some(r) = &w.replay {
@@ -349,7 +358,7 @@ impl Store {
                 s.readers()
                     .one(q, [id, tenant_id, connection_id], pending_login_row)?
             }
-            Self::Postgres(p) => {
+            Self::Postgres(PgStore { pool: p, .. }) => {
                 sqlx::query_as::<_, PendingLogin>(q)
                     .bind(id)
                     .bind(tenant_id)

@@ -129,7 +129,10 @@ pub async fn count(store: &Store, sql: &str) -> i64 {
             .fetch_one(s.writer())
             .await
             .unwrap(),
-        Store::Postgres(p) => sqlx::query_scalar::<_, i64>(q).fetch_one(p).await.unwrap(),
+        Store::Postgres(p) => sqlx::query_scalar::<_, i64>(q)
+            .fetch_one(p.pool())
+            .await
+            .unwrap(),
     }
 }
 
@@ -146,7 +149,7 @@ async fn exec(store: &Store, sqlite: &[&str], postgres: &[&str]) {
         Store::Postgres(p) => {
             for s in postgres {
                 sqlx::raw_sql(sqlx::AssertSqlSafe(s.to_string()))
-                    .execute(p)
+                    .execute(p.pool())
                     .await
                     .unwrap();
             }
@@ -570,6 +573,79 @@ async fn a_storm_of_sign_ins_keeps_each_ones_verdict() {
             // Every sign-in went through the writer. (How many shared a group depends on the
             // threads' timing; the grouping itself is tested in `store::group_commit`.)
             assert_eq!(g.sign_ins, 1 + 2 * ANSWERS as u64, "{}: {g:?}", e.name);
+        }
+    })
+    .await;
+}
+
+/// Returning people's sign-ins go to PostgreSQL in groups (one statement of many sign-ins,
+/// `store::pg_group`) and to SQLite's writer in groups: each keeps its own verdict. Twelve
+/// returning people, two answers each, every answer posted twice at once (48 requests), and
+/// one person whose sessions a trigger refuses — on PostgreSQL that fails the whole group's
+/// statement, which is then rerun one sign-in at a time: every other answer signs in exactly
+/// once and is refused once as a replay, the refused person's answers leave no session, no
+/// replay record and no event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_group_of_returning_sign_ins_keeps_each_ones_verdict() {
+    const PEOPLE: usize = 12;
+    const REFUSED: usize = 7;
+    each_backend(|e| async move {
+        let l = &e.lanyard;
+        setup(l).await;
+        let email = |p: usize| format!("back{p}@acme.example");
+        for p in 0..PEOPLE {
+            signed_in(acs(l, &response("a", "okta", &email(p), &format!("_seed-{p}"), None)).await);
+        }
+        exec(
+            &l.store,
+            &["CREATE TRIGGER refuse_session BEFORE INSERT ON sessions \
+               WHEN NEW.user_id IN (SELECT id FROM users WHERE email = 'back7@acme.example') \
+               BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"],
+            &[
+                "CREATE FUNCTION refuse_session() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.user_id IN (SELECT id FROM users WHERE email = 'back7@acme.example') THEN \
+                 RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql",
+                "CREATE TRIGGER refuse_session BEFORE INSERT ON sessions FOR EACH ROW EXECUTE FUNCTION refuse_session()",
+            ],
+        )
+        .await;
+        let answers: Vec<(usize, String)> = (0..2 * PEOPLE)
+            .map(|i| (i % PEOPLE, response("a", "okta", &email(i % PEOPLE), &format!("_grp-{i}"), None)))
+            .collect();
+        let posts: Vec<usize> = (0..2 * answers.len()).map(|n| n % answers.len()).collect();
+        let outcomes = at_once(posts, |a| {
+            let (l, body) = (l.clone(), answers[a].1.clone());
+            async move { (a, acs(&l, &body).await) }
+        })
+        .await;
+        let mut signed = vec![0usize; answers.len()];
+        let mut replayed = vec![0usize; answers.len()];
+        for (a, outcome) in outcomes {
+            match (answers[a].0, outcome) {
+                (REFUSED, Err(err)) => assert_eq!(err.code(), "store.unavailable", "{}: {err}", e.name),
+                (_, Ok(AcsOutcome::SignedIn(_))) => signed[a] += 1,
+                (_, Err(Error::SamlReplayed)) => replayed[a] += 1,
+                (p, other) => panic!("{}: answer {a} (person {p}): {:?}", e.name, other.map(|_| "a test report").map_err(|e| e.code())),
+            }
+        }
+        for (a, (p, _)) in answers.iter().enumerate() {
+            let want = if *p == REFUSED { (0, 0) } else { (1, 1) };
+            assert_eq!((signed[a], replayed[a]), want, "{}: answer {a} (person {p})", e.name);
+        }
+        let s = &l.store;
+        let kept = (PEOPLE + 2 * (PEOPLE - 1)) as i64;
+        assert_eq!(count(s, "SELECT COUNT(*) FROM sessions").await, kept, "{}: seeds + 2 per person but one", e.name);
+        assert_eq!(audit_kinds(s, "login.succeeded").await, kept, "{}", e.name);
+        assert_eq!(
+            count(s, "SELECT COUNT(*) FROM replay_cache WHERE assertion_id IN ('_grp-7', '_grp-19')").await,
+            0,
+            "{}: the refused person's answers left no replay record",
+            e.name
+        );
+        if let Store::Postgres(pg) = s {
+            // At least every answer that signed in went through the group statement.
+            let g = pg.sign_in_groups();
+            assert!(g.sign_ins >= 2 * (PEOPLE as u64 - 1), "{}: {g:?}", e.name);
         }
     })
     .await;
