@@ -5,11 +5,28 @@ use super::*;
 
 /// A pending login with the OIDC columns SAML's leave NULL.
 #[derive(sqlx::FromRow)]
-struct OidcPendingRow {
+pub(super) struct OidcPendingRow {
     #[sqlx(flatten)]
     login: PendingLogin,
     oidc_nonce: Option<String>,
     oidc_code_verifier: Option<String>,
+}
+
+/// The columns of an OIDC login state ([`OidcPendingRow`]).
+macro_rules! oidc_state_columns {
+    () => {
+        "id, tenant_id, connection_id, relay_state, browser_binding, return_to, created_at, expires_at, oidc_nonce, oidc_code_verifier, invitation_id, purpose"
+    };
+}
+
+/// PostgreSQL's grouped form of [`Store::oidc_pending`]'s statement ([`pg_lookups`]): state
+/// `a` of tenant `b` and connection `c`.
+pub(super) fn oidc_state_lookup_sql() -> String {
+    pg_lookups::lookup_sql(concat!(
+        "SELECT ",
+        oidc_state_columns!(),
+        " FROM pending_logins WHERE id = q.a AND tenant_id = q.b AND connection_id = q.c AND oidc_nonce IS NOT NULL"
+    ))
 }
 
 /// Every pending login's insert; SAML's leave the OIDC columns NULL.
@@ -201,8 +218,11 @@ impl Store {
         tenant_id: &str,
         connection_id: &str,
     ) -> Result<Option<(PendingLogin, String, String)>> {
-        const Q: &str = "SELECT id, tenant_id, connection_id, relay_state, browser_binding, return_to, created_at, expires_at, oidc_nonce, oidc_code_verifier, invitation_id, purpose \
-             FROM pending_logins WHERE id = $1 AND tenant_id = $2 AND connection_id = $3 AND oidc_nonce IS NOT NULL";
+        const Q: &str = concat!(
+            "SELECT ",
+            oidc_state_columns!(),
+            " FROM pending_logins WHERE id = $1 AND tenant_id = $2 AND connection_id = $3 AND oidc_nonce IS NOT NULL"
+        );
         let row: Option<OidcPendingRow> = match self {
             Self::Sqlite(s) => s.readers().one(Q, [state, tenant_id, connection_id], |r| {
                 Ok(OidcPendingRow {
@@ -211,14 +231,18 @@ impl Store {
                     oidc_code_verifier: r.get("oidc_code_verifier")?,
                 })
             })?,
-            Self::Postgres(PgStore { pool: p, .. }) => {
-                sqlx::query_as::<_, OidcPendingRow>(Q)
-                    .bind(state)
-                    .bind(tenant_id)
-                    .bind(connection_id)
-                    .fetch_optional(p)
-                    .await?
-            }
+            Self::Postgres(pg) => match pg.oidc_states.get(state, tenant_id, connection_id).await {
+                Some(found) => found?,
+                // The lookup task is gone with its runtime: alone.
+                None => {
+                    sqlx::query_as::<_, OidcPendingRow>(Q)
+                        .bind(state)
+                        .bind(tenant_id)
+                        .bind(connection_id)
+                        .fetch_optional(&pg.pool)
+                        .await?
+                }
+            },
         };
         Ok(row.map(|r| {
             (
@@ -258,7 +282,8 @@ impl Store {
 
     // --- federated identities ---
 
-    /// The user linked to `federation_id` on this connection, if any.
+    /// The user linked to `federation_id` on this connection, if any (on PostgreSQL grouped with
+    /// the lookups queued beside it: [`pg_lookups`]).
     pub async fn federated_user(
         &self,
         tenant_id: &str,
@@ -275,13 +300,19 @@ impl Store {
                 s.readers()
                     .one(&q, [tenant_id, connection_id, federation_id], user_row)?
             }
-            Self::Postgres(PgStore { pool: p, .. }) => {
-                sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(q))
-                    .bind(tenant_id)
-                    .bind(connection_id)
-                    .bind(federation_id)
-                    .fetch_optional(p)
-                    .await?
+            Self::Postgres(pg) => {
+                match pg.links.get(tenant_id, connection_id, federation_id).await {
+                    Some(found) => found?,
+                    // The lookup task is gone with its runtime: alone.
+                    None => {
+                        sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(q))
+                            .bind(tenant_id)
+                            .bind(connection_id)
+                            .bind(federation_id)
+                            .fetch_optional(&pg.pool)
+                            .await?
+                    }
+                }
             }
         })
     }

@@ -31,12 +31,14 @@ pub enum Store {
     Postgres(PgStore),
 }
 
-/// The PostgreSQL store: sqlx's pool, and the group commit of returning sign-ins
-/// ([`pg_group`]).
+/// The PostgreSQL store: sqlx's pool, the group commit of returning sign-ins ([`pg_group`])
+/// and the grouped lookups of the sign-in path ([`pg_lookups`]).
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
     groups: pg_group::PgSignInGroups,
+    links: pg_lookups::PgLookups<User>,
+    oidc_states: pg_lookups::PgLookups<connections::OidcPendingRow>,
 }
 
 impl PgStore {
@@ -409,7 +411,15 @@ impl Store {
             .connect_with(opts)
             .await?;
         let groups = pg_group::PgSignInGroups::start(pool.clone());
-        Ok(Self::Postgres(PgStore { pool, groups }))
+        let links = pg_lookups::PgLookups::start(pool.clone(), pg_lookups::link_sql());
+        let oidc_states =
+            pg_lookups::PgLookups::start(pool.clone(), connections::oidc_state_lookup_sql());
+        Ok(Self::Postgres(PgStore {
+            pool,
+            groups,
+            links,
+            oidc_states,
+        }))
     }
 
     pub fn backend(&self) -> Backend {
@@ -478,6 +488,7 @@ mod content_lists;
 mod device;
 mod group_commit;
 mod pg_group;
+mod pg_lookups;
 mod readers;
 pub use content::Handoff;
 pub use content_contacts::{ContactLink, ContactSession};

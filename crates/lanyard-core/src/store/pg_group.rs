@@ -208,20 +208,12 @@ async fn commit_group(pool: &PgPool, group: Vec<Queued>) {
                 for (q, v) in group.into_iter().zip(verdicts) {
                     let _ = q.done.send(Ok(v));
                 }
+                return;
             }
             Err(e) => {
                 tracing::debug!(error = %e, sign_ins = refs.len(), "a sign-in group failed; each is committed alone");
-                for q in group {
-                    let verdict = run_statement(pool, &[&q]).await.and_then(|v| {
-                        v.first()
-                            .copied()
-                            .ok_or_else(|| sqlx::Error::Protocol("no verdict".into()))
-                    });
-                    let _ = q.done.send(verdict);
-                }
             }
         }
-        return;
     }
     for q in group {
         let verdict = run_statement(pool, &[&q]).await.and_then(|v| {

@@ -650,3 +650,66 @@ async fn a_group_of_returning_sign_ins_keeps_each_ones_verdict() {
     })
     .await;
 }
+
+/// Link lookups asked at one moment go to PostgreSQL as one statement (`store::pg_lookups`):
+/// each still gets its own answer — the linked person, nobody for an unknown identity, nobody
+/// for a known identity asked with another tenant or connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn link_lookups_asked_at_once_each_get_their_own_answer() {
+    const PEOPLE: usize = 10;
+    each_backend(|e| async move {
+        let l = &e.lanyard;
+        setup(l).await;
+        let c = okta(l).await;
+        let email = |p: usize| format!("look{p}@acme.example");
+        for p in 0..PEOPLE {
+            signed_in(
+                acs(
+                    l,
+                    &response("a", "okta", &email(p), &format!("_look-{p}"), None),
+                )
+                .await,
+            );
+        }
+        for round in 0..3 {
+            // (tenant, connection, federation ID, who should be found)
+            let asks: Vec<(String, String, String, Option<String>)> = (0..4 * PEOPLE)
+                .map(|i| {
+                    let p = i % PEOPLE;
+                    match i / PEOPLE {
+                        0 | 1 => (c.tenant_id.clone(), c.id.clone(), email(p), Some(email(p))),
+                        2 => (
+                            c.tenant_id.clone(),
+                            c.id.clone(),
+                            format!("nobody{p}-{round}@acme.example"),
+                            None,
+                        ),
+                        _ if p.is_multiple_of(2) => {
+                            ("another-tenant".into(), c.id.clone(), email(p), None)
+                        }
+                        _ => (
+                            c.tenant_id.clone(),
+                            "another-connection".into(),
+                            email(p),
+                            None,
+                        ),
+                    }
+                })
+                .collect();
+            let found = at_once(asks.clone(), |(t, conn, fid, _)| {
+                let l = l.clone();
+                async move { l.store.federated_user(&t, &conn, &fid).await.unwrap() }
+            })
+            .await;
+            for ((t, conn, fid, want), got) in asks.iter().zip(found) {
+                assert_eq!(
+                    got.and_then(|u| u.email),
+                    *want,
+                    "{}: round {round}: {t} {conn} {fid}",
+                    e.name
+                );
+            }
+        }
+    })
+    .await;
+}
