@@ -152,16 +152,8 @@ impl PgSignInGroups {
 
 /// The group task: takes what is queued (up to [`MAX_GROUP`]), commits it, answers, repeats.
 async fn run(pool: PgPool, mut rx: mpsc::UnboundedReceiver<Queued>, stats: Arc<Counters>) {
-    let mut waiting: Vec<Queued> = Vec::new();
-    while let Some(first) = rx.recv().await {
-        waiting.push(first);
-        while waiting.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(q) => waiting.push(q),
-                Err(_) => break,
-            }
-        }
-        for group in split_repeats(std::mem::take(&mut waiting)) {
+    while let Some(waiting) = pg_lookups::next_batch(&mut rx, MAX_GROUP).await {
+        for group in split_repeats(waiting) {
             stats.record(group.len() as u64);
             commit_group(&pool, group).await;
         }
@@ -267,124 +259,62 @@ a AS (INSERT INTO audit_events (id, at, tenant, actor, kind, code, user_id, ip, 
     WHERE e.k IN (SELECT k FROM ok) ORDER BY e.n) \
 SELECT k, replay_ok, pending_ok FROM v";
 
+/// One array per column: `f` of each sign-in of the group, in order.
+fn column<'a, T>(group: &[&'a Queued], f: impl Fn(&'a Queued) -> T) -> Vec<T> {
+    group.iter().map(|q| f(q)).collect()
+}
+
+/// One array per audit column: `f` of each event of the group, sign-in by sign-in.
+fn event_column<'a, T>(group: &[&'a Queued], f: impl Fn(&'a AuditRecord) -> T) -> Vec<T> {
+    group.iter().flat_map(|q| q.audit.iter()).map(f).collect()
+}
+
 /// Runs [`GROUP_SQL`] for `group` and returns each sign-in's verdict, in the group's order.
 async fn run_statement(pool: &PgPool, group: &[&Queued]) -> Result<Vec<Verdict>, sqlx::Error> {
     let n = group.len();
-    let mut k = Vec::with_capacity(n);
-    let (mut rc, mut ra, mut rx) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut pid, mut pt, mut pc) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut tc, mut tf, mut tat) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let mut sid = Vec::with_capacity(n);
-    let mut stenant = Vec::with_capacity(n);
-    let mut suser = Vec::with_capacity(n);
-    let mut shash = Vec::with_capacity(n);
-    let mut smethod = Vec::with_capacity(n);
-    let mut screated = Vec::with_capacity(n);
-    let mut sexpires = Vec::with_capacity(n);
-    let mut srevoked = Vec::with_capacity(n);
-    let mut sip = Vec::with_capacity(n);
-    let mut sagent = Vec::with_capacity(n);
-    let mut sconn = Vec::with_capacity(n);
-    let mut sgroups = Vec::with_capacity(n);
-    let mut ek: Vec<i32> = Vec::new();
-    let mut eid = Vec::new();
-    let mut eat = Vec::new();
-    let mut etenant = Vec::new();
-    let mut eactor = Vec::new();
-    let mut ekind = Vec::new();
-    let mut ecode = Vec::new();
-    let mut euser = Vec::new();
-    let mut eip = Vec::new();
-    let mut erequest = Vec::new();
-    let mut edetails = Vec::new();
-    let mut oldest_now = UnixTime::MAX;
-    for (i, q) in group.iter().enumerate() {
-        let i = i32::try_from(i).unwrap_or(i32::MAX);
-        oldest_now = oldest_now.min(q.now);
-        k.push(i);
-        rc.push(q.replay.as_ref().map(|r| r.0.as_str()));
-        ra.push(q.replay.as_ref().map(|r| r.1.as_str()));
-        rx.push(q.replay.as_ref().map(|r| r.2));
-        pid.push(q.pending.as_ref().map(|p| p.0.as_str()));
-        pt.push(q.pending.as_ref().map(|p| p.1.as_str()));
-        pc.push(q.pending.as_ref().map(|p| p.2.as_str()));
-        tc.push(q.touch.as_ref().map(|t| t.0.as_str()));
-        tf.push(q.touch.as_ref().map(|t| t.1.as_str()));
-        tat.push(q.touch.as_ref().map(|t| t.2));
-        let s = &q.session;
-        sid.push(s.id.as_str());
-        stenant.push(s.tenant_id.as_str());
-        suser.push(s.user_id.as_str());
-        shash.push(q.token_hash.as_slice());
-        smethod.push(s.auth_method.as_str());
-        screated.push(s.created_at);
-        sexpires.push(s.expires_at);
-        srevoked.push(s.revoked_at);
-        sip.push(s.ip.as_deref());
-        sagent.push(s.user_agent.as_deref());
-        sconn.push(s.connection_id.as_deref());
-        sgroups.push(s.idp_groups.as_deref());
-        for a in &q.audit {
-            ek.push(i);
-            eid.push(a.id.as_str());
-            eat.push(a.at);
-            etenant.push(a.tenant.as_deref());
-            eactor.push(a.actor.as_str());
-            ekind.push(a.kind.as_str());
-            ecode.push(a.code.as_deref());
-            euser.push(a.user_id.as_deref());
-            eip.push(a.ip.as_deref());
-            erequest.push(a.request_id.as_deref());
-            edetails.push(a.details.to_string());
-        }
-    }
+    let place = |i: usize| i32::try_from(i).unwrap_or(i32::MAX);
+    let k: Vec<i32> = (0..n).map(place).collect();
+    let event_k: Vec<i32> = group
+        .iter()
+        .enumerate()
+        .flat_map(|(i, q)| q.audit.iter().map(move |_| place(i)))
+        .collect();
+    let oldest_now = group.iter().map(|q| q.now).min().unwrap_or(UnixTime::MAX);
     let rows: Vec<(i32, bool, bool)> = sqlx::query_as(GROUP_SQL)
         .bind(&k)
-        .bind(&rc)
-        .bind(&ra)
-        .bind(&rx)
-        .bind(&pid)
-        .bind(&pt)
-        .bind(&pc)
-        .bind(&tc)
-        .bind(&tf)
-        .bind(&tat)
-        .bind(&sid)
-        .bind(&stenant)
-        .bind(&suser)
-        .bind(&shash)
-        .bind(&smethod)
-        .bind(&screated)
-        .bind(&sexpires)
-        .bind(&srevoked)
-        .bind(&sip)
-        .bind(&sagent)
-        .bind(&sconn)
-        .bind(&sgroups)
+        .bind(column(group, |q| q.replay.as_ref().map(|r| r.0.as_str())))
+        .bind(column(group, |q| q.replay.as_ref().map(|r| r.1.as_str())))
+        .bind(column(group, |q| q.replay.as_ref().map(|r| r.2)))
+        .bind(column(group, |q| q.pending.as_ref().map(|p| p.0.as_str())))
+        .bind(column(group, |q| q.pending.as_ref().map(|p| p.1.as_str())))
+        .bind(column(group, |q| q.pending.as_ref().map(|p| p.2.as_str())))
+        .bind(column(group, |q| q.touch.as_ref().map(|t| t.0.as_str())))
+        .bind(column(group, |q| q.touch.as_ref().map(|t| t.1.as_str())))
+        .bind(column(group, |q| q.touch.as_ref().map(|t| t.2)))
+        .bind(column(group, |q| q.session.id.as_str()))
+        .bind(column(group, |q| q.session.tenant_id.as_str()))
+        .bind(column(group, |q| q.session.user_id.as_str()))
+        .bind(column(group, |q| q.token_hash.as_slice()))
+        .bind(column(group, |q| q.session.auth_method.as_str()))
+        .bind(column(group, |q| q.session.created_at))
+        .bind(column(group, |q| q.session.expires_at))
+        .bind(column(group, |q| q.session.revoked_at))
+        .bind(column(group, |q| q.session.ip.as_deref()))
+        .bind(column(group, |q| q.session.user_agent.as_deref()))
+        .bind(column(group, |q| q.session.connection_id.as_deref()))
+        .bind(column(group, |q| q.session.idp_groups.as_deref()))
         .bind(oldest_now)
-        .bind(&ek)
-        .bind(&eid)
-        .bind(&eat)
-        .bind(&etenant)
-        .bind(&eactor)
-        .bind(&ekind)
-        .bind(&ecode)
-        .bind(&euser)
-        .bind(&eip)
-        .bind(&erequest)
-        .bind(&edetails)
+        .bind(&event_k)
+        .bind(event_column(group, |a| a.id.as_str()))
+        .bind(event_column(group, |a| a.at))
+        .bind(event_column(group, |a| a.tenant.as_deref()))
+        .bind(event_column(group, |a| a.actor.as_str()))
+        .bind(event_column(group, |a| a.kind.as_str()))
+        .bind(event_column(group, |a| a.code.as_deref()))
+        .bind(event_column(group, |a| a.user_id.as_deref()))
+        .bind(event_column(group, |a| a.ip.as_deref()))
+        .bind(event_column(group, |a| a.request_id.as_deref()))
+        .bind(event_column(group, |a| a.details.to_string()))
         .fetch_all(pool)
         .await?;
     let mut verdicts = vec![None; n];

@@ -94,19 +94,27 @@ where
     }
 }
 
+/// Waits for the first queued item, then takes what else is queued, up to `max` in all;
+/// `None` once every sender is gone. (The batching of this module and of [`super::pg_group`].)
+pub(super) async fn next_batch<T>(
+    rx: &mut mpsc::UnboundedReceiver<T>,
+    max: usize,
+) -> Option<Vec<T>> {
+    let mut batch = vec![rx.recv().await?];
+    while batch.len() < max {
+        match rx.try_recv() {
+            Ok(item) => batch.push(item),
+            Err(_) => break,
+        }
+    }
+    Some(batch)
+}
+
 async fn run<R>(pool: PgPool, sql: String, mut rx: mpsc::UnboundedReceiver<Lookup<R>>)
 where
     R: for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static,
 {
-    let mut group: Vec<Lookup<R>> = Vec::new();
-    while let Some(first) = rx.recv().await {
-        group.push(first);
-        while group.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(l) => group.push(l),
-                Err(_) => break,
-            }
-        }
+    while let Some(mut group) = next_batch(&mut rx, MAX_GROUP).await {
         match look_up::<R>(&pool, &sql, &group).await {
             Ok(rows) => {
                 for (l, r) in group.drain(..).zip(rows) {
