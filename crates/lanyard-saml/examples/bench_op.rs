@@ -9,10 +9,18 @@
 //! redirect_uri are not checked (there is no stored grant to check them against); the client's
 //! credentials (client_secret_basic or _post) are.
 //!
-//! ID tokens are ES256 (P-256, the committed test key `lanyard-core/tests/fixtures/jwt/ec256.key`,
-//! `kid` `bench-es256`): an ECDSA signature costs this process tens of microseconds where an
-//! RSA-2048 one would cost about a millisecond and, on the same two cores as Lanyard, would
-//! measure the provider rather than Lanyard. Lanyard's RP accepts ES256 (`checks::parse_algorithm`).
+//! ID tokens signed at the token request are ES256 (P-256, the committed test key
+//! `lanyard-core/tests/fixtures/jwt/ec256.key`, `kid` `bench-es256`): an ECDSA signature costs
+//! this process tens of microseconds where an RSA-2048 one costs about a millisecond and, on the
+//! same two cores as Lanyard, would measure the provider rather than Lanyard.
+//!
+//! `POST /presign` (one code a line) signs ID tokens before a timed run, as the SAML responses
+//! are minted before theirs: RS256 (the committed `rsa.key`, `kid` `bench-rs256`, the algorithm
+//! Entra ID, Okta and Google sign with), kept by code and answered by the token endpoint for
+//! that code once (a code without one is signed then, ES256). The run then measures what a
+//! relying party pays per callback — the back-channel request and the verification of the
+//! token — and not the provider's signing, which a real provider does on its own machines.
+//! The JWKS lists both keys; Lanyard's RP accepts both (`checks::parse_algorithm`).
 //!
 //! People are `<subject>@oidc.bench.example`: their own domain, so they never collide with the
 //! SAML and JWT runs' accounts on the same server (Lanyard never links by email, so the same
@@ -20,8 +28,9 @@
 //!
 //! Bounded: one thread per connection, at most `--max-conns` at once (more are closed at
 //! once), and the process exits after `--max-secs`. `GET /stats` answers the counts (token
-//! requests, ID tokens signed, JWKS and discovery fetches, refusals) so the harness can show
-//! that the JWKS was fetched once and cached.
+//! requests, ID tokens answered, signed at the request and presigned, JWKS and discovery
+//! fetches, refusals) so the harness can show that the JWKS was fetched once and cached and
+//! which tokens were signed when.
 //!
 //! ```text
 //! cargo run --release -p lanyard-saml --example bench_op -- \
@@ -30,24 +39,34 @@
 //!
 //! Prints `listening http://127.0.0.1:<port>` (the issuer) on standard output once bound.
 
+use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair as _};
+use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair as _, RsaKeyPair};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 
+#[path = "common/mint.rs"]
+#[allow(dead_code)] // only `parallel` is used here
+mod mint;
+
 type Res<T> = std::result::Result<T, Box<dyn StdError + Send + Sync>>;
 
-const KID: &str = "bench-es256";
+const ES_KID: &str = "bench-es256";
+const RS_KID: &str = "bench-rs256";
 /// Largest request head or body read (a token request is a few hundred bytes).
 const MAX_REQUEST_BYTES: usize = 16 * 1024;
+/// Largest `/presign` body (one code a line; tens of thousands of codes).
+const MAX_PRESIGN_BYTES: usize = 64 * 1024 * 1024;
+/// Threads that sign a `/presign` batch.
+const PRESIGN_THREADS: usize = 2;
 
 struct Args {
     port: u16,
@@ -84,6 +103,9 @@ fn parse_args() -> Res<Args> {
 struct Stats {
     token_requests: AtomicU64,
     id_tokens: AtomicU64,
+    signed_at_request: AtomicU64,
+    presigned: AtomicU64,
+    presigned_used: AtomicU64,
     jwks: AtomicU64,
     discovery: AtomicU64,
     refused: AtomicU64,
@@ -94,10 +116,22 @@ struct Op {
     client_id: String,
     client_secret: String,
     key: EcdsaKeyPair,
+    rsa: RsaKeyPair,
     jwks: String,
+    /// ID tokens signed by `/presign`, by code; each answered once.
+    presigned: Mutex<HashMap<String, String>>,
     stats: Stats,
     open: AtomicUsize,
     max_conns: usize,
+}
+
+/// How an ID token is signed.
+#[derive(Clone, Copy)]
+enum Alg {
+    /// At the token request (cheap for this process).
+    Es256,
+    /// By `/presign`, before a timed run.
+    Rs256,
 }
 
 /// An HTTP answer (always JSON): the status line's text and the body.
@@ -172,7 +206,7 @@ impl Op {
             "jwks_uri": format!("{o}/jwks"),
             "response_types_supported": ["code"],
             "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["ES256"],
+            "id_token_signing_alg_values_supported": ["ES256", "RS256"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         }))
     }
@@ -215,7 +249,22 @@ impl Op {
         }) else {
             return Answer::error("400 Bad Request", "invalid_grant", "code is not sub.nonce");
         };
-        match self.id_token(sub, nonce) {
+        let presigned = self
+            .presigned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&code);
+        let signed = match presigned {
+            Some(t) => {
+                self.stats.presigned_used.fetch_add(1, Ordering::Relaxed);
+                Ok(t)
+            }
+            None => {
+                self.stats.signed_at_request.fetch_add(1, Ordering::Relaxed);
+                self.id_token(sub, nonce, Alg::Es256)
+            }
+        };
+        match signed {
             Ok(id_token) => {
                 self.stats.id_tokens.fetch_add(1, Ordering::Relaxed);
                 Answer::json(&json!({
@@ -229,12 +278,18 @@ impl Op {
         }
     }
 
-    fn id_token(&self, sub: &str, nonce: &str) -> Res<String> {
+    fn id_token(&self, sub: &str, nonce: &str, alg: Alg) -> Res<String> {
         let now = now_secs();
-        let header = json!({"alg": "ES256", "typ": "JWT", "kid": KID});
+        let (name, kid) = match alg {
+            Alg::Es256 => ("ES256", ES_KID),
+            Alg::Rs256 => ("RS256", RS_KID),
+        };
+        let header = json!({"alg": name, "typ": "JWT", "kid": kid});
+        // A presigned token waits for its run: valid 15 minutes (the harness's runs take
+        // seconds to a few minutes).
         let claims = json!({
             "iss": self.issuer, "aud": self.client_id, "sub": sub, "nonce": nonce,
-            "iat": now, "exp": now + 300, "auth_time": now,
+            "iat": now, "exp": now + 900, "auth_time": now,
             "email": format!("{sub}@oidc.bench.example"), "email_verified": true,
             "name": format!("Bench Person {sub}"),
         });
@@ -243,11 +298,73 @@ impl Op {
             URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?),
             URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims)?)
         );
-        let sig = self
-            .key
-            .sign(&aws_lc_rs::rand::SystemRandom::new(), input.as_bytes())
-            .map_err(|e| format!("signing: {e:?}"))?;
-        Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref())))
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let sig = match alg {
+            Alg::Es256 => self
+                .key
+                .sign(&rng, input.as_bytes())
+                .map_err(|e| format!("signing: {e:?}"))?
+                .as_ref()
+                .to_vec(),
+            Alg::Rs256 => {
+                let mut sig = vec![0u8; self.rsa.public_modulus_len()];
+                self.rsa
+                    .sign(
+                        &signature::RSA_PKCS1_SHA256,
+                        &rng,
+                        input.as_bytes(),
+                        &mut sig,
+                    )
+                    .map_err(|e| format!("signing: {e:?}"))?;
+                sig
+            }
+        };
+        Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))
+    }
+
+    /// `POST /presign`: an RS256 ID token for each code of the body (one a line, `sub.nonce`
+    /// as the token endpoint reads it, form-encoded or not), kept for that code's token request.
+    fn presign(&self, body: &str) -> Answer {
+        let mut codes = Vec::new();
+        for line in body.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let code = form_decode(line);
+            match code.split_once('.') {
+                Some((sub, nonce)) if !sub.is_empty() && !nonce.is_empty() => {
+                    codes.push((code.clone(), sub.to_owned(), nonce.to_owned()));
+                }
+                _ => {
+                    return Answer::error(
+                        "400 Bad Request",
+                        "invalid_request",
+                        &format!(
+                            "not a sub.nonce code: {}",
+                            line.chars().take(80).collect::<String>()
+                        ),
+                    );
+                }
+            }
+        }
+        let tokens = match mint::parallel(codes.len(), PRESIGN_THREADS, |i| {
+            let (_, sub, nonce) = codes.get(i).ok_or("index out of range")?;
+            self.id_token(sub, nonce, Alg::Rs256)
+        }) {
+            Ok(t) => t,
+            Err(e) => {
+                return Answer::error("500 Internal Server Error", "server_error", &e.to_string());
+            }
+        };
+        let count = tokens.len();
+        let mut kept = self
+            .presigned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for ((code, _, _), token) in codes.into_iter().zip(tokens) {
+            kept.insert(code, token);
+        }
+        drop(kept);
+        let signed = u64::try_from(count).unwrap_or(u64::MAX);
+        self.stats.presigned.fetch_add(signed, Ordering::Relaxed);
+        Answer::json(&json!({"presigned": count, "alg": "RS256"}))
     }
 
     fn stats(&self) -> Answer {
@@ -255,6 +372,8 @@ impl Op {
         let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
         Answer::json(&json!({
             "token_requests": n(&s.token_requests), "id_tokens": n(&s.id_tokens),
+            "signed_at_request": n(&s.signed_at_request), "presigned": n(&s.presigned),
+            "presigned_used": n(&s.presigned_used),
             "jwks": n(&s.jwks), "discovery": n(&s.discovery), "refused": n(&s.refused),
         }))
     }
@@ -270,6 +389,7 @@ impl Op {
                 }
             }
             ("POST", "/token") => self.token(authorization, body),
+            ("POST", "/presign") => self.presign(body),
             ("GET", "/stats") => self.stats(),
             _ => Answer::error(
                 "404 Not Found",
@@ -333,7 +453,12 @@ fn read_request(r: &mut BufReader<TcpStream>) -> Res<Option<Request>> {
             }
         }
     }
-    if length > MAX_REQUEST_BYTES {
+    let max = if path == "/presign" {
+        MAX_PRESIGN_BYTES
+    } else {
+        MAX_REQUEST_BYTES
+    };
+    if length > max {
         return Ok(None);
     }
     let mut body = vec![0u8; length];
@@ -381,25 +506,69 @@ impl Drop for Slot {
     }
 }
 
-fn main() -> Res<()> {
-    let a = parse_args()?;
+/// The DER inside a PEM file of the JWT test fixtures.
+fn fixture_der(name: &str) -> Res<Vec<u8>> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../lanyard-core/tests/fixtures/jwt/ec256.key");
+        .join("../lanyard-core/tests/fixtures/jwt")
+        .join(name);
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let der = STANDARD.decode(
+    Ok(STANDARD.decode(
         text.lines()
             .filter(|l| !l.starts_with("-----"))
             .collect::<String>(),
-    )?;
-    let key = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &der)
-        .map_err(|e| format!("ec256.key: {e:?}"))?;
+    )?)
+}
+
+/// One DER TLV at the start of `der`: (tag, contents, rest). Short and long lengths.
+fn der_tlv(der: &[u8]) -> Res<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = der.split_first().ok_or("DER: empty")?;
+    let (&first, mut rest) = rest.split_first().ok_or("DER: no length")?;
+    let len = if first < 0x80 {
+        usize::from(first)
+    } else {
+        let n = usize::from(first & 0x7f);
+        let (bytes, after) = rest.split_at_checked(n).ok_or("DER: short length")?;
+        rest = after;
+        bytes
+            .iter()
+            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b))
+    };
+    let (body, rest) = rest.split_at_checked(len).ok_or("DER: short contents")?;
+    Ok((tag, body, rest))
+}
+
+/// The JWK `n` and `e` of an RSA key pair (its public key is a DER `RSAPublicKey`: a SEQUENCE
+/// of two INTEGERs), base64url without the sign byte.
+fn rsa_jwk_parts(key: &RsaKeyPair) -> Res<(String, String)> {
+    let (_, seq, _) = der_tlv(key.public_key().as_ref())?;
+    let (_, n, rest) = der_tlv(seq)?;
+    let (_, e, _) = der_tlv(rest)?;
+    let strip = |b: &[u8]| -> String {
+        let i = b.iter().position(|&x| x != 0).unwrap_or(b.len());
+        URL_SAFE_NO_PAD.encode(b.get(i..).unwrap_or_default())
+    };
+    Ok((strip(n), strip(e)))
+}
+
+fn main() -> Res<()> {
+    let a = parse_args()?;
+    let key = EcdsaKeyPair::from_pkcs8(
+        &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        &fixture_der("ec256.key")?,
+    )
+    .map_err(|e| format!("ec256.key: {e:?}"))?;
+    let rsa =
+        RsaKeyPair::from_pkcs8(&fixture_der("rsa.key")?).map_err(|e| format!("rsa.key: {e:?}"))?;
     let point = key.public_key().as_ref();
     let (Some(x), Some(y)) = (point.get(1..33), point.get(33..65)) else {
         return Err("ec256.key: not an uncompressed P-256 point".into());
     };
+    let (n, e) = rsa_jwk_parts(&rsa)?;
     let jwks = json!({"keys": [{
-        "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": KID,
+        "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": ES_KID,
         "x": URL_SAFE_NO_PAD.encode(x), "y": URL_SAFE_NO_PAD.encode(y),
+    }, {
+        "kty": "RSA", "use": "sig", "alg": "RS256", "kid": RS_KID, "n": n, "e": e,
     }]})
     .to_string();
     let listener = TcpListener::bind(("127.0.0.1", a.port))?;
@@ -409,7 +578,9 @@ fn main() -> Res<()> {
         client_id: a.client_id,
         client_secret: a.client_secret,
         key,
+        rsa,
         jwks,
+        presigned: Mutex::default(),
         stats: Stats::default(),
         open: AtomicUsize::new(0),
         max_conns: a.max_conns,
