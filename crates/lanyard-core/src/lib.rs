@@ -53,6 +53,8 @@ pub struct Lanyard {
     dns_resolver: Option<std::net::SocketAddr>,
     /// When this node next deletes expired pending logins and replay records.
     login_state_purge: Arc<signin::PurgeSchedule>,
+    /// The OIDC login states this node issued, for their callbacks here.
+    oidc_states: Arc<signin::oidc::issued::IssuedStates>,
 }
 
 /// The public URL links in emails use unless [`Lanyard::with_public_url`] sets another.
@@ -91,6 +93,7 @@ impl Lanyard {
             public_url: Arc::from(DEFAULT_PUBLIC_URL),
             dns_resolver: None,
             login_state_purge: Arc::default(),
+            oidc_states: Arc::default(),
         })
     }
 

@@ -643,6 +643,103 @@ async fn one_state_answered_twice_at_once_signs_in_once() {
     .await;
 }
 
+/// The node's memory of the states it issued (`signin/oidc/issued.rs`) never makes a state
+/// reusable. Two `Lanyard` values on one store stand for two nodes. The attack: a callback
+/// replayed to the node that started the login after it finished on the other node — the
+/// state is still in the first node's memory. It passes the checks there (answered from
+/// memory: the store no longer has it) and is refused at the commit, with no second session.
+/// A callback on the starting node itself is answered from memory once; its replay there reads
+/// the store and is refused before any token request.
+#[tokio::test]
+async fn a_state_kept_on_the_node_that_issued_it_is_still_single_use() {
+    use lanyard_core::signin::oidc::{CallbackBegun, CallbackParams, OidcOutcome, TokenResult};
+    crate::harness::each_backend(|e| async move {
+        let a = &e.lanyard;
+        let c = tenant_a_with_provider(a).await;
+        let t = a.tenant("a").await.unwrap();
+        let b = lanyard_core::Lanyard::new(
+            a.store.clone(),
+            std::sync::Arc::new(e.clock.clone()),
+            a.master_key().clone(),
+        )
+        .await
+        .unwrap();
+        let m = crate::harness::meta("203.0.113.7");
+        let params = |state: &str| CallbackParams {
+            code: Some("code-1".into()),
+            state: Some(state.into()),
+            iss: Some(ISS.into()),
+            ..Default::default()
+        };
+        let token = |nonce: &str, sub: &str| {
+            let mut claims = claims();
+            claims["nonce"] = json!(nonce);
+            claims["sub"] = json!(sub);
+            claims["email"] = json!(format!("{sub}@example.com"));
+            claims["iat"] = json!(a.now());
+            claims["exp"] = json!(a.now() + 300);
+            rs(&claims, Some("k1"))
+        };
+        let finish = |l: &lanyard_core::Lanyard, begun: CallbackBegun, id_token: String| {
+            let (l, m) = (l.clone(), m.clone());
+            async move {
+                let tokens = TokenResult {
+                    id_token: &id_token,
+                    access_token: None,
+                    userinfo: None,
+                };
+                l.oidc_callback_finish(&begun, &tokens, &jwks(), &m, true)
+                    .await
+            }
+        };
+        // Started on A, finished on B (which reads the store).
+        let (state, nonce) = start_state_nonce(a, "op").await;
+        let on_b = begin(&b, "op", &params(&state), &m).await.unwrap();
+        let id_token = token(&nonce, "roamer");
+        assert!(
+            matches!(
+                finish(&b, on_b, id_token.clone()).await,
+                Ok(OidcOutcome::SignedIn(_))
+            ),
+            "{}: finished on the other node",
+            e.name
+        );
+        assert!(
+            a.store
+                .oidc_pending(&state, &t.id, &c.id)
+                .await
+                .unwrap()
+                .is_none(),
+            "{}: consumed in the store",
+            e.name
+        );
+        // Replayed to A: still in A's memory, so the checks pass…
+        let on_a = begin(a, "op", &params(&state), &m)
+            .await
+            .expect("answered from the memory of the node that issued it");
+        // …and the commit refuses it.
+        let err = finish(a, on_a, id_token).await.unwrap_err();
+        assert_eq!(err.code(), "oidc.state_unknown", "{}: replay", e.name);
+
+        // Started and finished on A: from memory once; the replay reads the store.
+        let (state, nonce) = start_state_nonce(a, "op").await;
+        let begun = begin(a, "op", &params(&state), &m).await.unwrap();
+        assert!(
+            matches!(
+                finish(a, begun, token(&nonce, "stayer")).await,
+                Ok(OidcOutcome::SignedIn(_))
+            ),
+            "{}: finished where it started",
+            e.name
+        );
+        let err = begin(a, "op", &params(&state), &m).await.unwrap_err();
+        assert_eq!(err.code(), "oidc.state_unknown", "{}: replay here", e.name);
+        let sessions = crate::signin_txn::count(&a.store, "SELECT COUNT(*) FROM sessions").await;
+        assert_eq!(sessions, 2, "{}: one session per state", e.name);
+    })
+    .await;
+}
+
 /// RFC 9207 §2.4 (mix-up): a provider whose discovery document announces
 /// `authorization_response_iss_parameter_supported` must send `iss`; a response without it is
 /// refused (the attacker's provider would not send the honest one's issuer). A wrong `iss` is

@@ -6,6 +6,7 @@
 //! checks userinfo, resolves the user by (connection, key claim) and opens the session.
 
 pub mod checks;
+pub mod issued;
 pub mod keys;
 pub mod settings;
 
@@ -208,13 +209,14 @@ impl Lanyard {
             purpose: start.test.then(|| PURPOSE_TEST.to_owned()),
         };
         let mk = self.master_key();
+        let sealed_nonce = mk.seal(&pending_context(&state, "nonce"), nonce.as_bytes());
+        let sealed_verifier = mk.seal(&pending_context(&state, "pkce"), verifier.as_bytes());
         self.store
-            .insert_oidc_pending(
-                &pending,
-                &mk.seal(&pending_context(&state, "nonce"), nonce.as_bytes()),
-                &mk.seal(&pending_context(&state, "pkce"), verifier.as_bytes()),
-            )
+            .insert_oidc_pending(&pending, &sealed_nonce, &sealed_verifier)
             .await?;
+        // The callback usually comes back to this node: it then reads the state from here.
+        self.oidc_states
+            .keep(&pending, &sealed_nonce, &sealed_verifier, now);
         let mut url = url::Url::parse(&s.authorization_endpoint)
             .map_err(|_| Error::Internal("stored authorization endpoint does not parse".into()))?;
         url.query_pairs_mut()
@@ -297,8 +299,13 @@ impl Lanyard {
             .state
             .as_deref()
             .filter(|s| !s.is_empty() && s.len() <= 256);
+        // A state issued here is answered from memory (taken: a second callback reads the
+        // store); either way only the sign-in's transaction makes it single-use.
         let taken = match state {
-            Some(st) => self.store.oidc_pending(st, &tenant.id, &c.id).await?,
+            Some(st) => match self.oidc_states.take(st, &tenant.id, &c.id) {
+                Some(kept) => Some(kept),
+                None => self.store.oidc_pending(st, &tenant.id, &c.id).await?,
+            },
             None => None,
         };
         if let (Some(st), Some(_)) = (state, &taken) {
