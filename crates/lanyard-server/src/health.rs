@@ -39,6 +39,7 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
             crate::metrics::postgres_sign_in_groups(db.sign_in_groups())
         }
     }
+    crate::metrics::oidc_states(s.lanyard.oidc_state_stats());
     let body = crate::metrics::handle()
         .map(|h| h.render())
         .unwrap_or_default();

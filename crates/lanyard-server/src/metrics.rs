@@ -98,6 +98,14 @@ fn describe() {
         "lanyard_postgres_sign_in_group_largest",
         "PostgreSQL: the most sign-ins one group carried since the start"
     );
+    metrics::describe_gauge!(
+        "lanyard_oidc_states_kept",
+        "OIDC login states this node issued and keeps in memory until their callback"
+    );
+    metrics::describe_counter!(
+        "lanyard_oidc_callback_states_total",
+        "OIDC callbacks by where their state was read: memory (started on this node) or store"
+    );
     metrics::describe_counter!(
         "lanyard_logins_total",
         "Sign-in attempts by method, outcome and error code"
@@ -118,6 +126,15 @@ pub fn postgres_sign_in_groups(g: lanyard_core::store::SignInGroups) {
     metrics::counter!("lanyard_postgres_sign_in_groups_total").absolute(g.groups);
     metrics::counter!("lanyard_postgres_grouped_sign_ins_total").absolute(g.sign_ins);
     metrics::gauge!("lanyard_postgres_sign_in_group_largest").set(g.largest as f64);
+}
+
+/// This node's memory of the OIDC states it issued (read when `/metrics` is scraped).
+pub fn oidc_states(s: lanyard_core::signin::oidc::issued::IssuedStateStats) {
+    metrics::gauge!("lanyard_oidc_states_kept").set(s.kept as f64);
+    metrics::counter!("lanyard_oidc_callback_states_total", "source" => "memory")
+        .absolute(s.from_memory);
+    metrics::counter!("lanyard_oidc_callback_states_total", "source" => "store")
+        .absolute(s.from_store);
 }
 
 /// Counts a sign-in attempt; `code` is `ok` on success.

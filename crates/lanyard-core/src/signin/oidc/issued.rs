@@ -19,6 +19,7 @@ use crate::clock::UnixTime;
 use crate::model::PendingLogin;
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Most states kept (≈ 1 KiB each: ids, sealed nonce and verifier, a short `return_to`).
 pub const MAX_ISSUED_STATES: usize = 16_384;
@@ -32,6 +33,21 @@ pub type IssuedState = (PendingLogin, String, String);
 #[derive(Debug, Default)]
 pub struct IssuedStates {
     states: Mutex<HashMap<String, IssuedState>>,
+    /// Callbacks answered from here, and those whose state was read from the store.
+    from_memory: AtomicU64,
+    from_store: AtomicU64,
+}
+
+/// What `/metrics` shows of [`IssuedStates`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IssuedStateStats {
+    /// States kept now.
+    pub kept: u64,
+    /// Callbacks whose state was answered from this node's memory.
+    pub from_memory: u64,
+    /// Callbacks whose state was read from the store (started on another node, asked twice,
+    /// or not kept).
+    pub from_store: u64,
 }
 
 impl IssuedStates {
@@ -71,12 +87,31 @@ impl IssuedStates {
     /// took it yet; removed. A state of another tenant or connection stays (and is not
     /// answered: the store's lookup, which the caller makes next, refuses it as unknown).
     pub fn take(&self, state: &str, tenant_id: &str, connection_id: &str) -> Option<IssuedState> {
-        let mut states = self.lock();
-        let (p, _, _) = states.get(state)?;
-        if p.tenant_id != tenant_id || p.connection_id != connection_id {
-            return None;
+        let found = {
+            let mut states = self.lock();
+            match states.get(state) {
+                Some((p, _, _)) if p.tenant_id == tenant_id && p.connection_id == connection_id => {
+                    states.remove(state)
+                }
+                _ => None,
+            }
+        };
+        let counter = if found.is_some() {
+            &self.from_memory
+        } else {
+            &self.from_store
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    /// The counts `/metrics` shows.
+    pub fn stats(&self) -> IssuedStateStats {
+        IssuedStateStats {
+            kept: u64::try_from(self.len()).unwrap_or(u64::MAX),
+            from_memory: self.from_memory.load(Ordering::Relaxed),
+            from_store: self.from_store.load(Ordering::Relaxed),
         }
-        states.remove(state)
     }
 
     /// How many states are kept.
@@ -128,6 +163,14 @@ mod tests {
         // A second callback reads the store.
         assert!(s.take("st", "t1", "c1").is_none());
         assert!(s.is_empty());
+        assert_eq!(
+            s.stats(),
+            IssuedStateStats {
+                kept: 0,
+                from_memory: 1,
+                from_store: 3
+            }
+        );
     }
 
     #[test]

@@ -171,6 +171,11 @@ impl Lanyard {
             .await;
     }
 
+    /// The counts of this node's memory of the OIDC states it issued (for `/metrics`).
+    pub fn oidc_state_stats(&self) -> issued::IssuedStateStats {
+        self.oidc_states.stats()
+    }
+
     /// Starts an OIDC sign-in: stores the single-use state (with sealed nonce and PKCE
     /// verifier) and returns the provider's authorization URL. A console test
     /// (`start.test`) may use a disabled connection; its pending login has `purpose = 'test'`.
