@@ -542,6 +542,27 @@ async fn oidc_state_is_single_use_per_connection_on_both_backends() {
     .await;
 }
 
+/// The callback of `state` with the code `code-1` and the provider's `iss`.
+fn code_1_callback(state: &str) -> lanyard_core::signin::oidc::CallbackParams {
+    lanyard_core::signin::oidc::CallbackParams {
+        code: Some("code-1".into()),
+        state: Some(state.into()),
+        iss: Some(ISS.into()),
+        ..Default::default()
+    }
+}
+
+/// A fresh RS256 ID token (`k1`) for `sub` answering the start with `nonce`.
+fn id_token_for(l: &lanyard_core::Lanyard, nonce: &str, sub: &str) -> String {
+    let mut claims = claims();
+    claims["nonce"] = json!(nonce);
+    claims["sub"] = json!(sub);
+    claims["email"] = json!(format!("{sub}@example.com"));
+    claims["iat"] = json!(l.now());
+    claims["exp"] = json!(l.now() + 300);
+    rs(&claims, Some("k1"))
+}
+
 /// The attack: one `state` answered twice — a replayed or double-submitted callback, or one
 /// sent to both nodes at once. Both pass the checks (the state is only read there, no write
 /// before the code is redeemed), both tokens verify, and the sign-in transaction that consumes
@@ -550,27 +571,14 @@ async fn oidc_state_is_single_use_per_connection_on_both_backends() {
 /// the state too, so it cannot be tried again with a better token.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_state_answered_twice_at_once_signs_in_once() {
-    use lanyard_core::signin::oidc::{CallbackParams, OidcOutcome, TokenResult};
+    use lanyard_core::signin::oidc::{OidcOutcome, TokenResult};
     crate::harness::each_backend(|e| async move {
         let l = &e.lanyard;
         let c = tenant_a_with_provider(l).await;
         let t = l.tenant("a").await.unwrap();
         let m = crate::harness::meta("203.0.113.7");
-        let params = |state: &str| CallbackParams {
-            code: Some("code-1".into()),
-            state: Some(state.into()),
-            iss: Some(ISS.into()),
-            ..Default::default()
-        };
-        let token = |nonce: &str, sub: &str| {
-            let mut claims = claims();
-            claims["nonce"] = json!(nonce);
-            claims["sub"] = json!(sub);
-            claims["email"] = json!(format!("{sub}@example.com"));
-            claims["iat"] = json!(l.now());
-            claims["exp"] = json!(l.now() + 300);
-            rs(&claims, Some("k1"))
-        };
+        let params = |state: &str| code_1_callback(state);
+        let token = |nonce: &str, sub: &str| id_token_for(l, nonce, sub);
         for round in 0..6 {
             let (state, nonce) = start_state_nonce(l, "op").await;
             let mut begun = Vec::new();
@@ -652,7 +660,7 @@ async fn one_state_answered_twice_at_once_signs_in_once() {
 /// the store and is refused before any token request.
 #[tokio::test]
 async fn a_state_kept_on_the_node_that_issued_it_is_still_single_use() {
-    use lanyard_core::signin::oidc::{CallbackBegun, CallbackParams, OidcOutcome, TokenResult};
+    use lanyard_core::signin::oidc::{CallbackBegun, OidcOutcome, TokenResult};
     crate::harness::each_backend(|e| async move {
         let a = &e.lanyard;
         let c = tenant_a_with_provider(a).await;
@@ -665,21 +673,8 @@ async fn a_state_kept_on_the_node_that_issued_it_is_still_single_use() {
         .await
         .unwrap();
         let m = crate::harness::meta("203.0.113.7");
-        let params = |state: &str| CallbackParams {
-            code: Some("code-1".into()),
-            state: Some(state.into()),
-            iss: Some(ISS.into()),
-            ..Default::default()
-        };
-        let token = |nonce: &str, sub: &str| {
-            let mut claims = claims();
-            claims["nonce"] = json!(nonce);
-            claims["sub"] = json!(sub);
-            claims["email"] = json!(format!("{sub}@example.com"));
-            claims["iat"] = json!(a.now());
-            claims["exp"] = json!(a.now() + 300);
-            rs(&claims, Some("k1"))
-        };
+        let params = |state: &str| code_1_callback(state);
+        let token = |nonce: &str, sub: &str| id_token_for(a, nonce, sub);
         let finish = |l: &lanyard_core::Lanyard, begun: CallbackBegun, id_token: String| {
             let (l, m) = (l.clone(), m.clone());
             async move {
